@@ -1,0 +1,111 @@
+import type { CryptoProvider } from '../crypto/provider.js';
+import { nodeCrypto } from '../crypto/node.js';
+import { DtlsError } from './errors.js';
+
+/** RFC 6347 §4.2.4 retransmission timer settings. */
+export interface RetransmissionConfig {
+  /** First timeout, ms. */
+  initialMs: number;
+  /** The timeout doubles after each expiry up to this cap, ms. */
+  maxMs: number;
+  /** Retransmissions of one flight before the handshake fails with HANDSHAKE_TIMEOUT. */
+  maxRetransmits: number;
+}
+
+/** Presets: RFC 6347 §4.2.4.1 (1 s initial) and the RFC 7925 §11 constrained profile (9 s initial). */
+export const RETRANSMISSION_PRESETS = {
+  rfc6347: { initialMs: 1000, maxMs: 60_000, maxRetransmits: 6 },
+  rfc7925: { initialMs: 9000, maxMs: 60_000, maxRetransmits: 4 },
+} as const satisfies Record<string, RetransmissionConfig>;
+
+/** A PSK as the client presents it. */
+export interface ClientPsk {
+  identity: Uint8Array;
+  key: Uint8Array;
+}
+
+/** The client's PSK: fixed, or chosen from the server's identity hint. */
+export type ClientPskOption = ClientPsk | ((hint: Uint8Array | undefined) => ClientPsk | undefined);
+
+export interface ConnectionConfig {
+  crypto: CryptoProvider;
+  retransmission: RetransmissionConfig;
+  /** Largest datagram we send (UDP payload bytes). */
+  mtu: number;
+  /** Offer and require extended_master_secret (RFC 7627). Offered always; required when true. */
+  requireExtendedMasterSecret: boolean;
+  /** Cap on bytes buffered for handshake reassembly per handshake. */
+  maxHandshakeBytes: number;
+  /** Records of a future epoch held until its keys are active. */
+  maxEarlyRecords: number;
+  /** Fail an established connection with no traffic from the peer for this long; 0 disables. */
+  idleTimeoutMs: number;
+  /** Largest PSK identity accepted or sent. */
+  maxIdentityLength: number;
+  /** Client: the PSK. */
+  psk?: ClientPskOption;
+  /** Server: the PSK identity hint sent in ServerKeyExchange (omitted when undefined). */
+  pskHint?: Uint8Array;
+  /** Opt-in NSS key log (`CLIENT_RANDOM <random> <master secret>`), for Wireshark. */
+  keyLog?: (line: string) => void;
+}
+
+export const MAX_PSK_IDENTITY = 128;
+export const MAX_PSK_KEY = 64;
+
+/** IPv6 minimum MTU (1280) less the IPv6 and UDP headers. Every PSK flight fits unfragmented. */
+export const DEFAULT_MTU = 1232;
+
+export type RetransmissionOption = keyof typeof RETRANSMISSION_PRESETS | Partial<RetransmissionConfig>;
+
+export interface ConnectionOptions {
+  crypto?: CryptoProvider;
+  retransmission?: RetransmissionOption;
+  mtu?: number;
+  requireExtendedMasterSecret?: boolean;
+  maxHandshakeBytes?: number;
+  maxEarlyRecords?: number;
+  idleTimeoutMs?: number;
+  psk?: ClientPskOption;
+  pskHint?: Uint8Array;
+  keyLog?: (line: string) => void;
+}
+
+export function resolveRetransmission(opt: RetransmissionOption | undefined): RetransmissionConfig {
+  if (opt === undefined) return { ...RETRANSMISSION_PRESETS.rfc6347 };
+  if (typeof opt === 'string') {
+    const p = RETRANSMISSION_PRESETS[opt];
+    if (!p) throw new DtlsError('INVALID_ARGUMENT', `unknown retransmission preset ${String(opt)}`);
+    return { ...p };
+  }
+  const r = { ...RETRANSMISSION_PRESETS.rfc6347, ...opt };
+  if (!(r.initialMs > 0 && r.maxMs >= r.initialMs && r.maxRetransmits >= 0)) {
+    throw new DtlsError('INVALID_ARGUMENT', 'retransmission: need 0 < initialMs <= maxMs and maxRetransmits >= 0');
+  }
+  return r;
+}
+
+export function resolveConfig(o: ConnectionOptions = {}): ConnectionConfig {
+  const mtu = o.mtu ?? DEFAULT_MTU;
+  if (!(Number.isInteger(mtu) && mtu >= 64 && mtu <= 65507)) throw new DtlsError('INVALID_ARGUMENT', `mtu ${mtu} outside 64..65507`);
+  if (o.psk && typeof o.psk !== 'function') checkPsk(o.psk);
+  const cfg: ConnectionConfig = {
+    crypto: o.crypto ?? nodeCrypto,
+    retransmission: resolveRetransmission(o.retransmission),
+    mtu,
+    requireExtendedMasterSecret: o.requireExtendedMasterSecret ?? false,
+    maxHandshakeBytes: o.maxHandshakeBytes ?? 16 * 1024,
+    maxEarlyRecords: o.maxEarlyRecords ?? 8,
+    idleTimeoutMs: o.idleTimeoutMs ?? 0,
+    maxIdentityLength: MAX_PSK_IDENTITY,
+  };
+  if (o.psk) cfg.psk = o.psk;
+  if (o.pskHint) cfg.pskHint = o.pskHint;
+  if (o.keyLog) cfg.keyLog = o.keyLog;
+  return cfg;
+}
+
+export function checkPsk(p: ClientPsk): void {
+  if (p.identity.length > MAX_PSK_IDENTITY) throw new DtlsError('INVALID_ARGUMENT', `PSK identity longer than ${MAX_PSK_IDENTITY} bytes`);
+  if (p.key.length === 0 || p.key.length > MAX_PSK_KEY) throw new DtlsError('INVALID_ARGUMENT', `PSK key must be 1..${MAX_PSK_KEY} bytes`);
+}

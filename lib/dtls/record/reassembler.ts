@@ -1,0 +1,106 @@
+import type { HandshakeFragment } from '../wire/handshake.js';
+
+/** A whole handshake message, as delivered in message_seq order. */
+export interface HandshakeMessage {
+  msgType: number;
+  messageSeq: number;
+  body: Uint8Array;
+}
+
+interface Partial {
+  msgType: number;
+  length: number;
+  buf: Uint8Array;
+  /** Sorted, disjoint [start, end) ranges received so far. */
+  ranges: Array<[number, number]>;
+}
+
+export type FragmentVerdict =
+  | 'accepted'
+  /** message_seq below the next expected: the peer is retransmitting an older flight. */
+  | 'old'
+  /** Ignored: too far ahead, inconsistent with earlier fragments, or over the memory cap. */
+  | 'dropped';
+
+/**
+ * Handshake reassembly (RFC 6347 §4.2.3) for whatever fragmentation the peer chooses:
+ * out of order, overlapping, duplicated. Messages are delivered strictly in message_seq
+ * order. Total buffered bytes are capped per handshake, and only a small window of future
+ * message_seq values is buffered.
+ */
+export class Reassembler {
+  private next: number;
+  private readonly pending = new Map<number, Partial>();
+  private buffered = 0;
+
+  constructor(
+    firstSeq: number,
+    private readonly maxBytes: number,
+    private readonly maxAhead = 8,
+  ) {
+    this.next = firstSeq;
+  }
+
+  get nextSeq(): number {
+    return this.next;
+  }
+
+  add(f: HandshakeFragment): FragmentVerdict {
+    if (f.messageSeq < this.next) return 'old';
+    if (f.messageSeq >= this.next + this.maxAhead) return 'dropped';
+    let p = this.pending.get(f.messageSeq);
+    if (!p) {
+      if (f.length > this.maxBytes || this.buffered + f.length > this.maxBytes) return 'dropped';
+      p = { msgType: f.msgType, length: f.length, buf: new Uint8Array(f.length), ranges: [] };
+      this.pending.set(f.messageSeq, p);
+      this.buffered += f.length;
+    } else if (p.msgType !== f.msgType || p.length !== f.length) {
+      return 'dropped';
+    }
+    const start = f.fragmentOffset;
+    const end = start + f.body.length;
+    if (end > p.length) return 'dropped';
+    p.buf.set(f.body, start);
+    addRange(p.ranges, start, end);
+    return 'accepted';
+  }
+
+  /** The next complete message in order, if any. */
+  poll(): HandshakeMessage | undefined {
+    const p = this.pending.get(this.next);
+    if (!p) return undefined;
+    const complete = p.length === 0 || (p.ranges.length === 1 && p.ranges[0]![0] === 0 && p.ranges[0]![1] === p.length);
+    if (!complete) return undefined;
+    this.pending.delete(this.next);
+    this.buffered -= p.length;
+    return { msgType: p.msgType, messageSeq: this.next++, body: p.buf };
+  }
+
+  /** Bytes currently held for incomplete or future messages. */
+  get bufferedBytes(): number {
+    return this.buffered;
+  }
+}
+
+function addRange(ranges: Array<[number, number]>, start: number, end: number): void {
+  if (start === end) return;
+  let s = start, e = end;
+  const out: Array<[number, number]> = [];
+  let placed = false;
+  for (const [a, b] of ranges) {
+    if (b < s) out.push([a, b]);
+    else if (a > e) {
+      if (!placed) {
+        out.push([s, e]);
+        placed = true;
+      }
+      out.push([a, b]);
+    } else {
+      s = Math.min(s, a);
+      e = Math.max(e, b);
+    }
+  }
+  if (!placed) out.push([s, e]);
+  ranges.length = 0;
+  for (const r of out) ranges.push(r);
+}

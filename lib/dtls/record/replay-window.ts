@@ -1,0 +1,45 @@
+/**
+ * RFC 6347 §4.1.2.6 anti-replay: a 64-record sliding window per epoch. `check` is called
+ * before authentication, `mark` only after the record authenticated, so a forged record
+ * cannot move the window.
+ */
+export const REPLAY_WINDOW_SIZE = 64;
+
+export class ReplayWindow {
+  /** Highest sequence number accepted so far, -1 before the first. */
+  private top = -1;
+  /** Bit i set: sequence (top - i) was seen. Two 32-bit halves: lo = bits 0..31, hi = 32..63. */
+  private lo = 0;
+  private hi = 0;
+
+  /** True when `seq` is new (not seen, and not older than the window). */
+  check(seq: number): boolean {
+    if (seq > this.top) return true;
+    const d = this.top - seq;
+    if (d >= REPLAY_WINDOW_SIZE) return false;
+    return d < 32 ? (this.lo & (1 << d)) === 0 : (this.hi & (1 << (d - 32))) === 0;
+  }
+
+  mark(seq: number): void {
+    if (seq > this.top) {
+      const shift = this.top < 0 ? REPLAY_WINDOW_SIZE : seq - this.top;
+      if (shift >= REPLAY_WINDOW_SIZE) {
+        this.lo = 0;
+        this.hi = 0;
+      } else if (shift >= 32) {
+        this.hi = shift === 32 ? this.lo : this.lo << (shift - 32);
+        this.lo = 0;
+      } else {
+        this.hi = (this.hi << shift) | (this.lo >>> (32 - shift));
+        this.lo = this.lo << shift;
+      }
+      this.lo |= 1;
+      this.top = seq;
+      return;
+    }
+    const d = this.top - seq;
+    if (d >= REPLAY_WINDOW_SIZE) return;
+    if (d < 32) this.lo |= 1 << d;
+    else this.hi |= 1 << (d - 32);
+  }
+}

@@ -1,0 +1,87 @@
+import { DecodeError, Reader } from '../../bytes/reader.js';
+import { DTLS_1_0, DTLS_1_2 } from './constants.js';
+
+/**
+ * RFC 6347 §4.1:
+ * ```
+ * struct {
+ *   ContentType type;
+ *   ProtocolVersion version;
+ *   uint16 epoch;                                     // New field
+ *   uint48 sequence_number;                           // New field
+ *   uint16 length;
+ *   opaque fragment[DTLSPlaintext.length];
+ * } DTLSPlaintext;
+ * ```
+ * DTLSCiphertext has the same header; its fragment is the AEAD output
+ * (for CCM: 8-byte explicit nonce ‖ ciphertext ‖ 8-byte tag).
+ */
+export interface RecordHeader {
+  type: number;
+  version: number;
+  epoch: number;
+  sequence: number;
+  length: number;
+}
+
+export const RECORD_HEADER_LENGTH = 13;
+/** RFC 6347 §4.1: 2^14 plaintext plus at most 2048 bytes of expansion. */
+export const MAX_CIPHERTEXT_LENGTH = 16384 + 2048;
+
+export interface RawRecord extends RecordHeader {
+  /** A view into the datagram (no copy). */
+  fragment: Uint8Array;
+}
+
+/**
+ * Splits a datagram into records. A datagram may carry several records (RFC 6347 §4.1.1);
+ * a record whose header or body is cut short ends the datagram (the rest is dropped, as a
+ * length error cannot be resynchronised). Records with an unknown version are skipped.
+ * Throws DecodeError only when not even the first header is whole.
+ */
+export function splitRecords(datagram: Uint8Array): RawRecord[] {
+  const out: RawRecord[] = [];
+  let off = 0;
+  while (datagram.length - off >= RECORD_HEADER_LENGTH) {
+    const r = new Reader(datagram, off);
+    const type = r.u8();
+    const version = r.u16();
+    const epoch = r.u16();
+    const sequence = r.u48();
+    const length = r.u16();
+    if (length > MAX_CIPHERTEXT_LENGTH || r.remaining < length) break;
+    const fragment = r.bytes(length);
+    off = r.offset;
+    if (version !== DTLS_1_2 && version !== DTLS_1_0) continue;
+    out.push({ type, version, epoch, sequence, length, fragment });
+  }
+  if (out.length === 0 && datagram.length > 0 && datagram.length < RECORD_HEADER_LENGTH) {
+    throw new DecodeError(`datagram of ${datagram.length} byte(s) is shorter than a record header`);
+  }
+  return out;
+}
+
+export function writeRecordHeader(out: Uint8Array, at: number, h: RecordHeader): void {
+  out[at] = h.type;
+  out[at + 1] = h.version >>> 8;
+  out[at + 2] = h.version & 0xff;
+  out[at + 3] = h.epoch >>> 8;
+  out[at + 4] = h.epoch & 0xff;
+  const hi = Math.floor(h.sequence / 0x1_0000_0000);
+  const lo = h.sequence >>> 0;
+  out[at + 5] = hi >>> 8;
+  out[at + 6] = hi & 0xff;
+  out[at + 7] = lo >>> 24;
+  out[at + 8] = (lo >>> 16) & 0xff;
+  out[at + 9] = (lo >>> 8) & 0xff;
+  out[at + 10] = lo & 0xff;
+  out[at + 11] = h.length >>> 8;
+  out[at + 12] = h.length & 0xff;
+}
+
+export function encodeRecord(h: Omit<RecordHeader, 'length'>, fragment: Uint8Array): Uint8Array {
+  const out = new Uint8Array(RECORD_HEADER_LENGTH + fragment.length);
+  writeRecordHeader(out, 0, { ...h, length: fragment.length });
+  out.set(fragment, RECORD_HEADER_LENGTH);
+  return out;
+}
