@@ -4,11 +4,14 @@ import type { HandshakeFragment } from '../wire/handshake.js';
 export interface HandshakeMessage {
   msgType: number;
   messageSeq: number;
+  /** The record epoch the message arrived in (all its fragments must agree). */
+  epoch: number;
   body: Uint8Array;
 }
 
 interface Partial {
   msgType: number;
+  epoch: number;
   length: number;
   buf: Uint8Array;
   /** Sorted, disjoint [start, end) ranges received so far. */
@@ -45,16 +48,16 @@ export class Reassembler {
     return this.next;
   }
 
-  add(f: HandshakeFragment): FragmentVerdict {
+  add(f: HandshakeFragment, epoch = 0): FragmentVerdict {
     if (f.messageSeq < this.next) return 'old';
     if (f.messageSeq >= this.next + this.maxAhead) return 'dropped';
     let p = this.pending.get(f.messageSeq);
     if (!p) {
       if (f.length > this.maxBytes || this.buffered + f.length > this.maxBytes) return 'dropped';
-      p = { msgType: f.msgType, length: f.length, buf: new Uint8Array(f.length), ranges: [] };
+      p = { msgType: f.msgType, epoch, length: f.length, buf: new Uint8Array(f.length), ranges: [] };
       this.pending.set(f.messageSeq, p);
       this.buffered += f.length;
-    } else if (p.msgType !== f.msgType || p.length !== f.length) {
+    } else if (p.msgType !== f.msgType || p.length !== f.length || p.epoch !== epoch) {
       return 'dropped';
     }
     const start = f.fragmentOffset;
@@ -73,7 +76,7 @@ export class Reassembler {
     if (!complete) return undefined;
     this.pending.delete(this.next);
     this.buffered -= p.length;
-    return { msgType: p.msgType, messageSeq: this.next++, body: p.buf };
+    return { msgType: p.msgType, messageSeq: this.next++, epoch: p.epoch, body: p.buf };
   }
 
   /** Bytes currently held for incomplete or future messages. */

@@ -1,0 +1,37 @@
+import { fromHex } from '../bytes/util.js';
+
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+/** `IDENTITY:HEXKEY`; the key is the part after the last colon. */
+export function parsePskArg(s: string): { identity: Uint8Array; key: Uint8Array } {
+  const i = s.lastIndexOf(':');
+  if (i <= 0) throw new UsageError(`--psk wants IDENTITY:HEXKEY, got "${s}"`);
+  let key: Uint8Array;
+  try {
+    key = fromHex(s.slice(i + 1));
+  } catch {
+    throw new UsageError(`--psk key must be hex (e.g. 73656372657450534b)`);
+  }
+  if (key.length === 0 || key.length > 64) throw new UsageError('--psk key must be 1..64 bytes');
+  const identity = new TextEncoder().encode(s.slice(0, i));
+  if (identity.length > 128) throw new UsageError('--psk identity must be at most 128 bytes');
+  return { identity, key };
+}
+
+/** `HOST:PORT` or `[V6]:PORT`. */
+export function parseHostPort(s: string, what: string): { host: string; port: number } {
+  const m = /^\[([^\]]+)\]:(\d+)$/.exec(s) ?? /^([^:]+):(\d+)$/.exec(s);
+  if (!m) throw new UsageError(`${what} wants HOST:PORT, got "${s}"`);
+  const port = Number(m[2]);
+  if (!(port > 0 && port < 65536)) throw new UsageError(`${what}: bad port ${m[2]}`);
+  return { host: m[1]!, port };
+}
+
+export function parseIntArg(s: string | undefined, what: string, min: number, max: number): number | undefined {
+  if (s === undefined) return undefined;
+  const n = Number(s);
+  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`${what} must be an integer in ${min}..${max}`);
+  return n;
+}

@@ -1,0 +1,66 @@
+import type { CryptoProvider } from '../crypto/provider.js';
+import { ctEqual } from '../bytes/util.js';
+import type { ClientHello } from './wire/client-hello.js';
+
+export const COOKIE_LENGTH = 16;
+
+/**
+ * Stateless cookies (RFC 6347 §4.2.1): HMAC-SHA256 over the peer address and the ClientHello
+ * parameters that must repeat (version, random, session_id, cipher_suites,
+ * compression_methods), truncated to 16 bytes. The secret rotates; a cookie made with the
+ * previous secret is still accepted, so a cookie lives between one and two rotation periods.
+ */
+export class CookieJar {
+  private secret: Uint8Array;
+  private previous: Uint8Array | undefined;
+  private rotateAt: number | undefined;
+
+  constructor(
+    private readonly crypto: CryptoProvider,
+    private readonly rotationMs = 300_000,
+  ) {
+    this.secret = crypto.random(32);
+  }
+
+  private rotate(now: number): void {
+    if (this.rotateAt === undefined) {
+      this.rotateAt = now + this.rotationMs;
+      return;
+    }
+    if (now < this.rotateAt) return;
+    // More than two periods idle: both secrets are stale.
+    this.previous = now >= this.rotateAt + this.rotationMs ? undefined : this.secret;
+    this.secret = this.crypto.random(32);
+    this.rotateAt = now + this.rotationMs;
+  }
+
+  make(now: number, peer: string, ch: ClientHello): Uint8Array {
+    this.rotate(now);
+    return this.mac(this.secret, peer, ch);
+  }
+
+  verify(now: number, peer: string, ch: ClientHello): boolean {
+    this.rotate(now);
+    if (ch.cookie.length !== COOKIE_LENGTH) return false;
+    if (ctEqual(this.mac(this.secret, peer, ch), ch.cookie)) return true;
+    return this.previous !== undefined && ctEqual(this.mac(this.previous, peer, ch), ch.cookie);
+  }
+
+  private mac(secret: Uint8Array, peer: string, ch: ClientHello): Uint8Array {
+    const params = new Uint8Array(2 + 32 + 1 + ch.sessionId.length + 2 * ch.cipherSuites.length + ch.compressionMethods.length);
+    let o = 0;
+    params[o++] = ch.clientVersion >>> 8;
+    params[o++] = ch.clientVersion & 0xff;
+    params.set(ch.random, o);
+    o += 32;
+    params[o++] = ch.sessionId.length;
+    params.set(ch.sessionId, o);
+    o += ch.sessionId.length;
+    for (const s of ch.cipherSuites) {
+      params[o++] = s >>> 8;
+      params[o++] = s & 0xff;
+    }
+    params.set(ch.compressionMethods, o);
+    return this.crypto.hmacSha256(secret, new TextEncoder().encode(peer), params).subarray(0, COOKIE_LENGTH);
+  }
+}

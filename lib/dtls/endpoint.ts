@@ -1,0 +1,293 @@
+import { Reader } from '../bytes/reader.js';
+import { equal } from '../bytes/util.js';
+import { resolveConfig, type ConnectionConfig, type ConnectionOptions } from './config.js';
+import { CookieJar } from './cookie.js';
+import { DtlsError } from './errors.js';
+import type { DtlsEvent } from './events.js';
+import { ServerConnection } from './handshake/server.js';
+import { peerKey, type PeerAddress, type PskLookup } from './keystore.js';
+import { TimerQueue } from './timer-queue.js';
+import { decodeClientHello, type ClientHello } from './wire/client-hello.js';
+import { ContentType, DTLS_1_0, HandshakeType } from './wire/constants.js';
+import { HANDSHAKE_HEADER_LENGTH, encodeHandshake } from './wire/handshake.js';
+import { encodeHelloVerifyRequest } from './wire/hello-verify-request.js';
+import { encodeRecord, RECORD_HEADER_LENGTH } from './wire/record.js';
+
+export interface EndpointOptions extends Omit<ConnectionOptions, 'psk'> {
+  /** Identity -> key; sync or async. */
+  psk: PskLookup;
+  /** Established sessions at most (new handshakes beyond it are ignored). */
+  maxSessions?: number;
+  /** Handshakes in progress at most. */
+  maxHandshakes?: number;
+  /** A handshake not finished after this long is dropped (ms). */
+  handshakeTimeoutMs?: number;
+  /** Cookie secret rotation period (ms). */
+  cookieRotationMs?: number;
+  /** Called when an asynchronous key lookup resolved: the driver should call handleTimeout(now). */
+  wake?: () => void;
+}
+
+export interface Session {
+  readonly peer: PeerAddress;
+  readonly connection: ServerConnection;
+}
+
+export type EndpointEvent = DtlsEvent & { peer: PeerAddress; connection: ServerConnection };
+
+interface Entry extends Session {
+  key: string;
+  scheduledAt: number | undefined;
+  handshakeDeadline: number | undefined;
+}
+
+/**
+ * The server side of DTLS on one socket (DESIGN.md): demultiplexes datagrams by peer
+ * address, answers ClientHellos without a valid cookie statelessly with a
+ * HelloVerifyRequest before allocating anything, owns the limits (sessions, handshakes in
+ * progress, handshake and idle time) and runs the key lookup. Sans-IO: the driver feeds
+ * datagrams and time, and drains pollTransmit()/pollEvent()/pollTimeout().
+ */
+export class DtlsEndpoint {
+  private readonly cfg: ConnectionConfig;
+  private readonly cookies: CookieJar;
+  private readonly entries = new Map<string, Entry>();
+  private readonly byConnection = new Map<ServerConnection, Entry>();
+  private readonly timers: TimerQueue<Entry>;
+  private readonly out: Array<{ peer: PeerAddress; data: Uint8Array }> = [];
+  private readonly events: EndpointEvent[] = [];
+  private readonly resolved: Array<{ entry: Entry; key: Uint8Array | undefined }> = [];
+  private handshakes = 0;
+  private readonly maxSessions: number;
+  private readonly maxHandshakes: number;
+  private readonly handshakeTimeoutMs: number;
+  /** Counters for observability (no secrets). */
+  readonly stats = { helloVerifyRequests: 0, handshakesStarted: 0, handshakesRefused: 0, datagramsDropped: 0 };
+
+  constructor(private readonly opts: EndpointOptions) {
+    if (typeof opts.psk !== 'function') throw new DtlsError('INVALID_ARGUMENT', 'psk must be a lookup function (see pskMap)');
+    const { psk: _psk, ...rest } = opts;
+    this.cfg = resolveConfig({ idleTimeoutMs: 30 * 60_000, ...rest });
+    this.cookies = new CookieJar(this.cfg.crypto, opts.cookieRotationMs);
+    this.maxSessions = opts.maxSessions ?? 10_000;
+    this.maxHandshakes = opts.maxHandshakes ?? 1_000;
+    this.handshakeTimeoutMs = opts.handshakeTimeoutMs ?? 30_000;
+    this.timers = new TimerQueue((e) => (this.entries.get(e.key) === e ? e.scheduledAt : undefined));
+  }
+
+  get sessionCount(): number {
+    return this.entries.size;
+  }
+  get handshakesInProgress(): number {
+    return this.handshakes;
+  }
+
+  handleDatagram(now: number, peer: PeerAddress, datagram: Uint8Array): void {
+    this.applyResolved(now);
+    const key = peerKey(peer);
+    const entry = this.entries.get(key);
+    const hello = peekClientHello(datagram);
+    if (!hello) {
+      if (entry) this.drive(entry, now, (c) => c.handleDatagram(now, datagram));
+      else this.stats.datagramsDropped++;
+      return;
+    }
+    // A ClientHello. A retransmission of the one that started the handshake in progress
+    // goes to that handshake, which answers with its flight (it never restarts).
+    if (entry && entry.connection.clientRandom && equal(entry.connection.clientRandom, hello.ch.random)) {
+      this.drive(entry, now, (c) => c.handleDatagram(now, datagram));
+      return;
+    }
+    if (!this.cookies.verify(now, key, hello.ch)) {
+      this.sendHelloVerifyRequest(now, peer, key, hello, datagram.length);
+      return;
+    }
+    // RFC 6347 §4.2.8: a valid cookie proves the client is reachable at this address, so a
+    // new handshake may replace an existing association; a spoofed datagram cannot do this.
+    if (entry) this.remove(entry, { type: 'failed', error: new DtlsError('REPLACED', 'the peer started a new handshake') });
+    if (this.handshakes >= this.maxHandshakes || this.entries.size >= this.maxSessions) {
+      this.stats.handshakesRefused++;
+      return;
+    }
+    const connection = new ServerConnection(this.cfg, hello.recordSeq, hello.messageSeq);
+    const e: Entry = { key, peer, connection, scheduledAt: undefined, handshakeDeadline: now + this.handshakeTimeoutMs };
+    this.entries.set(key, e);
+    this.byConnection.set(connection, e);
+    this.handshakes++;
+    this.stats.handshakesStarted++;
+    this.drive(e, now, (c) => c.handleDatagram(now, datagram));
+  }
+
+  handleTimeout(now: number): void {
+    this.applyResolved(now);
+    for (const e of this.timers.popDue(now)) {
+      e.scheduledAt = undefined;
+      this.drive(e, now, (c) => {
+        if (e.handshakeDeadline !== undefined && now >= e.handshakeDeadline && c.isHandshaking) {
+          this.remove(e, { type: 'failed', error: new DtlsError('HANDSHAKE_TIMEOUT', `handshake not finished within ${this.handshakeTimeoutMs} ms`) });
+          return;
+        }
+        c.handleTimeout(now);
+      });
+    }
+  }
+
+  /** Sends application data on an established session. */
+  send(now: number, connection: ServerConnection, data: Uint8Array): void {
+    const e = this.byConnection.get(connection);
+    if (!e) throw new DtlsError('CLOSED', 'no such session');
+    this.drive(e, now, (c) => c.send(now, data));
+  }
+
+  /** Closes one session with close_notify. */
+  closeSession(now: number, connection: ServerConnection): void {
+    const e = this.byConnection.get(connection);
+    if (e) this.drive(e, now, (c) => c.close(now));
+  }
+
+  /** Closes every session with close_notify. */
+  close(now: number): void {
+    for (const e of [...this.entries.values()]) this.drive(e, now, (c) => c.close(now));
+  }
+
+  sessions(): Iterable<Session> {
+    return this.entries.values();
+  }
+
+  pollTransmit(): { peer: PeerAddress; data: Uint8Array } | undefined {
+    return this.out.shift();
+  }
+  pollEvent(): EndpointEvent | undefined {
+    return this.events.shift();
+  }
+  pollTimeout(): number | undefined {
+    return this.timers.peek();
+  }
+
+  // ------------------------------------------------------------------------------------
+
+  private sendHelloVerifyRequest(now: number, peer: PeerAddress, key: string, hello: PeekedHello, helloSize: number): void {
+    const cookie = this.cookies.make(now, key, hello.ch);
+    // RFC 6347 §4.2.1: same message_seq and record sequence number as the ClientHello;
+    // version DTLS 1.0 for compatibility. Never retransmitted, never stored.
+    const hvr = encodeHandshake(HandshakeType.hello_verify_request, hello.messageSeq, encodeHelloVerifyRequest({ serverVersion: 0xfefd, cookie }));
+    const record = encodeRecord({ type: ContentType.handshake, version: DTLS_1_0, epoch: 0, sequence: hello.recordSeq }, hvr);
+    if (record.length > helloSize) return; // no amplification, ever
+    this.stats.helloVerifyRequests++;
+    this.out.push({ peer, data: record });
+  }
+
+  private drive(e: Entry, now: number, f: (c: ServerConnection) => void): void {
+    const c = e.connection;
+    try {
+      f(c);
+    } finally {
+      this.collect(e, now);
+    }
+  }
+
+  private collect(e: Entry, now: number): void {
+    const c = e.connection;
+    for (let d = c.pollTransmit(); d; d = c.pollTransmit()) this.out.push({ peer: e.peer, data: d });
+    for (let ev = c.pollEvent(); ev; ev = c.pollEvent()) {
+      switch (ev.type) {
+        case 'psk-request':
+          this.lookup(e, ev.identity, now);
+          break;
+        case 'connected':
+          e.handshakeDeadline = undefined;
+          this.handshakes--;
+          this.events.push({ ...ev, peer: e.peer, connection: c });
+          break;
+        case 'closed':
+        case 'failed':
+          this.remove(e, ev);
+          break;
+        default:
+          this.events.push({ ...ev, peer: e.peer, connection: c });
+      }
+    }
+    if (this.entries.get(e.key) !== e) return;
+    const t = minDefined(c.pollTimeout(), e.handshakeDeadline);
+    if (t !== e.scheduledAt) {
+      e.scheduledAt = t;
+      this.timers.schedule(e, t);
+    }
+  }
+
+  private lookup(e: Entry, identity: Uint8Array, now: number): void {
+    let r: ReturnType<PskLookup>;
+    try {
+      r = this.opts.psk(identity, e.peer);
+    } catch {
+      r = undefined;
+    }
+    if (r instanceof Promise) {
+      r.then(
+        (key) => this.resolved.push({ entry: e, key }),
+        () => this.resolved.push({ entry: e, key: undefined }),
+      ).finally(() => this.opts.wake?.());
+      return;
+    }
+    e.connection.providePsk(now, r);
+    this.collect(e, now);
+  }
+
+  private applyResolved(now: number): void {
+    while (this.resolved.length > 0) {
+      const { entry, key } = this.resolved.shift()!;
+      if (this.entries.get(entry.key) !== entry) continue;
+      entry.connection.providePsk(now, key);
+      this.collect(entry, now);
+    }
+  }
+
+  private remove(e: Entry, ev: DtlsEvent): void {
+    if (this.entries.get(e.key) !== e) return;
+    this.entries.delete(e.key);
+    this.byConnection.delete(e.connection);
+    if (e.handshakeDeadline !== undefined) this.handshakes--;
+    e.scheduledAt = undefined;
+    // drain anything the connection still wanted to send (a final alert)
+    for (let d = e.connection.pollTransmit(); d; d = e.connection.pollTransmit()) this.out.push({ peer: e.peer, data: d });
+    this.events.push({ ...ev, peer: e.peer, connection: e.connection });
+  }
+}
+
+function minDefined(a: number | undefined, b: number | undefined): number | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return Math.min(a, b);
+}
+
+interface PeekedHello {
+  ch: ClientHello;
+  recordSeq: number;
+  messageSeq: number;
+}
+
+/**
+ * If the datagram starts with an epoch-0 handshake record holding a whole ClientHello,
+ * returns it. Anything else (including a malformed ClientHello) returns undefined.
+ */
+function peekClientHello(d: Uint8Array): PeekedHello | undefined {
+  if (d.length < RECORD_HEADER_LENGTH + HANDSHAKE_HEADER_LENGTH || d[0] !== ContentType.handshake || d[3] !== 0 || d[4] !== 0) return undefined;
+  if (d[RECORD_HEADER_LENGTH] !== HandshakeType.client_hello) return undefined;
+  try {
+    const r = new Reader(d, 5);
+    const recordSeq = r.u48();
+    const len = r.u16();
+    const rec = r.bytes(len);
+    const h = new Reader(rec);
+    h.u8();
+    const length = h.u24();
+    const messageSeq = h.u16();
+    const offset = h.u24();
+    const fragLen = h.u24();
+    if (offset !== 0 || fragLen !== length) return undefined;
+    const ch = decodeClientHello(h.bytes(fragLen));
+    return { ch, recordSeq, messageSeq };
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,11 @@
+/** `coaps/dtls`: the DTLS 1.2 engine (sans-IO) and its Node driver. */
+export { createServer, connect, DtlsServer, DtlsSession, type ServerOptions, type ConnectOptions } from '../../transports/node-dgram.js';
+export { DtlsEndpoint, type EndpointOptions, type EndpointEvent } from './endpoint.js';
+export { ClientConnection } from './handshake/client.js';
+export { ServerConnection } from './handshake/server.js';
+export { DtlsConnection } from './connection.js';
+export { DtlsError, DtlsErrorCode } from './errors.js';
+export type { DtlsEvent, SessionInfo } from './events.js';
+export { pskMap, type PskLookup, type PeerAddress } from './keystore.js';
+export { RETRANSMISSION_PRESETS, DEFAULT_MTU, resolveConfig, type ConnectionOptions, type ClientPsk, type RetransmissionConfig } from './config.js';
+export { CipherSuite, AlertDescription } from './wire/constants.js';

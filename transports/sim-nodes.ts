@@ -1,0 +1,47 @@
+import { ClientConnection } from '../lib/dtls/handshake/client.js';
+import { DtlsEndpoint } from '../lib/dtls/endpoint.js';
+import type { PeerAddress } from '../lib/dtls/keystore.js';
+import type { SimNode } from './sim.js';
+
+/** A DTLS client connection as a simulated network node talking to one server. */
+export class SimClient implements SimNode {
+  constructor(
+    readonly address: PeerAddress,
+    readonly server: PeerAddress,
+    readonly connection: ClientConnection,
+  ) {}
+  handleDatagram(now: number, _from: PeerAddress, data: Uint8Array): void {
+    this.connection.handleDatagram(now, data);
+  }
+  handleTimeout(now: number): void {
+    this.connection.handleTimeout(now);
+  }
+  pollTransmit() {
+    const data = this.connection.pollTransmit();
+    return data ? { to: this.server, data } : undefined;
+  }
+  pollTimeout() {
+    return this.connection.pollTimeout();
+  }
+}
+
+/** A DTLS server endpoint as a simulated network node. */
+export class SimServer implements SimNode {
+  constructor(
+    readonly address: PeerAddress,
+    readonly endpoint: DtlsEndpoint,
+  ) {}
+  handleDatagram(now: number, from: PeerAddress, data: Uint8Array): void {
+    this.endpoint.handleDatagram(now, from, data);
+  }
+  handleTimeout(now: number): void {
+    this.endpoint.handleTimeout(now);
+  }
+  pollTransmit() {
+    const t = this.endpoint.pollTransmit();
+    return t ? { to: t.peer, data: t.data } : undefined;
+  }
+  pollTimeout() {
+    return this.endpoint.pollTimeout();
+  }
+}
