@@ -25,16 +25,25 @@ export class SimClient implements SimNode {
   }
 }
 
-/** A DTLS server endpoint as a simulated network node. */
+/**
+ * A DTLS server endpoint as a simulated network node. Pass `wake` to the endpoint's options
+ * (`{ wake: () => node.wake() }`): an asynchronous key lookup that resolved makes the node
+ * due at once.
+ */
 export class SimServer implements SimNode {
+  private woken = false;
   constructor(
     readonly address: PeerAddress,
     readonly endpoint: DtlsEndpoint,
   ) {}
+  wake(): void {
+    this.woken = true;
+  }
   handleDatagram(now: number, from: PeerAddress, data: Uint8Array): void {
     this.endpoint.handleDatagram(now, from, data);
   }
   handleTimeout(now: number): void {
+    this.woken = false;
     this.endpoint.handleTimeout(now);
   }
   pollTransmit() {
@@ -42,6 +51,6 @@ export class SimServer implements SimNode {
     return t ? { to: t.peer, data: t.data } : undefined;
   }
   pollTimeout() {
-    return this.endpoint.pollTimeout();
+    return this.woken ? 0 : this.endpoint.pollTimeout();
   }
 }

@@ -17,6 +17,8 @@ class NodeSha256 implements HashState {
 }
 
 const CCM = 'aes-128-ccm';
+/** An empty buffer with backing memory (see the empty-ciphertext trap below). */
+const EMPTY = Buffer.alloc(0);
 const TAG = { authTagLength: CCM8_TAG_LENGTH } as const;
 
 function view(b: Uint8Array): Buffer {
@@ -26,11 +28,12 @@ function view(b: Uint8Array): Buffer {
 function seal(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Uint8Array {
   const c = createCipheriv(CCM, key, nonce, TAG);
   c.setAAD(aad, { plaintextLength: plaintext.length });
-  const body = plaintext.length ? c.update(plaintext) : undefined;
+  // update() must run even for an empty plaintext, or final() throws "tag not set".
+  const body = c.update(plaintext.length ? plaintext : EMPTY);
   c.final();
   const tag = c.getAuthTag();
   const out = new Uint8Array(plaintext.length + CCM8_TAG_LENGTH);
-  if (body) out.set(body, 0);
+  out.set(body, 0);
   out.set(tag, plaintext.length);
   return out;
 }

@@ -13,6 +13,14 @@ import { isChangeCipherSpec } from './wire/change-cipher-spec.js';
 import { decodeHandshakeFragments } from './wire/handshake.js';
 import { encodeRecord, splitRecords, type RawRecord } from './wire/record.js';
 
+/**
+ * RFC 6347 §4.2.4: "for at least twice the default MSL defined for [TCP], when in the
+ * FINISHED state, the node that transmits the last flight ... MUST respond to a
+ * retransmission of the peer's last flight with a retransmit of the last flight."
+ * MSL is 2 minutes; the flight is dropped sooner once the peer sends application data.
+ */
+export const LAST_FLIGHT_LINGER_MS = 240_000;
+
 export type Phase = 'handshake' | 'connected' | 'closed' | 'failed';
 
 /**
@@ -34,7 +42,8 @@ export abstract class DtlsConnection {
   /** Highest epoch whose records we process (1 after the peer's ChangeCipherSpec). */
   protected readEpoch = 0;
   protected readKeys: TrafficKeys | undefined;
-  private readonly windows = [new ReplayWindow(), new ReplayWindow()];
+  /** The epoch-1 anti-replay window (RFC 6347 §4.1.2.6). */
+  private readonly window = new ReplayWindow();
   /** Records of epoch 1 that arrived before the peer's ChangeCipherSpec. */
   private early: RawRecord[] = [];
   /** Records held while an asynchronous key lookup runs. */
@@ -181,7 +190,7 @@ export abstract class DtlsConnection {
     this.timer = undefined;
     this.reassembler = undefined;
     this.early = [];
-    if (keepLastFlight) this.lingerDeadline = this.now + 2 * this.cfg.retransmission.maxMs;
+    if (keepLastFlight) this.lingerDeadline = this.now + LAST_FLIGHT_LINGER_MS;
     else this.releaseLastFlight();
     this.touch();
     this.events.push({ type: 'connected', session: info });
@@ -280,24 +289,31 @@ export abstract class DtlsConnection {
     if (r.epoch === 0) {
       // After the handshake only handshake records (the peer re-sending its last flight)
       // are taken from the unauthenticated epoch: a spoofed alert cannot close a session.
+      // No replay window in epoch 0: its records are unauthenticated, so anyone could push
+      // the window forward with one forged high sequence number and make the peer's real
+      // records look old. Duplicates are harmless here: the reassembler drops old messages
+      // and ChangeCipherSpec and alerts are gated by the handshake state.
       if (this.phase === 'connected' && r.type !== ContentType.handshake) return;
-      if (!this.windows[0]!.check(r.sequence)) return;
-      this.windows[0]!.mark(r.sequence);
       plaintext = r.fragment;
     } else if (r.epoch === 1) {
       if (this.readEpoch < 1 || !this.readKeys) {
         if (this.phase === 'handshake' && this.early.length < this.cfg.maxEarlyRecords) this.early.push(copyRecord(r));
         return;
       }
-      if (!this.windows[1]!.check(r.sequence)) return;
-      const pt = openRecord(this.cfg.crypto, this.readKeys, r, r.fragment);
+      if (!this.window.check(r.sequence)) return;
+      let pt: Uint8Array | undefined;
+      try {
+        pt = openRecord(this.cfg.crypto, this.readKeys, r, r.fragment);
+      } catch {
+        pt = undefined; // a provider error on hostile input is a failed record, nothing more
+      }
       if (!pt) {
         // RFC 6347 §4.1.2.7: discard silently, except that a handshake which cannot read the
         // peer's Finished has failed (a wrong key); that gets a fatal alert.
         if (this.phase === 'handshake') this.fail(new DtlsError('BAD_RECORD_MAC', 'the peer\'s Finished failed authentication (wrong key?)'));
         return;
       }
-      this.windows[1]!.mark(r.sequence);
+      this.window.mark(r.sequence);
       plaintext = pt;
     } else {
       return;

@@ -136,7 +136,7 @@ export class DtlsEndpoint {
   send(now: number, connection: ServerConnection, data: Uint8Array): void {
     const e = this.byConnection.get(connection);
     if (!e) throw new DtlsError('CLOSED', 'no such session');
-    this.drive(e, now, (c) => c.send(now, data));
+    this.drive(e, now, (c) => c.send(now, data), true);
   }
 
   /** Closes one session with close_notify. */
@@ -177,10 +177,18 @@ export class DtlsEndpoint {
     this.out.push({ peer, data: record });
   }
 
-  private drive(e: Entry, now: number, f: (c: ServerConnection) => void): void {
+  /**
+   * Runs one operation on a connection and collects its output. Input from the network never
+   * throws out of the endpoint: an unexpected error fails that one connection only. API
+   * misuse (`send` on a closed session) is rethrown to the caller.
+   */
+  private drive(e: Entry, now: number, f: (c: ServerConnection) => void, rethrow = false): void {
     const c = e.connection;
     try {
       f(c);
+    } catch (err) {
+      if (rethrow) throw err;
+      this.remove(e, { type: 'failed', error: new DtlsError('INTERNAL', err instanceof Error ? err.message : String(err)) });
     } finally {
       this.collect(e, now);
     }

@@ -1,4 +1,4 @@
-import { ContentType } from '../wire/constants.js';
+import { ContentType, HandshakeType } from '../wire/constants.js';
 import { HANDSHAKE_HEADER_LENGTH, encodeHandshakeHeader } from '../wire/handshake.js';
 import { RECORD_HEADER_LENGTH } from '../wire/record.js';
 import { CCM8_RECORD_OVERHEAD } from '../record/ccm8-cipher.js';
@@ -54,7 +54,9 @@ export function packFlight(items: readonly FlightItem[], mtu: number, seal: Reco
     }
     const per = overhead(item.epoch) + HANDSHAKE_HEADER_LENGTH;
     const whole = per + item.body.length;
-    if (whole <= mtu) {
+    // A ClientHello always travels whole: a stateless server (RFC 6347 §4.2.1) can only
+    // check the cookie of an unfragmented ClientHello, so it may exceed a tiny MTU.
+    if (whole <= mtu || item.msgType === HandshakeType.client_hello) {
       if (used + whole > mtu) flush();
       push(seal(ContentType.handshake, item.epoch, fragment(item, 0, item.body.length)));
       continue;

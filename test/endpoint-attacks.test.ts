@@ -1,0 +1,209 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { DtlsEndpoint } from '../lib/dtls/endpoint.js';
+import { pskMap } from '../lib/dtls/keystore.js';
+import { AlertDescription, ContentType } from '../lib/dtls/wire/constants.js';
+import { encodeRecord } from '../lib/dtls/wire/record.js';
+import { encodeHandshake } from '../lib/dtls/wire/handshake.js';
+import { DtlsError } from '../lib/dtls/errors.js';
+import { dec, enc, IDENTITY, KEY, Pair, SERVER } from './harness.js';
+
+function connect(p: Pair, port = 40000) {
+  const c = p.addClient(port);
+  c.conn.start(p.net.now);
+  p.run(p.net.now + 60_000, () => p.settled(c));
+  return c;
+}
+
+function connectedSession(p: Pair, port: number) {
+  return p.serverEvents.find((e) => e.type === 'connected' && e.peer.port === port)!;
+}
+
+describe('wrong keys and unknown identities', () => {
+  it('a wrong key fails the handshake on both sides with bad_record_mac', () => {
+    const p = new Pair({ client: { psk: { identity: IDENTITY, key: enc('wrongPSK') } } });
+    const c = connect(p);
+    const cf = c.events.find((e) => e.type === 'failed');
+    expect(cf?.type === 'failed' && cf.error).toBeInstanceOf(DtlsError);
+    expect(cf?.type === 'failed' && cf.error.code).toBe('PEER_ALERT');
+    expect(cf?.type === 'failed' && cf.error.alert).toBe(AlertDescription.bad_record_mac);
+    const sf = p.serverEvents.find((e) => e.type === 'failed');
+    expect(sf?.type === 'failed' && sf.error.code).toBe('BAD_RECORD_MAC');
+    expect(p.endpoint.sessionCount).toBe(0);
+  });
+
+  it('an unknown identity looks exactly like a wrong key on the wire', () => {
+    const shape = (identity: string, key: string) => {
+      const p = new Pair({ client: { psk: { identity: enc(identity), key: enc(key) } } });
+      const c = connect(p);
+      const f = c.events.find((e) => e.type === 'failed');
+      return {
+        alert: f?.type === 'failed' ? f.error.alert : undefined,
+        // sizes and content types of what the server sent
+        server: p.net.log.filter((d) => d.from.port === SERVER.port).map((d) => [d.data.length, d.data[0]]),
+      };
+    };
+    const wrongKey = shape('Client_identity', 'wrongPSK');
+    const unknownId = shape('Client_identitx', 'wrongPSK');
+    expect(unknownId).toEqual(wrongKey);
+    expect(unknownId.alert).toBe(AlertDescription.bad_record_mac);
+  });
+
+  it('a key lookup that throws or rejects counts as an unknown identity', async () => {
+    const p = new Pair({ server: { psk: () => Promise.reject(new Error('database down')) } });
+    const c = p.addClient();
+    c.conn.start(0);
+    await p.runAsync(60_000, () => p.settled(c));
+    expect(p.has(c, 'failed')).toBe(true);
+    const q = new Pair({ server: { psk: () => { throw new Error('boom'); } } });
+    const d = connect(q);
+    expect(q.has(d, 'failed')).toBe(true);
+  });
+});
+
+describe('bad input leaves the server serving its other peers', () => {
+  it('garbage, truncated records and oversized fragment claims do not disturb a handshake', () => {
+    const p = new Pair();
+    const c = p.addClient(40000);
+    c.conn.start(0);
+    const junk: Uint8Array[] = [
+      new Uint8Array(0),
+      new Uint8Array([0x16]),
+      new Uint8Array(13).fill(0xff),
+      // handshake record claiming a 16 MB message
+      encodeRecord({ type: ContentType.handshake, version: 0xfefd, epoch: 0, sequence: 99 }, new Uint8Array([16, 0xff, 0xff, 0xff, 0, 2, 0, 0, 0, 0, 0, 4, 1, 2, 3, 4])),
+      // record length beyond the datagram
+      new Uint8Array([23, 0xfe, 0xfd, 0, 1, 0, 0, 0, 0, 0, 5, 0x40, 0]),
+      // application data in epoch 1 with a forged tag and no ciphertext
+      encodeRecord({ type: ContentType.application_data, version: 0xfefd, epoch: 1, sequence: 7 }, new Uint8Array(16)),
+    ];
+    let sent = 0;
+    p.run(60_000, () => {
+      // from the client's own address and from strangers, at every step
+      if (sent < 200) {
+        const d = junk[sent % junk.length]!;
+        p.server.handleDatagram(p.net.now, c.node.address, d);
+        p.server.handleDatagram(p.net.now, { address: '10.9.9.9', port: 1000 + sent }, d);
+        sent++;
+      }
+      return p.settled(c);
+    });
+    expect(p.has(c, 'connected')).toBe(true);
+    expect(p.endpoint.sessionCount).toBe(1);
+  });
+
+  it('any random datagram from anywhere never throws and allocates nothing', () => {
+    const ep = new DtlsEndpoint({ psk: pskMap([[IDENTITY, KEY]]) });
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 400 }), fc.integer({ min: 1, max: 65535 }), (d, port) => {
+        ep.handleDatagram(0, { address: '10.1.2.3', port }, d);
+        while (ep.pollTransmit());
+        return ep.sessionCount === 0;
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('random datagrams from an established peer never break its session', () => {
+    const p = new Pair();
+    const c = connect(p);
+    const s = connectedSession(p, 40000);
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), fc.boolean(), (d, asRecord) => {
+        const data = asRecord ? encodeRecord({ type: d[0] ?? 23, version: 0xfefd, epoch: (d[1] ?? 0) & 1, sequence: d[2] ?? 0 }, d) : d;
+        p.server.handleDatagram(p.net.now, c.node.address, data);
+        c.conn.handleDatagram(p.net.now, data);
+        return true;
+      }),
+      { numRuns: 2000 },
+    );
+    p.drain();
+    expect(s.connection.state).toBe('connected');
+    expect(c.conn.state).toBe('connected');
+    c.conn.send(p.net.now, enc('still here'));
+    p.run(p.net.now + 100, () => p.serverHas('data'));
+    const got = p.serverEvents.find((e) => e.type === 'data');
+    expect(got?.type === 'data' && dec(got.data)).toBe('still here');
+  });
+
+  it('a replayed application record is delivered once', () => {
+    const p = new Pair();
+    const c = connect(p);
+    c.conn.send(p.net.now, enc('once'));
+    const before = p.net.log.length;
+    p.run(p.net.now + 100, () => p.serverHas('data'));
+    const rec = p.net.log[before]!;
+    for (let i = 0; i < 5; i++) p.server.handleDatagram(p.net.now, rec.from, rec.data);
+    p.drain();
+    expect(p.serverEvents.filter((e) => e.type === 'data').length).toBe(1);
+  });
+
+  it('a spoofed ClientHello or epoch-0 alert cannot kill an established session (RFC 6347 §4.2.8)', () => {
+    const p = new Pair();
+    const c = connect(p);
+    const firstHello = p.net.log[0]!.data; // no cookie
+    p.server.handleDatagram(p.net.now, c.node.address, firstHello);
+    const fatal = encodeRecord({ type: ContentType.alert, version: 0xfefd, epoch: 0, sequence: 500 }, new Uint8Array([2, 40]));
+    p.server.handleDatagram(p.net.now, c.node.address, fatal);
+    c.conn.handleDatagram(p.net.now, fatal);
+    p.drain();
+    expect(p.endpoint.sessionCount).toBe(1);
+    expect(p.serverHas('failed')).toBe(false);
+    expect(c.conn.state).toBe('connected');
+    c.conn.send(p.net.now, enc('alive'));
+    p.run(p.net.now + 100, () => p.serverHas('data'));
+    expect(p.serverHas('data')).toBe(true);
+  });
+
+  it('a new handshake with a valid cookie from the same address replaces the session', () => {
+    const p = new Pair();
+    connect(p, 40000);
+    // the same address starts over (a rebooted device)
+    const again = p.addClient(40000);
+    again.conn.start(p.net.now);
+    p.run(p.net.now + 60_000, () => p.has(again, 'connected'));
+    expect(p.has(again, 'connected')).toBe(true);
+    const replaced = p.serverEvents.find((e) => e.type === 'failed');
+    expect(replaced?.type === 'failed' && replaced.error.code).toBe('REPLACED');
+    expect(p.endpoint.sessionCount).toBe(1);
+  });
+});
+
+describe('resource limits', () => {
+  it('ClientHellos without a cookie allocate nothing, and the HelloVerifyRequest is never larger', () => {
+    const p = new Pair();
+    const c = p.addClient();
+    c.conn.start(0);
+    const hello = c.conn.pollTransmit()!;
+    for (let i = 0; i < 1000; i++) p.endpoint.handleDatagram(0, { address: '10.7.0.1', port: 1024 + i }, hello);
+    expect(p.endpoint.sessionCount).toBe(0);
+    expect(p.endpoint.handshakesInProgress).toBe(0);
+    for (let t = p.endpoint.pollTransmit(); t; t = p.endpoint.pollTransmit()) expect(t.data.length).toBeLessThanOrEqual(hello.length);
+    // a ClientHello too small to answer without amplification gets no answer at all
+    const tiny = encodeRecord({ type: ContentType.handshake, version: 0xfefd, epoch: 0, sequence: 0 },
+      encodeHandshake(1, 0, new Uint8Array([0xfe, 0xfd, ...new Uint8Array(32), 0, 0, 0, 2, 0xc0, 0xa8, 1, 0])));
+    p.endpoint.handleDatagram(0, { address: '10.7.0.2', port: 1 }, tiny);
+    const answer = p.endpoint.pollTransmit();
+    expect(answer === undefined || answer.data.length <= tiny.length).toBe(true);
+  });
+
+  it('caps handshakes in progress and drops half-finished ones after the handshake timeout', () => {
+    const p = new Pair({ server: { maxHandshakes: 2, handshakeTimeoutMs: 10_000 }, filter: (d) => !(d.from.port !== SERVER.port && d.data[13] === 16) });
+    // clients whose ClientKeyExchange never arrives stay half-finished
+    for (let i = 0; i < 3; i++) p.addClient(41000 + i).conn.start(0);
+    p.run(5000);
+    expect(p.endpoint.handshakesInProgress).toBe(2);
+    expect(p.endpoint.stats.handshakesRefused).toBeGreaterThan(0);
+    p.run(12_000);
+    expect(p.endpoint.handshakesInProgress).toBeLessThanOrEqual(2);
+    const timedOut = p.serverEvents.filter((e) => e.type === 'failed' && e.error.code === 'HANDSHAKE_TIMEOUT');
+    expect(timedOut.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('caps established sessions', () => {
+    const p = new Pair({ server: { maxSessions: 2 } });
+    for (let i = 0; i < 3; i++) connect(p, 42000 + i);
+    expect(p.endpoint.sessionCount).toBe(2);
+    expect(p.has(p.clients[2]!, 'connected')).toBe(false);
+  });
+});

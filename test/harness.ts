@@ -1,0 +1,80 @@
+import { resolveConfig, type ConnectionOptions } from '../lib/dtls/config.js';
+import { DtlsEndpoint, type EndpointEvent, type EndpointOptions } from '../lib/dtls/endpoint.js';
+import type { DtlsEvent } from '../lib/dtls/events.js';
+import { ClientConnection } from '../lib/dtls/handshake/client.js';
+import { pskMap } from '../lib/dtls/keystore.js';
+import { SimNetwork, type LinkConditions, type SimDatagram } from '../transports/sim.js';
+import { SimClient, SimServer } from '../transports/sim-nodes.js';
+
+export const enc = (s: string) => new TextEncoder().encode(s);
+export const dec = (b: Uint8Array) => new TextDecoder().decode(b);
+export const IDENTITY = enc('Client_identity');
+export const KEY = enc('secretPSK');
+export const SERVER = { address: '10.0.0.1', port: 5684 };
+
+export interface PairOptions {
+  link?: LinkConditions;
+  seed?: number;
+  filter?: (d: SimDatagram) => boolean;
+  client?: ConnectionOptions;
+  server?: Partial<EndpointOptions>;
+}
+
+/** A client and a server endpoint on a simulated network, with their events collected. */
+export class Pair {
+  readonly net: SimNetwork;
+  readonly endpoint: DtlsEndpoint;
+  readonly server: SimServer;
+  readonly clients: Array<{ node: SimClient; conn: ClientConnection; events: DtlsEvent[] }> = [];
+  readonly serverEvents: EndpointEvent[] = [];
+
+  constructor(readonly opts: PairOptions = {}) {
+    this.net = new SimNetwork(opts.link, opts.seed ?? 1, opts.filter);
+    let node: SimServer | undefined;
+    this.endpoint = new DtlsEndpoint({ psk: pskMap([[IDENTITY, KEY]]), wake: () => node?.wake(), ...opts.server });
+    node = this.server = this.net.add(new SimServer(SERVER, this.endpoint));
+  }
+
+  addClient(port = 40000 + this.clients.length, options: ConnectionOptions = {}): { node: SimClient; conn: ClientConnection; events: DtlsEvent[] } {
+    const conn = new ClientConnection(resolveConfig({ psk: { identity: IDENTITY, key: KEY }, ...this.opts.client, ...options }));
+    const node = this.net.add(new SimClient({ address: '10.0.0.2', port }, SERVER, conn));
+    const c = { node, conn, events: [] as DtlsEvent[] };
+    this.clients.push(c);
+    return c;
+  }
+
+  /** Collects every pending event into the arrays. */
+  drain(): void {
+    for (const c of this.clients) for (let e = c.conn.pollEvent(); e; e = c.conn.pollEvent()) c.events.push(e);
+    for (let e = this.endpoint.pollEvent(); e; e = this.endpoint.pollEvent()) this.serverEvents.push(e);
+  }
+
+  /** Runs until `done` or `untilMs` of virtual time. */
+  run(untilMs: number, done: () => boolean = () => false): number {
+    return this.net.run(untilMs, () => {
+      this.drain();
+      return done();
+    });
+  }
+
+  /** Like run(), but lets promises (asynchronous key lookups) settle between steps. */
+  async runAsync(untilMs: number, done: () => boolean, sliceMs = 10): Promise<number> {
+    while (this.net.now < untilMs) {
+      this.run(Math.min(untilMs, this.net.now + sliceMs), done);
+      if (done()) break;
+      await new Promise((r) => setImmediate(r));
+    }
+    return this.net.now;
+  }
+
+  has(c: { events: DtlsEvent[] }, type: DtlsEvent['type']): boolean {
+    return c.events.some((e) => e.type === type);
+  }
+  serverHas(type: DtlsEvent['type']): boolean {
+    return this.serverEvents.some((e) => e.type === type);
+  }
+  /** Both sides connected (or one failed). */
+  settled(c = this.clients[0]!): boolean {
+    return (this.has(c, 'connected') && this.serverHas('connected')) || this.has(c, 'failed');
+  }
+}

@@ -1,0 +1,302 @@
+/**
+ * Passive verification of real tinydtls / OpenSSL / GnuTLS PSK sessions
+ * (/work/shared/interop/tinydtls, described in interop/PEERS.md).
+ *
+ * For each transcript we rebuild the handshake from the captured datagrams with our own
+ * record splitter, reassembler, transcript hash, key schedule and CCM_8 record layer, and
+ * check that we arrive at the master secret the peer logged, at both Finished messages
+ * and at the application data. This proves that our PRF, transcript hashing, extended
+ * master secret and CCM nonce/AAD layout match the peers bit for bit.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { fromHex, toHex } from '../lib/bytes/util.js';
+import { nodeCrypto } from '../lib/crypto/node.js';
+import { computeVerifyData, deriveKeyBlock, deriveMasterSecret, type KeyBlock } from '../lib/dtls/handshake/key-schedule.js';
+import { Transcript } from '../lib/dtls/handshake/transcript.js';
+import { openRecord } from '../lib/dtls/record/ccm8-cipher.js';
+import { Reassembler, type HandshakeMessage } from '../lib/dtls/record/reassembler.js';
+import { decodeAlert } from '../lib/dtls/wire/alert.js';
+import { isChangeCipherSpec } from '../lib/dtls/wire/change-cipher-spec.js';
+import { decodeClientHello, type ClientHello } from '../lib/dtls/wire/client-hello.js';
+import { AlertDescription, AlertLevel, CipherSuite, ContentType, ExtensionType, HandshakeType } from '../lib/dtls/wire/constants.js';
+import { findExtension } from '../lib/dtls/wire/extensions.js';
+import { decodeFinished } from '../lib/dtls/wire/finished.js';
+import { decodeHandshakeFragments } from '../lib/dtls/wire/handshake.js';
+import { decodePskIdentity, pskPremasterSecret } from '../lib/dtls/wire/psk-key-exchange.js';
+import { splitRecords, type RawRecord } from '../lib/dtls/wire/record.js';
+import { decodeServerHello, type ServerHello } from '../lib/dtls/wire/server-hello.js';
+
+const c = nodeCrypto;
+const DIR = new URL('../../shared/interop/tinydtls/', import.meta.url);
+/** The PSK transcripts (B and F are ECDHE_ECDSA). */
+const PSK_TRANSCRIPTS = ['A', 'C', 'D', 'G', 'E2', 'E3'];
+
+interface Datagram {
+  dir: 'c2s' | 's2c';
+  t_ms: number;
+  hex: string;
+  dropped?: boolean;
+  records: Array<{ type: string; epoch: number; seq: number; length: number }>;
+}
+interface TranscriptFile {
+  description: string;
+  psk_identity: string;
+  psk_hex: string;
+  client_random_hex: string;
+  master_secret_hex: string;
+  keylog: Array<{ client_random_hex: string; master_secret_hex: string; server_random?: string; ems?: string }>;
+  app_data_expected: { c2s: string; s2c: string };
+  datagrams: Datagram[];
+}
+
+function load(prefix: string): { file: string; t: TranscriptFile } {
+  const file = readdirSync(fileURLToPath(DIR)).find((f) => f.startsWith(`${prefix}_`) && f.endsWith('.json'));
+  if (!file) throw new Error(`no transcript ${prefix}_*.json in ${fileURLToPath(DIR)}`);
+  return { file, t: JSON.parse(readFileSync(new URL(file, DIR), 'utf8')) as TranscriptFile };
+}
+
+const CONTENT_TYPE_NAME: Record<number, string> = {
+  [ContentType.change_cipher_spec]: 'change_cipher_spec',
+  [ContentType.alert]: 'alert',
+  [ContentType.handshake]: 'handshake',
+  [ContentType.application_data]: 'application_data',
+};
+
+type Dir = 'c2s' | 's2c';
+interface Delivered extends HandshakeMessage {
+  dir: Dir;
+}
+interface Protected {
+  dir: Dir;
+  record: RawRecord;
+}
+
+/** Everything a passive observer sees: epoch-0 handshake messages in order, and the protected records. */
+function observe(t: TranscriptFile) {
+  // One reassembler per direction; retransmitted copies come back as 'old' and are not delivered twice.
+  const reassembler = { c2s: new Reassembler(0, 64 * 1024), s2c: new Reassembler(0, 64 * 1024) };
+  const messages: Delivered[] = [];
+  const protectedRecords: Protected[] = [];
+  const ccs = { c2s: 0, s2c: 0 };
+  for (const d of t.datagrams) {
+    if (d.dropped) continue; // the relay dropped it: the peer never saw it
+    const records = splitRecords(fromHex(d.hex));
+    // Our splitter agrees with the independent dissector that wrote the JSON.
+    expect(records.map((r) => [CONTENT_TYPE_NAME[r.type], r.epoch, r.sequence, r.length])).toEqual(
+      d.records.map((r) => [r.type, r.epoch, r.seq, r.length]),
+    );
+    for (const r of records) {
+      if (r.epoch !== 0) {
+        protectedRecords.push({ dir: d.dir, record: r });
+      } else if (r.type === ContentType.handshake) {
+        for (const f of decodeHandshakeFragments(r.fragment)) {
+          expect(reassembler[d.dir].add(f)).not.toBe('dropped');
+          for (let m = reassembler[d.dir].poll(); m; m = reassembler[d.dir].poll()) messages.push({ ...m, dir: d.dir });
+        }
+      } else if (r.type === ContentType.change_cipher_spec) {
+        expect(isChangeCipherSpec(r.fragment)).toBe(true);
+        ccs[d.dir]++;
+      } else {
+        throw new Error(`unexpected epoch-0 record of type ${r.type}`);
+      }
+    }
+  }
+  return { messages, protectedRecords, ccs };
+}
+
+/**
+ * app_data_expected marks an echoing server as `<message> (echo)`: the record carries the
+ * client's bytes unchanged (its length proves it), the suffix is an annotation.
+ */
+function expectedText(s: string): string {
+  return s.endsWith(' (echo)') ? s.slice(0, -' (echo)'.length) : s;
+}
+
+function only<T>(xs: T[], what: string): T {
+  expect(xs, what).toHaveLength(1);
+  return xs[0]!;
+}
+
+function openAll(keys: KeyBlock, recs: Protected[]): Array<Protected & { plaintext: Uint8Array }> {
+  return recs.map((p) => {
+    const plaintext = openRecord(c, p.dir === 'c2s' ? keys.client : keys.server, p.record, p.record.fragment);
+    expect(plaintext, `${p.dir} epoch ${p.record.epoch} seq ${p.record.sequence} must open`).toBeDefined();
+    return { ...p, plaintext: plaintext! };
+  });
+}
+
+/** The whole passive analysis of one transcript; throws (inside a test) if any step fails. */
+function analyse(t: TranscriptFile) {
+  const { messages, protectedRecords, ccs } = observe(t);
+  // The handshake transcript starts at the ClientHello that carries the cookie
+  // (RFC 6347 §4.2.1: the first ClientHello and the HelloVerifyRequest are left out).
+  const withCookie = messages.filter((m) => m.msgType === HandshakeType.client_hello && decodeClientHello(m.body).cookie.length > 0);
+  const hello = only(withCookie, 'one ClientHello with a cookie');
+  const handshake = messages.slice(messages.indexOf(hello));
+  const ch: ClientHello = decodeClientHello(hello.body);
+  const sh: ServerHello = decodeServerHello(only(handshake.filter((m) => m.msgType === HandshakeType.server_hello), 'one ServerHello').body);
+  const cke = only(
+    handshake.filter((m) => m.msgType === HandshakeType.client_key_exchange),
+    'one ClientKeyExchange',
+  );
+
+  const transcript = new Transcript(c);
+  for (const m of handshake) transcript.add(m.msgType, m.messageSeq, m.body);
+  const sessionHash = transcript.hash();
+  const preMaster = pskPremasterSecret(fromHex(t.psk_hex));
+  const master = deriveMasterSecret(c, preMaster, ch.random, sh.random, sessionHash);
+  const keys = deriveKeyBlock(c, master, ch.random, sh.random);
+  return { messages, protectedRecords, ccs, hello, handshake, ch, sh, cke, sessionHash, preMaster, master, keys };
+}
+
+for (const prefix of PSK_TRANSCRIPTS) {
+  const { file, t } = load(prefix);
+
+  describe(`transcript ${file}`, () => {
+    let cached: ReturnType<typeof analyse> | undefined;
+    const get = () => (cached ??= analyse(t));
+
+    it('epoch-0 handshake: cookie exchange, then ClientHello … ClientKeyExchange, each message once', () => {
+      const { messages, hello, handshake, ccs } = get();
+      // Before the cookie: ClientHello (possibly retransmitted, delivered once) and HelloVerifyRequest.
+      const before = messages.slice(0, messages.indexOf(hello));
+      expect(before.map((m) => [m.dir, m.msgType])).toEqual([
+        ['c2s', HandshakeType.client_hello],
+        ['s2c', HandshakeType.hello_verify_request],
+      ]);
+      expect(handshake.map((m) => m.msgType)).toEqual([
+        HandshakeType.client_hello,
+        HandshakeType.server_hello,
+        HandshakeType.server_hello_done,
+        HandshakeType.client_key_exchange,
+      ]);
+      expect(handshake.map((m) => m.messageSeq)).toEqual([1, 1, 2, 2]);
+      expect(ccs.c2s).toBeGreaterThanOrEqual(1);
+      expect(ccs.s2c).toBeGreaterThanOrEqual(1);
+    });
+
+    it('negotiates TLS_PSK_WITH_AES_128_CCM_8 with extended_master_secret; the identity is the shared one', () => {
+      const { ch, sh, cke } = get();
+      expect(ch.cipherSuites).toContain(CipherSuite.TLS_PSK_WITH_AES_128_CCM_8);
+      expect(sh.cipherSuite).toBe(CipherSuite.TLS_PSK_WITH_AES_128_CCM_8);
+      expect(findExtension(ch.extensions, ExtensionType.extended_master_secret)).toBeDefined();
+      expect(findExtension(sh.extensions, ExtensionType.extended_master_secret)).toBeDefined();
+      expect(toHex(ch.random)).toBe(t.client_random_hex);
+      const identity = decodePskIdentity(cke.body, 128, 'psk_identity');
+      expect(new TextDecoder().decode(identity)).toBe(t.psk_identity);
+    });
+
+    it('recomputes the logged extended master secret from the PSK and the session hash', () => {
+      const { master, ch, sh, preMaster } = get();
+      expect(toHex(master)).toBe(t.master_secret_hex);
+      for (const k of t.keylog) {
+        expect(k.master_secret_hex).toBe(toHex(master));
+        expect(k.client_random_hex).toBe(toHex(ch.random));
+        if (k.server_random) expect(k.server_random).toBe(toHex(sh.random));
+      }
+      // Without the session hash (RFC 5246 master secret) the result differs: EMS really is in use.
+      expect(toHex(deriveMasterSecret(c, preMaster, ch.random, sh.random, undefined))).not.toBe(t.master_secret_hex);
+    });
+
+    it('every protected record opens; both Finished messages verify over the right transcript hash', () => {
+      const { keys, protectedRecords, master, sessionHash, handshake } = get();
+      const opened = openAll(keys, protectedRecords);
+      const finished = (dir: Dir) => {
+        const copies = opened
+          .filter((o) => o.dir === dir && o.record.type === ContentType.handshake)
+          .map((o) => only(decodeHandshakeFragments(o.plaintext), 'one Finished per record'));
+        expect(copies.length).toBeGreaterThanOrEqual(1);
+        for (const f of copies) {
+          expect(f).toMatchObject({ msgType: HandshakeType.finished, messageSeq: 3, fragmentOffset: 0, length: 12 });
+          expect(toHex(f.body)).toBe(toHex(copies[0]!.body)); // retransmissions are identical
+        }
+        return copies[0]!;
+      };
+      const clientFinished = finished('c2s');
+      const serverFinished = finished('s2c');
+
+      expect(toHex(decodeFinished(clientFinished.body))).toBe(toHex(computeVerifyData(c, master, 'client', sessionHash)));
+      // The server's Finished covers the client's Finished too (added once, as if unfragmented).
+      const full = new Transcript(c);
+      for (const m of [...handshake, clientFinished]) full.add(m.msgType, m.messageSeq, m.body);
+      const serverHash = full.hash();
+      expect(toHex(decodeFinished(serverFinished.body))).toBe(toHex(computeVerifyData(c, master, 'server', serverHash)));
+      // And not over the shorter hash: the two hashes really differ.
+      expect(toHex(serverFinished.body)).not.toBe(toHex(computeVerifyData(c, master, 'server', sessionHash)));
+    });
+
+    it('decrypts the application data and the close_notify alerts', () => {
+      const { keys, protectedRecords } = get();
+      const opened = openAll(keys, protectedRecords);
+      const text = (dir: Dir) =>
+        opened
+          .filter((o) => o.dir === dir && o.record.type === ContentType.application_data)
+          .map((o) => new TextDecoder('utf-8', { fatal: true }).decode(o.plaintext))
+          .join('');
+      expect(text('c2s')).toBe(t.app_data_expected.c2s);
+      expect(text('s2c')).toBe(expectedText(t.app_data_expected.s2c));
+
+      const alerts = opened.filter((o) => o.record.type === ContentType.alert).map((o) => decodeAlert(o.plaintext));
+      for (const a of alerts) expect(a).toEqual({ level: AlertLevel.warning, description: AlertDescription.close_notify });
+      if (/close_notify/.test(t.description)) expect(alerts.length).toBeGreaterThanOrEqual(1);
+    });
+
+    it('the peers use epoch ‖ sequence_number as the explicit nonce (as sealRecord does)', () => {
+      const { protectedRecords } = get();
+      expect(protectedRecords.length).toBeGreaterThan(0);
+      for (const { record } of protectedRecords) {
+        const explicit = record.fragment.subarray(0, 8);
+        const want = new Uint8Array(8);
+        new DataView(want.buffer).setUint16(0, record.epoch);
+        new DataView(want.buffer).setUint16(2, Math.floor(record.sequence / 2 ** 32));
+        new DataView(want.buffer).setUint32(4, record.sequence >>> 0);
+        expect(toHex(explicit)).toBe(toHex(want));
+      }
+    });
+
+    it('datagrams the relay dropped carry nothing the peer did not receive again later', () => {
+      const { keys, messages } = get();
+      const dropped = t.datagrams.filter((d) => d.dropped);
+      if (/drop/i.test(t.description)) expect(dropped.length).toBeGreaterThan(0);
+      for (const d of dropped) {
+        for (const r of splitRecords(fromHex(d.hex))) {
+          if (r.type === ContentType.change_cipher_spec) continue;
+          const plaintext = r.epoch === 0 ? r.fragment : openRecord(c, d.dir === 'c2s' ? keys.client : keys.server, r, r.fragment);
+          expect(plaintext).toBeDefined();
+          if (r.epoch > 0) {
+            // e.g. a dropped Finished: an identical copy was delivered under a later sequence number.
+            const delivered = t.datagrams
+              .filter((x) => !x.dropped && x.dir === d.dir)
+              .flatMap((x) => splitRecords(fromHex(x.hex)))
+              .filter((x) => x.epoch === r.epoch && x.type === r.type)
+              .map((x) => toHex(openRecord(c, d.dir === 'c2s' ? keys.client : keys.server, x, x.fragment)!));
+            expect(delivered).toContain(toHex(plaintext!));
+            continue;
+          }
+          for (const f of decodeHandshakeFragments(plaintext!)) {
+            const again = messages.find((m) => m.dir === d.dir && m.messageSeq === f.messageSeq && m.msgType === f.msgType);
+            expect(again, `dropped ${d.dir} message_seq ${f.messageSeq} was delivered later`).toBeDefined();
+            expect(toHex(again!.body)).toBe(toHex(f.body));
+          }
+        }
+      }
+    });
+
+    it('a record with one flipped ciphertext bit, or moved to another sequence number, does not open', () => {
+      const { keys, protectedRecords } = get();
+      const app = protectedRecords.find((p) => p.record.type === ContentType.application_data)!;
+      const keysFor = app.dir === 'c2s' ? keys.client : keys.server;
+      expect(openRecord(c, keysFor, app.record, app.record.fragment)).toBeDefined();
+      for (const at of [8, app.record.fragment.length - 9, app.record.fragment.length - 1]) {
+        const bad = app.record.fragment.slice();
+        bad[at] = bad[at]! ^ 0x01;
+        expect(openRecord(c, keysFor, app.record, bad)).toBeUndefined();
+      }
+      expect(openRecord(c, keysFor, { ...app.record, sequence: app.record.sequence + 1 }, app.record.fragment)).toBeUndefined();
+      // The other direction's keys do not open it either.
+      expect(openRecord(c, app.dir === 'c2s' ? keys.server : keys.client, app.record, app.record.fragment)).toBeUndefined();
+    });
+  });
+}
