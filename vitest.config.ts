@@ -7,5 +7,6 @@ export default defineConfig({
     hookTimeout: 30_000,
     // interop tests bind real peers to fixed private ports: keep files sequential.
     fileParallelism: false,
+    reporters: ['default', ['json', { outputFile: '.tmp/vitest.json' }]],
   },
 });

@@ -136,7 +136,12 @@ export class DtlsSession extends EventEmitter {
   }
 }
 
-export interface ServerOptions extends Omit<EndpointOptions, 'wake'> {}
+/** Called for every datagram the driver sends or receives (for traces; carries no secrets beyond what is on the wire). */
+export type DatagramTrace = (direction: 'in' | 'out', peer: PeerAddress, datagram: Uint8Array) => void;
+
+export interface ServerOptions extends Omit<EndpointOptions, 'wake'> {
+  trace?: DatagramTrace;
+}
 
 /** A DTLS server on one UDP socket. Emits 'session' (DtlsSession), 'listening', 'error', 'close'. */
 export class DtlsServer extends EventEmitter {
@@ -145,8 +150,11 @@ export class DtlsServer extends EventEmitter {
   private readonly alarm = new Alarm(() => this.pump(() => this.endpoint.handleTimeout(performance.now())));
   private readonly sessions = new Map<ServerConnection, DtlsSession>();
 
+  private readonly trace: DatagramTrace | undefined;
+
   constructor(opts: ServerOptions) {
     super();
+    this.trace = opts.trace;
     this.endpoint = new DtlsEndpoint({ ...opts, wake: () => this.pump(() => this.endpoint.handleTimeout(performance.now())) });
   }
 
@@ -155,7 +163,9 @@ export class DtlsServer extends EventEmitter {
     this.socket = socket;
     socket.on('message', (msg, rinfo) => {
       const data = new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength);
-      this.pump(() => this.endpoint.handleDatagram(performance.now(), { address: rinfo.address, port: rinfo.port, family: rinfo.family as 'IPv4' | 'IPv6' }, data));
+      const peer: PeerAddress = { address: rinfo.address, port: rinfo.port, family: rinfo.family as 'IPv4' | 'IPv6' };
+      this.trace?.('in', peer, data);
+      this.pump(() => this.endpoint.handleDatagram(performance.now(), peer, data));
     });
     socket.on('error', (e) => this.emit('error', e));
     socket.bind(port, host, () => {
@@ -187,7 +197,10 @@ export class DtlsServer extends EventEmitter {
     if (!this.socket) return;
     f();
     const ep = this.endpoint;
-    for (let t = ep.pollTransmit(); t; t = ep.pollTransmit()) this.socket.send(t.data, t.peer.port, t.peer.address);
+    for (let t = ep.pollTransmit(); t; t = ep.pollTransmit()) {
+      this.trace?.('out', t.peer, t.data);
+      this.socket.send(t.data, t.peer.port, t.peer.address);
+    }
     for (let e = ep.pollEvent(); e; e = ep.pollEvent()) {
       const conn = e.connection;
       switch (e.type) {
@@ -232,11 +245,12 @@ export interface ConnectOptions extends Omit<ConnectionOptions, 'psk'> {
   localPort?: number;
   /** Abort the handshake after this long, ms (in addition to the retransmission limit). */
   timeoutMs?: number;
+  trace?: DatagramTrace;
 }
 
 /** Connects and completes the handshake; rejects with a DtlsError. */
 export async function connect(opts: ConnectOptions): Promise<DtlsSession> {
-  const { host, port, localPort, timeoutMs, ...rest } = opts;
+  const { host, port, localPort, timeoutMs, trace, ...rest } = opts;
   const cfg = resolveConfig(rest);
   const address = isIPv6(host) || /^\d+\.\d+\.\d+\.\d+$/.test(host) ? host : (await lookup(host)).address;
   const socket = createSocket({ type: isIPv6(address) ? 'udp6' : 'udp4' });
@@ -278,7 +292,10 @@ export async function connect(opts: ConnectOptions): Promise<DtlsSession> {
   function pump(f: () => void): void {
     if (closed) return;
     f();
-    for (let d = conn.pollTransmit(); d; d = conn.pollTransmit()) socket.send(d);
+    for (let d = conn.pollTransmit(); d; d = conn.pollTransmit()) {
+      trace?.('out', peer, d);
+      socket.send(d);
+    }
     for (let e = conn.pollEvent(); e; e = conn.pollEvent()) onEvent(e);
     if (conn.ended()) {
       // let the last datagrams (close_notify, alert) leave before closing the socket
@@ -288,7 +305,11 @@ export async function connect(opts: ConnectOptions): Promise<DtlsSession> {
     alarm.arm(conn.pollTimeout());
   }
 
-  socket.on('message', (msg) => pump(() => conn.handleDatagram(performance.now(), new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength))));
+  socket.on('message', (msg) => {
+    const data = new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength);
+    trace?.('in', peer, data);
+    pump(() => conn.handleDatagram(performance.now(), data));
+  });
   socket.on('error', (err: NodeJS.ErrnoException) => {
     // ICMP port unreachable on a connected socket: the server may not be up yet; the
     // retransmission timer decides when to give up.

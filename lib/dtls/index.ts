@@ -9,3 +9,5 @@ export type { DtlsEvent, SessionInfo } from './events.js';
 export { pskMap, type PskLookup, type PeerAddress } from './keystore.js';
 export { RETRANSMISSION_PRESETS, DEFAULT_MTU, resolveConfig, type ConnectionOptions, type ClientPsk, type RetransmissionConfig } from './config.js';
 export { CipherSuite, AlertDescription } from './wire/constants.js';
+export { describeDatagram } from './describe.js';
+export type { DatagramTrace } from '../../transports/node-dgram.js';
