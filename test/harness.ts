@@ -2,7 +2,9 @@ import { resolveConfig, type ConnectionOptions } from '../lib/dtls/config.js';
 import { DtlsEndpoint, type EndpointEvent, type EndpointOptions } from '../lib/dtls/endpoint.js';
 import type { DtlsEvent } from '../lib/dtls/events.js';
 import { ClientConnection } from '../lib/dtls/handshake/client.js';
-import { pskMap } from '../lib/dtls/keystore.js';
+import { pskMap, type KeyStore } from '../lib/dtls/keystore.js';
+import { verifyPeer } from '../lib/dtls/trust.js';
+import { nodeCrypto } from '../lib/crypto/node.js';
 import { SimNetwork, type LinkConditions, type SimDatagram } from '../transports/sim.js';
 import { SimClient, SimServer } from '../transports/sim-nodes.js';
 
@@ -18,6 +20,8 @@ export interface PairOptions {
   filter?: (d: SimDatagram) => boolean;
   client?: ConnectionOptions;
   server?: Partial<EndpointOptions>;
+  /** How clients judge the server's raw public key or certificate. */
+  clientStore?: KeyStore;
 }
 
 /** A client and a server endpoint on a simulated network, with their events collected. */
@@ -45,7 +49,17 @@ export class Pair {
 
   /** Collects every pending event into the arrays. */
   drain(): void {
-    for (const c of this.clients) for (let e = c.conn.pollEvent(); e; e = c.conn.pollEvent()) c.events.push(e);
+    for (const c of this.clients) {
+      for (let e = c.conn.pollEvent(); e; e = c.conn.pollEvent()) {
+        if (e.type === 'verify-peer') {
+          const v = verifyPeer(this.opts.clientStore ?? {}, e.credential, SERVER, { crypto: nodeCrypto, purpose: 'serverAuth', ...(this.opts.client?.serverName ? { expectedName: this.opts.client.serverName } : {}) });
+          if (v instanceof Promise) void v.then((verdict) => c.conn.resolvePeer(this.net.now, verdict));
+          else c.conn.resolvePeer(this.net.now, v);
+          this.net.flush();
+        }
+        c.events.push(e);
+      }
+    }
     for (let e = this.endpoint.pollEvent(); e; e = this.endpoint.pollEvent()) this.serverEvents.push(e);
   }
 

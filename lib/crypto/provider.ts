@@ -11,6 +11,40 @@ export interface HashState {
   clone(): HashState;
 }
 
+/** An ephemeral P-256 key pair for one ECDHE exchange. */
+export interface EcdhKeyPair {
+  /** Uncompressed point (0x04 ‖ X ‖ Y), 65 bytes. */
+  readonly publicKey: Uint8Array;
+  /** The shared secret (the X coordinate, 32 bytes); throws on an invalid peer point. */
+  deriveSecret(peerPublicKey: Uint8Array): Uint8Array;
+}
+
+/** A parsed P-256 public key, ready to verify (parse once, cache: parsing costs more than a verify). */
+export interface P256PublicKey {
+  /** The DER SubjectPublicKeyInfo it was made from. */
+  readonly spki: Uint8Array;
+  /** Uncompressed point, 65 bytes. */
+  readonly point: Uint8Array;
+}
+
+/** A P-256 private key, ready to sign. Opaque: providers keep their own representation. */
+export interface P256PrivateKey {
+  readonly publicKey: P256PublicKey;
+}
+
+/** P-256 (secp256r1) ECDH and ECDSA with SHA-256; signatures are DER-encoded ECDSA-Sig-Value. */
+export interface P256 {
+  generateEcdh(): EcdhKeyPair;
+  /** From DER SubjectPublicKeyInfo; throws unless it is a valid P-256 key. */
+  importPublicKey(spki: Uint8Array): P256PublicKey;
+  /** From DER PKCS#8, SEC1 ("EC PRIVATE KEY") or PEM of either; throws unless it is P-256. */
+  importPrivateKey(key: Uint8Array | string): P256PrivateKey;
+  /** From the 32-byte private scalar. */
+  privateKeyFromScalar(d: Uint8Array): P256PrivateKey;
+  sign(key: P256PrivateKey, data: Uint8Array): Uint8Array;
+  verify(key: P256PublicKey, data: Uint8Array, derSignature: Uint8Array): boolean;
+}
+
 export interface CryptoProvider {
   readonly name: string;
   /** Cryptographically secure random bytes. */
@@ -22,6 +56,7 @@ export interface CryptoProvider {
   ccm8Encrypt(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Uint8Array;
   /** Returns the plaintext, or undefined when authentication fails. `sealed` is ciphertext || tag. */
   ccm8Decrypt(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, sealed: Uint8Array): Uint8Array | undefined;
+  p256: P256;
 }
 
 export const CCM8_TAG_LENGTH = 8;

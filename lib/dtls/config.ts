@@ -1,4 +1,5 @@
-import type { CryptoProvider } from '../crypto/provider.js';
+import type { CryptoProvider, P256PrivateKey, P256PublicKey } from '../crypto/provider.js';
+import { CipherSuite } from './wire/constants.js';
 import { nodeCrypto } from '../crypto/node.js';
 import { DtlsError } from './errors.js';
 
@@ -27,8 +28,29 @@ export interface ClientPsk {
 /** The client's PSK: fixed, or chosen from the server's identity hint. */
 export type ClientPskOption = ClientPsk | ((hint: Uint8Array | undefined) => ClientPsk | undefined);
 
+/** Our own credentials for TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8. */
+export interface OwnEcdheCredentials {
+  key: P256PrivateKey;
+  /** X.509 chain, leaf first (DER); without it only a raw public key can be presented. */
+  certificateChain?: Uint8Array[];
+  /** Whether we may present the key as an RFC 7250 raw public key. */
+  rawPublicKey: boolean;
+}
+
+export type ClientAuth = 'none' | 'optional' | 'required';
+
 export interface ConnectionConfig {
   crypto: CryptoProvider;
+  /** Cipher suites, in order of preference (the server's order decides). */
+  suites: number[];
+  /** Own ECDHE credentials (required to offer or choose the ECDHE suite). */
+  ecdhe?: OwnEcdheCredentials;
+  /** Certificate types we accept from the peer, in order of preference (RFC 7250 values). */
+  acceptPeerCertificateTypes: number[];
+  /** Server: whether to send CertificateRequest and whether a certificate is required. */
+  clientAuth: ClientAuth;
+  /** Parsed peer public keys by SPKI hex (parsing costs more than a verify). Shared per endpoint. */
+  publicKeyCache: Map<string, P256PublicKey>;
   retransmission: RetransmissionConfig;
   /** Largest datagram we send (UDP payload bytes). */
   mtu: number;
@@ -44,6 +66,8 @@ export interface ConnectionConfig {
   maxIdentityLength: number;
   /** Client: the PSK. */
   psk?: ClientPskOption;
+  /** Client, X.509: the DNS name or IP address the server certificate must carry. */
+  serverName?: string;
   /** Server: the PSK identity hint sent in ServerKeyExchange (omitted when undefined). */
   pskHint?: Uint8Array;
   /** Opt-in NSS key log (`CLIENT_RANDOM <random> <master secret>`), for Wireshark. */
@@ -60,6 +84,11 @@ export type RetransmissionOption = keyof typeof RETRANSMISSION_PRESETS | Partial
 
 export interface ConnectionOptions {
   crypto?: CryptoProvider;
+  suites?: number[];
+  ecdhe?: OwnEcdheCredentials;
+  acceptPeerCertificateTypes?: number[];
+  clientAuth?: ClientAuth;
+  publicKeyCache?: Map<string, P256PublicKey>;
   retransmission?: RetransmissionOption;
   mtu?: number;
   requireExtendedMasterSecret?: boolean;
@@ -68,6 +97,7 @@ export interface ConnectionOptions {
   idleTimeoutMs?: number;
   psk?: ClientPskOption;
   pskHint?: Uint8Array;
+  serverName?: string;
   keyLog?: (line: string) => void;
 }
 
@@ -89,8 +119,16 @@ export function resolveConfig(o: ConnectionOptions = {}): ConnectionConfig {
   const mtu = o.mtu ?? DEFAULT_MTU;
   if (!(Number.isInteger(mtu) && mtu >= 64 && mtu <= 65507)) throw new DtlsError('INVALID_ARGUMENT', `mtu ${mtu} outside 64..65507`);
   if (o.psk && typeof o.psk !== 'function') checkPsk(o.psk);
+  const suites = o.suites ?? [
+    ...(o.ecdhe ? [CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8] : []),
+    CipherSuite.TLS_PSK_WITH_AES_128_CCM_8,
+  ];
   const cfg: ConnectionConfig = {
     crypto: o.crypto ?? nodeCrypto,
+    suites,
+    acceptPeerCertificateTypes: o.acceptPeerCertificateTypes ?? [],
+    clientAuth: o.clientAuth ?? 'none',
+    publicKeyCache: o.publicKeyCache ?? new Map(),
     retransmission: resolveRetransmission(o.retransmission),
     mtu,
     requireExtendedMasterSecret: o.requireExtendedMasterSecret ?? false,
@@ -99,8 +137,10 @@ export function resolveConfig(o: ConnectionOptions = {}): ConnectionConfig {
     idleTimeoutMs: o.idleTimeoutMs ?? 0,
     maxIdentityLength: MAX_PSK_IDENTITY,
   };
+  if (o.ecdhe) cfg.ecdhe = o.ecdhe;
   if (o.psk) cfg.psk = o.psk;
   if (o.pskHint) cfg.pskHint = o.pskHint;
+  if (o.serverName !== undefined) cfg.serverName = o.serverName;
   if (o.keyLog) cfg.keyLog = o.keyLog;
   return cfg;
 }

@@ -5,7 +5,9 @@ import { CookieJar } from './cookie.js';
 import { DtlsError } from './errors.js';
 import type { DtlsEvent } from './events.js';
 import { ServerConnection } from './handshake/server.js';
-import { peerKey, type PeerAddress, type PskLookup } from './keystore.js';
+import { peerKey, type KeyStore, type PeerAddress, type PskLookup } from './keystore.js';
+import { verifyPeer, type PeerCredential, type PeerVerdict } from './trust.js';
+import { CertificateType } from './wire/ec-extensions.js';
 import { TimerQueue } from './timer-queue.js';
 import { decodeClientHello, type ClientHello } from './wire/client-hello.js';
 import { ContentType, DTLS_1_0, HandshakeType } from './wire/constants.js';
@@ -13,9 +15,11 @@ import { HANDSHAKE_HEADER_LENGTH, encodeHandshake } from './wire/handshake.js';
 import { encodeHelloVerifyRequest } from './wire/hello-verify-request.js';
 import { encodeRecord, RECORD_HEADER_LENGTH } from './wire/record.js';
 
-export interface EndpointOptions extends Omit<ConnectionOptions, 'psk'> {
-  /** Identity -> key; sync or async. */
-  psk: PskLookup;
+export interface EndpointOptions extends Omit<ConnectionOptions, 'psk' | 'acceptPeerCertificateTypes'> {
+  /** Identity -> key; sync or async (a shorthand for `keyStore.psk`). */
+  psk?: PskLookup;
+  /** Every credential: PSKs, trusted raw public keys, X.509 trust anchors. */
+  keyStore?: KeyStore;
   /** Established sessions at most (new handshakes beyond it are ignored). */
   maxSessions?: number;
   /** Handshakes in progress at most. */
@@ -56,7 +60,8 @@ export class DtlsEndpoint {
   private readonly timers: TimerQueue<Entry>;
   private readonly out: Array<{ peer: PeerAddress; data: Uint8Array }> = [];
   private readonly events: EndpointEvent[] = [];
-  private readonly resolved: Array<{ entry: Entry; key: Uint8Array | undefined }> = [];
+  private readonly resolved: Array<{ entry: Entry; answer: { psk: Uint8Array | undefined } | { verdict: PeerVerdict } }> = [];
+  private readonly store: KeyStore;
   private handshakes = 0;
   private readonly maxSessions: number;
   private readonly maxHandshakes: number;
@@ -65,9 +70,18 @@ export class DtlsEndpoint {
   readonly stats = { helloVerifyRequests: 0, handshakesStarted: 0, handshakesRefused: 0, datagramsDropped: 0 };
 
   constructor(private readonly opts: EndpointOptions) {
-    if (typeof opts.psk !== 'function') throw new DtlsError('INVALID_ARGUMENT', 'psk must be a lookup function (see pskMap)');
-    const { psk: _psk, ...rest } = opts;
-    this.cfg = resolveConfig({ idleTimeoutMs: 30 * 60_000, ...rest });
+    const { psk, keyStore, ...rest } = opts;
+    this.store = { ...keyStore };
+    if (psk) this.store.psk = psk;
+    if (this.store.psk !== undefined && typeof this.store.psk !== 'function') throw new DtlsError('INVALID_ARGUMENT', 'psk must be a lookup function (see pskMap)');
+    if (!this.store.psk && !opts.ecdhe) throw new DtlsError('INVALID_ARGUMENT', 'a server needs a psk lookup or ecdhe credentials');
+    const accept: number[] = [];
+    if (this.store.rawPublicKey) accept.push(CertificateType.RawPublicKey);
+    if (this.store.x509) accept.push(CertificateType.X509);
+    if (opts.clientAuth && opts.clientAuth !== 'none' && accept.length === 0) {
+      throw new DtlsError('INVALID_ARGUMENT', 'client authentication needs keyStore.rawPublicKey or keyStore.x509');
+    }
+    this.cfg = resolveConfig({ idleTimeoutMs: 30 * 60_000, ...rest, acceptPeerCertificateTypes: accept });
     this.cookies = new CookieJar(this.cfg.crypto, opts.cookieRotationMs);
     this.maxSessions = opts.maxSessions ?? 10_000;
     this.maxHandshakes = opts.maxHandshakes ?? 1_000;
@@ -109,7 +123,7 @@ export class DtlsEndpoint {
       this.stats.handshakesRefused++;
       return;
     }
-    const connection = new ServerConnection(this.cfg, hello.recordSeq, hello.messageSeq);
+    const connection = new ServerConnection(this.cfg, hello.recordSeq, hello.messageSeq, !!this.store.psk);
     const e: Entry = { key, peer, connection, scheduledAt: undefined, handshakeDeadline: now + this.handshakeTimeoutMs };
     this.entries.set(key, e);
     this.byConnection.set(connection, e);
@@ -200,7 +214,10 @@ export class DtlsEndpoint {
     for (let ev = c.pollEvent(); ev; ev = c.pollEvent()) {
       switch (ev.type) {
         case 'psk-request':
-          this.lookup(e, ev.identity, now);
+          this.lookupPsk(e, ev.identity, now);
+          break;
+        case 'verify-peer':
+          this.verify(e, ev.credential, now);
           break;
         case 'connected':
           e.handshakeDeadline = undefined;
@@ -223,17 +240,17 @@ export class DtlsEndpoint {
     }
   }
 
-  private lookup(e: Entry, identity: Uint8Array, now: number): void {
+  private lookupPsk(e: Entry, identity: Uint8Array, now: number): void {
     let r: ReturnType<PskLookup>;
     try {
-      r = this.opts.psk(identity, e.peer);
+      r = this.store.psk ? this.store.psk(identity, e.peer) : undefined;
     } catch {
       r = undefined;
     }
     if (r instanceof Promise) {
       r.then(
-        (key) => this.resolved.push({ entry: e, key }),
-        () => this.resolved.push({ entry: e, key: undefined }),
+        (key) => this.resolved.push({ entry: e, answer: { psk: key } }),
+        () => this.resolved.push({ entry: e, answer: { psk: undefined } }),
       ).finally(() => this.opts.wake?.());
       return;
     }
@@ -241,11 +258,25 @@ export class DtlsEndpoint {
     this.collect(e, now);
   }
 
+  private verify(e: Entry, credential: PeerCredential, now: number): void {
+    const v = verifyPeer(this.store, credential, e.peer, { crypto: this.cfg.crypto, purpose: 'clientAuth' });
+    if (v instanceof Promise) {
+      void v.then((verdict) => {
+        this.resolved.push({ entry: e, answer: { verdict } });
+        this.opts.wake?.();
+      });
+      return;
+    }
+    e.connection.resolvePeer(now, v);
+    this.collect(e, now);
+  }
+
   private applyResolved(now: number): void {
     while (this.resolved.length > 0) {
-      const { entry, key } = this.resolved.shift()!;
+      const { entry, answer } = this.resolved.shift()!;
       if (this.entries.get(entry.key) !== entry) continue;
-      entry.connection.providePsk(now, key);
+      if ('psk' in answer) entry.connection.providePsk(now, answer.psk);
+      else entry.connection.resolvePeer(now, answer.verdict);
       this.collect(entry, now);
     }
   }

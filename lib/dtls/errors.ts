@@ -26,6 +26,20 @@ export const DtlsErrorCode = {
   INSUFFICIENT_SECURITY: 'INSUFFICIENT_SECURITY',
   /** The handshake state held more than its memory cap. */
   RESOURCE_LIMIT: 'RESOURCE_LIMIT',
+  /** The peer's certificate or raw public key is malformed. */
+  BAD_CERTIFICATE: 'BAD_CERTIFICATE',
+  /** A key type or usage we cannot accept. */
+  UNSUPPORTED_CERTIFICATE: 'UNSUPPORTED_CERTIFICATE',
+  /** Outside its validity period (by the configured clock). */
+  CERTIFICATE_EXPIRED: 'CERTIFICATE_EXPIRED',
+  /** Not trusted: an untrusted raw public key, or a certificate for another name. */
+  CERTIFICATE_UNKNOWN: 'CERTIFICATE_UNKNOWN',
+  /** The chain does not lead to a configured trust anchor. */
+  UNKNOWN_CA: 'UNKNOWN_CA',
+  /** A signature (ServerKeyExchange, CertificateVerify) did not verify. */
+  BAD_SIGNATURE: 'BAD_SIGNATURE',
+  /** The server requires a client certificate and got none. */
+  CLIENT_AUTH_REQUIRED: 'CLIENT_AUTH_REQUIRED',
   /** The session was replaced by a new handshake from the same address (RFC 6347 §4.2.8). */
   REPLACED: 'REPLACED',
   /** An operation on a closed or failed connection. */
@@ -46,6 +60,13 @@ const ALERT_FOR: Partial<Record<DtlsErrorCode, number>> = {
   PROTOCOL_VERSION: AlertDescription.protocol_version,
   INSUFFICIENT_SECURITY: AlertDescription.insufficient_security,
   RESOURCE_LIMIT: AlertDescription.internal_error,
+  BAD_CERTIFICATE: AlertDescription.bad_certificate,
+  UNSUPPORTED_CERTIFICATE: AlertDescription.unsupported_certificate,
+  CERTIFICATE_EXPIRED: AlertDescription.certificate_expired,
+  CERTIFICATE_UNKNOWN: AlertDescription.certificate_unknown,
+  UNKNOWN_CA: AlertDescription.unknown_ca,
+  BAD_SIGNATURE: AlertDescription.decrypt_error,
+  CLIENT_AUTH_REQUIRED: AlertDescription.handshake_failure,
   INTERNAL: AlertDescription.internal_error,
 };
 

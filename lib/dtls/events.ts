@@ -1,4 +1,6 @@
 import type { DtlsError } from './errors.js';
+import type { PeerIdentity } from './keystore.js';
+import type { PeerCredential } from './trust.js';
 
 /** What a connection reports to its driver. Events never carry secrets. */
 export type DtlsEvent =
@@ -8,11 +10,28 @@ export type DtlsEvent =
   | { type: 'closed'; reason: 'local' | 'peer' }
   | { type: 'failed'; error: DtlsError }
   /** Server: the client named this PSK identity; answer with providePsk(). */
-  | { type: 'psk-request'; identity: Uint8Array };
+  | { type: 'psk-request'; identity: Uint8Array }
+  /** The peer presented a raw public key or a certificate chain; answer with resolvePeer(). */
+  | { type: 'verify-peer'; credential: PeerCredential };
 
 export interface SessionInfo {
   cipherSuite: number;
-  /** The authenticated peer identity: for PSK, the client's PSK identity. */
+  /** The authenticated peer identity (PSK identity, raw public key, certificate subject). */
+  identity: PeerIdentity;
+  /** The same as bytes: the PSK identity, the raw public key's SPKI, or the certificate subject (UTF-8). */
   peerIdentity: Uint8Array;
   extendedMasterSecret: boolean;
+}
+
+export function identityBytes(id: PeerIdentity): Uint8Array {
+  switch (id.kind) {
+    case 'psk':
+      return id.identity;
+    case 'rpk':
+      return id.spki;
+    case 'x509':
+      return new TextEncoder().encode(id.subject);
+    default:
+      return new Uint8Array(0);
+  }
 }

@@ -1,4 +1,6 @@
+import type { X509Certificate } from 'node:crypto';
 import { toHex } from '../bytes/util.js';
+import type { VerifiedChain } from '../x509/verify.js';
 
 /** Where a datagram came from. */
 export interface PeerAddress {
@@ -11,16 +13,70 @@ export function peerKey(p: PeerAddress): string {
   return `${p.address}|${p.port}`;
 }
 
+export type MaybePromise<T> = T | Promise<T>;
+
+/**
+ * The authenticated identity of the peer, exposed on every session for the layers above to
+ * authorize: the PSK identity, the raw public key (with its SHA-256 fingerprint and the name
+ * the key store gave it), or the certificate subject.
+ */
+export type PeerIdentity =
+  | { kind: 'psk'; identity: Uint8Array }
+  | { kind: 'rpk'; spki: Uint8Array; fingerprint: string; name: string | undefined }
+  | { kind: 'x509'; subject: string; fingerprint: string; name: string | undefined }
+  /** A server that did not ask for (or did not get) a client certificate. */
+  | { kind: 'anonymous' };
+
 /**
  * The server's peer-identity -> key lookup (DESIGN.md): called only after the cookie
  * verified, may answer synchronously or with a promise (a database, a bootstrap store).
  * `undefined` means "unknown identity"; the handshake then fails exactly like a wrong key.
  */
-export type PskLookup = (identity: Uint8Array, peer: PeerAddress) => Uint8Array | undefined | Promise<Uint8Array | undefined>;
+export type PskLookup = (identity: Uint8Array, peer: PeerAddress) => MaybePromise<Uint8Array | undefined>;
+
+/**
+ * One key store for every credential. Each entry is optional; a store without one refuses
+ * that kind of credential. Every callback may be asynchronous and is consulted only after
+ * the cookie exchange.
+ */
+export interface KeyStore {
+  /** PSK identity -> key (undefined: unknown). */
+  psk?: PskLookup;
+  /**
+   * Raw public key (DER SubjectPublicKeyInfo, RFC 7250) -> the peer's name if trusted,
+   * `true` if trusted without a name, undefined/false if not.
+   */
+  rawPublicKey?: (spki: Uint8Array, peer: PeerAddress) => MaybePromise<string | boolean | undefined>;
+  /** X.509: chains are validated to these anchors; `authorize` may refuse or name the peer. */
+  x509?: {
+    anchors: readonly X509Certificate[];
+    /** Validity clock: injectable, or 'none' for a device without a clock. */
+    clock?: (() => Date) | 'none';
+    authorize?: (chain: VerifiedChain, peer: PeerAddress) => MaybePromise<string | boolean | undefined>;
+  };
+}
 
 /** A plain map of identity -> key as a lookup. Identities are compared as bytes. */
 export function pskMap(entries: Iterable<[Uint8Array | string, Uint8Array]>): PskLookup {
   const m = new Map<string, Uint8Array>();
   for (const [id, key] of entries) m.set(typeof id === 'string' ? toHex(new TextEncoder().encode(id)) : toHex(id), key);
   return (identity) => m.get(toHex(identity));
+}
+
+/** In-memory key store: PSKs, trusted raw public keys (DER SPKI -> name) and trust anchors. */
+export function memoryKeyStore(o: {
+  psk?: Iterable<[Uint8Array | string, Uint8Array]>;
+  rawPublicKeys?: Iterable<[Uint8Array, string]>;
+  anchors?: readonly X509Certificate[];
+  clock?: (() => Date) | 'none';
+}): KeyStore {
+  const store: KeyStore = {};
+  if (o.psk) store.psk = pskMap(o.psk);
+  if (o.rawPublicKeys) {
+    const keys = new Map<string, string>();
+    for (const [spki, name] of o.rawPublicKeys) keys.set(toHex(spki), name);
+    store.rawPublicKey = (spki) => keys.get(toHex(spki));
+  }
+  if (o.anchors) store.x509 = o.clock !== undefined ? { anchors: o.anchors, clock: o.clock } : { anchors: o.anchors };
+  return store;
 }

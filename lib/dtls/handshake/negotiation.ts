@@ -1,57 +1,167 @@
 import { DtlsError } from '../errors.js';
-import { CipherSuite, ExtensionType } from '../wire/constants.js';
+import type { ConnectionConfig } from '../config.js';
+import { AlertDescription, CipherSuite, ExtensionType } from '../wire/constants.js';
+import {
+  CertificateType,
+  decodeCertificateTypeChoice,
+  decodeU16List,
+  decodeU8List,
+  EC_POINT_FORMAT_UNCOMPRESSED,
+  ECDSA_SECP256R1_SHA256,
+  encodeU16List,
+  encodeU8List,
+  NamedCurve,
+} from '../wire/ec-extensions.js';
 import { EMPTY_RENEGOTIATION_INFO, findExtension, isEmptyRenegotiationInfo, type Extension } from '../wire/extensions.js';
 
-/** The suites this build negotiates, in the server's order of preference. */
-export const SUPPORTED_SUITES = [CipherSuite.TLS_PSK_WITH_AES_128_CCM_8] as const;
+const PSK = CipherSuite.TLS_PSK_WITH_AES_128_CCM_8;
+const ECDHE = CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8;
+const empty = () => new Uint8Array(0);
 
-/** What the ClientHello offered that shapes the ServerHello's extensions. */
-export interface OfferedExtensions {
-  extendedMasterSecret: boolean;
-  secureRenegotiation: boolean;
+/** Certificate types we can present with our own ECDHE credentials, in preference order. */
+export function ownCertificateTypes(cfg: ConnectionConfig): number[] {
+  const e = cfg.ecdhe;
+  if (!e) return [];
+  const out: number[] = [];
+  if (e.rawPublicKey) out.push(CertificateType.RawPublicKey);
+  if (e.certificateChain?.length) out.push(CertificateType.X509);
+  return out;
 }
 
-/** RFC 7627 + RFC 5746 extensions of our ClientHello. */
-export function clientHelloExtensions(): Extension[] {
-  return [
-    { type: ExtensionType.extended_master_secret, data: new Uint8Array(0) },
+/** The suites a client offers: configured ones it has credentials for. */
+export function clientSuites(cfg: ConnectionConfig): number[] {
+  return cfg.suites.filter((s) => (s === PSK ? !!cfg.psk : s === ECDHE ? cfg.acceptPeerCertificateTypes.length > 0 : false));
+}
+
+/** RFC 7627, RFC 5746 and, when ECDHE is offered, RFC 8422 and RFC 7250 extensions. */
+export function clientHelloExtensions(cfg: ConnectionConfig, suites: readonly number[]): Extension[] {
+  const exts: Extension[] = [
+    { type: ExtensionType.extended_master_secret, data: empty() },
     { type: ExtensionType.renegotiation_info, data: EMPTY_RENEGOTIATION_INFO },
   ];
+  if (suites.includes(ECDHE)) {
+    exts.push(
+      { type: ExtensionType.supported_groups, data: encodeU16List([NamedCurve.secp256r1]) },
+      { type: ExtensionType.ec_point_formats, data: encodeU8List([EC_POINT_FORMAT_UNCOMPRESSED]) },
+      { type: ExtensionType.signature_algorithms, data: encodeU16List([ECDSA_SECP256R1_SHA256]) },
+    );
+    // RFC 7250 §3: omitted when X.509 is the only type (the default).
+    const own = ownCertificateTypes(cfg);
+    if (own.includes(CertificateType.RawPublicKey)) exts.push({ type: ExtensionType.client_certificate_type, data: encodeU8List(own) });
+    if (cfg.acceptPeerCertificateTypes.includes(CertificateType.RawPublicKey)) {
+      exts.push({ type: ExtensionType.server_certificate_type, data: encodeU8List(cfg.acceptPeerCertificateTypes) });
+    }
+  }
+  return exts;
 }
 
-/** Reads the ClientHello's extensions; unknown ones are ignored (RFC 5246 §7.4.1.4). */
-export function readOffered(exts: readonly Extension[], suites: readonly number[]): OfferedExtensions {
+/** What the server decided from a ClientHello. */
+export interface ServerChoice {
+  suite: number;
+  extendedMasterSecret: boolean;
+  /** ECDHE: the type of our Certificate. */
+  serverCertificateType: number;
+  /** ECDHE with client authentication: the type we ask for; undefined: no CertificateRequest. */
+  clientCertificateType: number | undefined;
+  extensions: Extension[];
+}
+
+/** Server side: picks the suite (our preference) and answers only what the client offered. */
+export function chooseServerParameters(cfg: ConnectionConfig, suites: readonly number[], exts: readonly Extension[], hasPsk: boolean): ServerChoice {
   const ems = findExtension(exts, ExtensionType.extended_master_secret);
   if (ems && ems.data.length !== 0) throw new DtlsError('DECODE_ERROR', 'extended_master_secret must be empty');
   const ri = findExtension(exts, ExtensionType.renegotiation_info);
   // RFC 5746 §3.6: on an initial handshake renegotiated_connection must be empty.
   if (ri && !isEmptyRenegotiationInfo(ri.data)) throw new DtlsError('HANDSHAKE_FAILURE', 'non-empty renegotiation_info on an initial handshake');
-  return {
-    extendedMasterSecret: !!ems,
-    secureRenegotiation: !!ri || suites.includes(CipherSuite.TLS_EMPTY_RENEGOTIATION_INFO_SCSV),
-  };
-}
+  const secureRenegotiation = !!ri || suites.includes(CipherSuite.TLS_EMPTY_RENEGOTIATION_INFO_SCSV);
+  if (!ems && cfg.requireExtendedMasterSecret) throw new DtlsError('HANDSHAKE_FAILURE', 'client does not offer extended_master_secret (RFC 7627)');
 
-/** The ServerHello answers only what the client offered (RFC 5246 §7.4.1.4). */
-export function serverHelloExtensions(o: OfferedExtensions): Extension[] {
-  const out: Extension[] = [];
-  if (o.secureRenegotiation) out.push({ type: ExtensionType.renegotiation_info, data: EMPTY_RENEGOTIATION_INFO });
-  if (o.extendedMasterSecret) out.push({ type: ExtensionType.extended_master_secret, data: new Uint8Array(0) });
-  return out;
-}
-
-/** Client side: the ServerHello may only carry extensions we offered. Returns whether EMS was negotiated. */
-export function checkServerHelloExtensions(exts: readonly Extension[]): { extendedMasterSecret: boolean } {
-  let ems = false;
-  for (const e of exts) {
-    if (e.type === ExtensionType.extended_master_secret) {
-      if (e.data.length !== 0) throw new DtlsError('DECODE_ERROR', 'extended_master_secret must be empty');
-      ems = true;
-    } else if (e.type === ExtensionType.renegotiation_info) {
-      if (!isEmptyRenegotiationInfo(e.data)) throw new DtlsError('HANDSHAKE_FAILURE', 'non-empty renegotiation_info on an initial handshake');
-    } else {
-      throw new DtlsError('UNEXPECTED_MESSAGE', `ServerHello carries extension ${e.type} that was not offered`, 110 /* unsupported_extension */);
+  let failure: DtlsError | undefined;
+  for (const suite of cfg.suites) {
+    if (!suites.includes(suite)) continue;
+    if (suite === PSK && hasPsk) return finish(suite, CertificateType.X509, undefined, false);
+    if (suite === ECDHE && cfg.ecdhe) {
+      try {
+        const e = ecdheChoice(cfg, exts);
+        if (e) return finish(suite, e.server, e.client, true);
+      } catch (err) {
+        failure = err as DtlsError;
+      }
     }
   }
-  return { extendedMasterSecret: ems };
+  throw failure ?? new DtlsError('HANDSHAKE_FAILURE', 'no cipher suite in common');
+
+  function finish(suite: number, server: number, client: number | undefined, ecdhe: boolean): ServerChoice {
+    const out: Extension[] = [];
+    if (secureRenegotiation) out.push({ type: ExtensionType.renegotiation_info, data: EMPTY_RENEGOTIATION_INFO });
+    if (ems) out.push({ type: ExtensionType.extended_master_secret, data: empty() });
+    if (ecdhe) {
+      if (findExtension(exts, ExtensionType.ec_point_formats)) out.push({ type: ExtensionType.ec_point_formats, data: encodeU8List([EC_POINT_FORMAT_UNCOMPRESSED]) });
+      if (findExtension(exts, ExtensionType.server_certificate_type)) out.push({ type: ExtensionType.server_certificate_type, data: new Uint8Array([server]) });
+      if (client !== undefined && findExtension(exts, ExtensionType.client_certificate_type)) {
+        out.push({ type: ExtensionType.client_certificate_type, data: new Uint8Array([client]) });
+      }
+    }
+    return { suite, extendedMasterSecret: !!ems, serverCertificateType: server, clientCertificateType: client, extensions: out };
+  }
+}
+
+/** ECDHE parameters, or undefined when the client cannot do ECDHE with us. */
+function ecdheChoice(cfg: ConnectionConfig, exts: readonly Extension[]): { server: number; client: number | undefined } | undefined {
+  const groups = findExtension(exts, ExtensionType.supported_groups);
+  if (groups && !decodeU16List(groups.data, 'supported_groups').includes(NamedCurve.secp256r1)) return undefined;
+  const formats = findExtension(exts, ExtensionType.ec_point_formats);
+  if (formats && !decodeU8List(formats.data, 'ec_point_formats').includes(EC_POINT_FORMAT_UNCOMPRESSED)) return undefined;
+  const algs = findExtension(exts, ExtensionType.signature_algorithms);
+  if (algs && !decodeU16List(algs.data, 'signature_algorithms').includes(ECDSA_SECP256R1_SHA256)) return undefined;
+
+  const own = ownCertificateTypes(cfg);
+  const sct = findExtension(exts, ExtensionType.server_certificate_type);
+  const wantedServer = sct ? decodeU8List(sct.data, 'server_certificate_type') : [CertificateType.X509];
+  const server = wantedServer.find((t) => own.includes(t));
+  if (server === undefined) {
+    throw new DtlsError('UNSUPPORTED_CERTIFICATE', 'no server certificate type in common', AlertDescription.unsupported_certificate);
+  }
+  if (cfg.clientAuth === 'none') return { server, client: undefined };
+  const cct = findExtension(exts, ExtensionType.client_certificate_type);
+  const offeredClient = cct ? decodeU8List(cct.data, 'client_certificate_type') : [CertificateType.X509];
+  const client = offeredClient.find((t) => cfg.acceptPeerCertificateTypes.includes(t));
+  if (client === undefined && cfg.clientAuth === 'required') {
+    throw new DtlsError('UNSUPPORTED_CERTIFICATE', 'no client certificate type in common');
+  }
+  return { server, client };
+}
+
+/** Client side: what the ServerHello agreed to. Extensions we did not offer are an error. */
+export function checkServerHelloExtensions(
+  exts: readonly Extension[],
+  offered: readonly Extension[],
+): { extendedMasterSecret: boolean; serverCertificateType: number; clientCertificateType: number } {
+  let ems = false;
+  let serverCertificateType: number = CertificateType.X509;
+  let clientCertificateType: number = CertificateType.X509;
+  for (const e of exts) {
+    const mine = findExtension(offered, e.type);
+    if (!mine) throw new DtlsError('UNEXPECTED_MESSAGE', `ServerHello carries extension ${e.type} that was not offered`, AlertDescription.unsupported_extension);
+    switch (e.type) {
+      case ExtensionType.extended_master_secret:
+        if (e.data.length !== 0) throw new DtlsError('DECODE_ERROR', 'extended_master_secret must be empty');
+        ems = true;
+        break;
+      case ExtensionType.renegotiation_info:
+        if (!isEmptyRenegotiationInfo(e.data)) throw new DtlsError('HANDSHAKE_FAILURE', 'non-empty renegotiation_info on an initial handshake');
+        break;
+      case ExtensionType.server_certificate_type:
+      case ExtensionType.client_certificate_type: {
+        const t = decodeCertificateTypeChoice(e.data, 'certificate type');
+        if (!decodeU8List(mine.data, 'certificate types').includes(t)) throw new DtlsError('ILLEGAL_PARAMETER', `server chose certificate type ${t} that was not offered`);
+        if (e.type === ExtensionType.server_certificate_type) serverCertificateType = t;
+        else clientCertificateType = t;
+        break;
+      }
+      default:
+        break; // ec_point_formats and others we offered: nothing to check beyond format
+    }
+  }
+  return { extendedMasterSecret: ems, serverCertificateType, clientCertificateType };
 }

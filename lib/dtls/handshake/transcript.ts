@@ -8,13 +8,34 @@ import { encodeHandshakeHeader, HANDSHAKE_HEADER_LENGTH } from '../wire/handshak
  */
 export class Transcript {
   private readonly h: HashState;
-  constructor(c: CryptoProvider) {
+  /** The messages themselves, kept only when a CertificateVerify must sign them. */
+  private kept: Uint8Array[] | undefined;
+  constructor(c: CryptoProvider, keepMessages = false) {
     this.h = c.createSha256();
+    if (keepMessages) this.kept = [];
   }
   add(msgType: number, messageSeq: number, body: Uint8Array): void {
     const hdr = new Uint8Array(HANDSHAKE_HEADER_LENGTH);
     encodeHandshakeHeader(hdr, 0, msgType, body.length, messageSeq, 0, body.length);
     this.h.update(hdr).update(body);
+    if (this.kept) this.kept.push(hdr, body.slice());
+  }
+  /** RFC 5246 §7.4.8 handshake_messages: everything so far, for a CertificateVerify. */
+  messages(): Uint8Array {
+    if (!this.kept) throw new Error('transcript does not keep messages');
+    let n = 0;
+    for (const k of this.kept) n += k.length;
+    const out = new Uint8Array(n);
+    let o = 0;
+    for (const k of this.kept) {
+      out.set(k, o);
+      o += k.length;
+    }
+    return out;
+  }
+  /** Stops keeping messages (after the CertificateVerify). */
+  dropMessages(): void {
+    this.kept = undefined;
   }
   /** Hash of everything added so far. */
   hash(): Uint8Array {

@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import { nodeCrypto } from '../lib/crypto/node.js';
+import { memoryKeyStore } from '../lib/dtls/keystore.js';
+import { CipherSuite } from '../lib/dtls/wire/constants.js';
+import { fromHex } from '../lib/bytes/util.js';
+import { dec, enc, Pair } from './harness.js';
+
+// The tinydtls example key pairs (shared/interop/tinydtls/B_*.json).
+const serverKey = nodeCrypto.p256.privateKeyFromScalar(fromHex('d9e2707a72da6a0504995c86eddbe3efc7f1cd74838f7570c8072d0a76261bd4'));
+const clientKey = nodeCrypto.p256.privateKeyFromScalar(fromHex('41c1cb6b51247a144321435b7a80e714896a33bbad7294ca401455a194a949fa'));
+const strangerKey = nodeCrypto.p256.privateKeyFromScalar(nodeCrypto.random(32));
+
+function rpkPair(o: { clientAuth?: 'none' | 'optional' | 'required'; trustServer?: boolean; trustClient?: boolean; clientKey?: typeof clientKey } = {}) {
+  return new Pair({
+    server: {
+      psk: undefined,
+      ecdhe: { key: serverKey, rawPublicKey: true },
+      clientAuth: o.clientAuth ?? 'required',
+      keyStore: memoryKeyStore({ rawPublicKeys: o.trustClient === false ? [] : [[clientKey.publicKey.spki, 'tinydtls-client']] }),
+    },
+    client: { psk: undefined, ecdhe: { key: o.clientKey ?? clientKey, rawPublicKey: true }, acceptPeerCertificateTypes: [2] },
+    clientStore: memoryKeyStore({ rawPublicKeys: o.trustServer === false ? [] : [[serverKey.publicKey.spki, 'tinydtls-server']] }),
+  });
+}
+
+function handshake(p: Pair) {
+  const c = p.addClient();
+  c.conn.start(p.net.now);
+  p.run(120_000, () => p.settled(c) || p.serverHas('failed'));
+  return c;
+}
+
+describe('ECDHE-ECDSA with raw public keys (RFC 7250) on a virtual clock', () => {
+  it('mutual authentication: both identities are exposed', () => {
+    const p = rpkPair();
+    const c = handshake(p);
+    const ce = c.events.find((e) => e.type === 'connected');
+    expect(ce?.type === 'connected' && ce.session.cipherSuite).toBe(CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8);
+    expect(ce?.type === 'connected' && ce.session.identity).toMatchObject({ kind: 'rpk', name: 'tinydtls-server' });
+    const se = p.serverEvents.find((e) => e.type === 'connected');
+    expect(se?.type === 'connected' && se.session.identity).toMatchObject({ kind: 'rpk', name: 'tinydtls-client' });
+    c.conn.send(p.net.now, enc('hi'));
+    p.run(p.net.now + 100, () => p.serverHas('data'));
+    const d = p.serverEvents.find((e) => e.type === 'data');
+    expect(d?.type === 'data' && dec(d.data)).toBe('hi');
+  });
+
+  it('one-way authentication (no CertificateRequest)', () => {
+    const p = rpkPair({ clientAuth: 'none' });
+    const c = handshake(p);
+    expect(p.has(c, 'connected')).toBe(true);
+    const se = p.serverEvents.find((e) => e.type === 'connected');
+    expect(se?.type === 'connected' && se.session.identity.kind).toBe('anonymous');
+  });
+
+  it('an untrusted server key fails the client with certificate_unknown', () => {
+    const p = rpkPair({ trustServer: false });
+    const c = handshake(p);
+    const f = c.events.find((e) => e.type === 'failed');
+    expect(f?.type === 'failed' && f.error.code).toBe('CERTIFICATE_UNKNOWN');
+    p.run(p.net.now + 100, () => p.serverHas('failed'));
+    const sf = p.serverEvents.find((e) => e.type === 'failed');
+    expect(sf?.type === 'failed' && sf.error.code).toBe('PEER_ALERT');
+    expect(sf?.type === 'failed' && sf.error.alert).toBe(46);
+  });
+
+  it('an untrusted client key fails the server with certificate_unknown', () => {
+    const p = rpkPair({ clientKey: strangerKey });
+    const c = handshake(p);
+    const sf = p.serverEvents.find((e) => e.type === 'failed');
+    expect(sf?.type === 'failed' && sf.error.code).toBe('CERTIFICATE_UNKNOWN');
+    p.run(p.net.now + 100, () => p.has(c, 'failed'));
+    const f = c.events.find((e) => e.type === 'failed');
+    expect(f?.type === 'failed' && f.error.alert).toBe(46);
+  });
+
+  it('survives loss of every flight in turn', () => {
+    for (let i = 0; i < 6; i++) {
+      const p = new Pair({ ...rpkPair().opts, filter: (d) => d.index !== i });
+      const c = handshake(p);
+      expect(p.has(c, 'connected'), `flight ${i}`).toBe(true);
+    }
+  });
+
+  it('the server prefers its own suite order when the client offers both', () => {
+    const mk = (suites: number[]) =>
+      new Pair({
+        server: { ecdhe: { key: serverKey, rawPublicKey: true }, suites },
+        client: { ecdhe: { key: clientKey, rawPublicKey: true }, acceptPeerCertificateTypes: [2] },
+        clientStore: memoryKeyStore({ rawPublicKeys: [[serverKey.publicKey.spki, 's']] }),
+      });
+    for (const suites of [[0xc0ae, 0xc0a8], [0xc0a8, 0xc0ae]]) {
+      const p = mk(suites);
+      const c = handshake(p);
+      const ce = c.events.find((e) => e.type === 'connected');
+      expect(ce?.type === 'connected' && ce.session.cipherSuite).toBe(suites[0]);
+    }
+  });
+});
