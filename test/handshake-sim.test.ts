@@ -192,3 +192,22 @@ describe('handshake on a virtual clock', () => {
     expect(p.endpoint.sessionCount).toBe(0);
   });
 });
+
+describe('application records and the MTU', () => {
+  it('send() refuses a record that does not fit one datagram (RFC 6347 §4.1.1.1)', () => {
+    const p = new Pair({ client: { mtu: 200 } });
+    const c = p.addClient();
+    c.conn.start(0);
+    p.run(10_000, () => p.settled(c));
+    expect(() => c.conn.send(p.net.now, new Uint8Array(200 - 13 - 16))).not.toThrow();
+    let err: unknown;
+    try {
+      c.conn.send(p.net.now, new Uint8Array(200 - 13 - 16 + 1));
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(DtlsError);
+    expect((err as DtlsError).code).toBe('INVALID_ARGUMENT');
+    expect(c.conn.state).toBe('connected');
+  });
+});

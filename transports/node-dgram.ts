@@ -9,7 +9,11 @@ import { DtlsError } from '../lib/dtls/errors.js';
 import type { DtlsEvent, SessionInfo } from '../lib/dtls/events.js';
 import { ClientConnection } from '../lib/dtls/handshake/client.js';
 import type { ServerConnection } from '../lib/dtls/handshake/server.js';
-import type { PeerAddress } from '../lib/dtls/keystore.js';
+import type { KeyStore, PeerAddress } from '../lib/dtls/keystore.js';
+import { ecdheCredentials, isKeyStore, keyStore, type EcdheCredentialOptions, type TrustOptions } from '../lib/dtls/credentials.js';
+import type { OwnEcdheCredentials } from '../lib/dtls/config.js';
+import { verifyPeer } from '../lib/dtls/trust.js';
+import { CertificateType } from '../lib/dtls/wire/ec-extensions.js';
 
 /**
  * The Node `dgram` driver: the only place (with the other transports) that does IO. It feeds
@@ -139,8 +143,12 @@ export class DtlsSession extends EventEmitter {
 /** Called for every datagram the driver sends or receives (for traces; carries no secrets beyond what is on the wire). */
 export type DatagramTrace = (direction: 'in' | 'out', peer: PeerAddress, datagram: Uint8Array) => void;
 
-export interface ServerOptions extends Omit<EndpointOptions, 'wake'> {
+export interface ServerOptions extends Omit<EndpointOptions, 'wake' | 'ecdhe' | 'keyStore'> {
   trace?: DatagramTrace;
+  /** Own ECDHE credentials: key (PEM/DER) and optional certificate chain. */
+  ecdhe?: EcdheCredentialOptions | OwnEcdheCredentials;
+  /** How to judge clients: a KeyStore, or plain options (PSKs, trusted raw keys, CA PEM). */
+  keyStore?: KeyStore | TrustOptions;
 }
 
 /** A DTLS server on one UDP socket. Emits 'session' (DtlsSession), 'listening', 'error', 'close'. */
@@ -155,7 +163,11 @@ export class DtlsServer extends EventEmitter {
   constructor(opts: ServerOptions) {
     super();
     this.trace = opts.trace;
-    this.endpoint = new DtlsEndpoint({ ...opts, wake: () => this.pump(() => this.endpoint.handleTimeout(performance.now())) });
+    const { ecdhe, keyStore: ks, ...rest } = opts;
+    const endpointOpts: EndpointOptions = { ...rest };
+    if (ecdhe) endpointOpts.ecdhe = ecdheCredentials(ecdhe, opts.crypto);
+    if (ks) endpointOpts.keyStore = isKeyStore(ks) ? ks : keyStore(ks);
+    this.endpoint = new DtlsEndpoint({ ...endpointOpts, wake: () => this.pump(() => this.endpoint.handleTimeout(performance.now())) });
   }
 
   listen(port = 5684, host = '127.0.0.1', cb?: () => void): this {
@@ -237,10 +249,17 @@ export function createServer(opts: ServerOptions): DtlsServer {
   return new DtlsServer(opts);
 }
 
-export interface ConnectOptions extends Omit<ConnectionOptions, 'psk'> {
+export interface ConnectOptions extends Omit<ConnectionOptions, 'psk' | 'ecdhe' | 'acceptPeerCertificateTypes'> {
   host: string;
   port: number;
-  psk: ClientPskOption;
+  psk?: ClientPskOption;
+  /** Own ECDHE credentials (for client authentication): key (PEM/DER), optional certificate. */
+  ecdhe?: EcdheCredentialOptions | OwnEcdheCredentials;
+  /**
+   * How to judge the server for ECDHE: a KeyStore, or plain options (trusted raw public keys,
+   * CA PEM). Without it only PSK is offered.
+   */
+  trust?: KeyStore | TrustOptions;
   /** Local port to bind (default: any). */
   localPort?: number;
   /** Abort the handshake after this long, ms (in addition to the retransmission limit). */
@@ -250,8 +269,18 @@ export interface ConnectOptions extends Omit<ConnectionOptions, 'psk'> {
 
 /** Connects and completes the handshake; rejects with a DtlsError. */
 export async function connect(opts: ConnectOptions): Promise<DtlsSession> {
-  const { host, port, localPort, timeoutMs, trace, ...rest } = opts;
-  const cfg = resolveConfig(rest);
+  const { host, port, localPort, timeoutMs, trace, ecdhe, trust, ...rest } = opts;
+  const store: KeyStore = trust ? (isKeyStore(trust) ? trust : keyStore(trust)) : {};
+  const accept: number[] = [];
+  if (store.rawPublicKey) accept.push(CertificateType.RawPublicKey);
+  if (store.x509) accept.push(CertificateType.X509);
+  const cfg = resolveConfig({
+    ...rest,
+    ...(ecdhe ? { ecdhe: ecdheCredentials(ecdhe, rest.crypto) } : {}),
+    acceptPeerCertificateTypes: accept,
+    // X.509: by default the certificate must name the host we connect to (as in TLS)
+    serverName: rest.serverName ?? host,
+  });
   const address = isIPv6(host) || /^\d+\.\d+\.\d+\.\d+$/.test(host) ? host : (await lookup(host)).address;
   const socket = createSocket({ type: isIPv6(address) ? 'udp6' : 'udp4' });
   const conn = new ClientConnection(cfg);
@@ -280,6 +309,12 @@ export async function connect(opts: ConnectOptions): Promise<DtlsSession> {
       case 'data':
         session?._deliver(e.data);
         break;
+      case 'verify-peer': {
+        const v = verifyPeer(store, e.credential, peer, { crypto: cfg.crypto, purpose: 'serverAuth', ...(cfg.serverName !== undefined ? { expectedName: cfg.serverName } : {}) });
+        if (v instanceof Promise) void v.then((verdict) => pump(() => conn.resolvePeer(performance.now(), verdict)));
+        else queueMicrotask(() => pump(() => conn.resolvePeer(performance.now(), v)));
+        break;
+      }
       case 'closed':
       case 'failed': {
         const err = e.type === 'failed' ? e.error : undefined;

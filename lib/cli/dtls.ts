@@ -7,6 +7,21 @@ import { DtlsError } from '../dtls/errors.js';
 import { pskMap } from '../dtls/keystore.js';
 import { alertName } from '../dtls/wire/constants.js';
 import { parseHostPort, parseIntArg, parsePskArg, UsageError } from './args.js';
+import { CREDENTIAL_OPTIONS, resolveCredentialFlags } from './credentials.js';
+import type { PeerIdentity } from '../dtls/keystore.js';
+
+function describeIdentity(id: PeerIdentity): string {
+  switch (id.kind) {
+    case 'psk':
+      return `psk identity=${printable(id.identity)}`;
+    case 'rpk':
+      return `raw public key sha256:${id.fingerprint.slice(0, 16)}…${id.name ? ` (${id.name})` : ''}`;
+    case 'x509':
+      return `certificate "${id.subject.replace(/\n/g, ', ')}"`;
+    default:
+      return 'anonymous client';
+  }
+}
 
 const printable = (b: Uint8Array) => {
   const s = new TextDecoder('utf-8', { fatal: false }).decode(b);
@@ -22,8 +37,10 @@ export function describeError(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-const SERVER_USAGE = 'coaps dtls server --listen HOST:PORT --psk IDENTITY:HEXKEY [--psk ...] [--echo] [--hint TEXT] [--mtu N] [--keylog FILE]';
-const CLIENT_USAGE = 'coaps dtls client HOST:PORT --psk IDENTITY:HEXKEY [--mtu N] [--keylog FILE] [--timeout MS] [--wait MS]';
+const CRED_USAGE = '[--suite psk|ecdhe] [--key KEY.pem [--rpk] [--cert C.pem]] [--trust PEER.pub ...] [--ca CA.pem]';
+const SERVER_USAGE = `coaps dtls server --listen HOST:PORT [--psk IDENTITY:HEXKEY ...] ${CRED_USAGE} [--require-client-auth] [--echo] [--hint TEXT] [--mtu N] [--keylog FILE]`;
+const CLIENT_USAGE = `coaps dtls client HOST:PORT [--psk IDENTITY:HEXKEY] ${CRED_USAGE} [--server-name NAME] [--mtu N] [--keylog FILE] [--timeout MS] [--wait MS]`;
+export const DTLS_USAGE = `  ${SERVER_USAGE}\n  ${CLIENT_USAGE}`;
 
 export async function dtlsServer(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -36,15 +53,21 @@ export async function dtlsServer(argv: string[]): Promise<number> {
       mtu: { type: 'string' },
       keylog: { type: 'string' },
       quiet: { type: 'boolean', short: 'q', default: false },
+      ...CREDENTIAL_OPTIONS,
     },
     strict: true,
   });
-  if (!values.listen || !values.psk?.length) throw new UsageError(`usage: ${SERVER_USAGE}`);
+  if (!values.listen || (!values.psk?.length && !values.key)) throw new UsageError(`usage: ${SERVER_USAGE}`);
   const { host, port } = parseHostPort(values.listen, '--listen');
-  const psks = values.psk.map(parsePskArg);
+  const psks = (values.psk ?? []).map(parsePskArg);
+  const cred = resolveCredentialFlags(values, psks.length > 0);
   const log = (s: string) => values.quiet || process.stderr.write(s + '\n');
   const opts = {
-    psk: pskMap(psks.map((p) => [p.identity, p.key] as [Uint8Array, Uint8Array])),
+    ...(psks.length ? { psk: pskMap(psks.map((p) => [p.identity, p.key] as [Uint8Array, Uint8Array])) } : {}),
+    ...(cred.ecdhe ? { ecdhe: cred.ecdhe } : {}),
+    ...(cred.suites ? { suites: cred.suites } : {}),
+    ...(cred.hasTrust ? { keyStore: cred.trust } : {}),
+    clientAuth: cred.clientAuth,
     mtu: parseIntArg(values.mtu, '--mtu', 64, 65507),
     keyLog: keyLogger(values.keylog),
     pskHint: values.hint !== undefined ? new TextEncoder().encode(values.hint) : undefined,
@@ -52,7 +75,7 @@ export async function dtlsServer(argv: string[]): Promise<number> {
   const server = createServer(opts);
   server.on('session', (s) => {
     const who = `${s.peer.address}:${s.peer.port}`;
-    log(`session ${who} identity=${printable(s.peerIdentity)}`);
+    log(`session ${who} ${describeIdentity(s.info.identity)} suite=0x${s.info.cipherSuite.toString(16)}`);
     s.on('data', (d: Uint8Array) => {
       process.stdout.write(printable(d));
       if (values.echo) s.send(d);
@@ -84,12 +107,15 @@ export async function dtlsClient(argv: string[]): Promise<number> {
       keylog: { type: 'string' },
       timeout: { type: 'string' },
       wait: { type: 'string' },
+      'server-name': { type: 'string' },
       quiet: { type: 'boolean', short: 'q', default: false },
+      ...CREDENTIAL_OPTIONS,
     },
     allowPositionals: true,
     strict: true,
   });
-  if (positionals.length !== 1 || !values.psk) throw new UsageError(`usage: ${CLIENT_USAGE}`);
+  if (positionals.length !== 1 || (!values.psk && !values.trust && !values.ca)) throw new UsageError(`usage: ${CLIENT_USAGE}`);
+  const cred = resolveCredentialFlags(values, !!values.psk);
   const { host, port } = parseHostPort(positionals[0]!, 'HOST:PORT');
   const log = (s: string) => values.quiet || process.stderr.write(s + '\n');
   const waitMs = parseIntArg(values.wait, '--wait', 0, 600_000) ?? 500;
@@ -98,7 +124,11 @@ export async function dtlsClient(argv: string[]): Promise<number> {
     session = await connect({
       host,
       port,
-      psk: parsePskArg(values.psk),
+      ...(values.psk ? { psk: parsePskArg(values.psk) } : {}),
+      ...(cred.ecdhe ? { ecdhe: cred.ecdhe } : {}),
+      ...(cred.suites ? { suites: cred.suites } : {}),
+      ...(cred.hasTrust ? { trust: cred.trust } : {}),
+      ...(values['server-name'] !== undefined ? { serverName: values['server-name'] } : {}),
       mtu: parseIntArg(values.mtu, '--mtu', 64, 65507),
       keyLog: keyLogger(values.keylog),
       timeoutMs: parseIntArg(values.timeout, '--timeout', 1, 3_600_000) ?? 30_000,
@@ -107,7 +137,7 @@ export async function dtlsClient(argv: string[]): Promise<number> {
     process.stderr.write(`coaps: handshake failed: ${describeError(e)}\n`);
     return 1;
   }
-  log(`connected to ${host}:${port}`);
+  log(`connected to ${host}:${port}: ${describeIdentity(session.info.identity)} suite=0x${session.info.cipherSuite.toString(16)}`);
   let lastTraffic = Date.now();
   let failure: DtlsError | undefined;
   session.on('data', (d: Uint8Array) => {

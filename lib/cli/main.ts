@@ -1,10 +1,8 @@
 #!/usr/bin/env node
-import { dtlsClient, dtlsServer, describeError } from './dtls.js';
+import { dtlsClient, dtlsServer, describeError, DTLS_USAGE } from './dtls.js';
 import { UsageError } from './args.js';
 
-const USAGE = `usage:
-  coaps dtls server --listen HOST:PORT --psk IDENTITY:HEXKEY [--psk ...] [--echo] [--hint TEXT] [--mtu N] [--keylog FILE]
-  coaps dtls client HOST:PORT --psk IDENTITY:HEXKEY [--mtu N] [--keylog FILE] [--timeout MS] [--wait MS]`;
+const USAGE = `usage:\n${DTLS_USAGE}`;
 
 async function main(argv: string[]): Promise<number> {
   const [group, cmd, ...rest] = argv;

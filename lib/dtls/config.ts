@@ -119,10 +119,9 @@ export function resolveConfig(o: ConnectionOptions = {}): ConnectionConfig {
   const mtu = o.mtu ?? DEFAULT_MTU;
   if (!(Number.isInteger(mtu) && mtu >= 64 && mtu <= 65507)) throw new DtlsError('INVALID_ARGUMENT', `mtu ${mtu} outside 64..65507`);
   if (o.psk && typeof o.psk !== 'function') checkPsk(o.psk);
-  const suites = o.suites ?? [
-    ...(o.ecdhe ? [CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8] : []),
-    CipherSuite.TLS_PSK_WITH_AES_128_CCM_8,
-  ];
+  // Default preference: ECDHE (forward secrecy) first. Each side still needs the
+  // credentials for a suite before it offers or chooses it (handshake/negotiation.ts).
+  const suites = o.suites ?? [CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8, CipherSuite.TLS_PSK_WITH_AES_128_CCM_8];
   const cfg: ConnectionConfig = {
     crypto: o.crypto ?? nodeCrypto,
     suites,

@@ -3,7 +3,7 @@ import { wipe } from '../bytes/util.js';
 import type { ConnectionConfig } from './config.js';
 import { DtlsError, alertFor } from './errors.js';
 import type { DtlsEvent } from './events.js';
-import { openRecord, sealRecord, type TrafficKeys } from './record/ccm8-cipher.js';
+import { CCM8_RECORD_OVERHEAD, openRecord, sealRecord, type TrafficKeys } from './record/ccm8-cipher.js';
 import { Reassembler, type HandshakeMessage } from './record/reassembler.js';
 import { ReplayWindow } from './record/replay-window.js';
 import { packFlight, type FlightItem } from './handshake/flights.js';
@@ -11,7 +11,7 @@ import { AlertDescription, AlertLevel, ContentType, DTLS_1_2, HandshakeType } fr
 import { decodeAlert, encodeAlert } from './wire/alert.js';
 import { isChangeCipherSpec } from './wire/change-cipher-spec.js';
 import { decodeHandshakeFragments } from './wire/handshake.js';
-import { encodeRecord, splitRecords, type RawRecord } from './wire/record.js';
+import { encodeRecord, RECORD_HEADER_LENGTH, splitRecords, type RawRecord } from './wire/record.js';
 
 /**
  * RFC 6347 §4.2.4: "for at least twice the default MSL defined for [TCP], when in the
@@ -123,6 +123,9 @@ export abstract class DtlsConnection {
     this.now = now;
     if (this.phase !== 'connected') throw new DtlsError('CLOSED', `cannot send in state ${this.phase}`);
     if (data.length > 16384) throw new DtlsError('INVALID_ARGUMENT', 'application record larger than 2^14 bytes');
+    // RFC 6347 §4.1.1.1: a record must fit one datagram; larger writes are an error, not IP fragments.
+    const size = RECORD_HEADER_LENGTH + CCM8_RECORD_OVERHEAD + data.length;
+    if (size > this.cfg.mtu) throw new DtlsError('INVALID_ARGUMENT', `a ${data.length}-byte record does not fit the ${this.cfg.mtu}-byte MTU`);
     this.out.push(this.sealRecord(ContentType.application_data, this.writeEpoch, data));
   }
 

@@ -11,3 +11,7 @@ export { RETRANSMISSION_PRESETS, DEFAULT_MTU, resolveConfig, type ConnectionOpti
 export { CipherSuite, AlertDescription } from './wire/constants.js';
 export { describeDatagram } from './describe.js';
 export type { DatagramTrace } from '../../transports/node-dgram.js';
+export { ecdheCredentials, keyStore, spkiFrom, type EcdheCredentialOptions, type TrustOptions } from './credentials.js';
+export { memoryKeyStore, type KeyStore, type PeerIdentity } from './keystore.js';
+export { verifyPeer, type PeerCredential, type PeerVerdict } from './trust.js';
+export { nodeCrypto } from '../crypto/node.js';

@@ -59,7 +59,28 @@ export function verifyChain(chainDer: readonly Uint8Array[], o: ChainOptions): V
     if (now > new Date(c.validTo)) throw new DtlsError('CERTIFICATE_EXPIRED', `certificate "${c.subject}" expired on ${c.validTo}`);
   };
 
-  // Leaf
+  // Path to an anchor first: an untrusted chain is unknown_ca whatever its contents
+  let cur = leaf;
+  const used = new Set<X509Certificate>([leaf]);
+  path: for (let depth = 0; ; depth++) {
+    if (depth > MAX_DEPTH) throw new DtlsError('UNKNOWN_CA', 'certificate chain too long');
+    checkValidity(cur);
+    if (o.anchors.some((a) => a.fingerprint256 === cur.fingerprint256)) break path;
+    const anchor = o.anchors.find((a) => cur.checkIssued(a) && cur.verify(a.publicKey));
+    if (anchor) {
+      checkValidity(anchor);
+      break path;
+    }
+    const issuer = chain.find((c) => !used.has(c) && cur.checkIssued(c) && cur.verify(c.publicKey));
+    if (!issuer) throw new DtlsError('UNKNOWN_CA', `no trusted issuer for "${cur.subject}"`);
+    if (!issuer.ca) throw new DtlsError('BAD_CERTIFICATE', `issuer "${issuer.subject}" is not a CA`);
+    const iku = keyUsageBits(new Uint8Array(issuer.raw));
+    if (iku && !iku.has(KeyUsage.keyCertSign)) throw new DtlsError('BAD_CERTIFICATE', `issuer "${issuer.subject}" may not sign certificates`);
+    used.add(issuer);
+    cur = issuer;
+  }
+
+  // Leaf: usable for this purpose, by this name
   if (leaf.publicKey.asymmetricKeyType !== 'ec' || leaf.publicKey.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
     throw new DtlsError('UNSUPPORTED_CERTIFICATE', 'the peer certificate key is not P-256');
   }
@@ -74,26 +95,7 @@ export function verifyChain(chainDer: readonly Uint8Array[], o: ChainOptions): V
     if (!ok) throw new DtlsError('CERTIFICATE_UNKNOWN', `certificate does not match the name "${o.expectedName}"`);
   }
 
-  // Path to an anchor
-  let cur = leaf;
-  const used = new Set<X509Certificate>([leaf]);
-  for (let depth = 0; depth <= MAX_DEPTH; depth++) {
-    checkValidity(cur);
-    if (o.anchors.some((a) => a.fingerprint256 === cur.fingerprint256)) return done();
-    const anchor = o.anchors.find((a) => cur.checkIssued(a) && cur.verify(a.publicKey));
-    if (anchor) {
-      checkValidity(anchor);
-      return done();
-    }
-    const issuer = chain.find((c) => !used.has(c) && cur.checkIssued(c) && cur.verify(c.publicKey));
-    if (!issuer) throw new DtlsError('UNKNOWN_CA', `no trusted issuer for "${cur.subject}"`);
-    if (!issuer.ca) throw new DtlsError('BAD_CERTIFICATE', `issuer "${issuer.subject}" is not a CA`);
-    const iku = keyUsageBits(new Uint8Array(issuer.raw));
-    if (iku && !iku.has(KeyUsage.keyCertSign)) throw new DtlsError('BAD_CERTIFICATE', `issuer "${issuer.subject}" may not sign certificates`);
-    used.add(issuer);
-    cur = issuer;
-  }
-  throw new DtlsError('UNKNOWN_CA', 'certificate chain too long');
+  return done();
 
   function done(): VerifiedChain {
     return { leaf, subject: leaf.subject, publicKey: leaf.publicKey };

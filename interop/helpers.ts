@@ -1,0 +1,502 @@
+/**
+ * Helpers for the interop suite: real peer programs (PEERS.md) under a hard timeout, a
+ * private port allocator, polling waits, and a recording UDP relay ("tap") that lets a
+ * test check the datagrams both ways, independently of our engine, and hand them to tshark.
+ *
+ * Every peer is bound to / connected on 127.0.0.1. Every child is started through
+ * coreutils `timeout` (so it dies even if the test runner itself is killed) and is
+ * registered so that `killAllPeers()` (call it in afterEach) ends whatever is left.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+// ---------------------------------------------------------------------------------------
+// Constants shared by the interop tests (PEERS.md)
+
+export const PSK_IDENTITY = 'Client_identity';
+export const PSK_HEX = '73656372657450534b';
+/** libcoap and node-dtls-client take the key as ASCII text. */
+export const PSK_ASCII = 'secretPSK';
+export const GNUTLS_PSK_PRIORITY = 'NORMAL:-VERS-ALL:+VERS-DTLS1.2:-KX-ALL:+PSK:-CIPHER-ALL:+AES-128-CCM-8:-MAC-ALL:+AEAD';
+export const LOOPBACK = '127.0.0.1';
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+// ---------------------------------------------------------------------------------------
+// Ports
+
+async function canBind(type: 'udp4' | 'udp6', port: number, address: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createSocket({ type, ipv6Only: type === 'udp6' });
+    s.once('error', () => {
+      s.close();
+      resolve(false);
+    });
+    s.bind(port, address, () => s.close(() => resolve(true)));
+  });
+}
+
+/** Free for UDP on every address (gnutls-serv binds 0.0.0.0 and ::; we use 127.0.0.1). */
+export async function udpPortFree(port: number): Promise<boolean> {
+  if (!(await canBind('udp4', port, '0.0.0.0'))) return false;
+  // IPv6 may be disabled on the machine: only an EADDRINUSE on :: counts as taken.
+  const v6 = await new Promise<'free' | 'taken' | 'n/a'>((resolve) => {
+    const s = createSocket({ type: 'udp6', ipv6Only: true });
+    s.once('error', (e: NodeJS.ErrnoException) => {
+      s.close();
+      resolve(e.code === 'EADDRINUSE' ? 'taken' : 'n/a');
+    });
+    s.bind(port, '::', () => s.close(() => resolve('free')));
+  });
+  return v6 !== 'taken';
+}
+
+/**
+ * A private port allocator for one test file: a block of 200 ports in 20000-29999 chosen
+ * from the file's name (so two files rarely share ports), handed out in order, each
+ * checked free by binding it (on every address). Ports are never reused within the file,
+ * so a leftover from a killed peer cannot hit a later case. `next(n)` returns the first of
+ * n consecutive free ports (libcoap's coap-server listens for coaps on P+1).
+ */
+export function portAllocator(fileKey: string): (count?: number) => Promise<number> {
+  const blocks = 50; // 50 blocks of 200 ports = 20000..29999
+  const h = createHash('sha256').update(fileKey).digest();
+  const base = 20000 + (h.readUInt16BE(0) % blocks) * 200;
+  let next = 0;
+  return async (count = 1) => {
+    search: while (next + count <= 200) {
+      const first = base + next;
+      for (let i = 0; i < count; i++) {
+        next++;
+        if (!(await udpPortFree(first + i))) continue search;
+      }
+      return first;
+    }
+    throw new Error(`no ${count} free UDP port(s) left in ${base}..${base + 199}`);
+  };
+}
+
+// ---------------------------------------------------------------------------------------
+// Waiting
+
+/** Polls `predicate` until it returns a truthy value (returned) or `timeoutMs` passes (throws). */
+export async function waitFor<T>(predicate: () => T | undefined | null | false, timeoutMs: number, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = predicate();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+/** Resolves with the event's arguments, or rejects after `timeoutMs`. */
+export function once<A extends unknown[] = unknown[]>(
+  emitter: { once(ev: string, f: (...a: A) => void): unknown; off(ev: string, f: (...a: A) => void): unknown },
+  event: string,
+  timeoutMs: number,
+): Promise<A> {
+  return new Promise((resolve, reject) => {
+    const f = (...a: A) => {
+      clearTimeout(t);
+      resolve(a);
+    };
+    const t = setTimeout(() => {
+      emitter.off(event, f);
+      reject(new Error(`timed out after ${timeoutMs} ms waiting for '${event}'`));
+    }, timeoutMs);
+    emitter.once(event, f);
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+// Peers
+
+export interface PeerOptions {
+  /** Written to stdin right away (stdin stays open unless `endStdin`). */
+  stdin?: string;
+  /** Close stdin after writing `stdin`. */
+  endStdin?: boolean;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** Hard limit: the process is killed after this long (ms). */
+  timeoutMs: number;
+  /** Cap on the captured output per stream (gnutls-serv can loop printing after errors). */
+  maxOutput?: number;
+}
+
+export interface PeerExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+export class Peer {
+  stdout = '';
+  stderr = '';
+  exit: PeerExit | undefined;
+  readonly exited: Promise<PeerExit>;
+  private killTimer: NodeJS.Timeout;
+
+  constructor(
+    readonly name: string,
+    readonly child: ChildProcess,
+    timeoutMs: number,
+    maxOutput: number,
+  ) {
+    const cap = (s: string, d: Buffer) => (s.length >= maxOutput ? s : (s + d.toString('utf8')).slice(0, maxOutput));
+    child.stdout?.on('data', (d: Buffer) => (this.stdout = cap(this.stdout, d)));
+    child.stderr?.on('data', (d: Buffer) => (this.stderr = cap(this.stderr, d)));
+    child.stdin?.on('error', () => {
+      /* EPIPE when the peer exits before reading: irrelevant */
+    });
+    this.exited = new Promise((resolve) => {
+      child.once('close', (code, signal) => {
+        clearTimeout(this.killTimer);
+        this.exit = { code, signal };
+        resolve(this.exit);
+      });
+      child.once('error', (e) => {
+        this.stderr += `\nspawn error: ${e.message}`;
+        clearTimeout(this.killTimer);
+        this.exit = { code: null, signal: null };
+        resolve(this.exit);
+      });
+    });
+    this.killTimer = setTimeout(() => this.kill(), timeoutMs + 1000);
+  }
+
+  /** stdout + stderr. */
+  get output(): string {
+    return this.stdout + this.stderr;
+  }
+
+  write(s: string): void {
+    if (this.child.stdin && !this.child.stdin.destroyed && !this.child.stdin.writableEnded) this.child.stdin.write(s);
+  }
+  end(): void {
+    if (this.child.stdin && !this.child.stdin.writableEnded) this.child.stdin.end();
+  }
+
+  /** Waits until stdout+stderr matches (returns the match), or throws with the output so far. */
+  async waitFor(re: RegExp, timeoutMs: number): Promise<RegExpMatchArray> {
+    try {
+      return await waitFor(() => this.output.match(re), timeoutMs, `${this.name} to print ${re}`);
+    } catch (e) {
+      throw new Error(`${(e as Error).message}; ${this.describe()}`);
+    }
+  }
+
+  /** Waits for the process to exit (throws on timeout). */
+  async waitExit(timeoutMs: number): Promise<PeerExit> {
+    let t: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      t = setTimeout(() => reject(new Error(`${this.name} did not exit within ${timeoutMs} ms; ${this.describe()}`)), timeoutMs);
+    });
+    try {
+      return await Promise.race([this.exited, timeout]);
+    } finally {
+      clearTimeout(t);
+    }
+  }
+
+  /** Sends a signal to the program (`timeout` forwards INT/TERM/HUP to it). */
+  signal(sig: NodeJS.Signals): void {
+    if (this.exit || !this.child.pid) return;
+    try {
+      process.kill(this.child.pid, sig);
+    } catch {
+      /* already gone */
+    }
+  }
+
+  kill(): void {
+    if (this.exit) return;
+    const pid = this.child.pid;
+    try {
+      // `timeout` makes itself a process-group leader: this ends it and the peer together.
+      if (pid) process.kill(-pid, 'SIGKILL');
+    } catch {
+      this.child.kill('SIGKILL');
+    }
+  }
+
+  describe(): string {
+    const tail = (s: string) => (s.length > 1500 ? '...' + s.slice(-1500) : s);
+    return `${this.name} exit=${JSON.stringify(this.exit ?? 'running')}\n--- stdout ---\n${tail(this.stdout)}\n--- stderr ---\n${tail(this.stderr)}`;
+  }
+}
+
+const livePeers = new Set<Peer>();
+
+/**
+ * Spawns a real program under `timeout` (hard kill `timeoutMs` later); stdin is a pipe that
+ * stays open (openssl s_server exits on stdin EOF) unless `endStdin`.
+ */
+export function runPeer(cmd: string, args: string[], opts: PeerOptions): Peer {
+  const secs = Math.max(1, Math.ceil(opts.timeoutMs / 1000));
+  const child = spawn('timeout', ['-s', 'TERM', '-k', '1', String(secs), cmd, ...args], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: opts.env ?? process.env,
+    cwd: opts.cwd,
+  });
+  const peer = new Peer(cmd.split('/').pop() ?? cmd, child, opts.timeoutMs, opts.maxOutput ?? 256 * 1024);
+  livePeers.add(peer);
+  void peer.exited.then(() => livePeers.delete(peer));
+  if (opts.stdin !== undefined) peer.write(opts.stdin);
+  if (opts.endStdin) peer.end();
+  return peer;
+}
+
+/** Kills every peer still running (call in afterEach) and waits for them to be gone. */
+export async function killAllPeers(): Promise<void> {
+  const peers = [...livePeers];
+  for (const p of peers) p.kill();
+  await Promise.all(peers.map((p) => Promise.race([p.exited, sleep(2000)])));
+}
+
+// ---------------------------------------------------------------------------------------
+// Temporary directories
+
+const tempDirs: string[] = [];
+export function tempDir(prefix = 'coaps-interop-'): string {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.push(d);
+  return d;
+}
+export function removeTempDirs(): void {
+  for (const d of tempDirs.splice(0)) rmSync(d, { recursive: true, force: true });
+}
+
+// ---------------------------------------------------------------------------------------
+// Things to be closed after each test (servers, sessions, taps)
+
+const cleanups: Array<() => unknown> = [];
+/** Registers a cleanup run by `runCleanups()` (afterEach), most recent first. */
+export function onCleanup(f: () => unknown): void {
+  cleanups.push(f);
+}
+export async function runCleanups(): Promise<void> {
+  for (const f of cleanups.splice(0).reverse()) {
+    try {
+      await Promise.race([f(), sleep(2000)]);
+    } catch {
+      /* best effort */
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// A recording UDP relay: client -> tap (127.0.0.1:port) -> target, and back.
+
+export type Direction = 'c2s' | 's2c';
+export interface TappedDatagram {
+  dir: Direction;
+  /** ms since the tap started */
+  t: number;
+  /** the client's port (one tap relays several clients, each with its own upstream socket) */
+  clientPort: number;
+  data: Buffer;
+}
+
+export interface DtlsRecordHeader {
+  type: number;
+  version: number;
+  epoch: number;
+  sequence: number;
+  length: number;
+  /** protected content bytes */
+  fragment: Buffer;
+}
+
+export const CONTENT_TYPE = { change_cipher_spec: 20, alert: 21, handshake: 22, application_data: 23 } as const;
+
+/** Splits a datagram into DTLS records by their headers alone (RFC 6347 §4.1). */
+export function parseRecords(d: Buffer): DtlsRecordHeader[] {
+  const out: DtlsRecordHeader[] = [];
+  let at = 0;
+  while (at + 13 <= d.length) {
+    const length = d.readUInt16BE(at + 11);
+    out.push({
+      type: d[at]!,
+      version: d.readUInt16BE(at + 1),
+      epoch: d.readUInt16BE(at + 3),
+      sequence: d.readUIntBE(at + 5, 6),
+      length,
+      fragment: d.subarray(at + 13, at + 13 + length),
+    });
+    at += 13 + length;
+  }
+  if (at !== d.length) throw new Error(`datagram of ${d.length} bytes has ${d.length - at} trailing bytes after its records`);
+  return out;
+}
+
+export class UdpTap {
+  readonly datagrams: TappedDatagram[] = [];
+  private readonly front: Socket;
+  private readonly upstream = new Map<string, Socket>();
+  private readonly started = Date.now();
+  port = 0;
+
+  private constructor(
+    readonly targetPort: number,
+    readonly targetHost: string,
+  ) {
+    this.front = createSocket('udp4');
+  }
+
+  /** Listens on 127.0.0.1:`port` and relays to targetHost:targetPort. */
+  static async start(port: number, targetPort: number, targetHost = LOOPBACK): Promise<UdpTap> {
+    const tap = new UdpTap(targetPort, targetHost);
+    tap.front.on('message', (msg, rinfo) => tap.fromClient(msg, rinfo));
+    await new Promise<void>((resolve, reject) => {
+      tap.front.once('error', reject);
+      tap.front.bind(port, LOOPBACK, () => {
+        tap.front.off('error', reject);
+        resolve();
+      });
+    });
+    tap.front.on('error', () => {});
+    tap.port = tap.front.address().port;
+    onCleanup(() => tap.close());
+    return tap;
+  }
+
+  private fromClient(msg: Buffer, rinfo: RemoteInfo): void {
+    const key = `${rinfo.address}:${rinfo.port}`;
+    let up = this.upstream.get(key);
+    if (!up) {
+      const sock = createSocket('udp4');
+      up = sock;
+      this.upstream.set(key, sock);
+      sock.on('error', () => {});
+      sock.on('message', (m) => {
+        this.datagrams.push({ dir: 's2c', t: Date.now() - this.started, clientPort: rinfo.port, data: Buffer.from(m) });
+        this.front.send(m, rinfo.port, rinfo.address);
+      });
+      sock.bind(0, LOOPBACK);
+    }
+    this.datagrams.push({ dir: 'c2s', t: Date.now() - this.started, clientPort: rinfo.port, data: Buffer.from(msg) });
+    up.send(msg, this.targetPort, this.targetHost);
+  }
+
+  /** Every record, in order, with its direction. */
+  records(): Array<DtlsRecordHeader & { dir: Direction; clientPort: number }> {
+    return this.datagrams.flatMap((d) => parseRecords(d.data).map((r) => ({ ...r, dir: d.dir, clientPort: d.clientPort })));
+  }
+
+  /** Protected (epoch >= 1) alert records in a direction: after the handshake, a close_notify. */
+  protectedAlerts(dir: Direction): DtlsRecordHeader[] {
+    return this.records().filter((r) => r.dir === dir && r.type === CONTENT_TYPE.alert && r.epoch >= 1);
+  }
+
+  /**
+   * Writes a pcap (LINKTYPE_RAW, IPv4/UDP on 127.0.0.1) of the relayed datagrams as if the
+   * client had talked straight to `serverPort` (the tap's port), for tshark.
+   */
+  writePcap(file: string): void {
+    const parts: Buffer[] = [];
+    const gh = Buffer.alloc(24);
+    gh.writeUInt32LE(0xa1b2c3d4, 0);
+    gh.writeUInt16LE(2, 4);
+    gh.writeUInt16LE(4, 6);
+    gh.writeUInt32LE(65535, 16);
+    gh.writeUInt32LE(101, 20); // LINKTYPE_RAW
+    parts.push(gh);
+    for (const d of this.datagrams) {
+      const [sport, dport] = d.dir === 'c2s' ? [d.clientPort, this.port] : [this.port, d.clientPort];
+      const ip = Buffer.alloc(28);
+      ip[0] = 0x45;
+      ip.writeUInt16BE(28 + d.data.length, 2);
+      ip[8] = 64;
+      ip[9] = 17; // UDP
+      ip.set([127, 0, 0, 1], 12);
+      ip.set([127, 0, 0, 1], 16);
+      let sum = 0;
+      for (let i = 0; i < 20; i += 2) sum += ip.readUInt16BE(i);
+      while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+      ip.writeUInt16BE(~sum & 0xffff, 10);
+      ip.writeUInt16BE(sport, 20);
+      ip.writeUInt16BE(dport, 22);
+      ip.writeUInt16BE(8 + d.data.length, 24); // checksum 0: none
+      const rh = Buffer.alloc(16);
+      const t = this.started + d.t;
+      rh.writeUInt32LE(Math.floor(t / 1000), 0);
+      rh.writeUInt32LE((t % 1000) * 1000, 4);
+      rh.writeUInt32LE(28 + d.data.length, 8);
+      rh.writeUInt32LE(28 + d.data.length, 12);
+      parts.push(rh, ip, d.data);
+    }
+    writeFileSync(file, Buffer.concat(parts));
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.upstream.values()) s.close();
+    this.upstream.clear();
+    await new Promise<void>((r) => {
+      try {
+        this.front.close(() => r());
+      } catch {
+        r();
+      }
+    });
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// tshark
+
+export interface TsharkAlert {
+  dir: Direction;
+  /** Alert description code as decoded (and decrypted) by Wireshark. */
+  description: number;
+  level: number;
+}
+
+/**
+ * Decodes the tap's datagrams with tshark, decrypting with the PSK (an independent DTLS
+ * implementation), and returns every alert it could read in each direction. Returns
+ * undefined when tshark is not installed.
+ */
+export async function tsharkAlerts(tap: UdpTap, dir: string, pskHex = PSK_HEX): Promise<TsharkAlert[] | undefined> {
+  const file = join(dir, `tap-${tap.port}.pcap`);
+  tap.writePcap(file);
+  const p = runPeer(
+    'tshark',
+    [
+      '-n',
+      '-r', file,
+      '-d', `udp.port==${tap.port},dtls`,
+      '-o', `dtls.psk:${pskHex}`,
+      '-Y', 'dtls.alert_message',
+      '-T', 'fields',
+      '-E', 'occurrence=a',
+      '-E', 'aggregator=;',
+      '-e', 'udp.srcport',
+      '-e', 'dtls.alert_message.level',
+      '-e', 'dtls.alert_message.desc',
+    ],
+    { timeoutMs: 15_000, endStdin: true },
+  );
+  const exit = await p.exited;
+  if (exit.code === 127 || /spawn error|No such file/.test(p.stderr)) return undefined;
+  if (exit.code !== 0) throw new Error(`tshark failed: ${p.describe()}`);
+  const alerts: TsharkAlert[] = [];
+  for (const line of p.stdout.split('\n')) {
+    if (!line.trim()) continue;
+    const [sport, levels, descs] = line.split('\t');
+    const ls = (levels ?? '').split(';');
+    const ds = (descs ?? '').split(';');
+    ds.forEach((desc, i) => {
+      if (desc === '') return;
+      alerts.push({ dir: Number(sport) === tap.port ? 's2c' : 'c2s', description: Number(desc), level: Number(ls[i]) });
+    });
+  }
+  return alerts;
+}
+
+export const ALERT_CLOSE_NOTIFY = 0;
+export const ALERT_BAD_RECORD_MAC = 20;
