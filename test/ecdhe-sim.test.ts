@@ -97,3 +97,83 @@ describe('ECDHE-ECDSA with raw public keys (RFC 7250) on a virtual clock', () =>
     }
   });
 });
+
+/** Finds a handshake message of `type` in an epoch-0 datagram; returns its body offset and length. */
+function findMessage(d: Uint8Array, type: number): { at: number; length: number } | undefined {
+  let off = 0;
+  while (off + 13 <= d.length) {
+    const len = (d[off + 11]! << 8) | d[off + 12]!;
+    if (d[off] === 22 && d[off + 3] === 0 && d[off + 4] === 0) {
+      let h = off + 13;
+      while (h + 12 <= off + 13 + len) {
+        const fl = (d[h + 9]! << 16) | (d[h + 10]! << 8) | d[h + 11]!;
+        if (d[h] === type) return { at: h + 12, length: fl };
+        h += 12 + fl;
+      }
+    }
+    off += 13 + len;
+  }
+  return undefined;
+}
+
+describe('forged signatures fail the handshake with decrypt_error and a typed error', () => {
+  it('a forged ServerKeyExchange signature', () => {
+    let tampered = 0;
+    const base = rpkPair().opts;
+    const p = new Pair({
+      ...base,
+      filter: (d) => {
+        const m = findMessage(d.data, 12);
+        if (m && d.from.port === 5684) {
+          d.data[m.at + m.length - 5] ^= 0x01; // inside the DER signature
+          tampered++;
+        }
+        return true;
+      },
+    });
+    const c = handshake(p);
+    p.run(p.net.now + 100, () => p.serverHas('failed'));
+    expect(tampered).toBeGreaterThan(0);
+    const f = c.events.find((e) => e.type === 'failed');
+    expect(f?.type === 'failed' && f.error.code).toBe('BAD_SIGNATURE');
+    expect(f?.type === 'failed' && f.error.alert).toBe(51);
+    const sf = p.serverEvents.find((e) => e.type === 'failed');
+    expect(sf?.type === 'failed' && sf.error.code).toBe('PEER_ALERT');
+    expect(sf?.type === 'failed' && sf.error.alert).toBe(51);
+  });
+
+  it('a forged CertificateVerify, and the server goes on serving other clients', () => {
+    const base = rpkPair().opts;
+    const p = new Pair({
+      ...base,
+      filter: (d) => {
+        const m = findMessage(d.data, 15);
+        if (m && d.from.port === 40000) d.data[m.at + m.length - 3] ^= 0x01;
+        return true;
+      },
+    });
+    const bad = handshake(p);
+    p.run(p.net.now + 100, () => p.has(bad, 'failed'));
+    const sf = p.serverEvents.find((e) => e.type === 'failed');
+    expect(sf?.type === 'failed' && sf.error.code).toBe('BAD_SIGNATURE');
+    const f = bad.events.find((e) => e.type === 'failed');
+    expect(f?.type === 'failed' && f.error.alert).toBe(51);
+    // another client (untouched port) completes on the same endpoint
+    const good = p.addClient(40001);
+    good.conn.start(p.net.now);
+    p.run(p.net.now + 60_000, () => p.has(good, 'connected'));
+    expect(p.has(good, 'connected')).toBe(true);
+  });
+
+  it('a ServerKeyExchange signed by another key (a man in the middle) is refused', () => {
+    // the client trusts the real server key; the endpoint signs with a stranger key
+    const p = new Pair({
+      server: { ecdhe: { key: strangerKey, rawPublicKey: true }, psk: undefined },
+      client: { psk: undefined, acceptPeerCertificateTypes: [2] },
+      clientStore: memoryKeyStore({ rawPublicKeys: [[serverKey.publicKey.spki, 'server']] }),
+    });
+    const c = handshake(p);
+    const f = c.events.find((e) => e.type === 'failed');
+    expect(f?.type === 'failed' && f.error.code).toBe('CERTIFICATE_UNKNOWN');
+  });
+});
