@@ -207,3 +207,29 @@ describe('resource limits', () => {
     expect(p.has(p.clients[2]!, 'connected')).toBe(false);
   });
 });
+
+describe('timers', () => {
+  it('traffic does not grow the timer queue, nor does handshake churn', () => {
+    const p = new Pair({ server: { idleTimeoutMs: 60_000 } });
+    const idle = connect(p, 43000);
+    const busy = connect(p, 43001);
+    for (let i = 0; i < 5000; i++) {
+      busy.conn.send(p.net.now, enc('x'));
+      p.run(p.net.now + 1);
+    }
+    expect(p.serverEvents.filter((e) => e.type === 'data').length).toBe(5000);
+    expect(p.endpoint.timerEntries).toBeLessThan(20);
+    // many short sessions, each leaving a kept last flight (240 s) behind when it closes
+    for (let i = 0; i < 3000; i++) {
+      const c = connect(p, 44000 + i);
+      c.conn.close(p.net.now);
+      p.run(p.net.now + 2);
+    }
+    expect(p.endpoint.sessionCount).toBe(2);
+    expect(p.endpoint.timerEntries).toBeLessThan(2 * 2 + 1024 + 10);
+    expect(idle.conn.state).toBe('connected');
+    // the idle session still times out on schedule, re-armed by activity only
+    p.run(p.net.now + 61_000);
+    expect(p.endpoint.sessionCount).toBe(0);
+  });
+});

@@ -103,6 +103,7 @@ const p256: P256 = {
     return privateFromKeyObject(key);
   },
   privateKeyFromScalar(d) {
+    if (d.length !== 32) throw new TypeError('a P-256 private scalar is 32 bytes');
     const ecdh = createECDH('prime256v1');
     ecdh.setPrivateKey(d);
     const point = new Uint8Array(ecdh.getPublicKey());

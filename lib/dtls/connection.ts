@@ -60,7 +60,12 @@ export abstract class DtlsConnection {
   private retransmittedThisDatagram = false;
   private timer: { deadline: number; timeoutMs: number; tries: number } | undefined;
   private lingerDeadline: number | undefined;
+  /**
+   * The idle timer. It is not moved on every record (that would reschedule the driver's timer
+   * per packet); it fires at its old deadline and re-arms from `lastActivity` if there was any.
+   */
   private idleDeadline: number | undefined;
+  private lastActivity = 0;
 
   private readonly out: Uint8Array[] = [];
   private readonly events: DtlsEvent[] = [];
@@ -114,6 +119,11 @@ export abstract class DtlsConnection {
     }
     if (this.lingerDeadline !== undefined && now >= this.lingerDeadline) this.releaseLastFlight();
     if (this.idleDeadline !== undefined && now >= this.idleDeadline) {
+      const due = this.lastActivity + this.cfg.idleTimeoutMs;
+      if (due > now) {
+        this.idleDeadline = due;
+        return;
+      }
       this.fail(new DtlsError('IDLE_TIMEOUT', `no traffic from the peer for ${this.cfg.idleTimeoutMs} ms`), false);
     }
   }
@@ -280,7 +290,8 @@ export abstract class DtlsConnection {
   }
 
   private touch(): void {
-    if (this.cfg.idleTimeoutMs > 0 && this.phase === 'connected') this.idleDeadline = this.now + this.cfg.idleTimeoutMs;
+    this.lastActivity = this.now;
+    if (this.cfg.idleTimeoutMs > 0 && this.phase === 'connected' && this.idleDeadline === undefined) this.idleDeadline = this.now + this.cfg.idleTimeoutMs;
   }
 
   private handleRecord(r: RawRecord): void {

@@ -86,7 +86,10 @@ export class DtlsEndpoint {
     this.maxSessions = opts.maxSessions ?? 10_000;
     this.maxHandshakes = opts.maxHandshakes ?? 1_000;
     this.handshakeTimeoutMs = opts.handshakeTimeoutMs ?? 30_000;
-    this.timers = new TimerQueue((e) => (this.entries.get(e.key) === e ? e.scheduledAt : undefined));
+    this.timers = new TimerQueue(
+      (e) => (this.entries.get(e.key) === e ? e.scheduledAt : undefined),
+      () => this.entries.size,
+    );
   }
 
   get sessionCount(): number {
@@ -94,6 +97,10 @@ export class DtlsEndpoint {
   }
   get handshakesInProgress(): number {
     return this.handshakes;
+  }
+  /** Timer entries held (live and stale); stays proportional to the sessions. */
+  get timerEntries(): number {
+    return this.timers.size;
   }
 
   handleDatagram(now: number, peer: PeerAddress, datagram: Uint8Array): void {

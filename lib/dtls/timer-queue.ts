@@ -6,10 +6,15 @@
 export class TimerQueue<T> {
   private readonly heap: Array<{ at: number; item: T }> = [];
 
-  constructor(private readonly currentDeadline: (item: T) => number | undefined) {}
+  constructor(
+    private readonly currentDeadline: (item: T) => number | undefined,
+    /** Items that may still be live: when the heap outgrows it, stale entries are swept out. */
+    private readonly liveCount: () => number = () => 0,
+  ) {}
 
   schedule(item: T, at: number | undefined): void {
     if (at === undefined) return;
+    if (this.heap.length > 2 * this.liveCount() + 1024) this.compact();
     const h = this.heap;
     h.push({ at, item });
     let i = h.length - 1;
@@ -39,8 +44,17 @@ export class TimerQueue<T> {
     }
   }
 
+  /** Entries held, live or stale (for observability). */
   get size(): number {
     return this.heap.length;
+  }
+
+  /** Drops every stale entry and restores the heap order. */
+  private compact(): void {
+    const live = this.heap.filter((e) => this.currentDeadline(e.item) === e.at);
+    this.heap.length = 0;
+    live.sort((a, b) => a.at - b.at); // a sorted array is a valid binary heap
+    for (const e of live) this.heap.push(e);
   }
 
   private dropStale(): void {

@@ -1,3 +1,4 @@
+import { DecodeError } from '../bytes/reader.js';
 import { toHex } from '../bytes/util.js';
 import type { CryptoProvider } from '../crypto/provider.js';
 import { verifyChain, type ChainOptions } from '../x509/verify.js';
@@ -49,7 +50,11 @@ export function verifyPeer(store: KeyStore, cred: PeerCredential, peer: PeerAddr
         : { ok: false, error: new DtlsError('CERTIFICATE_UNKNOWN', 'the peer certificate is not authorized') };
     return then(x.authorize ? x.authorize(v, peer) : true, decide);
   } catch (e) {
-    return { ok: false, error: e instanceof DtlsError ? e : new DtlsError('BAD_CERTIFICATE', e instanceof Error ? e.message : String(e)) };
+    if (e instanceof DtlsError) return { ok: false, error: e };
+    // A malformed certificate is bad_certificate; a trust callback that throws is the same
+    // verdict as one that rejects: not trusted.
+    if (e instanceof DecodeError) return { ok: false, error: new DtlsError('BAD_CERTIFICATE', e.message) };
+    return { ok: false, error: new DtlsError('CERTIFICATE_UNKNOWN', `trust callback failed: ${e instanceof Error ? e.message : String(e)}`) };
   }
 }
 

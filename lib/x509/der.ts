@@ -65,6 +65,21 @@ export function oidToString(c: Uint8Array): string {
  * ```
  */
 export function keyUsageBits(der: Uint8Array): Set<number> | undefined {
+  const value = extensionValue(der, '2.5.29.15');
+  if (!value) return undefined;
+  {
+    const bits = readTlv(value, 0);
+    if (bits.tag !== 0x03 || bits.contents.length < 1) throw new DecodeError('keyUsage is not a BIT STRING');
+    const unused = bits.contents[0]!;
+    const out = new Set<number>();
+    const bytes = bits.contents.subarray(1);
+    for (let i = 0; i < bytes.length * 8 - unused; i++) if (bytes[i >> 3]! & (0x80 >> (i & 7))) out.add(i);
+    return out;
+  }
+}
+
+/** The extnValue contents of the extension with this OID, if present. */
+function extensionValue(der: Uint8Array, oid: string): Uint8Array | undefined {
   const cert = readTlv(der, 0);
   const tbs = children(cert.contents)[0];
   if (!tbs) throw new DecodeError('DER: no TBSCertificate');
@@ -74,17 +89,30 @@ export function keyUsageBits(der: Uint8Array): Set<number> | undefined {
   if (!list) return undefined;
   for (const ext of children(list.contents)) {
     const f = children(ext.contents);
-    if (f[0]?.tag !== 0x06 || oidToString(f[0].contents) !== '2.5.29.15') continue;
+    if (f[0]?.tag !== 0x06 || oidToString(f[0].contents) !== oid) continue;
     const value = f[f.length - 1]!;
-    const bits = readTlv(value.contents, 0);
-    if (bits.tag !== 0x03 || bits.contents.length < 1) throw new DecodeError('keyUsage is not a BIT STRING');
-    const unused = bits.contents[0]!;
-    const out = new Set<number>();
-    const bytes = bits.contents.subarray(1);
-    for (let i = 0; i < bytes.length * 8 - unused; i++) if (bytes[i >> 3]! & (0x80 >> (i & 7))) out.add(i);
-    return out;
+    if (value.tag !== 0x04) throw new DecodeError('extnValue is not an OCTET STRING');
+    return value.contents;
   }
   return undefined;
+}
+
+/**
+ * RFC 5280 §4.2.1.9:
+ * `BasicConstraints ::= SEQUENCE { cA BOOLEAN DEFAULT FALSE, pathLenConstraint INTEGER (0..MAX) OPTIONAL }`.
+ * Returns the pathLenConstraint, or undefined when absent (no limit).
+ */
+export function pathLenConstraint(der: Uint8Array): number | undefined {
+  const value = extensionValue(der, '2.5.29.19');
+  if (!value) return undefined;
+  const seq = readTlv(value, 0);
+  if (seq.tag !== 0x30) throw new DecodeError('basicConstraints is not a SEQUENCE');
+  const n = children(seq.contents).find((t) => t.tag === 0x02);
+  if (!n) return undefined;
+  if (n.contents.length === 0 || n.contents.length > 4 || n.contents[0]! & 0x80) throw new DecodeError('bad pathLenConstraint');
+  let v = 0;
+  for (const b of n.contents) v = v * 256 + b;
+  return v;
 }
 
 export const KeyUsage = { digitalSignature: 0, keyAgreement: 4, keyCertSign: 5 } as const;

@@ -1,7 +1,7 @@
 import { X509Certificate, type KeyObject } from 'node:crypto';
 import { isIP } from 'node:net';
 import { DtlsError } from '../dtls/errors.js';
-import { KeyUsage, keyUsageBits } from './der.js';
+import { KeyUsage, keyUsageBits, pathLenConstraint } from './der.js';
 
 /** EKU OIDs (RFC 5280 §4.2.1.12). */
 const EKU = { serverAuth: '1.3.6.1.5.5.7.3.1', clientAuth: '1.3.6.1.5.5.7.3.2', any: '2.5.29.37.0' } as const;
@@ -62,6 +62,12 @@ export function verifyChain(chainDer: readonly Uint8Array[], o: ChainOptions): V
   // Path to an anchor first: an untrusted chain is unknown_ca whatever its contents
   let cur = leaf;
   const used = new Set<X509Certificate>([leaf]);
+  // RFC 5280 §6.1.4 (l)/(m): a CA's pathLenConstraint limits the CA certificates below it
+  // (not counting the leaf).
+  const checkPathLen = (ca: X509Certificate, casBelow: number) => {
+    const max = pathLenConstraint(new Uint8Array(ca.raw));
+    if (max !== undefined && casBelow > max) throw new DtlsError('BAD_CERTIFICATE', `path length constraint of "${ca.subject}" exceeded`);
+  };
   path: for (let depth = 0; ; depth++) {
     if (depth > MAX_DEPTH) throw new DtlsError('UNKNOWN_CA', 'certificate chain too long');
     checkValidity(cur);
@@ -69,6 +75,7 @@ export function verifyChain(chainDer: readonly Uint8Array[], o: ChainOptions): V
     const anchor = o.anchors.find((a) => cur.checkIssued(a) && cur.verify(a.publicKey));
     if (anchor) {
       checkValidity(anchor);
+      checkPathLen(anchor, depth);
       break path;
     }
     const issuer = chain.find((c) => !used.has(c) && cur.checkIssued(c) && cur.verify(c.publicKey));
@@ -76,6 +83,7 @@ export function verifyChain(chainDer: readonly Uint8Array[], o: ChainOptions): V
     if (!issuer.ca) throw new DtlsError('BAD_CERTIFICATE', `issuer "${issuer.subject}" is not a CA`);
     const iku = keyUsageBits(new Uint8Array(issuer.raw));
     if (iku && !iku.has(KeyUsage.keyCertSign)) throw new DtlsError('BAD_CERTIFICATE', `issuer "${issuer.subject}" may not sign certificates`);
+    checkPathLen(issuer, depth);
     used.add(issuer);
     cur = issuer;
   }

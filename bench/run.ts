@@ -1,0 +1,55 @@
+/**
+ * Benchmark dispatcher: `npm run bench -- <name> [options]` (= node dist/bench/run.js <name>).
+ * Benchmarks measure on this machine and report ratios to peers and to DESIGN.md's ceilings,
+ * all measured in one run. Timings never go into unit tests.
+ */
+import { killAll } from './lib/procs.js';
+
+interface Bench {
+  about: string;
+  load?: () => Promise<{ main(args: string[]): Promise<number> }>;
+}
+
+const BENCHES: Record<string, Bench> = {
+  'dtls-psk': {
+    about: 'PSK full handshakes/s vs libcoap-gnutls and the DESIGN.md ceiling (dtls-load hs), echoed records/s at 64 B and 1 KB',
+    load: () => import('./dtls-psk.js'),
+  },
+  'dtls-ecdhe': { about: 'ECDHE_ECDSA handshakes/s (not yet written)' },
+  coaps: { about: 'CoAP request/response over DTLS (not yet written)' },
+  size: { about: 'bytes per established session (not yet written)' },
+  pure: { about: 'pure-JS crypto provider (not yet written)' },
+};
+
+function list(): void {
+  console.log('usage: npm run bench -- <name> [options]\nbenchmarks:');
+  for (const [name, b] of Object.entries(BENCHES)) console.log(`  ${name.padEnd(12)} ${b.about}`);
+}
+
+async function main(): Promise<number> {
+  const name = process.argv[2];
+  const bench = name !== undefined ? BENCHES[name] : undefined;
+  if (!bench) {
+    if (name !== undefined && name !== '--help' && name !== '-h') console.log(`unknown benchmark: ${name}`);
+    list();
+    return name === undefined || name === '--help' || name === '-h' ? 0 : 2;
+  }
+  if (!bench.load) {
+    console.log(`benchmark ${name} is not written yet`);
+    list();
+    return 2;
+  }
+  const mod = await bench.load();
+  return mod.main(process.argv.slice(3));
+}
+
+main()
+  .then(async (code) => {
+    await killAll();
+    process.exit(code);
+  })
+  .catch(async (e: unknown) => {
+    console.error(e instanceof Error ? e.stack : e);
+    await killAll();
+    process.exit(1);
+  });
