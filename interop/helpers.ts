@@ -8,7 +8,7 @@
  * registered so that `killAllPeers()` (call it in afterEach) ends whatever is left.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,6 +23,13 @@ export const PSK_HEX = '73656372657450534b';
 export const PSK_ASCII = 'secretPSK';
 export const GNUTLS_PSK_PRIORITY = 'NORMAL:-VERS-ALL:+VERS-DTLS1.2:-KX-ALL:+PSK:-CIPHER-ALL:+AES-128-CCM-8:-MAC-ALL:+AEAD';
 export const LOOPBACK = '127.0.0.1';
+/** GnuTLS priority for TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8 on secp256r1 (PEERS.md). */
+export const GNUTLS_ECC_PRIORITY =
+  'NORMAL:-VERS-ALL:+VERS-DTLS1.2:-KX-ALL:+ECDHE-ECDSA:-CIPHER-ALL:+AES-128-CCM-8:-MAC-ALL:+AEAD:-GROUP-ALL:+GROUP-SECP256R1';
+/** The same with RFC 7250 raw public keys only, both ways. */
+export const GNUTLS_RPK_PRIORITY = `${GNUTLS_ECC_PRIORITY}:-CTYPE-ALL:+CTYPE-CLI-RAWPK:+CTYPE-SRV-RAWPK`;
+/** OpenSSL's name for TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8, and the P-256 options it needs (PEERS.md). */
+export const OPENSSL_ECDHE_ARGS = ['-cipher', 'ECDHE-ECDSA-AES128-CCM8', '-groups', 'P-256'];
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -272,6 +279,52 @@ export function removeTempDirs(): void {
 }
 
 // ---------------------------------------------------------------------------------------
+// P-256 key files for the peers (GnuTLS and OpenSSL read PEM only)
+
+/** A P-256 key pair given as hex (tinydtls style: scalar, X, Y). */
+export interface P256HexKey {
+  privHex: string;
+  xHex: string;
+  yHex: string;
+}
+
+export interface P256KeyFiles {
+  /** PKCS#8 PEM private key */
+  keyPem: string;
+  /** SPKI PEM public key (gnutls `--rawpkfile`, our `--trust`) */
+  pubPem: string;
+  /** 64 hex digits of the scalar (our CLI's `--key`) */
+  scalarHex: string;
+  /** 128 hex digits X‖Y (our CLI's `--trust`) */
+  xyHex: string;
+}
+
+/** Writes `name.key.pem`, `name.pub.pem`, `name.scalar.hex` and `name.xy.hex` into `dir`. */
+export function writeP256KeyFiles(dir: string, name: string, k: P256HexKey): P256KeyFiles {
+  const b64u = (h: string) => Buffer.from(h, 'hex').toString('base64url');
+  const priv = createPrivateKey({ key: { kty: 'EC', crv: 'P-256', d: b64u(k.privHex), x: b64u(k.xHex), y: b64u(k.yHex) }, format: 'jwk' });
+  const files: P256KeyFiles = {
+    keyPem: join(dir, `${name}.key.pem`),
+    pubPem: join(dir, `${name}.pub.pem`),
+    scalarHex: join(dir, `${name}.scalar.hex`),
+    xyHex: join(dir, `${name}.xy.hex`),
+  };
+  writeFileSync(files.keyPem, priv.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+  writeFileSync(files.pubPem, createPublicKey(priv).export({ type: 'spki', format: 'pem' }));
+  writeFileSync(files.scalarHex, k.privHex + '\n', { mode: 0o600 });
+  writeFileSync(files.xyHex, k.xHex + k.yHex + '\n');
+  return files;
+}
+
+/** A fresh P-256 key pair as hex (a key nobody trusts). */
+export function randomP256HexKey(): P256HexKey {
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const jwk = privateKey.export({ format: 'jwk' });
+  const hex = (s: string | undefined) => Buffer.from(s ?? '', 'base64url').toString('hex');
+  return { privHex: hex(jwk.d), xHex: hex(jwk.x), yHex: hex(jwk.y) };
+}
+
+// ---------------------------------------------------------------------------------------
 // Things to be closed after each test (servers, sessions, taps)
 
 const cleanups: Array<() => unknown> = [];
@@ -458,10 +511,10 @@ export interface TsharkAlert {
 
 /**
  * Decodes the tap's datagrams with tshark, decrypting with the PSK (an independent DTLS
- * implementation), and returns every alert it could read in each direction. Returns
- * undefined when tshark is not installed.
+ * implementation), or for ECDHE with an NSS key log file, and returns every alert it could
+ * read in each direction. Returns undefined when tshark is not installed.
  */
-export async function tsharkAlerts(tap: UdpTap, dir: string, pskHex = PSK_HEX): Promise<TsharkAlert[] | undefined> {
+export async function tsharkAlerts(tap: UdpTap, dir: string, pskHex = PSK_HEX, keylogFile?: string): Promise<TsharkAlert[] | undefined> {
   const file = join(dir, `tap-${tap.port}.pcap`);
   tap.writePcap(file);
   const p = runPeer(
@@ -471,6 +524,8 @@ export async function tsharkAlerts(tap: UdpTap, dir: string, pskHex = PSK_HEX): 
       '-r', file,
       '-d', `udp.port==${tap.port},dtls`,
       '-o', `dtls.psk:${pskHex}`,
+      // ECDHE: the NSS key log one side wrote (`keyLog` option) lets tshark decrypt
+      ...(keylogFile ? ['-o', `tls.keylog_file:${keylogFile}`] : []),
       '-Y', 'dtls.alert_message',
       '-T', 'fields',
       '-E', 'occurrence=a',

@@ -3,7 +3,6 @@ import {
   createDecipheriv,
   createECDH,
   createHash,
-  createHmac,
   createPrivateKey,
   createPublicKey,
   randomFillSync,
@@ -15,6 +14,7 @@ import {
 import { ctEqual } from '../bytes/util.js';
 import { CCM8_TAG_LENGTH, type CryptoProvider, type HashState, type P256, type P256PrivateKey, type P256PublicKey } from './provider.js';
 import { pointFromSpki, spkiFromPoint } from './p256-spki.js';
+import { HmacSha256Key, Sha256 } from './sha256.js';
 
 class NodeSha256 implements HashState {
   constructor(private readonly h: Hash = createHash('sha256')) {}
@@ -126,13 +126,25 @@ const p256: P256 = {
   },
 };
 
+const POOL_SIZE = 4096;
+const pool = new Uint8Array(POOL_SIZE);
+let poolAt = POOL_SIZE;
+
 /** The AES-128-CCM_8 / SHA-256 / P-256 provider over node:crypto. */
 export const nodeCrypto: CryptoProvider = {
   name: 'node',
   random(n) {
-    const b = new Uint8Array(n);
-    randomFillSync(b);
-    return b;
+    // Small requests come from a pool refilled 4 KB at a time (randomFillSync costs 2-5 us
+    // per call); each result is a copy, and pool bytes are handed out once.
+    if (n > 256) return randomFillSync(new Uint8Array(n));
+    if (poolAt + n > POOL_SIZE) {
+      randomFillSync(pool);
+      poolAt = 0;
+    }
+    const out = pool.slice(poolAt, poolAt + n);
+    pool.fill(0, poolAt, poolAt + n);
+    poolAt += n;
+    return out;
   },
   sha256(data) {
     return new Uint8Array(createHash('sha256').update(data).digest());
@@ -140,10 +152,13 @@ export const nodeCrypto: CryptoProvider = {
   createSha256() {
     return new NodeSha256();
   },
+  // SHA-256 and HMAC in JS (lib/crypto/sha256.ts): for a handshake's small inputs they beat
+  // node:crypto, which pays for a native object per call.
   hmacSha256(key, ...data) {
-    const h = createHmac('sha256', key);
-    for (const d of data) h.update(d);
-    return new Uint8Array(h.digest());
+    return new HmacSha256Key(key).mac(...data);
+  },
+  hmacSha256Key(key) {
+    return new HmacSha256Key(key);
   },
   ccm8Encrypt: seal,
   p256,

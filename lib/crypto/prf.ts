@@ -11,11 +11,12 @@ export function prf(c: CryptoProvider, secret: Uint8Array, label: string, seed: 
   for (let i = 0; i < label.length; i++) labelSeed[i] = label.charCodeAt(i);
   labelSeed.set(seed, label.length);
   const out = new Uint8Array(length);
+  const key = c.hmacSha256Key(secret);
   let a: Uint8Array = labelSeed;
   let filled = 0;
   while (filled < length) {
-    a = c.hmacSha256(secret, a);
-    const block = c.hmacSha256(secret, a, labelSeed);
+    a = key.mac(a);
+    const block = key.mac(a, labelSeed);
     out.set(block.subarray(0, Math.min(block.length, length - filled)), filled);
     filled += block.length;
   }

@@ -52,6 +52,8 @@ export interface CryptoProvider {
   sha256(data: Uint8Array): Uint8Array;
   createSha256(): HashState;
   hmacSha256(key: Uint8Array, ...data: Uint8Array[]): Uint8Array;
+  /** An HMAC-SHA256 key prepared once for many MACs (the PRF uses each secret several times). */
+  hmacSha256Key(key: Uint8Array): { mac(...data: Uint8Array[]): Uint8Array };
   /** AES-128-CCM with an 8-byte tag (RFC 3610, M=8, L=3 for a 12-byte nonce). Returns ciphertext || tag. */
   ccm8Encrypt(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Uint8Array;
   /** Returns the plaintext, or undefined when authentication fails. `sealed` is ciphertext || tag. */

@@ -3,6 +3,7 @@ import { ctEqual } from '../bytes/util.js';
 import type { ClientHello } from './wire/client-hello.js';
 
 export const COOKIE_LENGTH = 16;
+const ENCODER = new TextEncoder();
 
 /**
  * Stateless cookies (RFC 6347 §4.2.1): HMAC-SHA256 over the peer address and the ClientHello
@@ -10,16 +11,25 @@ export const COOKIE_LENGTH = 16;
  * compression_methods), truncated to 16 bytes. The secret rotates; a cookie made with the
  * previous secret is still accepted, so a cookie lives between one and two rotation periods.
  */
+type MacKey = ReturnType<CryptoProvider['hmacSha256Key']>;
+
 export class CookieJar {
-  private secret: Uint8Array;
-  private previous: Uint8Array | undefined;
+  private secret: MacKey;
+  private previous: MacKey | undefined;
   private rotateAt: number | undefined;
 
   constructor(
     private readonly crypto: CryptoProvider,
     private readonly rotationMs = 300_000,
   ) {
-    this.secret = crypto.random(32);
+    this.secret = this.newSecret();
+  }
+
+  private newSecret(): MacKey {
+    const raw = this.crypto.random(32);
+    const key = this.crypto.hmacSha256Key(raw);
+    raw.fill(0);
+    return key;
   }
 
   private rotate(now: number): void {
@@ -30,7 +40,7 @@ export class CookieJar {
     if (now < this.rotateAt) return;
     // More than two periods idle: both secrets are stale.
     this.previous = now >= this.rotateAt + this.rotationMs ? undefined : this.secret;
-    this.secret = this.crypto.random(32);
+    this.secret = this.newSecret();
     this.rotateAt = now + this.rotationMs;
   }
 
@@ -46,7 +56,7 @@ export class CookieJar {
     return this.previous !== undefined && ctEqual(this.mac(this.previous, peer, ch), ch.cookie);
   }
 
-  private mac(secret: Uint8Array, peer: string, ch: ClientHello): Uint8Array {
+  private mac(secret: MacKey, peer: string, ch: ClientHello): Uint8Array {
     const params = new Uint8Array(2 + 32 + 1 + ch.sessionId.length + 2 * ch.cipherSuites.length + ch.compressionMethods.length);
     let o = 0;
     params[o++] = ch.clientVersion >>> 8;
@@ -61,6 +71,6 @@ export class CookieJar {
       params[o++] = s & 0xff;
     }
     params.set(ch.compressionMethods, o);
-    return this.crypto.hmacSha256(secret, new TextEncoder().encode(peer), params).subarray(0, COOKIE_LENGTH);
+    return secret.mac(ENCODER.encode(peer), params).subarray(0, COOKIE_LENGTH);
   }
 }
