@@ -37,17 +37,21 @@ function enlargeBuffers(socket: Socket): void {
   }
 }
 
-/** One timer at the engine's next deadline. */
+/**
+ * One timer at the engine's next deadline. A later deadline keeps the armed (earlier) timer:
+ * it fires early, the engine's handleTimeout is harmless when nothing is due, and the timer is
+ * re-armed then. This avoids a clearTimeout/setTimeout pair per datagram under load.
+ */
 class Alarm {
   private handle: NodeJS.Timeout | undefined;
   private at: number | undefined;
   constructor(private readonly fire: () => void) {}
   arm(deadline: number | undefined): void {
-    if (deadline === this.at) return;
+    if (deadline === undefined || deadline === this.at) return;
+    if (this.handle && this.at !== undefined && this.at <= deadline) return;
     if (this.handle) clearTimeout(this.handle);
     this.handle = undefined;
     this.at = deadline;
-    if (deadline === undefined) return;
     this.handle = setTimeout(() => {
       this.handle = undefined;
       this.at = undefined;
@@ -56,7 +60,9 @@ class Alarm {
     this.handle.unref?.();
   }
   stop(): void {
-    this.arm(undefined);
+    if (this.handle) clearTimeout(this.handle);
+    this.handle = undefined;
+    this.at = undefined;
   }
 }
 

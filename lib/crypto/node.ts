@@ -8,27 +8,13 @@ import {
   randomFillSync,
   sign as nodeSign,
   verify as nodeVerify,
-  type Hash,
   type KeyObject,
 } from 'node:crypto';
 import { ctEqual } from '../bytes/util.js';
-import { CCM8_TAG_LENGTH, type CryptoProvider, type HashState, type P256, type P256PrivateKey, type P256PublicKey } from './provider.js';
+import { CCM8_TAG_LENGTH, type CryptoProvider, type P256, type P256PrivateKey, type P256PublicKey } from './provider.js';
 import { pointFromSpki, spkiFromPoint } from './p256-spki.js';
-import { HmacSha256Key, Sha256 } from './sha256.js';
+import { HmacSha256Key, Sha256, sha256 } from './sha256.js';
 
-class NodeSha256 implements HashState {
-  constructor(private readonly h: Hash = createHash('sha256')) {}
-  update(data: Uint8Array): this {
-    this.h.update(data);
-    return this;
-  }
-  digest(): Uint8Array {
-    return new Uint8Array(this.h.copy().digest());
-  }
-  clone(): HashState {
-    return new NodeSha256(this.h.copy());
-  }
-}
 
 const CCM = 'aes-128-ccm';
 /** An empty buffer with backing memory (see the empty-ciphertext trap below). */
@@ -147,10 +133,11 @@ export const nodeCrypto: CryptoProvider = {
     return out;
   },
   sha256(data) {
-    return new Uint8Array(createHash('sha256').update(data).digest());
+    // node:crypto for bulk data, JS for the short inputs of a handshake
+    return data.length > 512 ? new Uint8Array(createHash('sha256').update(data).digest()) : sha256(data);
   },
   createSha256() {
-    return new NodeSha256();
+    return new Sha256();
   },
   // SHA-256 and HMAC in JS (lib/crypto/sha256.ts): for a handshake's small inputs they beat
   // node:crypto, which pays for a native object per call.

@@ -1,6 +1,6 @@
 import type { CryptoProvider } from '../../crypto/provider.js';
 import { CCM8_TAG_LENGTH } from '../../crypto/provider.js';
-import { RECORD_HEADER_LENGTH, writeRecordHeader, type RecordHeader } from '../wire/record.js';
+import { RECORD_HEADER_LENGTH, writeHeader, type RecordHeader } from '../wire/record.js';
 
 /**
  * AES-128-CCM_8 record protection for DTLS 1.2 (RFC 6655 §3, RFC 7251, RFC 5246 §6.2.3.3):
@@ -56,7 +56,7 @@ export function sealRecord(
   nonce.set(aad.subarray(0, 8), 4);
   const sealed = c.ccm8Encrypt(keys.key, nonce, aad, plaintext);
   const out = new Uint8Array(RECORD_HEADER_LENGTH + EXPLICIT_NONCE_LENGTH + sealed.length);
-  writeRecordHeader(out, 0, { ...h, length: EXPLICIT_NONCE_LENGTH + sealed.length });
+  writeHeader(out, 0, h.type, h.version, h.epoch, h.sequence, EXPLICIT_NONCE_LENGTH + sealed.length);
   out.set(aad.subarray(0, 8), RECORD_HEADER_LENGTH);
   out.set(sealed, RECORD_HEADER_LENGTH + EXPLICIT_NONCE_LENGTH);
   return out;

@@ -62,26 +62,30 @@ export function splitRecords(datagram: Uint8Array): RawRecord[] {
 }
 
 export function writeRecordHeader(out: Uint8Array, at: number, h: RecordHeader): void {
-  out[at] = h.type;
-  out[at + 1] = h.version >>> 8;
-  out[at + 2] = h.version & 0xff;
-  out[at + 3] = h.epoch >>> 8;
-  out[at + 4] = h.epoch & 0xff;
-  const hi = Math.floor(h.sequence / 0x1_0000_0000);
-  const lo = h.sequence >>> 0;
+  writeHeader(out, at, h.type, h.version, h.epoch, h.sequence, h.length);
+}
+
+export function writeHeader(out: Uint8Array, at: number, type: number, version: number, epoch: number, sequence: number, length: number): void {
+  out[at] = type;
+  out[at + 1] = version >>> 8;
+  out[at + 2] = version & 0xff;
+  out[at + 3] = epoch >>> 8;
+  out[at + 4] = epoch & 0xff;
+  const hi = (sequence / 0x1_0000_0000) >>> 0;
+  const lo = sequence >>> 0;
   out[at + 5] = hi >>> 8;
   out[at + 6] = hi & 0xff;
   out[at + 7] = lo >>> 24;
   out[at + 8] = (lo >>> 16) & 0xff;
   out[at + 9] = (lo >>> 8) & 0xff;
   out[at + 10] = lo & 0xff;
-  out[at + 11] = h.length >>> 8;
-  out[at + 12] = h.length & 0xff;
+  out[at + 11] = length >>> 8;
+  out[at + 12] = length & 0xff;
 }
 
 export function encodeRecord(h: Omit<RecordHeader, 'length'>, fragment: Uint8Array): Uint8Array {
   const out = new Uint8Array(RECORD_HEADER_LENGTH + fragment.length);
-  writeRecordHeader(out, 0, { ...h, length: fragment.length });
+  writeHeader(out, 0, h.type, h.version, h.epoch, h.sequence, fragment.length);
   out.set(fragment, RECORD_HEADER_LENGTH);
   return out;
 }
