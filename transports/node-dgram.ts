@@ -23,7 +23,7 @@ import { CertificateType } from '../lib/dtls/wire/ec-extensions.js';
 
 const RECEIVE_BUFFER = 4 * 1024 * 1024;
 
-function enlargeBuffers(socket: Socket): void {
+export function enlargeBuffers(socket: Socket): void {
   // DESIGN.md: with the default buffer, a burst loses 3-10% on loopback.
   try {
     socket.setRecvBufferSize(RECEIVE_BUFFER);
@@ -42,7 +42,7 @@ function enlargeBuffers(socket: Socket): void {
  * it fires early, the engine's handleTimeout is harmless when nothing is due, and the timer is
  * re-armed then. This avoids a clearTimeout/setTimeout pair per datagram under load.
  */
-class Alarm {
+export class Alarm {
   private handle: NodeJS.Timeout | undefined;
   private at: number | undefined;
   constructor(private readonly fire: () => void) {}

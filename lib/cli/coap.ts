@@ -1,0 +1,111 @@
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { CoapClient, type RequestOptions } from '../../transports/coap-node.js';
+import type { ConnectOptions } from '../../transports/node-dgram.js';
+import type { CoapResponse } from '../coap/api-types.js';
+import { decodeUint, OptionNumber } from '../coap/message.js';
+import { describeError } from './dtls.js';
+import { parseIntArg, parsePskArg, UsageError } from './args.js';
+import { CREDENTIAL_OPTIONS, resolveCredentialFlags } from './credentials.js';
+import { CoapError } from '../coap/errors.js';
+
+export const COAP_USAGE =
+  'coaps get|put|post|delete URL [--payload TEXT | -f FILE] [--content-format N] [--accept N] [--block-size N] [--observe [COUNT]] [--psk ID:HEX | --key K [--rpk|--cert C] --trust P --ca CA] [--timeout MS] [-v]';
+
+const OPTION_NAMES: Record<number, string> = Object.fromEntries(Object.entries(OptionNumber).map(([k, v]) => [v, k]));
+
+function printable(b: Uint8Array): string {
+  const s = new TextDecoder().decode(b);
+  return /^[\x20-\x7e\t\r\n]*$/.test(s) ? s : Buffer.from(b).toString('hex');
+}
+
+/** libcoap-style: code, then options when verbose, then the payload. */
+function show(r: CoapResponse, verbose: boolean): void {
+  if (verbose) {
+    process.stderr.write(`${r.codeText}\n`);
+    for (const o of r.options) {
+      const name = OPTION_NAMES[o.number] ?? `Option${o.number}`;
+      const numeric = [OptionNumber.ContentFormat, OptionNumber.MaxAge, OptionNumber.Observe, OptionNumber.Size1, OptionNumber.Size2, OptionNumber.Accept].includes(o.number as 12);
+      process.stderr.write(`  ${name}: ${numeric ? decodeUint(o.value) : printable(o.value)}\n`);
+    }
+  } else if (!r.ok) process.stderr.write(`${r.codeText}\n`);
+  if (r.payload.length) process.stdout.write(printable(r.payload) + (r.payload.at(-1) === 10 ? '' : '\n'));
+}
+
+export async function coapCommand(method: 'GET' | 'PUT' | 'POST' | 'DELETE', argv: string[]): Promise<number> {
+  // --observe takes an optional count: normalise "--observe" without a number to "--observe=0"
+  const args = argv.map((a, i) => (a === '--observe' && !/^\d+$/.test(argv[i + 1] ?? '') ? '--observe=0' : a));
+  const { values, positionals } = parseArgs({
+    args,
+    options: {
+      payload: { type: 'string' },
+      file: { type: 'string', short: 'f' },
+      'content-format': { type: 'string' },
+      accept: { type: 'string' },
+      'block-size': { type: 'string' },
+      observe: { type: 'string' },
+      psk: { type: 'string' },
+      timeout: { type: 'string' },
+      non: { type: 'boolean', default: false },
+      verbose: { type: 'boolean', short: 'v', default: false },
+      ...CREDENTIAL_OPTIONS,
+    },
+    allowPositionals: true,
+    strict: true,
+  });
+  if (positionals.length !== 1) throw new UsageError(`usage: ${COAP_USAGE}`);
+  const url = positionals[0]!;
+  if (!/^coaps?:\/\//.test(url)) throw new UsageError('URL must start with coap:// or coaps://');
+  if (values.payload !== undefined && values.file !== undefined) throw new UsageError('give --payload or -f, not both');
+  let dtls: Omit<ConnectOptions, 'host' | 'port'> | undefined;
+  if (url.startsWith('coaps://')) {
+    const cred = resolveCredentialFlags(values, !!values.psk);
+    if (!values.psk && !cred.hasTrust) throw new UsageError('coaps:// needs --psk ID:HEX or --trust/--ca');
+    dtls = {
+      ...(values.psk ? { psk: parsePskArg(values.psk) } : {}),
+      ...(cred.ecdhe ? { ecdhe: cred.ecdhe } : {}),
+      ...(cred.suites ? { suites: cred.suites } : {}),
+      ...(cred.hasTrust ? { trust: cred.trust } : {}),
+      timeoutMs: 30_000,
+    };
+  }
+  const o: RequestOptions = { method, confirmable: !values.non };
+  if (values.payload !== undefined) o.payload = values.payload;
+  if (values.file !== undefined) o.payload = new Uint8Array(readFileSync(values.file));
+  const cf = parseIntArg(values['content-format'], '--content-format', 0, 65535);
+  if (cf !== undefined) o.contentFormat = cf;
+  const accept = parseIntArg(values.accept, '--accept', 0, 65535);
+  if (accept !== undefined) o.accept = accept;
+  const bs = parseIntArg(values['block-size'], '--block-size', 16, 1024);
+  if (bs !== undefined) {
+    if ((bs & (bs - 1)) !== 0) throw new UsageError('--block-size must be a power of two (16..1024)');
+    o.blockSize = bs;
+  }
+  o.timeoutMs = parseIntArg(values.timeout, '--timeout', 1, 3_600_000) ?? 100_000;
+  const client = new CoapClient(dtls ? { dtls } : {});
+  try {
+    if (values.observe !== undefined) {
+      const count = Number(values.observe) || Infinity;
+      const { first, observation } = await client.observe(url, o);
+      show(first, values.verbose);
+      let n = 1;
+      if (n < count) {
+        for await (const r of observation) {
+          show(r, values.verbose);
+          if (++n >= count) break;
+        }
+      }
+      observation.cancel();
+      await new Promise((r) => setTimeout(r, 100));
+      return first.ok ? 0 : 1;
+    }
+    const r = await client.request(url, o);
+    show(r, values.verbose);
+    return r.ok ? 0 : 1;
+  } catch (e) {
+    process.stderr.write(`coaps: ${e instanceof CoapError ? `${e.code}: ${e.message}` : describeError(e)}\n`);
+    return 1;
+  } finally {
+    await client.close();
+  }
+}

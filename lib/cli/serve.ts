@@ -1,0 +1,76 @@
+import { parseArgs } from 'node:util';
+import { createServer, type ServerResponse } from '../../transports/coap-node.js';
+import { Router } from '../coap/router.js';
+import { ContentFormat } from '../coap/content-format.js';
+import { Code } from '../coap/message.js';
+import { pskMap } from '../dtls/keystore.js';
+import { parseHostPort, parsePskArg, UsageError } from './args.js';
+import { CREDENTIAL_OPTIONS, resolveCredentialFlags } from './credentials.js';
+import type { ServerOptions } from '../../transports/node-dgram.js';
+
+export const SERVE_USAGE = 'coaps serve --listen HOST:PORT [--psk ID:HEX ...] [--key K --rpk|--cert C] [--trust P ...] [--ca CA] [--require-client-auth] [-v]';
+
+/** The demo resources of `coaps serve`. */
+export function demoRouter(): Router<ServerResponse> {
+  const large = new Uint8Array(4096);
+  for (let i = 0; i < large.length; i++) large[i] = 0x41 + (i % 26);
+  return new Router<ServerResponse>()
+    .get('/hello', (_req, res) => res.contentFormat(ContentFormat.TextPlain).end('Hello, coaps!'), { attributes: [['rt', 'demo.hello'], ['ct', '0']] })
+    .get('/time', (_req, res) => res.contentFormat(ContentFormat.TextPlain).end(new Date().toISOString()), { attributes: [['rt', 'demo.time'], ['ct', '0']], observable: true })
+    .get('/large', (_req, res) => res.contentFormat(ContentFormat.TextPlain).end(large), { attributes: [['rt', 'demo.large'], ['sz', '4096']] })
+    .resource(
+      '/echo',
+      {
+        PUT: (req, res) => res.status(Code.Changed).end(req.payload),
+        POST: (req, res) => res.status(Code.Changed).end(req.payload),
+      },
+      { attributes: [['rt', 'demo.echo']] },
+    );
+}
+
+export async function serve(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      listen: { type: 'string' },
+      psk: { type: 'string', multiple: true },
+      verbose: { type: 'boolean', short: 'v', default: false },
+      'notify-ms': { type: 'string' },
+      ...CREDENTIAL_OPTIONS,
+    },
+    strict: true,
+  });
+  if (!values.listen) throw new UsageError(`usage: ${SERVE_USAGE}`);
+  const { host, port } = parseHostPort(values.listen, '--listen');
+  const psks = (values.psk ?? []).map(parsePskArg);
+  const secure = psks.length > 0 || !!values.key;
+  let dtls: ServerOptions | undefined;
+  if (secure) {
+    const cred = resolveCredentialFlags(values, psks.length > 0);
+    dtls = {
+      ...(psks.length ? { psk: pskMap(psks.map((p) => [p.identity, p.key] as [Uint8Array, Uint8Array])) } : {}),
+      ...(cred.ecdhe ? { ecdhe: cred.ecdhe } : {}),
+      ...(cred.suites ? { suites: cred.suites } : {}),
+      ...(cred.hasTrust ? { keyStore: cred.trust } : {}),
+      clientAuth: cred.clientAuth,
+    };
+  }
+  const router = demoRouter();
+  const route = router.handler();
+  const server = createServer(dtls ? { dtls } : {}, (req, res) => {
+    if (values.verbose) process.stderr.write(`${req.method ?? req.code} ${req.path}${req.query.length ? '?' + req.query.join('&') : ''} from ${req.peer.address}:${req.peer.port}${req.identity ? ` (${req.identity.kind})` : ''}\n`);
+    return route(req, res);
+  });
+  server.on('error', (e: Error) => process.stderr.write(`coaps: ${e.message}\n`));
+  await new Promise<void>((r) => server.listen(port, host, () => r()));
+  process.stderr.write(`serving ${secure ? 'coaps' : 'coap'}://${host}:${port} (/hello, /time, /large, /echo, /.well-known/core)\n`);
+  const every = Number(values['notify-ms'] ?? 1000);
+  const tick = setInterval(() => server.notify('/time'), every);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  clearInterval(tick);
+  await server.close();
+  return 0;
+}

@@ -1,0 +1,330 @@
+import { toHex } from '../bytes/util.js';
+import { TimerQueue } from '../dtls/timer-queue.js';
+import { DEFAULT_TRANSMISSION, type TransmissionParameters } from './config.js';
+import { CoapError } from './errors.js';
+import { MessageLayer } from './message-layer.js';
+import { Code, isCritical, isRequestCode, isResponseCode, MessageType, OptionNumber, type CoapMessage, type CoapOption } from './message.js';
+
+/** Options this implementation understands (anything else critical gets 4.02 / is rejected). */
+const KNOWN_OPTIONS = new Set<number>(Object.values(OptionNumber));
+
+/** What a client asks for (the endpoint assigns message ID and token). */
+export interface OutgoingRequest {
+  code: number;
+  options: CoapOption[];
+  payload?: Uint8Array;
+  /** CON (default) or NON. */
+  confirmable?: boolean;
+  /** Keep the token open for more responses (RFC 7641 notifications) until cancel(). */
+  observe?: boolean;
+  /** Reuse this token (block-wise follow-ups keep theirs fresh by default). */
+  token?: Uint8Array;
+}
+
+/** What a server handler answers. */
+export interface OutgoingResponse {
+  code: number;
+  options?: CoapOption[];
+  payload?: Uint8Array;
+  /** For notifications: CON or NON (default: NON; piggybacked when possible). */
+  confirmable?: boolean;
+}
+
+export interface ServerExchange<P> {
+  readonly id: number;
+  readonly peer: P;
+  readonly request: CoapMessage;
+}
+
+export type CoapEvent<P> =
+  | { type: 'request'; exchange: ServerExchange<P> }
+  | { type: 'response'; peer: P; requestId: number; response: CoapMessage }
+  | { type: 'error'; peer: P; requestId: number; error: CoapError }
+  /** An RST answered a notification we sent (RFC 7641 §3.6: the client cancels). */
+  | { type: 'reset'; peer: P; token: Uint8Array };
+
+interface ClientExchange<P> {
+  id: number;
+  peer: P;
+  token: Uint8Array;
+  tokenKey: string;
+  messageId: number;
+  confirmable: boolean;
+  observe: boolean;
+  acked: boolean;
+  deadline: number | undefined;
+}
+
+interface PendingServer<P> extends ServerExchange<P> {
+  /** When to send an empty ACK if the handler has not answered. */
+  deadline: number | undefined;
+  done: boolean;
+}
+
+/**
+ * The CoAP request/response layer (RFC 7252 §5) over the message layer: client exchanges
+ * matched by token per peer (piggybacked, separate and NON responses, timeouts), server
+ * exchanges (piggybacked responses when the handler is quick, an empty ACK and a separate
+ * response when it is slow), 4.02 for unknown critical options (§5.4.1), RST for stray
+ * responses. Sans-IO, generic over the transport's peer handle P (a UDP address, or a DTLS
+ * session so that responses are matched only within the session of their request).
+ */
+export class CoapEndpoint<P> {
+  readonly messages: MessageLayer<P>;
+  private readonly params: TransmissionParameters;
+  private nextId = 1;
+  private readonly clients = new Map<number, ClientExchange<P>>();
+  private readonly byToken = new Map<P, Map<string, ClientExchange<P>>>();
+  private readonly byMid = new Map<P, Map<number, ClientExchange<P>>>();
+  private readonly servers = new Map<number, PendingServer<P>>();
+  private readonly notifications = new Map<P, Map<number, Uint8Array>>();
+  private readonly clientTimers: TimerQueue<ClientExchange<P>>;
+  private readonly serverTimers: TimerQueue<PendingServer<P>>;
+  private readonly events: Array<CoapEvent<P>> = [];
+
+  constructor(
+    params: Partial<TransmissionParameters> = {},
+    private readonly random: (n: number) => Uint8Array = (n) => {
+      const b = new Uint8Array(n);
+      for (let i = 0; i < n; i++) b[i] = Math.floor(Math.random() * 256);
+      return b;
+    },
+  ) {
+    this.params = { ...DEFAULT_TRANSMISSION, ...params };
+    this.messages = new MessageLayer(this.params, () => this.random(4).reduce((a, b) => a * 256 + b, 0) / 2 ** 32);
+    this.clientTimers = new TimerQueue((x) => (this.clients.get(x.id) === x ? x.deadline : undefined), () => this.clients.size);
+    this.serverTimers = new TimerQueue((x) => (this.servers.get(x.id) === x ? x.deadline : undefined), () => this.servers.size);
+  }
+
+  // === client ============================================================================
+
+  /** Starts a request; its outcome arrives as a 'response' or 'error' event with this id. */
+  request(now: number, peer: P, r: OutgoingRequest): number {
+    if (!isRequestCode(r.code)) throw new CoapError('INVALID_ARGUMENT', `code ${r.code} is not a request code`);
+    const id = this.nextId++;
+    const tokens = this.mapOf(this.byToken, peer);
+    let token = r.token ?? this.random(4);
+    while (!r.token && tokens.has(toHex(token))) token = this.random(4);
+    const confirmable = r.confirmable ?? true;
+    const messageId = this.messages.allocateMessageId(now, peer);
+    const x: ClientExchange<P> = {
+      id,
+      peer,
+      token,
+      tokenKey: toHex(token),
+      messageId,
+      confirmable,
+      observe: r.observe ?? false,
+      acked: false,
+      deadline: confirmable ? undefined : now + this.params.maxTransmitWaitMs,
+    };
+    tokens.get(x.tokenKey) && this.finishClient(tokens.get(x.tokenKey)!, undefined);
+    tokens.set(x.tokenKey, x);
+    this.mapOf(this.byMid, peer).set(messageId, x);
+    this.clients.set(id, x);
+    this.clientTimers.schedule(x, x.deadline);
+    this.messages.send(now, peer, {
+      type: confirmable ? MessageType.CON : MessageType.NON,
+      code: r.code,
+      messageId,
+      token,
+      options: sortOptions(r.options),
+      payload: r.payload ?? new Uint8Array(0),
+    });
+    return id;
+  }
+
+  /** Forgets a client exchange (an observation ended, a caller gave up). */
+  cancel(now: number, requestId: number): void {
+    const x = this.clients.get(requestId);
+    if (!x) return;
+    if (!x.acked && x.confirmable) this.messages.cancel(now, x.peer, x.messageId);
+    this.finishClient(x, undefined);
+  }
+
+  // === server ============================================================================
+
+  /** Answers a request (piggybacked when its CON is not yet acknowledged). */
+  respond(now: number, exchangeId: number, r: OutgoingResponse): void {
+    const x = this.servers.get(exchangeId);
+    if (!x || x.done) return;
+    x.done = true;
+    this.servers.delete(exchangeId);
+    const base = { code: r.code, token: x.request.token, options: sortOptions(r.options ?? []), payload: r.payload ?? new Uint8Array(0) };
+    if (x.request.type === MessageType.CON && !this.messages.answered(x.peer, x.request.messageId)) {
+      this.messages.answer(now, x.peer, { ...base, type: MessageType.ACK, messageId: x.request.messageId });
+      return;
+    }
+    this.sendSeparate(now, x.peer, base, r.confirmable ?? x.request.type === MessageType.CON);
+  }
+
+  /** Sends a notification (RFC 7641) or any response outside an exchange, on a token. */
+  notify(now: number, peer: P, token: Uint8Array, r: OutgoingResponse): void {
+    this.sendSeparate(now, peer, { code: r.code, token, options: sortOptions(r.options ?? []), payload: r.payload ?? new Uint8Array(0) }, r.confirmable ?? false);
+  }
+
+  private sendSeparate(now: number, peer: P, base: Omit<CoapMessage, 'type' | 'messageId'>, confirmable: boolean): void {
+    const messageId = this.messages.allocateMessageId(now, peer);
+    const sent = this.mapOf(this.notifications, peer);
+    sent.set(messageId, base.token);
+    if (sent.size > 64) sent.delete(sent.keys().next().value!);
+    this.messages.send(now, peer, { ...base, type: confirmable ? MessageType.CON : MessageType.NON, messageId });
+  }
+
+  // === driver interface ==================================================================
+
+  handleDatagram(now: number, peer: P, data: Uint8Array): void {
+    this.messages.handleDatagram(now, peer, data);
+    this.drainMessages(now);
+  }
+
+  handleTimeout(now: number): void {
+    this.messages.handleTimeout(now);
+    this.drainMessages(now);
+    for (const x of this.clientTimers.popDue(now)) {
+      this.finishClient(x, new CoapError('TIMEOUT', `no response within ${this.params.maxTransmitWaitMs} ms`));
+    }
+    for (const x of this.serverTimers.popDue(now)) {
+      x.deadline = undefined;
+      // RFC 7252 §5.2.2: a slow handler: acknowledge now, respond separately later.
+      if (!x.done && !this.messages.answered(x.peer, x.request.messageId)) {
+        this.messages.answer(now, x.peer, emptyMessage(MessageType.ACK, x.request.messageId));
+      }
+    }
+  }
+
+  /** The transport to this peer closed: its exchanges fail. */
+  dropPeer(peer: P): void {
+    this.messages.dropPeer(peer);
+    for (const x of [...(this.byToken.get(peer)?.values() ?? [])]) this.finishClient(x, new CoapError('CLOSED', 'the transport closed'));
+    for (const x of [...this.servers.values()]) if (x.peer === peer) this.servers.delete(x.id);
+    this.byToken.delete(peer);
+    this.byMid.delete(peer);
+    this.notifications.delete(peer);
+    this.drainMessages(0);
+  }
+
+  pollTransmit(): { peer: P; data: Uint8Array } | undefined {
+    return this.messages.pollTransmit();
+  }
+  pollEvent(): CoapEvent<P> | undefined {
+    return this.events.shift();
+  }
+  pollTimeout(): number | undefined {
+    let t = this.messages.pollTimeout();
+    for (const q of [this.clientTimers.peek(), this.serverTimers.peek()]) if (q !== undefined && (t === undefined || q < t)) t = q;
+    return t;
+  }
+
+  // ------------------------------------------------------------------------------------
+
+  private drainMessages(now: number): void {
+    for (let e = this.messages.pollEvent(); e; e = this.messages.pollEvent()) {
+      switch (e.type) {
+        case 'message':
+          this.incoming(now, e.peer, e.message);
+          break;
+        case 'acked': {
+          const x = this.byMid.get(e.peer)?.get(e.messageId);
+          if (!x) break;
+          x.acked = true;
+          if (e.ack.code !== Code.EMPTY) this.deliver(now, x, e.ack);
+          else {
+            // separate response to come (RFC 7252 §5.2.2)
+            x.deadline = now + this.params.maxTransmitWaitMs;
+            this.clientTimers.schedule(x, x.deadline);
+          }
+          break;
+        }
+        case 'reset': {
+          const x = this.byMid.get(e.peer)?.get(e.messageId);
+          if (x) this.finishClient(x, new CoapError('RESET', 'the peer answered with RST'));
+          else {
+            const token = this.notifications.get(e.peer)?.get(e.messageId);
+            if (token) this.events.push({ type: 'reset', peer: e.peer, token });
+          }
+          break;
+        }
+        case 'failed': {
+          const x = this.byMid.get(e.peer)?.get(e.messageId);
+          if (x) this.finishClient(x, new CoapError('TIMEOUT', `no acknowledgement after ${this.params.maxRetransmit} retransmissions`));
+          break;
+        }
+      }
+    }
+  }
+
+  private incoming(now: number, peer: P, m: CoapMessage): void {
+    if (m.code === Code.EMPTY) {
+      // CoAP ping (empty CON) or an empty NON: RST (RFC 7252 §4.3)
+      if (m.type === MessageType.CON) this.messages.answer(now, peer, emptyMessage(MessageType.RST, m.messageId));
+      return;
+    }
+    if (isRequestCode(m.code)) {
+      const unknown = m.options.find((o) => isCritical(o.number) && !KNOWN_OPTIONS.has(o.number));
+      if (unknown) {
+        // RFC 7252 §5.4.1: unrecognized critical option in a request -> 4.02 Bad Option
+        const bad = { code: Code.BadOption, token: m.token, options: [], payload: new TextEncoder().encode(`unknown critical option ${unknown.number}`) };
+        if (m.type === MessageType.CON) this.messages.answer(now, peer, { ...bad, type: MessageType.ACK, messageId: m.messageId });
+        else this.sendSeparate(now, peer, bad, false);
+        return;
+      }
+      const x: PendingServer<P> = { id: this.nextId++, peer, request: m, deadline: undefined, done: false };
+      if (m.type === MessageType.CON) x.deadline = now + this.params.emptyAckDelayMs;
+      this.servers.set(x.id, x);
+      this.serverTimers.schedule(x, x.deadline);
+      this.events.push({ type: 'request', exchange: x });
+      return;
+    }
+    if (isResponseCode(m.code)) {
+      const x = this.byToken.get(peer)?.get(toHex(m.token));
+      if (!x || m.options.some((o) => isCritical(o.number) && !KNOWN_OPTIONS.has(o.number))) {
+        // RFC 7252 §5.3.2 / §5.4.1: an unexpected (or unacceptable) CON response is rejected with RST
+        if (m.type === MessageType.CON) this.messages.answer(now, peer, emptyMessage(MessageType.RST, m.messageId));
+        return;
+      }
+      if (m.type === MessageType.CON) this.messages.answer(now, peer, emptyMessage(MessageType.ACK, m.messageId));
+      x.acked = true;
+      this.deliver(now, x, m);
+      return;
+    }
+    // reserved code classes were refused by the codec; anything else: RST a CON
+    if (m.type === MessageType.CON) this.messages.answer(now, peer, emptyMessage(MessageType.RST, m.messageId));
+  }
+
+  private deliver(now: number, x: ClientExchange<P>, m: CoapMessage): void {
+    this.events.push({ type: 'response', peer: x.peer, requestId: x.id, response: m });
+    if (x.observe && m.options.some((o) => o.number === OptionNumber.Observe)) {
+      // an observation stays open for further notifications
+      x.deadline = undefined;
+      return;
+    }
+    this.finishClient(x, undefined);
+    void now;
+  }
+
+  private finishClient(x: ClientExchange<P>, error: CoapError | undefined): void {
+    if (this.clients.get(x.id) !== x) return;
+    this.clients.delete(x.id);
+    const t = this.byToken.get(x.peer);
+    if (t?.get(x.tokenKey) === x) t.delete(x.tokenKey);
+    const m = this.byMid.get(x.peer);
+    if (m?.get(x.messageId) === x) m.delete(x.messageId);
+    if (error) this.events.push({ type: 'error', peer: x.peer, requestId: x.id, error });
+  }
+
+  private mapOf<K, V>(outer: Map<P, Map<K, V>>, peer: P): Map<K, V> {
+    let m = outer.get(peer);
+    if (!m) outer.set(peer, (m = new Map()));
+    return m;
+  }
+}
+
+function emptyMessage(type: MessageType, messageId: number): CoapMessage {
+  return { type, code: Code.EMPTY, messageId, token: new Uint8Array(0), options: [], payload: new Uint8Array(0) };
+}
+
+/** Options in ascending number order (stable, so repeated options keep their order). */
+export function sortOptions(options: CoapOption[]): CoapOption[] {
+  return [...options].sort((a, b) => a.number - b.number);
+}

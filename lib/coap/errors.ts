@@ -1,0 +1,25 @@
+/** Every CoAP-level failure, typed (DESIGN.md: `CoapError` with a `code`). */
+export const CoapErrorCode = {
+  /** No ACK after MAX_RETRANSMIT retransmissions, or no response within the wait time. */
+  TIMEOUT: 'TIMEOUT',
+  /** The peer answered with RST. */
+  RESET: 'RESET',
+  /** The transport (DTLS session) closed before the exchange ended. */
+  CLOSED: 'CLOSED',
+  /** A malformed message. */
+  FORMAT: 'FORMAT',
+  /** Block-wise transfer failed (inconsistent blocks, too large). */
+  BLOCKWISE: 'BLOCKWISE',
+  INVALID_ARGUMENT: 'INVALID_ARGUMENT',
+} as const;
+export type CoapErrorCode = (typeof CoapErrorCode)[keyof typeof CoapErrorCode];
+
+export class CoapError extends Error {
+  override readonly name = 'CoapError';
+  constructor(
+    readonly code: CoapErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}

@@ -1,0 +1,502 @@
+import { createSocket, type Socket } from 'node:dgram';
+import { EventEmitter } from 'node:events';
+import { isIPv6 } from 'node:net';
+import { lookup } from 'node:dns/promises';
+import { performance } from 'node:perf_hooks';
+import { randomFillSync } from 'node:crypto';
+import { Alarm, connect as dtlsConnect, createServer as createDtlsServer, enlargeBuffers, type ConnectOptions, type DtlsServer, type DtlsSession, type ServerOptions as DtlsServerOptions } from './node-dgram.js';
+import type { PeerAddress, PeerIdentity } from '../lib/dtls/keystore.js';
+import { peerKey } from '../lib/dtls/keystore.js';
+import { CoapEndpoint, type OutgoingRequest, type OutgoingResponse } from '../lib/coap/endpoint.js';
+import { CoapServerCore, type AssembledRequest, type ServerCoreOptions } from '../lib/coap/server-core.js';
+import { blockwiseRequest, fetchRemainingBlocks } from '../lib/coap/blockwise-client.js';
+import { CoapError } from '../lib/coap/errors.js';
+import type { TransmissionParameters } from '../lib/coap/config.js';
+import { Code, encodeUint, OptionNumber, type CoapMessage, type CoapOption } from '../lib/coap/message.js';
+import { CoapResponse, describeRequest, METHOD_CODES, type IncomingRequest, type Method } from '../lib/coap/api-types.js';
+import { isNewer } from '../lib/coap/observe.js';
+import { decodeBlock } from '../lib/coap/block.js';
+
+const enc = new TextEncoder();
+const randomBytes = (n: number) => randomFillSync(new Uint8Array(n));
+const now = () => performance.now();
+
+// ============================================================================ server ===
+
+/** What a handler uses to answer. */
+export class ServerResponse {
+  code: number = Code.Content;
+  readonly options: CoapOption[] = [];
+  private observable = false;
+  private ended = false;
+
+  constructor(private readonly finish: (r: OutgoingResponse, observable: boolean) => void) {}
+
+  status(code: number): this {
+    this.code = code;
+    return this;
+  }
+  setOption(number: number, value: Uint8Array | number | string): this {
+    this.options.push({ number, value: typeof value === 'number' ? encodeUint(value) : typeof value === 'string' ? enc.encode(value) : value });
+    return this;
+  }
+  contentFormat(cf: number): this {
+    return this.setOption(OptionNumber.ContentFormat, cf);
+  }
+  /** Accept an observe registration for this resource (RFC 7641). */
+  observe(yes = true): this {
+    this.observable = yes;
+    return this;
+  }
+  get finished(): boolean {
+    return this.ended;
+  }
+  end(payload?: string | Uint8Array, code?: number): void {
+    if (this.ended) return;
+    this.ended = true;
+    if (code !== undefined) this.code = code;
+    this.finish({ code: this.code, options: this.options, payload: typeof payload === 'string' ? enc.encode(payload) : (payload ?? new Uint8Array(0)) }, this.observable);
+  }
+}
+
+export type Handler = (req: IncomingRequest, res: ServerResponse) => void | Promise<void>;
+
+export interface CoapServerOptions {
+  /** DTLS settings: present for coaps://, absent for plain coap://. */
+  dtls?: DtlsServerOptions;
+  transmission?: Partial<TransmissionParameters>;
+  blockSize?: number;
+  maxBodySize?: number;
+}
+
+/** A peer handle: the DTLS session, or the UDP address key. */
+type Peer = DtlsSession | string;
+
+/**
+ * A CoAP server over plain UDP (coap://) or DTLS (coaps://). Emits 'request' (req, res) for
+ * every request when no handler was given, 'error', 'listening', 'close'.
+ */
+export class CoapServer extends EventEmitter {
+  readonly endpoint: CoapEndpoint<Peer>;
+  readonly core: CoapServerCore<Peer>;
+  private socket: Socket | undefined;
+  private dtls: DtlsServer | undefined;
+  private readonly addresses = new Map<string, PeerAddress>();
+  private readonly sessionIds = new WeakMap<DtlsSession, string>();
+  private nextSession = 1;
+  private readonly alarm = new Alarm(() => this.pump(() => this.endpoint.handleTimeout(now())));
+
+  constructor(
+    private readonly opts: CoapServerOptions = {},
+    private handler?: Handler,
+  ) {
+    super();
+    this.endpoint = new CoapEndpoint<Peer>(opts.transmission ?? {}, randomBytes);
+    const core: Partial<ServerCoreOptions> = {};
+    if (opts.blockSize) core.blockSize = opts.blockSize;
+    if (opts.maxBodySize) core.maxBodySize = opts.maxBodySize;
+    this.core = new CoapServerCore<Peer>(this.endpoint, (p) => this.peerId(p), core);
+  }
+
+  get secure(): boolean {
+    return !!this.opts.dtls;
+  }
+
+  listen(port = this.opts.dtls ? 5684 : 5683, host = '127.0.0.1', cb?: () => void): this {
+    if (this.opts.dtls) {
+      const d = createDtlsServer(this.opts.dtls);
+      this.dtls = d;
+      d.on('session', (s: DtlsSession) => {
+        s.on('data', (data: Uint8Array) => this.pump(() => this.endpoint.handleDatagram(now(), s, data)));
+        s.on('close', () => this.pump(() => {
+          this.core.forget(s);
+          this.endpoint.dropPeer(s);
+        }));
+      });
+      d.on('error', (e) => this.emit('error', e));
+      d.on('handshakeError', (e, peer) => this.emit('handshakeError', e, peer));
+      d.listen(port, host, () => {
+        cb?.();
+        this.emit('listening');
+      });
+      return this;
+    }
+    const socket = createSocket({ type: isIPv6(host) ? 'udp6' : 'udp4' });
+    this.socket = socket;
+    socket.on('message', (msg, rinfo) => {
+      const key = `${rinfo.address}|${rinfo.port}`;
+      if (!this.addresses.has(key)) this.addresses.set(key, { address: rinfo.address, port: rinfo.port });
+      this.pump(() => this.endpoint.handleDatagram(now(), key, new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength)));
+    });
+    socket.on('error', (e) => this.emit('error', e));
+    socket.bind(port, host, () => {
+      enlargeBuffers(socket);
+      cb?.();
+      this.emit('listening');
+    });
+    return this;
+  }
+
+  address(): { address: string; port: number } {
+    if (this.dtls) return this.dtls.address();
+    const a = this.socket!.address();
+    return { address: a.address, port: a.port };
+  }
+
+  /** Re-runs the handler for every observer of `path` and sends the results as notifications. */
+  notify(path: string, o: { confirmable?: boolean } = {}): number {
+    const observers = this.core.observersOf(path);
+    for (const obs of observers) {
+      const req = this.describe(obs.peer, obs.request, obs.request.payload);
+      const res = new ServerResponse((r) => this.pump(() => this.core.notify(now(), obs, r, o.confirmable)));
+      this.run(req, res);
+    }
+    return observers.length;
+  }
+
+  get observerCount(): number {
+    return this.core.observerCount;
+  }
+
+  async close(): Promise<void> {
+    this.alarm.stop();
+    if (this.dtls) await this.dtls.close();
+    if (this.socket) await new Promise<void>((r) => this.socket!.close(() => r()));
+    this.dtls = undefined;
+    this.socket = undefined;
+    this.emit('close');
+  }
+
+  private peerId(p: Peer): string {
+    if (typeof p === 'string') return p;
+    let id = this.sessionIds.get(p);
+    if (!id) this.sessionIds.set(p, (id = `dtls#${this.nextSession++}`));
+    return id;
+  }
+
+  private describe(p: Peer, m: CoapMessage, payload: Uint8Array): IncomingRequest {
+    const peer = typeof p === 'string' ? this.addresses.get(p) ?? { address: '?', port: 0 } : p.peer;
+    const identity: PeerIdentity | undefined = typeof p === 'string' ? undefined : p.info.identity;
+    return describeRequest(m, payload, peer, identity);
+  }
+
+  private run(req: IncomingRequest, res: ServerResponse): void {
+    const h = this.handler;
+    const fail = (e: unknown) => {
+      this.emit('error', e);
+      if (!res.finished) res.end('internal error', Code.InternalServerError);
+    };
+    try {
+      if (h) {
+        const r = h(req, res);
+        if (r instanceof Promise) r.catch(fail);
+      } else if (this.listenerCount('request') > 0) this.emit('request', req, res);
+      else res.end(undefined, Code.NotFound);
+    } catch (e) {
+      fail(e);
+    }
+  }
+
+  private pump(f: () => void): void {
+    f();
+    const ep = this.endpoint;
+    for (let e = ep.pollEvent(); e; e = ep.pollEvent()) {
+      if (e.type === 'request') {
+        const x = e.exchange;
+        const assembled: AssembledRequest<Peer> | undefined = this.core.accept(now(), x);
+        if (!assembled) continue;
+        const req = this.describe(x.peer, assembled.message, assembled.payload);
+        const res = new ServerResponse((r, observable) => this.pump(() => this.core.reply(now(), x.id, assembled, r, observable)));
+        this.run(req, res);
+      } else if (e.type === 'reset') {
+        this.core.forget(e.peer, e.token);
+      }
+    }
+    for (let t = ep.pollTransmit(); t; t = ep.pollTransmit()) {
+      if (typeof t.peer === 'string') {
+        const a = this.addresses.get(t.peer);
+        if (a) this.socket?.send(t.data, a.port, a.address);
+      } else if (!t.peer.closed) t.peer.send(t.data);
+    }
+    this.alarm.arm(ep.pollTimeout());
+  }
+}
+
+export function createServer(opts: CoapServerOptions | Handler = {}, handler?: Handler): CoapServer {
+  return typeof opts === 'function' ? new CoapServer({}, opts) : new CoapServer(opts, handler);
+}
+
+// ============================================================================ client ===
+
+export interface RequestOptions {
+  method?: Method;
+  payload?: string | Uint8Array;
+  contentFormat?: number;
+  accept?: number;
+  /** Extra options (numbers and raw values). */
+  options?: CoapOption[];
+  confirmable?: boolean;
+  blockSize?: number;
+  maxBodySize?: number;
+  /** Abort after this long (ms). */
+  timeoutMs?: number;
+}
+
+export interface CoapClientOptions {
+  /** DTLS settings for coaps:// URLs (psk, trust, ecdhe, ...). */
+  dtls?: Omit<ConnectOptions, 'host' | 'port'>;
+  transmission?: Partial<TransmissionParameters>;
+  blockSize?: number;
+  maxBodySize?: number;
+}
+
+interface Origin {
+  key: string;
+  secure: boolean;
+  host: string;
+  port: number;
+  session?: DtlsSession;
+  socket?: Socket;
+  ready: Promise<void>;
+}
+
+/** An observation: notifications in order (stale ones dropped, RFC 7641 §4.4). */
+export class Observation extends EventEmitter implements AsyncIterable<CoapResponse> {
+  private readonly queue: CoapResponse[] = [];
+  private wake: (() => void) | undefined;
+  private ended: Error | null | undefined;
+  private last: { seq: number; at: number } | undefined;
+
+  constructor(private readonly cancelImpl: () => void) {
+    super();
+  }
+
+  /** @internal */
+  _push(r: CoapResponse): void {
+    const seq = r.observe;
+    const t = now();
+    if (seq !== undefined && this.last && !isNewer(this.last.seq, this.last.at, seq, t)) return;
+    if (seq !== undefined) this.last = { seq, at: t };
+    this.queue.push(r);
+    this.emit('notification', r);
+    this.wake?.();
+  }
+  /** @internal */
+  _end(e: Error | null): void {
+    if (this.ended !== undefined) return;
+    this.ended = e;
+    if (e && this.listenerCount('error') > 0) this.emit('error', e);
+    this.emit('end');
+    this.wake?.();
+  }
+
+  cancel(): void {
+    this.cancelImpl();
+    this._end(null);
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<CoapResponse> {
+    for (;;) {
+      if (this.queue.length) {
+        yield this.queue.shift()!;
+        continue;
+      }
+      if (this.ended !== undefined) {
+        if (this.ended) throw this.ended;
+        return;
+      }
+      await new Promise<void>((r) => (this.wake = r));
+      this.wake = undefined;
+    }
+  }
+}
+
+/**
+ * A CoAP client keeping one transport per origin: a UDP socket for coap://, a DTLS session
+ * for coaps:// (responses are matched only within the session of their request).
+ */
+export class CoapClient {
+  readonly endpoint: CoapEndpoint<string>;
+  private readonly origins = new Map<string, Origin>();
+  private readonly waiting = new Map<number, { resolve: (m: CoapMessage) => void; reject: (e: Error) => void; onNotification?: (m: CoapMessage) => void }>();
+  private readonly alarm = new Alarm(() => this.pump(() => this.endpoint.handleTimeout(now())));
+
+  constructor(private readonly opts: CoapClientOptions = {}) {
+    this.endpoint = new CoapEndpoint<string>(opts.transmission ?? {}, randomBytes);
+  }
+
+  async request(url: string | URL, o: RequestOptions = {}): Promise<CoapResponse> {
+    const { origin, options } = await this.prepare(url, o);
+    const r: OutgoingRequest = { code: METHOD_CODES[o.method ?? 'GET'], options, confirmable: o.confirmable ?? true };
+    if (o.payload !== undefined) r.payload = typeof o.payload === 'string' ? enc.encode(o.payload) : o.payload;
+    const work = blockwiseRequest((x) => this.exchange(origin, x), r, this.blockOptions(o));
+    return new CoapResponse(await withTimeout(work, o.timeoutMs));
+  }
+
+  /** Registers an observation (GET with Observe=0); resolves with it after the first response. */
+  async observe(url: string | URL, o: RequestOptions = {}): Promise<{ first: CoapResponse; observation: Observation }> {
+    const { origin, options } = await this.prepare(url, o);
+    const base = [...options.filter((x) => x.number !== OptionNumber.Observe), { number: OptionNumber.Observe, value: new Uint8Array(0) }];
+    let id = 0;
+    const observation = new Observation(() => {
+      this.pump(() => this.endpoint.cancel(now(), id));
+      this.waiting.delete(id);
+      // RFC 7641 §3.6: deregister explicitly (GET with Observe=1 and the same token)
+      void this.exchange(origin, { code: Code.GET, options: [...options, { number: OptionNumber.Observe, value: encodeUint(1) }] }).catch(() => undefined);
+    });
+    const blocks = this.blockOptions(o);
+    const first = await new Promise<CoapMessage>((resolve, reject) => {
+      this.pump(() => {
+        id = this.endpoint.request(now(), origin.key, { code: Code.GET, options: base, confirmable: o.confirmable ?? true, observe: true });
+        let firstSeen = false;
+        const deliver = (m: CoapMessage) => {
+          const full = getBlock2More(m)
+            ? fetchRemainingBlocks((x) => this.exchange(origin, x), { code: Code.GET, options }, options, m, blocks)
+            : Promise.resolve(m);
+          void full.then((f) => (firstSeen ? observation._push(new CoapResponse(f)) : (firstSeen = true, resolve(f))), (e: Error) => (firstSeen ? observation._end(e) : reject(e)));
+        };
+        this.waiting.set(id, {
+          resolve: (m) => {
+            deliver(m);
+            observation._end(null); // the server did not keep the observation (no Observe option)
+          },
+          reject: (e) => (firstSeen ? observation._end(e) : reject(e)),
+          onNotification: deliver,
+        });
+      });
+    });
+    return { first: new CoapResponse(first), observation };
+  }
+
+  async close(): Promise<void> {
+    this.alarm.stop();
+    for (const o of this.origins.values()) {
+      await o.ready.catch(() => undefined);
+      if (o.session) await o.session.close();
+      if (o.socket) await new Promise<void>((r) => o.socket!.close(() => r()));
+    }
+    this.origins.clear();
+    for (const w of this.waiting.values()) w.reject(new CoapError('CLOSED', 'client closed'));
+    this.waiting.clear();
+  }
+
+  /** The DTLS session to an origin (for its peer identity), once connected. */
+  session(url: string | URL): DtlsSession | undefined {
+    const u = new URL(url);
+    return this.origins.get(`${u.protocol}//${u.host}`)?.session;
+  }
+
+  private blockOptions(o: RequestOptions) {
+    return { blockSize: o.blockSize ?? this.opts.blockSize ?? 1024, maxBodySize: o.maxBodySize ?? this.opts.maxBodySize ?? 16 * 1024 * 1024, earlyBlock2: o.blockSize !== undefined || this.opts.blockSize !== undefined };
+  }
+
+  private async prepare(url: string | URL, o: RequestOptions): Promise<{ origin: Origin; options: CoapOption[] }> {
+    const u = new URL(url);
+    if (u.protocol !== 'coap:' && u.protocol !== 'coaps:') throw new CoapError('INVALID_ARGUMENT', `unsupported scheme ${u.protocol}`);
+    const secure = u.protocol === 'coaps:';
+    const host = u.hostname.replace(/^\[|\]$/g, '');
+    const port = u.port ? Number(u.port) : secure ? 5684 : 5683;
+    const origin = this.origin(`${u.protocol}//${u.host}`, secure, host, port);
+    await origin.ready;
+    const options: CoapOption[] = [];
+    for (const seg of u.pathname.split('/').slice(1)) if (seg !== '' || u.pathname !== '/') options.push({ number: OptionNumber.UriPath, value: enc.encode(decodeURIComponent(seg)) });
+    if (options.length === 1 && options[0]!.value.length === 0) options.length = 0;
+    for (const q of u.search.replace(/^\?/, '').split('&')) if (q) options.push({ number: OptionNumber.UriQuery, value: enc.encode(decodeURIComponent(q)) });
+    if (o.contentFormat !== undefined) options.push({ number: OptionNumber.ContentFormat, value: encodeUint(o.contentFormat) });
+    if (o.accept !== undefined) options.push({ number: OptionNumber.Accept, value: encodeUint(o.accept) });
+    options.push(...(o.options ?? []));
+    return { origin, options };
+  }
+
+  private origin(key: string, secure: boolean, host: string, port: number): Origin {
+    let o = this.origins.get(key);
+    if (o) return o;
+    const origin: Origin = { key, secure, host, port, ready: Promise.resolve() };
+    origin.ready = (async () => {
+      const address = isIPv6(host) || /^\d+\.\d+\.\d+\.\d+$/.test(host) ? host : (await lookup(host)).address;
+      if (secure) {
+        const s = await dtlsConnect({ ...(this.opts.dtls as ConnectOptions), host: address, port, serverName: this.opts.dtls?.serverName ?? host });
+        origin.session = s;
+        s.on('data', (d: Uint8Array) => this.pump(() => this.endpoint.handleDatagram(now(), key, d)));
+        s.on('close', () => {
+          this.origins.delete(key);
+          this.pump(() => this.endpoint.dropPeer(key));
+        });
+      } else {
+        const socket = createSocket({ type: isIPv6(address) ? 'udp6' : 'udp4' });
+        origin.socket = socket;
+        socket.on('message', (msg) => this.pump(() => this.endpoint.handleDatagram(now(), key, new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength))));
+        socket.on('error', () => undefined); // ICMP unreachable: retransmission decides
+        await new Promise<void>((r) => socket.connect(port, address, () => r()));
+      }
+    })();
+    origin.ready.catch(() => this.origins.delete(key));
+    this.origins.set(key, origin);
+    return origin;
+  }
+
+  private exchange(origin: Origin, r: OutgoingRequest): Promise<CoapMessage> {
+    return new Promise((resolve, reject) => {
+      this.pump(() => {
+        const id = this.endpoint.request(now(), origin.key, r);
+        this.waiting.set(id, { resolve, reject });
+      });
+    });
+  }
+
+  private pump(f: () => void): void {
+    f();
+    const ep = this.endpoint;
+    for (let e = ep.pollEvent(); e; e = ep.pollEvent()) {
+      if (e.type === 'response') {
+        const w = this.waiting.get(e.requestId);
+        if (!w) continue;
+        const isNotification = w.onNotification && e.response.options.some((o) => o.number === OptionNumber.Observe);
+        if (isNotification) w.onNotification!(e.response);
+        else {
+          this.waiting.delete(e.requestId);
+          w.resolve(e.response);
+        }
+      } else if (e.type === 'error') {
+        const w = this.waiting.get(e.requestId);
+        this.waiting.delete(e.requestId);
+        w?.reject(e.error);
+      }
+    }
+    for (let t = ep.pollTransmit(); t; t = ep.pollTransmit()) {
+      const o = this.origins.get(t.peer);
+      if (!o) continue;
+      if (o.session && !o.session.closed) o.session.send(t.data);
+      else o.socket?.send(t.data);
+    }
+    this.alarm.arm(ep.pollTimeout());
+  }
+}
+
+function getBlock2More(m: CoapMessage): boolean {
+  const b = m.options.find((o) => o.number === OptionNumber.Block2);
+  return !!b && decodeBlock(b.value).more;
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number | undefined): Promise<T> {
+  if (!ms) return p;
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new CoapError('TIMEOUT', `no response within ${ms} ms`)), ms);
+    p.then(
+      (v) => (clearTimeout(t), resolve(v)),
+      (e) => (clearTimeout(t), reject(e)),
+    );
+  });
+}
+
+/** One request with a throwaway client (its transport closes afterwards). */
+export async function request(url: string | URL, o: RequestOptions & CoapClientOptions = {}): Promise<CoapResponse> {
+  const c = new CoapClient(o);
+  try {
+    return await c.request(url, o);
+  } finally {
+    await c.close();
+  }
+}
+
+export { peerKey };
