@@ -14,7 +14,7 @@ import { CoapError } from '../lib/coap/errors.js';
 import type { TransmissionParameters } from '../lib/coap/config.js';
 import { Code, encodeUint, OptionNumber, type CoapMessage, type CoapOption } from '../lib/coap/message.js';
 import { CoapResponse, describeRequest, METHOD_CODES, type IncomingRequest, type Method } from '../lib/coap/api-types.js';
-import { isNewer } from '../lib/coap/observe.js';
+import { NotificationOrder } from '../lib/coap/observe.js';
 import { decodeBlock } from '../lib/coap/block.js';
 
 const enc = new TextEncoder();
@@ -265,7 +265,7 @@ export class Observation extends EventEmitter implements AsyncIterable<CoapRespo
   private readonly queue: CoapResponse[] = [];
   private wake: (() => void) | undefined;
   private ended: Error | null | undefined;
-  private last: { seq: number; at: number } | undefined;
+  private readonly order = new NotificationOrder();
 
   constructor(private readonly cancelImpl: () => void) {
     super();
@@ -274,9 +274,7 @@ export class Observation extends EventEmitter implements AsyncIterable<CoapRespo
   /** @internal */
   _push(r: CoapResponse): void {
     const seq = r.observe;
-    const t = now();
-    if (seq !== undefined && this.last && !isNewer(this.last.seq, this.last.at, seq, t)) return;
-    if (seq !== undefined) this.last = { seq, at: t };
+    if (seq !== undefined && !this.order.accept(seq, now())) return;
     this.queue.push(r);
     this.emit('notification', r);
     this.wake?.();

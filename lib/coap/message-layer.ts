@@ -1,5 +1,5 @@
 import { TimerQueue } from '../dtls/timer-queue.js';
-import { CoapFormatError, decodeMessage, encodeMessage, peekHeader } from './codec.js';
+import { CoapFormatError, decodeMessage, encodeMessage, resetForFormatError } from './codec.js';
 import type { TransmissionParameters } from './config.js';
 import { MessageType, type CoapMessage } from './message.js';
 
@@ -157,13 +157,14 @@ export class MessageLayer<P> {
       m = decodeMessage(data);
     } catch (e) {
       this.stats.malformed++;
-      // RFC 7252 §4.2/§4.3: a malformed CON is answered with RST (if its header is readable); others are ignored.
-      const h = e instanceof CoapFormatError ? peekHeader(data) : undefined;
-      if (h && h.type === MessageType.CON) this.out.push({ peer, data: encodeMessage({ type: MessageType.RST, code: 0, messageId: h.messageId, token: new Uint8Array(0), options: [], payload: new Uint8Array(0) }) });
+      // RFC 7252 §4.2/§4.3: a malformed CON is answered with RST (when its header is readable
+      // and of version 1); anything else malformed is silently ignored.
+      const rst = e instanceof CoapFormatError ? resetForFormatError(e) : undefined;
+      if (rst) this.out.push({ peer, data: encodeMessage(rst) });
       return;
     }
+    this.sweep(now); // first: the sweep drops empty peer states, so take ours after it
     const s = this.state(peer);
-    this.sweep(now);
     switch (m.type) {
       case MessageType.ACK:
       case MessageType.RST: {

@@ -14,3 +14,13 @@ export const OBSERVE_MODULO = 2 ** 24;
 
 /** RFC 7641 §4.5: a notification is sent as CON at least every 24 hours. */
 export const CON_NOTIFICATION_INTERVAL_MS = 24 * 3600 * 1000;
+
+/** Keeps notifications in order: accept() is true for the first and for each newer one. */
+export class NotificationOrder {
+  private last: { seq: number; at: number } | undefined;
+  accept(seq: number, at: number): boolean {
+    if (this.last && !isNewer(this.last.seq, this.last.at, seq, at)) return false;
+    this.last = { seq, at };
+    return true;
+  }
+}

@@ -13,7 +13,8 @@ export interface ServerCoreOptions {
   blockCacheMs: number;
 }
 
-export const DEFAULT_SERVER_CORE: ServerCoreOptions = { blockSize: 1024, maxBodySize: 1024 * 1024, blockCacheMs: 60_000 };
+/** The block cache lives an EXCHANGE_LIFETIME (247 s), refreshed by each follow-up: a lossy transfer keeps it alive. */
+export const DEFAULT_SERVER_CORE: ServerCoreOptions = { blockSize: 1024, maxBodySize: 1024 * 1024, blockCacheMs: 247_000 };
 
 /** A complete request for the application (body reassembled from Block1). */
 export interface AssembledRequest<P> {
@@ -91,6 +92,7 @@ export class CoapServerCore<P> {
     if (block2 && decodeBlock(block2).num > 0) {
       const cached = this.bodies.get(key);
       if (cached && cached.expires > now) {
+        cached.expires = now + this.opts.blockCacheMs;
         this.endpoint.respond(now, x.id, this.slice(cached, decodeBlock(block2)));
         return undefined;
       }
@@ -104,7 +106,7 @@ export class CoapServerCore<P> {
       if (size1 && decodeUint(size1) > this.opts.maxBodySize) return this.tooLarge(now, x);
       let up = this.uploads.get(key);
       if (b.num === 0) {
-        up = { expires: now + 60_000, next: 0, szx: b.szx, parts: [], size: 0 };
+        up = { expires: now + this.opts.blockCacheMs, next: 0, szx: b.szx, parts: [], size: 0 };
         this.uploads.set(key, up);
       }
       if (!up || up.next !== b.num || up.expires <= now) {
@@ -121,7 +123,7 @@ export class CoapServerCore<P> {
       if (up.size > this.opts.maxBodySize) return this.tooLarge(now, x);
       up.parts.push(m.payload.slice());
       up.next++;
-      up.expires = now + 60_000;
+      up.expires = now + this.opts.blockCacheMs;
       if (b.more) {
         this.endpoint.respond(now, x.id, { code: Code.Continue, options: [{ number: OptionNumber.Block1, value: encodeBlock({ num: b.num, more: true, szx: b.szx }) }] });
         return undefined;
