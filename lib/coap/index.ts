@@ -1,0 +1,13 @@
+/** `coaps/coap`: CoAP (RFC 7252, 7959, 7641, 6690) over UDP and DTLS. */
+export { createServer, request, CoapClient, CoapServer, ServerResponse, Observation, type Handler, type RequestOptions, type CoapClientOptions, type CoapServerOptions } from '../../transports/coap-node.js';
+export { CoapResponse, type IncomingRequest, type Method } from './api-types.js';
+export { Router, type ResourceDescription } from './router.js';
+export { CoapEndpoint, type CoapEvent, type OutgoingRequest, type OutgoingResponse } from './endpoint.js';
+export { CoapServerCore } from './server-core.js';
+export { MessageLayer } from './message-layer.js';
+export { CoapError, CoapErrorCode } from './errors.js';
+export { CoapFormatError, decodeMessage, encodeMessage } from './codec.js';
+export { Code, MessageType, OptionNumber, codeText, type CoapMessage, type CoapOption } from './message.js';
+export { ContentFormat } from './content-format.js';
+export { formatLinks, parseLinks, filterLinks, LinkFormatError, type Link } from './link-format.js';
+export { DEFAULT_TRANSMISSION, type TransmissionParameters } from './config.js';
