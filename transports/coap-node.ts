@@ -21,6 +21,67 @@ const enc = new TextEncoder();
 const randomBytes = (n: number) => randomFillSync(new Uint8Array(n));
 const now = () => performance.now();
 
+
+/**
+ * Serving requests (both roles use it: a CoAP server, and a CoAP client whose peer sends it
+ * requests, as an LwM2M server does): block-wise assembly and observe through the server core,
+ * the handler run with errors turned into 5.00.
+ */
+class RequestServing<P> {
+  readonly core: CoapServerCore<P>;
+  constructor(
+    endpoint: CoapEndpoint<P>,
+    peerId: (p: P) => string,
+    private readonly describe: (p: P, m: CoapMessage, payload: Uint8Array) => IncomingRequest,
+    private readonly handler: () => Handler | undefined,
+    private readonly onError: (e: unknown) => void,
+    private readonly pump: (f: () => void) => void,
+    opts: Partial<ServerCoreOptions>,
+  ) {
+    this.core = new CoapServerCore<P>(endpoint, peerId, opts);
+  }
+
+  /** Takes the endpoint's request and reset events. */
+  event(e: { type: 'request'; exchange: { id: number; peer: P; request: CoapMessage } } | { type: 'reset'; peer: P; token: Uint8Array }): void {
+    if (e.type === 'reset') {
+      this.core.forget(e.peer, e.token);
+      return;
+    }
+    const x = e.exchange;
+    const assembled: AssembledRequest<P> | undefined = this.core.accept(now(), x);
+    if (!assembled) return;
+    const req = this.describe(x.peer, assembled.message, assembled.payload);
+    const res = new ServerResponse((r, observable) => this.pump(() => this.core.reply(now(), x.id, assembled, r, observable)));
+    this.run(req, res);
+  }
+
+  /** Re-runs the handler for every observer of `path` and sends the results as notifications. */
+  notify(path: string, o: { confirmable?: boolean } = {}): number {
+    const observers = this.core.observersOf(path);
+    for (const obs of observers) {
+      const req = this.describe(obs.peer, obs.request, obs.request.payload);
+      const res = new ServerResponse((r) => this.pump(() => this.core.notify(now(), obs, r, o.confirmable)));
+      this.run(req, res);
+    }
+    return observers.length;
+  }
+
+  private run(req: IncomingRequest, res: ServerResponse): void {
+    const h = this.handler();
+    const fail = (e: unknown) => {
+      this.onError(e);
+      if (!res.finished) res.end('internal error', Code.InternalServerError);
+    };
+    try {
+      if (!h) return res.end(undefined, Code.NotFound);
+      const r = h(req, res);
+      if (r instanceof Promise) r.catch(fail);
+    } catch (e) {
+      fail(e);
+    }
+  }
+}
+
 // ============================================================================ server ===
 
 /** What a handler uses to answer. */
@@ -78,7 +139,8 @@ type Peer = DtlsSession | string;
  */
 export class CoapServer extends EventEmitter {
   readonly endpoint: CoapEndpoint<Peer>;
-  readonly core: CoapServerCore<Peer>;
+  private readonly serving: RequestServing<Peer>;
+  private readonly waiting = new Map<number, { resolve: (m: CoapMessage) => void; reject: (e: Error) => void }>();
   private socket: Socket | undefined;
   private dtls: DtlsServer | undefined;
   private readonly addresses = new Map<string, PeerAddress>();
@@ -95,7 +157,62 @@ export class CoapServer extends EventEmitter {
     const core: Partial<ServerCoreOptions> = {};
     if (opts.blockSize) core.blockSize = opts.blockSize;
     if (opts.maxBodySize) core.maxBodySize = opts.maxBodySize;
-    this.core = new CoapServerCore<Peer>(this.endpoint, (p) => this.peerId(p), core);
+    this.serving = new RequestServing<Peer>(
+      this.endpoint,
+      (p) => this.peerId(p),
+      (p, m, payload) => this.describe(p, m, payload),
+      () => this.handler ?? (this.listenerCount('request') > 0 ? (req, res) => void this.emit('request', req, res) : undefined),
+      (e) => this.emit('error', e),
+      (f) => this.pump(f),
+      core,
+    );
+  }
+
+  get core(): CoapServerCore<Peer> {
+    return this.serving.core;
+  }
+
+  /**
+   * Sends a request to a connected peer (a DTLS session from the 'session' event, or a
+   * coap:// address {address, port}); block-wise both ways. LwM2M servers drive clients so.
+   */
+  async request(peer: DtlsSession | PeerAddress, o: RequestOptions & { path: string; query?: string[] }): Promise<CoapResponse> {
+    const p: Peer = typeof (peer as DtlsSession).send === 'function' ? (peer as DtlsSession) : this.addressKey(peer as PeerAddress);
+    const options = requestOptions(o.path, o.query ?? [], o);
+    const r: OutgoingRequest = { code: METHOD_CODES[o.method ?? 'GET'], options, confirmable: o.confirmable ?? true };
+    if (o.payload !== undefined) r.payload = typeof o.payload === 'string' ? enc.encode(o.payload) : o.payload;
+    const exchange = (x: OutgoingRequest) =>
+      new Promise<CoapMessage>((resolve, reject) => this.pump(() => this.waiting.set(this.endpoint.request(now(), p, x), { resolve, reject })));
+    const work = blockwiseRequest(exchange, r, { blockSize: o.blockSize ?? this.opts.blockSize ?? 1024, maxBodySize: o.maxBodySize ?? 16 * 1024 * 1024 });
+    return new CoapResponse(await withTimeout(work, o.timeoutMs));
+  }
+
+  /** Observes a resource on a connected peer (an LwM2M server observing a client). */
+  async observe(peer: DtlsSession | PeerAddress, o: RequestOptions & { path: string; query?: string[] }): Promise<{ first: CoapResponse; observation: Observation }> {
+    const p: Peer = typeof (peer as DtlsSession).send === 'function' ? (peer as DtlsSession) : this.addressKey(peer as PeerAddress);
+    const options = requestOptions(o.path, o.query ?? [], o);
+    let id = 0;
+    const observation = new Observation(() => this.pump(() => {
+      this.endpoint.cancel(now(), id);
+      this.waiting.delete(id);
+    }));
+    const first = await new Promise<CoapMessage>((resolve, reject) => {
+      this.pump(() => {
+        id = this.endpoint.request(now(), p, { code: Code.GET, options: [...options, { number: OptionNumber.Observe, value: new Uint8Array(0) }], confirmable: true, observe: true });
+        let firstSeen = false;
+        this.notifications.set(id, (m) => (firstSeen ? observation._push(new CoapResponse(m)) : ((firstSeen = true), resolve(m))));
+        this.waiting.set(id, { resolve: (m) => (firstSeen ? observation._end(null) : ((firstSeen = true), resolve(m))), reject: (e) => (firstSeen ? observation._end(e) : reject(e)) });
+      });
+    });
+    return { first: new CoapResponse(first), observation };
+  }
+
+  private readonly notifications = new Map<number, (m: CoapMessage) => void>();
+
+  private addressKey(a: PeerAddress): string {
+    const key = `${a.address}|${a.port}`;
+    if (!this.addresses.has(key)) this.addresses.set(key, { address: a.address, port: a.port });
+    return key;
   }
 
   get secure(): boolean {
@@ -109,7 +226,7 @@ export class CoapServer extends EventEmitter {
       d.on('session', (s: DtlsSession) => {
         s.on('data', (data: Uint8Array) => this.pump(() => this.endpoint.handleDatagram(now(), s, data)));
         s.on('close', () => this.pump(() => {
-          this.core.forget(s);
+          this.serving.core.forget(s);
           this.endpoint.dropPeer(s);
         }));
       });
@@ -145,13 +262,7 @@ export class CoapServer extends EventEmitter {
 
   /** Re-runs the handler for every observer of `path` and sends the results as notifications. */
   notify(path: string, o: { confirmable?: boolean } = {}): number {
-    const observers = this.core.observersOf(path);
-    for (const obs of observers) {
-      const req = this.describe(obs.peer, obs.request, obs.request.payload);
-      const res = new ServerResponse((r) => this.pump(() => this.core.notify(now(), obs, r, o.confirmable)));
-      this.run(req, res);
-    }
-    return observers.length;
+    return this.serving.notify(path, o);
   }
 
   get observerCount(): number {
@@ -180,37 +291,12 @@ export class CoapServer extends EventEmitter {
     return describeRequest(m, payload, peer, identity);
   }
 
-  private run(req: IncomingRequest, res: ServerResponse): void {
-    const h = this.handler;
-    const fail = (e: unknown) => {
-      this.emit('error', e);
-      if (!res.finished) res.end('internal error', Code.InternalServerError);
-    };
-    try {
-      if (h) {
-        const r = h(req, res);
-        if (r instanceof Promise) r.catch(fail);
-      } else if (this.listenerCount('request') > 0) this.emit('request', req, res);
-      else res.end(undefined, Code.NotFound);
-    } catch (e) {
-      fail(e);
-    }
-  }
-
   private pump(f: () => void): void {
     f();
     const ep = this.endpoint;
     for (let e = ep.pollEvent(); e; e = ep.pollEvent()) {
-      if (e.type === 'request') {
-        const x = e.exchange;
-        const assembled: AssembledRequest<Peer> | undefined = this.core.accept(now(), x);
-        if (!assembled) continue;
-        const req = this.describe(x.peer, assembled.message, assembled.payload);
-        const res = new ServerResponse((r, observable) => this.pump(() => this.core.reply(now(), x.id, assembled, r, observable)));
-        this.run(req, res);
-      } else if (e.type === 'reset') {
-        this.core.forget(e.peer, e.token);
-      }
+      if (e.type === 'request' || e.type === 'reset') this.serving.event(e);
+      else settle(this.waiting, this.notifications, e);
     }
     for (let t = ep.pollTransmit(); t; t = ep.pollTransmit()) {
       if (typeof t.peer === 'string') {
@@ -243,6 +329,8 @@ export interface RequestOptions {
 }
 
 export interface CoapClientOptions {
+  /** Serves requests the peer sends on our connections (an LwM2M server does). */
+  handler?: Handler;
   /** DTLS settings for coaps:// URLs (psk, trust, ecdhe, ...). */
   dtls?: Omit<ConnectOptions, 'host' | 'port'>;
   transmission?: Partial<TransmissionParameters>;
@@ -319,8 +407,46 @@ export class CoapClient {
   private readonly waiting = new Map<number, { resolve: (m: CoapMessage) => void; reject: (e: Error) => void; onNotification?: (m: CoapMessage) => void }>();
   private readonly alarm = new Alarm(() => this.pump(() => this.endpoint.handleTimeout(now())));
 
+  private readonly serving: RequestServing<string>;
+
   constructor(private readonly opts: CoapClientOptions = {}) {
     this.endpoint = new CoapEndpoint<string>(opts.transmission ?? {}, randomBytes);
+    this.serving = new RequestServing<string>(
+      this.endpoint,
+      (p) => p,
+      (p, m, payload) => {
+        const o = this.origins.get(p);
+        return describeRequest(m, payload, o?.session?.peer ?? { address: o?.host ?? '?', port: o?.port ?? 0 }, o?.session?.info.identity);
+      },
+      () => this.opts.handler,
+      () => undefined,
+      (f) => this.pump(f),
+      {},
+    );
+  }
+
+  /** Notifies the peers observing `path` on this client (served through `handler`). */
+  notify(path: string, o: { confirmable?: boolean } = {}): number {
+    return this.serving.notify(path, o);
+  }
+
+  /** Opens the transport to an origin now (coaps: the DTLS handshake) without a request. */
+  async connect(url: string | URL): Promise<void> {
+    const u = new URL(url);
+    const secure = u.protocol === 'coaps:';
+    await this.origin(`${u.protocol}//${u.host}`, secure, u.hostname.replace(/^\[|\]$/g, ''), u.port ? Number(u.port) : secure ? 5684 : 5683).ready;
+  }
+
+  /** Closes the transport to one origin (its exchanges fail). */
+  async disconnect(url: string | URL): Promise<void> {
+    const u = new URL(url);
+    const o = this.origins.get(`${u.protocol}//${u.host}`);
+    if (!o) return;
+    this.origins.delete(o.key);
+    await o.ready.catch(() => undefined);
+    if (o.session) await o.session.close();
+    if (o.socket) await new Promise<void>((r) => o.socket!.close(() => r()));
+    this.pump(() => this.endpoint.dropPeer(o.key));
   }
 
   async request(url: string | URL, o: RequestOptions = {}): Promise<CoapResponse> {
@@ -336,16 +462,17 @@ export class CoapClient {
     const { origin, options } = await this.prepare(url, o);
     const base = [...options.filter((x) => x.number !== OptionNumber.Observe), { number: OptionNumber.Observe, value: new Uint8Array(0) }];
     let id = 0;
+    // The registration's token: the deregistration must carry the same one (RFC 7641 §3.6).
+    const token = randomBytes(4);
     const observation = new Observation(() => {
       this.pump(() => this.endpoint.cancel(now(), id));
       this.waiting.delete(id);
-      // RFC 7641 §3.6: deregister explicitly (GET with Observe=1 and the same token)
-      void this.exchange(origin, { code: Code.GET, options: [...options, { number: OptionNumber.Observe, value: encodeUint(1) }] }).catch(() => undefined);
+      void this.exchange(origin, { code: Code.GET, token, options: [...options, { number: OptionNumber.Observe, value: encodeUint(1) }] }).catch(() => undefined);
     });
     const blocks = this.blockOptions(o);
     const first = await new Promise<CoapMessage>((resolve, reject) => {
       this.pump(() => {
-        id = this.endpoint.request(now(), origin.key, { code: Code.GET, options: base, confirmable: o.confirmable ?? true, observe: true });
+        id = this.endpoint.request(now(), origin.key, { code: Code.GET, token, options: base, confirmable: o.confirmable ?? true, observe: true });
         let firstSeen = false;
         const deliver = (m: CoapMessage) => {
           const full = getBlock2More(m)
@@ -446,7 +573,9 @@ export class CoapClient {
     f();
     const ep = this.endpoint;
     for (let e = ep.pollEvent(); e; e = ep.pollEvent()) {
-      if (e.type === 'response') {
+      if (e.type === 'request' || e.type === 'reset') {
+        this.serving.event(e);
+      } else if (e.type === 'response') {
         const w = this.waiting.get(e.requestId);
         if (!w) continue;
         const isNotification = w.onNotification && e.response.options.some((o) => o.number === OptionNumber.Observe);
@@ -468,6 +597,38 @@ export class CoapClient {
       else o.socket?.send(t.data);
     }
     this.alarm.arm(ep.pollTimeout());
+  }
+}
+
+/** Uri-Path / Uri-Query / Content-Format / Accept options of a request. */
+function requestOptions(path: string, query: string[], o: RequestOptions): CoapOption[] {
+  const options: CoapOption[] = [];
+  for (const seg of path.split('/').slice(1)) if (seg !== '') options.push({ number: OptionNumber.UriPath, value: enc.encode(seg) });
+  for (const q of query) options.push({ number: OptionNumber.UriQuery, value: enc.encode(q) });
+  if (o.contentFormat !== undefined) options.push({ number: OptionNumber.ContentFormat, value: encodeUint(o.contentFormat) });
+  if (o.accept !== undefined) options.push({ number: OptionNumber.Accept, value: encodeUint(o.accept) });
+  options.push(...(o.options ?? []));
+  return options;
+}
+
+/** Routes a response/error event to the promise (or observation) waiting for it. */
+function settle(
+  waiting: Map<number, { resolve: (m: CoapMessage) => void; reject: (e: Error) => void }>,
+  notifications: Map<number, (m: CoapMessage) => void>,
+  e: { type: 'response'; requestId: number; response: CoapMessage } | { type: 'error'; requestId: number; error: Error },
+): void {
+  if (e.type === 'response') {
+    const n = notifications.get(e.requestId);
+    if (n && e.response.options.some((o) => o.number === OptionNumber.Observe)) return n(e.response);
+    notifications.delete(e.requestId);
+    const w = waiting.get(e.requestId);
+    waiting.delete(e.requestId);
+    w?.resolve(e.response);
+  } else {
+    notifications.delete(e.requestId);
+    const w = waiting.get(e.requestId);
+    waiting.delete(e.requestId);
+    w?.reject(e.error);
   }
 }
 
