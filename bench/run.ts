@@ -15,8 +15,14 @@ const BENCHES: Record<string, Bench> = {
     about: 'PSK full handshakes/s vs libcoap-gnutls and the DESIGN.md ceiling (dtls-load hs), echoed records/s at 64 B and 1 KB',
     load: () => import('./dtls-psk.js'),
   },
-  'dtls-ecdhe': { about: 'ECDHE_ECDSA handshakes/s (not yet written)' },
-  coaps: { about: 'CoAP request/response over DTLS (not yet written)' },
+  'dtls-ecdhe': {
+    about: 'ECDHE_ECDSA (RFC 7250 raw public keys) handshakes/s without and with client auth vs the DESIGN.md ceiling and the 4k/s target; server CPU per handshake; crypto floor',
+    load: () => import('./dtls-ecdhe.js'),
+  },
+  coaps: {
+    about: 'CoAP CON GET req/s over established DTLS PSK sessions (dtls-load coap, 16 sessions, W=1 and 4) vs libcoap-gnutls, the 50k/s target and the DESIGN.md ceiling; server CPU per request; cpu profile',
+    load: () => import('./coaps.js'),
+  },
   size: { about: 'bytes per established session (not yet written)' },
   pure: { about: 'pure-JS crypto provider (not yet written)' },
 };

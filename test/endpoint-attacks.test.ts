@@ -233,3 +233,24 @@ describe('timers', () => {
     expect(p.endpoint.sessionCount).toBe(0);
   });
 });
+
+describe('stray epoch-1 records during a handshake', () => {
+  it('garbage protected records (alert, data, early handshake) never fail a handshake', () => {
+    const p = new Pair();
+    const c = p.addClient();
+    c.conn.start(0);
+    const junk = (type: number, seq: number) => encodeRecord({ type, version: 0xfefd, epoch: 1, sequence: seq }, new Uint8Array(26).fill(0x5a));
+    // before anything: an old session's close_notify on a reused port, and an early "Finished"
+    c.conn.handleDatagram(0, junk(ContentType.alert, 3));
+    c.conn.handleDatagram(0, junk(ContentType.handshake, 4));
+    p.server.handleDatagram(0, c.node.address, junk(ContentType.application_data, 5));
+    p.run(60_000, () => {
+      // keep spraying protected alerts and data at both sides during the whole handshake
+      c.conn.handleDatagram(p.net.now, junk(ContentType.alert, 10));
+      p.server.handleDatagram(p.net.now, c.node.address, junk(ContentType.application_data, 11));
+      return p.settled(c);
+    });
+    expect(p.has(c, 'connected')).toBe(true);
+    expect(p.serverHas('connected')).toBe(true);
+  });
+});

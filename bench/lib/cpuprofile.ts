@@ -24,8 +24,9 @@ export interface ProfileSummary {
 
 function category(n: ProfileNode): string {
   const { functionName: fn, url } = n.callFrame;
-  if (/crypto/.test(url)) return 'node:crypto (calls into OpenSSL)';
+  if (/^node:.*crypto/.test(url)) return 'node:crypto (calls into OpenSSL)';
   if (/dgram|node:dns|internal\/net|udp_wrap/.test(url)) return 'node:dgram (send/receive, incl. syscalls)';
+  if (/dist\/lib\/crypto\//.test(url)) return 'our JS crypto (dist/lib/crypto: SHA-256, HMAC, PRF, provider glue)';
   if (/dist\/lib\//.test(url)) return 'our engine (dist/lib)';
   if (/dist\/transports\//.test(url)) return 'our driver (dist/transports)';
   if (/dist\/bench\//.test(url)) return 'bench server code';
@@ -44,7 +45,12 @@ function label(n: ProfileNode, root: string): string {
   return `${fn} ${url}:${cf.lineNumber + 1}`;
 }
 
-export function summarizeProfile(path: string, repoRoot: string, top = 15): ProfileSummary {
+/**
+ * `weight: 'samples'` counts every sample as one tick instead of weighting it by its time
+ * delta: when other processes share the core, the deltas include time the process was not
+ * running at all, and sample counts then track CPU time better.
+ */
+export function summarizeProfile(path: string, repoRoot: string, top = 15, weight: 'time' | 'samples' = 'time'): ProfileSummary {
   const p = JSON.parse(readFileSync(path, 'utf8')) as Profile;
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
@@ -52,7 +58,7 @@ export function summarizeProfile(path: string, repoRoot: string, top = 15): Prof
   const timeById = new Map<number, number>();
   let total = 0;
   for (let i = 0; i < p.samples.length; i++) {
-    const dt = p.timeDeltas[i] ?? 0;
+    const dt = weight === 'samples' ? 1000 : (p.timeDeltas[i] ?? 0);
     total += dt;
     timeById.set(p.samples[i]!, (timeById.get(p.samples[i]!) ?? 0) + dt);
   }

@@ -46,6 +46,7 @@ export abstract class DtlsConnection {
   private readonly window = new ReplayWindow();
   /** Records of epoch 1 that arrived before the peer's ChangeCipherSpec. */
   private early: RawRecord[] = [];
+  private replayingEarly = false;
   /** Records held while an asynchronous key lookup runs. */
   private deferred: RawRecord[] = [];
   protected paused = false;
@@ -214,9 +215,14 @@ export abstract class DtlsConnection {
     this.readEpoch = 1;
     const held = this.early;
     this.early = [];
-    for (const r of held) {
-      this.handleRecord(r);
-      if (this.ended()) return;
+    this.replayingEarly = true;
+    try {
+      for (const r of held) {
+        this.handleRecord(r);
+        if (this.ended()) return;
+      }
+    } finally {
+      this.replayingEarly = false;
     }
   }
 
@@ -322,9 +328,13 @@ export abstract class DtlsConnection {
         pt = undefined; // a provider error on hostile input is a failed record, nothing more
       }
       if (!pt) {
-        // RFC 6347 §4.1.2.7: discard silently, except that a handshake which cannot read the
-        // peer's Finished has failed (a wrong key); that gets a fatal alert.
-        if (this.phase === 'handshake') this.fail(new DtlsError('BAD_RECORD_MAC', 'the peer\'s Finished failed authentication (wrong key?)'));
+        // RFC 6347 §4.1.2.7: discard silently. The one exception is what a wrong key looks
+        // like: the peer's Finished (a handshake record, arriving after its ChangeCipherSpec,
+        // not replayed from the early buffer) fails authentication; that fails the handshake
+        // with a fatal alert. A stray or spoofed alert, data or early record changes nothing.
+        if (this.phase === 'handshake' && r.type === ContentType.handshake && !this.replayingEarly) {
+          this.fail(new DtlsError('BAD_RECORD_MAC', 'the peer\'s Finished failed authentication (wrong key?)'));
+        }
         return;
       }
       this.window.mark(r.sequence);

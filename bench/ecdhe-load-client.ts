@@ -1,0 +1,420 @@
+/**
+ * Benchmark client (not a test): full DTLS 1.2 TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8 handshakes
+ * with RFC 7250 raw public keys against a server in another process, C at a time. No neutral
+ * C generator does ECDHE here (../shared/tools/dtls-load is PSK only), so this drives our own
+ * sans-IO client (lib/dtls/handshake/client.ts) directly over node:dgram, shaped like
+ * `dtls-load hs`: every handshake uses a fresh UDP socket (fresh source port), goes through the
+ * cookie exchange, and ends with close_notify.
+ *
+ *   node dist/bench/ecdhe-load-client.js --port P [--host 127.0.0.1] [--concurrency 8]
+ *        [--duration 3] [--windows 1] [--warmup 0.5] [--client-auth] [--real-crypto] [--server-pid PID]
+ *
+ * BENCH-ONLY CRYPTO SHORTCUTS (default; --real-crypto turns them off). The client side of
+ * ECDHE costs about as much CPU as the server side, and the client has one core too. So the
+ * client's crypto provider is nodeCrypto with two changes:
+ *   - p256.generateEcdh returns one cached ephemeral key pair (the same client ECDH public
+ *     key in every handshake; the shared secret is still computed for real, per handshake),
+ *   - p256.verify returns true (the server's ServerKeyExchange signature is not checked).
+ * Neither is visible to the server: it receives a valid point, and with client
+ * authentication a real CertificateVerify signature; its own work is unchanged. Never do this
+ * outside a benchmark.
+ *
+ * Counts only handshakes that complete inside a measurement window; the rate is divided by the
+ * measured window. `--windows N` measures N back-to-back windows in this one process (so the
+ * client's JIT warms up once): one JSON line per window, then a final JSON line (`final: true`)
+ * after the drain.
+ */
+import { createSocket, type Socket } from 'node:dgram';
+import { readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { nodeCrypto } from '../lib/crypto/node.js';
+import type { CryptoProvider } from '../lib/crypto/provider.js';
+import { resolveConfig, type ConnectionConfig } from '../lib/dtls/config.js';
+import type { DtlsEvent } from '../lib/dtls/events.js';
+import { ClientConnection } from '../lib/dtls/handshake/client.js';
+import { CipherSuite } from '../lib/dtls/wire/constants.js';
+import { CertificateType } from '../lib/dtls/wire/ec-extensions.js';
+import { clientKey, serverKey } from './lib/ecdhe-keys.js';
+import { clockTicks, cpuBusyPct, cpuSnap, procTicks } from './lib/sys.js';
+
+function arg(name: string, dflt: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : dflt;
+}
+const flag = (name: string) => process.argv.includes(`--${name}`);
+const host = arg('host', '127.0.0.1');
+const port = Number(arg('port', '0'));
+const concurrency = Math.max(1, Number(arg('concurrency', '8')));
+const durationS = Number(arg('duration', '3'));
+/** Back-to-back measurement windows of `duration` each (one JSON line per window). */
+const windows = Math.max(1, Number(arg('windows', '1')));
+const warmupS = Number(arg('warmup', '0.5'));
+const serverPid = Number(arg('server-pid', '0'));
+const withClientAuth = flag('client-auth');
+const realCrypto = flag('real-crypto');
+/** A handshake not connected after this long is abandoned and counted as a timeout. */
+const GIVE_UP_MS = 5000;
+const DRAIN_MS = 1000;
+
+if (!port) {
+  console.error('usage: ecdhe-load-client --port P [--concurrency C] [--duration S] [--windows N] [--warmup S] [--client-auth] [--real-crypto] [--server-pid PID]');
+  process.exit(2);
+}
+// Never hang: the whole run is bounded.
+setTimeout(() => {
+  console.error('ecdhe-load-client: hard time limit reached');
+  process.exit(3);
+}, (windows * durationS + warmupS + 20) * 1000).unref();
+
+/** BENCH ONLY: see the header. The server cannot tell; its work is unchanged. */
+function benchCrypto(): CryptoProvider {
+  const cached = nodeCrypto.p256.generateEcdh();
+  return {
+    ...nodeCrypto,
+    name: 'node+bench-shortcuts (cached client ECDH key pair, no ServerKeyExchange verify)',
+    p256: {
+      ...nodeCrypto.p256,
+      generateEcdh: () => cached,
+      verify: () => true,
+    },
+  };
+}
+
+const crypto = realCrypto ? nodeCrypto : benchCrypto();
+const expectedServerSpki = Buffer.from(serverKey(nodeCrypto).publicKey.spki);
+const cfg: ConnectionConfig = resolveConfig({
+  crypto,
+  suites: [CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8],
+  acceptPeerCertificateTypes: [CertificateType.RawPublicKey],
+  // Own key only when the server asks for it (it signs the CertificateVerify for real).
+  ...(withClientAuth ? { ecdhe: { key: clientKey(nodeCrypto), rawPublicKey: true } } : {}),
+  // Loopback: a lost datagram is rare. 500 ms rather than RFC 6347's 1 s, still well above
+  // the handshake latency of a loaded server (a retransmitted ClientHello is extra server work).
+  retransmission: { initialMs: 500, maxMs: 2000, maxRetransmits: 3 },
+});
+
+interface Slot {
+  idx: number;
+  socket: Socket | undefined;
+  conn: ClientConnection | undefined;
+  started: number;
+  deadline: number | undefined;
+  rx: number;
+  tx: number;
+  /** The server asked for a cookie (its first datagram was a HelloVerifyRequest). */
+  hvr: boolean;
+}
+
+const st = {
+  issuing: true,
+  measuring: false,
+  inFlight: 0,
+  // per window (reset by windowCounters())
+  started: 0,
+  ok: 0,
+  failed: 0,
+  timeouts: 0,
+  bad: 0,
+  badWhy: {} as Record<string, number>,
+  errors: {} as Record<string, number>,
+  tx: 0,
+  rx: 0,
+  sockErrors: 0,
+};
+const latencies: number[] = [];
+
+/** The counters of the window that just ended; starts the next one. */
+function windowCounters() {
+  const w = { started: st.started, ok: st.ok, failed: st.failed, timeouts: st.timeouts, bad: st.bad, badWhy: st.badWhy, errors: st.errors, tx: st.tx, rx: st.rx, sockErrors: st.sockErrors };
+  st.started = st.ok = st.failed = st.timeouts = st.bad = st.tx = st.rx = st.sockErrors = 0;
+  st.badWhy = {};
+  st.errors = {};
+  return w;
+}
+
+function count(m: Record<string, number>, k: string): void {
+  m[k] = (m[k] ?? 0) + 1;
+}
+
+/**
+ * Source ports are walked sequentially through the kernel's ephemeral range (as dtls-load
+ * does), so a port comes back as late as possible. With kernel-chosen ports a new socket can
+ * get a port closed a moment ago, and the server's close_notify answer to the old session,
+ * still in flight, then reaches the new handshake (and fails it: see the report).
+ */
+const portRange = ((): [number, number] => {
+  try {
+    const [lo, hi] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (lo && hi && hi > lo) return [lo, hi];
+  } catch {
+    /* not Linux */
+  }
+  return [32768, 60999];
+})();
+let nextPort = portRange[0] + Math.floor(Math.random() * (portRange[1] - portRange[0]));
+const portStats = { binds: 0, inUse: 0 };
+function takePort(): number {
+  const p = nextPort;
+  nextPort = p >= portRange[1] ? portRange[0] : p + 1;
+  return p;
+}
+
+function startHandshake(slot: Slot, attempt = 0): void {
+  if (!st.issuing) return;
+  const socket = createSocket('udp4');
+  slot.socket = socket;
+  slot.conn = undefined;
+  slot.rx = 0;
+  slot.tx = 0;
+  slot.hvr = false;
+  if (attempt === 0) st.inFlight++;
+  let bound = false;
+  socket.on('message', (msg) => {
+    if (slot.socket !== socket || !slot.conn) return;
+    // record type 22 (handshake), epoch 0, handshake type 3 (hello_verify_request) at byte 13
+    if (slot.rx++ === 0) slot.hvr = msg[0] === 22 && msg[3] === 0 && msg[4] === 0 && msg[13] === 3;
+    if (st.measuring) st.rx++;
+    const conn = slot.conn;
+    pump(slot, () => conn.handleDatagram(performance.now(), new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength)));
+  });
+  socket.on('error', (e: NodeJS.ErrnoException) => {
+    if (!bound && slot.socket === socket && (e.code === 'EADDRINUSE' || e.code === 'EACCES') && attempt < 100) {
+      // that port is taken (by someone else): the next one
+      portStats.inUse++;
+      slot.socket = undefined;
+      socket.close();
+      startHandshake(slot, attempt + 1);
+      return;
+    }
+    if (e.code === 'ECONNREFUSED') return; // the server's port closed: the retransmission timer decides
+    st.sockErrors++;
+    if (slot.socket === socket) finish(slot, `socket:${e.code ?? e.message}`);
+  });
+  socket.bind({ port: takePort(), address: '127.0.0.1', exclusive: true }, () => {
+    bound = true;
+    portStats.binds++;
+    if (slot.socket !== socket) return;
+    socket.connect(port, host, () => {
+      if (slot.socket !== socket) return;
+      const conn = new ClientConnection(cfg);
+      slot.conn = conn;
+      slot.started = performance.now();
+      if (st.measuring) st.started++;
+      pump(slot, () => conn.start(slot.started));
+    });
+  });
+}
+
+/** Runs one engine call, then sends what it produced and handles its events. */
+function pump(slot: Slot, f: () => void): void {
+  const conn = slot.conn;
+  const socket = slot.socket;
+  if (!conn || !socket) return;
+  f();
+  for (let d = conn.pollTransmit(); d; d = conn.pollTransmit()) {
+    slot.tx++;
+    if (st.measuring) st.tx++;
+    socket.send(d);
+  }
+  for (let e = conn.pollEvent(); e; e = conn.pollEvent()) {
+    if (onEvent(slot, conn, e)) return;
+  }
+  slot.deadline = conn.ended() ? undefined : conn.pollTimeout();
+}
+
+/** Returns true when the slot moved on to a new handshake. */
+function onEvent(slot: Slot, conn: ClientConnection, e: DtlsEvent): boolean {
+  switch (e.type) {
+    case 'verify-peer': {
+      // The one server key we expect, checked by bytes (cheap); a real client would consult
+      // its key store the same way (lib/dtls/trust.ts), which costs a SHA-256 more.
+      if (e.credential.kind !== 'rpk' || !expectedServerSpki.equals(e.credential.spki)) {
+        count(st.badWhy, 'unexpected server credential');
+        st.bad++;
+        finish(slot, undefined); // counted in `bad`
+        return true;
+      }
+      const spki = e.credential.spki;
+      queueMicrotask(() => {
+        if (slot.conn === conn) pump(slot, () => conn.resolvePeer(performance.now(), { ok: true, identity: { kind: 'rpk', spki, fingerprint: '', name: 's' }, spki }));
+      });
+      return false;
+    }
+    case 'connected': {
+      const now = performance.now();
+      const s = e.session;
+      if (s.cipherSuite !== CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8) count(st.badWhy, `suite 0x${s.cipherSuite.toString(16)}`);
+      else if (!s.extendedMasterSecret) count(st.badWhy, 'no extended master secret');
+      else if (s.identity.kind !== 'rpk') count(st.badWhy, `server identity ${s.identity.kind}`);
+      else if (!slot.hvr) count(st.badWhy, 'no cookie exchange');
+      else {
+        if (st.measuring) {
+          st.ok++;
+          latencies.push(now - slot.started);
+        }
+        // close_notify, then a new handshake on a new socket
+        conn.close(now);
+        finish(slot, undefined);
+        return true;
+      }
+      st.bad++;
+      conn.close(now);
+      finish(slot, undefined); // counted in `bad`
+      return true;
+    }
+    case 'failed':
+    case 'closed':
+      finish(slot, e.type === 'failed' ? e.error.code : 'closed');
+      return true;
+    default:
+      return false;
+  }
+}
+
+/** Ends the slot's handshake (sending what the connection still has), then starts the next. */
+function finish(slot: Slot, error: string | undefined): void {
+  const socket = slot.socket;
+  const conn = slot.conn;
+  if (!socket) return;
+  if (error !== undefined) {
+    st.failed++;
+    count(st.errors, error);
+  }
+  if (conn) {
+    for (let d = conn.pollTransmit(); d; d = conn.pollTransmit()) {
+      slot.tx++;
+      if (st.measuring) st.tx++;
+      socket.send(d);
+    }
+  }
+  slot.socket = undefined;
+  slot.conn = undefined;
+  slot.deadline = undefined;
+  st.inFlight--;
+  // let the last datagram (close_notify) leave before closing the socket
+  setImmediate(() => socket.close());
+  startHandshake(slot);
+}
+
+function pct(a: number[], p: number): number {
+  if (a.length === 0) return 0;
+  const s = [...a].sort((x, y) => x - y);
+  return s[Math.min(s.length - 1, Math.floor(p * s.length))]!;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function main(): Promise<void> {
+  const slots: Slot[] = Array.from({ length: concurrency }, (_, idx) => ({ idx, socket: undefined, conn: undefined, started: 0, deadline: undefined, rx: 0, tx: 0, hvr: false }));
+  // One timer for every slot: retransmissions and the give-up deadline.
+  const tick = setInterval(() => {
+    const now = performance.now();
+    for (const s of slots) {
+      const conn = s.conn;
+      if (!conn) continue;
+      if (now - s.started > GIVE_UP_MS) {
+        st.timeouts++;
+        conn.close(now);
+        finish(s, 'GIVE_UP');
+        continue;
+      }
+      if (s.deadline !== undefined && now >= s.deadline) pump(s, () => conn.handleTimeout(now));
+    }
+  }, 20);
+  for (const s of slots) startHandshake(s);
+  await sleep(warmupS * 1000);
+
+  // back-to-back windows in one process (one JIT warm-up), one JSON line each; failures are
+  // counted everywhere (warm-up and drain too), successes only inside a window
+  const warm = windowCounters();
+  st.measuring = true;
+  let c0 = process.cpuUsage();
+  let s0 = serverPid ? procTicks(serverPid) : -1;
+  let cpu0 = cpuSnap();
+  let w0 = performance.now();
+  for (let w = 1; w <= windows; w++) {
+    const perSec: number[] = [];
+    let lastOk = 0;
+    const ticker = setInterval(() => {
+      perSec.push(st.ok - lastOk);
+      lastOk = st.ok;
+    }, 1000);
+    await sleep(durationS * 1000);
+    clearInterval(ticker);
+    const w1 = performance.now();
+    const c1 = process.cpuUsage();
+    const s1 = serverPid ? procTicks(serverPid) : -1;
+    const cpu1 = cpuSnap();
+    const win = windowCounters();
+    const lat = latencies.splice(0);
+    if (w === windows) st.measuring = false;
+    const secs = (w1 - w0) / 1000;
+    const clientCpu = (c1.user - c0.user + (c1.system - c0.system)) / 1e6;
+    const serverCpu = s0 >= 0 && s1 >= 0 ? (s1 - s0) / clockTicks() : -1;
+    console.log(
+      JSON.stringify({
+        tool: 'ecdhe-load-client',
+        window: w,
+        suite: 'TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8',
+        certificate_type: 'RawPublicKey',
+        client_auth: withClientAuth,
+        crypto: crypto.name,
+        concurrency,
+        duration_s: Number(secs.toFixed(4)),
+        started: win.started,
+        ok: win.ok,
+        rate: Number((win.ok / secs).toFixed(1)),
+        failed: win.failed,
+        timeouts: win.timeouts,
+        bad: win.bad,
+        bad_why: win.badWhy,
+        errors: win.errors,
+        socket_errors: win.sockErrors,
+        tx_per_hs: win.ok ? Number((win.tx / win.ok).toFixed(2)) : 0,
+        rx_per_hs: win.ok ? Number((win.rx / win.ok).toFixed(2)) : 0,
+        p50_ms: Number(pct(lat, 0.5).toFixed(3)),
+        p99_ms: Number(pct(lat, 0.99).toFixed(3)),
+        client_cpu_pct: Number(((100 * clientCpu) / secs).toFixed(1)),
+        client_cpu_us_per_hs: win.ok ? Number(((clientCpu / win.ok) * 1e6).toFixed(1)) : 0,
+        server_pid: serverPid || null,
+        server_cpu_pct: serverCpu >= 0 ? Number(((100 * serverCpu) / secs).toFixed(1)) : null,
+        cpu_busy_pct: cpuBusyPct(cpu0, cpu1).map((x) => Number(x.toFixed(1))),
+        per_sec: perSec,
+      }),
+    );
+    c0 = c1;
+    s0 = s1;
+    cpu0 = cpu1;
+    w0 = w1;
+  }
+
+  // drain: no new handshakes; let those in flight end (they are not counted)
+  st.issuing = false;
+  const drainEnd = performance.now() + DRAIN_MS;
+  while (st.inFlight > 0 && performance.now() < drainEnd) await sleep(10);
+  const abandoned = st.inFlight;
+  clearInterval(tick);
+  for (const s of slots) s.socket?.close();
+  const after = windowCounters();
+  console.log(
+    JSON.stringify({
+      tool: 'ecdhe-load-client',
+      final: true,
+      windows,
+      abandoned,
+      warmup_failed: warm.failed + warm.bad,
+      warmup_errors: { ...warm.errors, ...warm.badWhy },
+      drain_failed: after.failed + after.bad,
+      drain_errors: { ...after.errors, ...after.badWhy },
+      port_range: portRange,
+      ports_in_use_skipped: portStats.inUse,
+      socket_binds: portStats.binds,
+    }),
+  );
+  process.exit(0);
+}
+
+main().catch((e) => {
+  console.log(JSON.stringify({ tool: 'ecdhe-load-client', error: String(e instanceof Error ? e.stack : e) }));
+  process.exit(1);
+});
