@@ -1,53 +1,86 @@
 /**
- * `npm start`: a loopback PSK demo. A coaps DTLS server and client on 127.0.0.1 complete a
- * TLS_PSK_WITH_AES_128_CCM_8 handshake (cookie exchange, extended master secret), exchange a
- * message each way and close with close_notify, printing every datagram as it goes.
+ * `npm start`: the whole LwM2M flow on loopback. A bootstrap server and an LwM2M server start;
+ * a client that knows only its factory bootstrap PSK bootstraps over DTLS, receives its server
+ * account (a new PSK) in the Security and Server objects, registers with it over a new DTLS
+ * session, is read and observed, then de-registers. Every step is printed with its time.
  */
 import { performance } from 'node:perf_hooks';
-import { connect, createServer, describeDatagram, pskMap, type PeerAddress } from '../lib/dtls/index.js';
+import { pskMap } from '../lib/dtls/keystore.js';
+import { BootstrapServer } from '../lib/lwm2m/bootstrap-server.js';
+import { Lwm2mClient } from '../lib/lwm2m/client.js';
+import { deviceStore } from '../lib/lwm2m/device.js';
+import { Lwm2mServer } from '../lib/lwm2m/server.js';
+import { MemoryStorage } from '../lib/lwm2m/storage.js';
+import { describeDatagram } from '../lib/dtls/describe.js';
 
 const t0 = performance.now();
-const ms = () => (performance.now() - t0).toFixed(1).padStart(7) + ' ms';
-const say = (s: string) => console.log(`${ms()}  ${s}`);
+const stamp = () => `${((performance.now() - t0) / 1000).toFixed(3).padStart(7)} s`;
+const say = (who: string, s: string) => console.log(`${stamp()}  ${who.padEnd(10)} ${s}`);
+const enc = (s: string) => new TextEncoder().encode(s);
+const verbose = process.argv.includes('-v');
 
-const identity = new TextEncoder().encode('Client_identity');
-const key = new TextEncoder().encode('secretPSK');
+const endpoint = 'urn:dev:demo-0001';
+const bootstrapPsk = { identity: enc('demo-0001-bs'), key: enc('factory-secret') };
+const serverPsk = { identity: enc('demo-0001'), key: enc('provisioned-secret!') };
+const trace = (who: string) => (verbose ? (dir: 'in' | 'out', _p: unknown, d: Uint8Array) => say(who, `${dir === 'in' ? '<-' : '->'} ${describeDatagram(d)}`) : undefined);
 
-const server = createServer({
-  psk: pskMap([[identity, key]]),
-  trace: (dir, peer: PeerAddress, d) => say(`server ${dir === 'in' ? '<-' : '->'} ${peer.port}  ${String(d.length).padStart(4)} B  ${describeDatagram(d)}`),
+const lwm2m = new Lwm2mServer({ dtls: { psk: pskMap([[serverPsk.identity, serverPsk.key]]), ...(verbose ? { trace: trace('server')! } : {}) }, log: (l) => say('server', l) });
+await lwm2m.listen(0);
+const serverPort = lwm2m.coap.address().port;
+say('server', `LwM2M server on coaps://127.0.0.1:${serverPort} (PSK)`);
+
+const bs = new BootstrapServer({
+  dtls: { psk: pskMap([[bootstrapPsk.identity, bootstrapPsk.key]]), ...(verbose ? { trace: trace('bootstrap')! } : {}) },
+  endpoints: {
+    [endpoint]: {
+      pskIdentity: bootstrapPsk.identity,
+      servers: [{ shortServerId: 101, uri: `coaps://127.0.0.1:${serverPort}`, lifetimeS: 30, binding: 'U', security: { mode: 'psk', ...serverPsk } }],
+    },
+  },
+  log: (l) => say('bootstrap', l),
 });
-server.on('session', (s) => {
-  say(`server: session established with ${s.peer.address}:${s.peer.port}, identity "${new TextDecoder().decode(s.peerIdentity)}"`);
-  s.on('data', (d: Uint8Array) => {
-    say(`server: received "${new TextDecoder().decode(d)}", echoing it`);
-    s.send(d);
-  });
-  s.on('close', () => say('server: session closed'));
+await bs.listen(0);
+const bsPort = bs.coap.address().port;
+say('bootstrap', `bootstrap server on coaps://127.0.0.1:${bsPort} (PSK)`);
+
+const client = new Lwm2mClient({
+  endpoint,
+  store: deviceStore(),
+  bootstrap: { uri: `coaps://127.0.0.1:${bsPort}`, security: { mode: 'psk', ...bootstrapPsk } },
+  storage: new MemoryStorage(),
+  log: (l) => say('client', l),
 });
-await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-const { port } = server.address();
-say(`server: listening on 127.0.0.1:${port} (TLS_PSK_WITH_AES_128_CCM_8)`);
 
-const hs = performance.now();
-const session = await connect({
-  host: '127.0.0.1',
-  port,
-  psk: { identity, key },
-  trace: (dir, _peer, d) => say(`client ${dir === 'in' ? '<-' : '->'}       ${String(d.length).padStart(4)} B  ${describeDatagram(d)}`),
-});
-const info = session.info;
-say(
-  `client: connected in ${(performance.now() - hs).toFixed(1)} ms, suite 0x${info.cipherSuite.toString(16)}, ` +
-    `extended master secret ${info.extendedMasterSecret ? 'yes' : 'no'}`,
-);
+const registered = new Promise<void>((r) => lwm2m.once('registered', () => r()));
+const started = performance.now();
+await client.start();
+await registered;
+say('client', `bootstrapped and registered in ${(performance.now() - started).toFixed(0)} ms`);
 
-const echoed = new Promise<string>((r) => session.once('data', (d: Uint8Array) => r(new TextDecoder().decode(d))));
-session.send('hello over DTLS 1.2');
-say(`client: echo came back: "${await echoed}"`);
+const device = await lwm2m.read(endpoint, '/3/0');
+for (const r of device) say('server', `  /${r.path.join('/')} = ${JSON.stringify(r.value instanceof Uint8Array ? '[bytes]' : r.value)}`);
 
-await session.close();
-say('client: sent close_notify');
-await new Promise((r) => setTimeout(r, 50));
-await server.close();
-say('done');
+const obs = await lwm2m.observe(endpoint, '/3/0/9');
+say('server', `observing /3/0/9 (battery level): ${JSON.stringify(obs.first[0]?.value)}`);
+const seen: number[] = [];
+const got = (async () => {
+  for await (const n of obs.notifications) {
+    say('server', `  notification /3/0/9 = ${JSON.stringify(n[0]?.value)}`);
+    seen.push(n[0]?.value as number);
+    if (seen.length >= 3) break;
+  }
+})();
+for (const level of [86, 85, 84]) {
+  await new Promise((r) => setTimeout(r, 200));
+  say('client', `battery level -> ${level}`);
+  client.store.set([3, 0, 9], level);
+}
+await got;
+obs.cancel();
+
+const deregistered = new Promise<void>((r) => lwm2m.once('deregistered', () => r()));
+await client.stop();
+await deregistered;
+say('server', `${endpoint} de-registered`);
+await Promise.all([lwm2m.close(), bs.close()]);
+say('demo', `done in ${((performance.now() - t0) / 1000).toFixed(2)} s`);

@@ -176,8 +176,8 @@ export class CoapServer extends EventEmitter {
    * Sends a request to a connected peer (a DTLS session from the 'session' event, or a
    * coap:// address {address, port}); block-wise both ways. LwM2M servers drive clients so.
    */
-  async request(peer: DtlsSession | PeerAddress, o: RequestOptions & { path: string; query?: string[] }): Promise<CoapResponse> {
-    const p: Peer = typeof (peer as DtlsSession).send === 'function' ? (peer as DtlsSession) : this.addressKey(peer as PeerAddress);
+  async request(peer: unknown, o: RequestOptions & { path: string; query?: string[] }): Promise<CoapResponse> {
+    const p = this.peerOf(peer);
     const options = requestOptions(o.path, o.query ?? [], o);
     const r: OutgoingRequest = { code: METHOD_CODES[o.method ?? 'GET'], options, confirmable: o.confirmable ?? true };
     if (o.payload !== undefined) r.payload = typeof o.payload === 'string' ? enc.encode(o.payload) : o.payload;
@@ -188,8 +188,8 @@ export class CoapServer extends EventEmitter {
   }
 
   /** Observes a resource on a connected peer (an LwM2M server observing a client). */
-  async observe(peer: DtlsSession | PeerAddress, o: RequestOptions & { path: string; query?: string[] }): Promise<{ first: CoapResponse; observation: Observation }> {
-    const p: Peer = typeof (peer as DtlsSession).send === 'function' ? (peer as DtlsSession) : this.addressKey(peer as PeerAddress);
+  async observe(peer: unknown, o: RequestOptions & { path: string; query?: string[] }): Promise<{ first: CoapResponse; observation: Observation }> {
+    const p = this.peerOf(peer);
     const options = requestOptions(o.path, o.query ?? [], o);
     let id = 0;
     const observation = new Observation(() => this.pump(() => {
@@ -208,6 +208,13 @@ export class CoapServer extends EventEmitter {
   }
 
   private readonly notifications = new Map<number, (m: CoapMessage) => void>();
+
+  /** A request's `channel`, a DTLS session, or a coap:// peer address. */
+  private peerOf(peer: unknown): Peer {
+    if (typeof peer === 'string') return peer;
+    if (peer && typeof (peer as DtlsSession).send === 'function') return peer as DtlsSession;
+    return this.addressKey(peer as PeerAddress);
+  }
 
   private addressKey(a: PeerAddress): string {
     const key = `${a.address}|${a.port}`;
@@ -288,7 +295,7 @@ export class CoapServer extends EventEmitter {
   private describe(p: Peer, m: CoapMessage, payload: Uint8Array): IncomingRequest {
     const peer = typeof p === 'string' ? this.addresses.get(p) ?? { address: '?', port: 0 } : p.peer;
     const identity: PeerIdentity | undefined = typeof p === 'string' ? undefined : p.info.identity;
-    return describeRequest(m, payload, peer, identity);
+    return { ...describeRequest(m, payload, peer, identity), channel: p };
   }
 
   private pump(f: () => void): void {

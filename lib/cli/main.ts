@@ -3,8 +3,9 @@ import { dtlsClient, dtlsServer, describeError, DTLS_USAGE } from './dtls.js';
 import { UsageError } from './args.js';
 import { coapCommand, COAP_USAGE } from './coap.js';
 import { serve, SERVE_USAGE } from './serve.js';
+import { lwm2mCommand, LWM2M_USAGE } from './lwm2m.js';
 
-const USAGE = `usage:\n${DTLS_USAGE}\n  ${COAP_USAGE}\n  ${SERVE_USAGE}`;
+const USAGE = `usage:\n${DTLS_USAGE}\n  ${COAP_USAGE}\n  ${SERVE_USAGE}\n  ${LWM2M_USAGE}`;
 
 async function main(argv: string[]): Promise<number> {
   const [group, cmd, ...rest] = argv;
@@ -13,6 +14,7 @@ async function main(argv: string[]): Promise<number> {
   const methods = { get: 'GET', put: 'PUT', post: 'POST', delete: 'DELETE' } as const;
   if (group && group in methods) return coapCommand(methods[group as keyof typeof methods], argv.slice(1));
   if (group === 'serve') return serve(argv.slice(1));
+  if (group === 'lwm2m') return lwm2mCommand(argv.slice(1));
   if (group === '-h' || group === '--help' || group === 'help') {
     process.stdout.write(USAGE + '\n');
     return 0;

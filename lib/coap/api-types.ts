@@ -61,6 +61,8 @@ export interface IncomingRequest {
   identity: PeerIdentity | undefined;
   secure: boolean;
   message: CoapMessage;
+  /** Where to send requests back to this peer (CoapServer.request / observe). */
+  channel?: unknown;
   text(): string;
 }
 

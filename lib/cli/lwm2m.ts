@@ -1,0 +1,104 @@
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { fromHex } from '../bytes/util.js';
+import { pskMap } from '../dtls/keystore.js';
+import { BootstrapServer, type ServerAccount } from '../lwm2m/bootstrap-server.js';
+import { Lwm2mClient } from '../lwm2m/client.js';
+import { deviceStore } from '../lwm2m/device.js';
+import { Lwm2mServer } from '../lwm2m/server.js';
+import { FileStorage, MemoryStorage } from '../lwm2m/storage.js';
+import { parseHostPort, parsePskArg, UsageError } from './args.js';
+
+export const LWM2M_USAGE = [
+  'coaps lwm2m client --endpoint NAME --bootstrap coaps://HOST:PORT --psk ID:HEX [--state FILE]',
+  'coaps lwm2m bootstrap-server --config FILE',
+  'coaps lwm2m server --config FILE',
+].join('\n  ');
+
+const enc = (s: string) => new TextEncoder().encode(s);
+const log = (who: string) => (l: string) => process.stderr.write(`${new Date().toISOString()} ${who}: ${l}\n`);
+
+interface PskJson {
+  identity: string;
+  key: string;
+}
+interface BootstrapConfig {
+  listen: string;
+  endpoints: Record<string, { psk: PskJson; servers: Array<{ shortServerId: number; uri: string; lifetime?: number; binding?: string; psk: PskJson }> }>;
+}
+interface ServerConfig {
+  listen: string;
+  psk: PskJson[];
+}
+
+function readJson<T>(path: string): T {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as T;
+  } catch (e) {
+    throw new UsageError(`--config ${path}: ${(e as Error).message}`);
+  }
+}
+const psk = (p: PskJson) => ({ identity: enc(p.identity), key: fromHex(p.key) });
+
+async function untilSignal(): Promise<void> {
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+}
+
+export async function lwm2mCommand(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (cmd === 'client') {
+    const { values } = parseArgs({ args: rest, options: { endpoint: { type: 'string' }, bootstrap: { type: 'string' }, psk: { type: 'string' }, state: { type: 'string' } }, strict: true });
+    if (!values.endpoint || !values.bootstrap || !values.psk) throw new UsageError(`usage: ${LWM2M_USAGE}`);
+    if (!/^coaps:\/\//.test(values.bootstrap)) throw new UsageError('--bootstrap must be a coaps:// URI');
+    const p = parsePskArg(values.psk);
+    const client = new Lwm2mClient({
+      endpoint: values.endpoint,
+      store: deviceStore(),
+      bootstrap: { uri: values.bootstrap, security: { mode: 'psk', identity: p.identity, key: p.key } },
+      storage: values.state ? new FileStorage(values.state) : new MemoryStorage(),
+      log: log('client'),
+    });
+    client.on('error', (e: Error) => log('client')(`error: ${e.message}`));
+    await client.start();
+    await untilSignal();
+    await client.stop();
+    return 0;
+  }
+  if (cmd === 'bootstrap-server' || cmd === 'server') {
+    const { values } = parseArgs({ args: rest, options: { config: { type: 'string' } }, strict: true });
+    if (!values.config) throw new UsageError(`usage: ${LWM2M_USAGE}`);
+    if (cmd === 'bootstrap-server') {
+      const c = readJson<BootstrapConfig>(values.config);
+      const { host, port } = parseHostPort(c.listen, 'listen');
+      const endpoints = Object.fromEntries(
+        Object.entries(c.endpoints).map(([ep, e]) => [
+          ep,
+          {
+            pskIdentity: enc(e.psk.identity),
+            servers: e.servers.map((s): ServerAccount => ({ shortServerId: s.shortServerId, uri: s.uri, lifetimeS: s.lifetime ?? 300, binding: s.binding ?? 'U', security: { mode: 'psk', ...psk(s.psk) } })),
+          },
+        ]),
+      );
+      const keys = Object.values(c.endpoints).map((e) => [enc(e.psk.identity), fromHex(e.psk.key)] as [Uint8Array, Uint8Array]);
+      const bs = new BootstrapServer({ dtls: { psk: pskMap(keys) }, endpoints, log: log('bootstrap') });
+      await bs.listen(port, host);
+      log('bootstrap')(`listening on coaps://${host}:${port} for ${Object.keys(endpoints).length} endpoint(s)`);
+      await untilSignal();
+      await bs.close();
+      return 0;
+    }
+    const c = readJson<ServerConfig>(values.config);
+    const { host, port } = parseHostPort(c.listen, 'listen');
+    const server = new Lwm2mServer({ dtls: { psk: pskMap(c.psk.map((p) => { const k = psk(p); return [k.identity, k.key] as [Uint8Array, Uint8Array]; })) }, log: log('server') });
+    server.on('registered', (r) => void server.read(r.endpoint, '/3/0').then((recs) => log('server')(`${r.endpoint} /3/0: ${recs.length} value(s)`), (e: Error) => log('server')(`read failed: ${e.message}`)));
+    await server.listen(port, host);
+    log('server')(`listening on coaps://${host}:${port}`);
+    await untilSignal();
+    await server.close();
+    return 0;
+  }
+  throw new UsageError(`usage: ${LWM2M_USAGE}`);
+}
