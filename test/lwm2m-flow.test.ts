@@ -166,6 +166,27 @@ describe('LwM2M: bootstrap -> register -> read -> observe -> de-register over DT
     expect(first.server.registration(first.endpoint)).toBeDefined();
   }, 30_000);
 
+  it('registers again after 4.04 to an Update, and after losing its DTLS session', async () => {
+    const s = await setup({ mode: 'psk' });
+    const first = new Promise<{ location: string }>((r) => s.server.once('registered', r));
+    await s.client.start();
+    const loc1 = (await first).location;
+    // the server forgot the registration: the Update gets 4.04, the client registers again
+    s.server.forget(s.endpoint);
+    const second = new Promise<{ location: string; channel: unknown }>((r) => s.server.once('registered', r));
+    await s.client.update();
+    const reg2 = await second;
+    expect(reg2.location).not.toBe(loc1);
+    // the server closes the DTLS session: the next Update is a fresh Register on a new session
+    await (reg2.channel as { close(): Promise<void> }).close();
+    await new Promise((r) => setTimeout(r, 100));
+    const third = new Promise<{ location: string; channel: unknown }>((r) => s.server.once('registered', r));
+    await s.client.update();
+    const reg3 = await third;
+    expect(reg3.channel).not.toBe(reg2.channel);
+    expect(s.server.registrations).toHaveLength(1);
+  }, 30_000);
+
   it('a torn state file is ignored, not trusted', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'coaps-lwm2m-'));
     closers.push(() => rmSync(dir, { recursive: true, force: true }));

@@ -28,6 +28,8 @@ export interface Lwm2mClientOptions {
   preferredContentFormat?: number;
   /** The bootstrap session fails after this long without a bootstrap command (default EXCHANGE_LIFETIME). */
   bootstrapInactivityMs?: number;
+  /** First retry delay after a failed bootstrap or registration (doubles; 0: fail at once). */
+  retryMs?: number;
   /** Send the Update this long before the lifetime ends (default: 10% of it, at least 2 s). */
   updateMarginMs?: (lifetimeMs: number) => number;
   /** Human-readable progress lines (no secrets). */
@@ -80,13 +82,38 @@ export class Lwm2mClient extends EventEmitter {
     } else if (this.opts.bootstrap) {
       this.installFactoryBootstrap();
     }
-    if (!this.serverAccount()) await this.bootstrap();
-    await this.register();
+    // Bootstrap when there is no usable account; after a failure, wait and try again
+    // (doubling from retryMs, capped at 64x) until stop().
+    for (let attempt = 0; !this.stopped; attempt++) {
+      try {
+        if (!this.serverAccount()) {
+          const holdOff = this.store.get([0, this.bootstrapAccount()?.instanceId ?? 0, 11]);
+          if (attempt === 0 && typeof holdOff === 'number' && holdOff > 0) await this.sleep(holdOff * 1000);
+          await this.bootstrap();
+        }
+        await this.register();
+        return;
+      } catch (e) {
+        const wait = (this.opts.retryMs ?? 30_000) * 2 ** Math.min(attempt, 6);
+        this.log(`${(e as Error).message}; retrying in ${Math.round(wait / 1000)} s`);
+        this.emit('error', e);
+        if (this.opts.retryMs === 0) throw e;
+        await this.sleep(wait);
+      }
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((r) => {
+      const t = setTimeout(r, ms);
+      this.once('stopping', () => (clearTimeout(t), r()));
+    });
   }
 
   /** De-registers and closes every session. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.emit('stopping');
     this.unsubscribe?.();
     const r = this.registration;
     this.registration = undefined;
@@ -268,6 +295,8 @@ export class Lwm2mClient extends EventEmitter {
     if (!r) return;
     clearTimeout(r.timer);
     try {
+      // the registration lives in its DTLS session: a lost session means a fresh Register
+      if (r.uri.startsWith('coaps:') && !r.client.session(r.uri)) throw new CoapError('CLOSED', 'the DTLS session to the server was lost');
       const res = await r.client.request(new URL(r.location, r.uri), { method: 'POST', timeoutMs: 120_000 });
       this.log(`Update -> ${res.codeText}`);
       if (res.code === Code.Changed) {

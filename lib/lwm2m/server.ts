@@ -116,6 +116,12 @@ export class Lwm2mServer extends EventEmitter {
     return this.coap.close();
   }
 
+  /** Forgets a registration without telling the client (as a restarted server would). */
+  forget(endpoint: string): void {
+    const r = this.registration(endpoint);
+    if (r) this.drop(r.id, 'expired');
+  }
+
   registration(endpoint: string): Registration | undefined {
     for (const r of this.byId.values()) if (r.endpoint === endpoint) return r;
     return undefined;
