@@ -331,14 +331,17 @@ function normInt(v: bigint): number | bigint {
   return v >= -MAX_SAFE && v <= MAX_SAFE ? Number(v) : v;
 }
 
+let unencodableKeys = 0;
+
 /** Identity of a map key for duplicate detection: its preferred encoding. */
 function keyId(k: CborItem): string {
   let bytes: Uint8Array;
   try {
-    bytes = encodeCbor(k);
+    // nesting is already bounded by the decoder's cap
+    bytes = encodeCbor(k, { maxDepth: Number.MAX_SAFE_INTEGER });
   } catch {
-    // e.g. a lone surrogate cannot appear in decoded text, so this is unreachable for decoded keys
-    return `?${String(k)}`;
+    // unreachable for decoded keys (their text is valid UTF-8); never call two such keys equal
+    return `?${unencodableKeys++}`;
   }
   let s = '';
   for (const x of bytes) s += String.fromCharCode(x);
