@@ -1,4 +1,4 @@
-import { toHex } from '../bytes/util.js';
+import { concat, toHex } from '../bytes/util.js';
 import { BlockOptionError, decodeBlock, encodeBlock, sizeToSzxFloor, szxToSize } from './block.js';
 import type { CoapEndpoint, OutgoingResponse, ServerExchange } from './endpoint.js';
 import { Code, decodeUint, encodeUint, getOption, getOptions, OptionNumber, type CoapMessage, type CoapOption } from './message.js';
@@ -129,7 +129,7 @@ export class CoapServerCore<P> {
         return undefined;
       }
       this.uploads.delete(key);
-      payload = concatAll(up.parts);
+      payload = concat(...up.parts);
     }
     const obs = getOption(m, OptionNumber.Observe);
     let observing = false;
@@ -250,14 +250,3 @@ export function resourceKey(m: CoapMessage): string {
 }
 
 
-function concatAll(parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}

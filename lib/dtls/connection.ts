@@ -446,6 +446,13 @@ export abstract class DtlsConnection {
   }
 }
 
+/** Throws UNEXPECTED_MESSAGE unless `m` is the handshake message (and epoch) a state waits for. */
+export function expectMessage(m: HandshakeMessage, type: number, epoch = 0): void {
+  if (m.msgType !== type || m.epoch !== epoch) {
+    throw new DtlsError('UNEXPECTED_MESSAGE', `expected handshake message ${type} in epoch ${epoch}, got ${m.msgType} in epoch ${m.epoch}`);
+  }
+}
+
 function copyRecord(r: RawRecord): RawRecord {
   return { ...r, fragment: r.fragment.slice() };
 }

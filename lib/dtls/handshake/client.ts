@@ -1,6 +1,6 @@
 import { ctEqual } from '../../bytes/util.js';
 import { checkPsk, type ClientPsk, type ConnectionConfig } from '../config.js';
-import { DtlsConnection } from '../connection.js';
+import { DtlsConnection, expectMessage } from '../connection.js';
 import { DtlsError } from '../errors.js';
 import { identityBytes } from '../events.js';
 import type { PeerIdentity } from '../keystore.js';
@@ -130,7 +130,7 @@ export class ClientConnection extends DtlsConnection {
     const ecdhe = ctx.suite === CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8;
     switch (this.st) {
       case 'expect_server_certificate': {
-        this.expect(m, HandshakeType.certificate);
+        expectMessage(m, HandshakeType.certificate);
         const cert = decodeCertificate(m.body, ctx.serverCertificateType);
         ctx.transcript.add(m.msgType, m.messageSeq, m.body);
         if (cert.type === CertificateType.X509 && cert.chain.length === 0) throw new DtlsError('BAD_CERTIFICATE', 'the server sent no certificate');
@@ -141,14 +141,14 @@ export class ClientConnection extends DtlsConnection {
       }
       case 'expect_server_key_exchange':
         if (ecdhe) {
-          this.expect(m, HandshakeType.server_key_exchange);
+          expectMessage(m, HandshakeType.server_key_exchange);
           ctx.serverPoint = readServerKeyExchange(this.cfg.crypto, ctx.serverKey!, ctx.clientRandom, ctx.serverRandom, m.body).slice();
           ctx.transcript.add(m.msgType, m.messageSeq, m.body);
           this.st = 'expect_certificate_request';
           return;
         }
         if (m.msgType === HandshakeType.server_key_exchange) {
-          this.expect(m, HandshakeType.server_key_exchange);
+          expectMessage(m, HandshakeType.server_key_exchange);
           ctx.pskHint = decodePskIdentity(m.body, 0xffff, 'psk_identity_hint').slice();
           ctx.transcript.add(m.msgType, m.messageSeq, m.body);
           this.st = 'expect_server_hello_done';
@@ -157,7 +157,7 @@ export class ClientConnection extends DtlsConnection {
         return this.serverHelloDone(m, ctx);
       case 'expect_certificate_request':
         if (m.msgType === HandshakeType.certificate_request) {
-          this.expect(m, HandshakeType.certificate_request);
+          expectMessage(m, HandshakeType.certificate_request);
           const cr = decodeCertificateRequest(m.body);
           if (!cr.certificateTypes.includes(CLIENT_CERTIFICATE_TYPE_ECDSA_SIGN) || !cr.signatureAlgorithms.includes(ECDSA_SECP256R1_SHA256)) {
             throw new DtlsError('HANDSHAKE_FAILURE', 'the server asks for a client certificate type we cannot provide');
@@ -171,7 +171,7 @@ export class ClientConnection extends DtlsConnection {
       case 'expect_server_hello_done':
         return this.serverHelloDone(m, ctx);
       case 'expect_finished': {
-        this.expect(m, HandshakeType.finished, 1);
+        expectMessage(m, HandshakeType.finished, 1);
         const got = decodeFinished(m.body);
         const want = computeVerifyData(this.cfg.crypto, ctx.master!, 'server', ctx.transcript.hash());
         if (!ctEqual(got, want)) throw new DtlsError('DECRYPT_ERROR', 'server Finished verify_data mismatch');
@@ -194,7 +194,7 @@ export class ClientConnection extends DtlsConnection {
       this.sendHello({ ...h.hello, cookie: hvr.cookie.slice() }, h.verifyRequests + 1);
       return;
     }
-    this.expect(m, HandshakeType.server_hello);
+    expectMessage(m, HandshakeType.server_hello);
     const sh = decodeServerHello(m.body);
     if (sh.serverVersion !== DTLS_1_2) throw new DtlsError('PROTOCOL_VERSION', `server chose version 0x${sh.serverVersion.toString(16)}`);
     if (!this.suites.includes(sh.cipherSuite)) throw new DtlsError('ILLEGAL_PARAMETER', `server chose cipher suite 0x${sh.cipherSuite.toString(16)} that was not offered`);
@@ -224,7 +224,7 @@ export class ClientConnection extends DtlsConnection {
   }
 
   private serverHelloDone(m: HandshakeMessage, ctx: Context): void {
-    this.expect(m, HandshakeType.server_hello_done);
+    expectMessage(m, HandshakeType.server_hello_done);
     if (m.body.length !== 0) throw new DtlsError('DECODE_ERROR', 'ServerHelloDone must be empty');
     ctx.transcript.add(m.msgType, m.messageSeq, m.body);
     const c = this.cfg.crypto;
@@ -290,11 +290,5 @@ export class ClientConnection extends DtlsConnection {
     this.st = 'expect_finished';
     this.activateReadEpoch();
     return true;
-  }
-
-  private expect(m: HandshakeMessage, type: number, epoch = 0): void {
-    if (m.msgType !== type || m.epoch !== epoch) {
-      throw new DtlsError('UNEXPECTED_MESSAGE', `expected handshake message ${type} in epoch ${epoch}, got ${m.msgType} in epoch ${m.epoch}`);
-    }
   }
 }

@@ -1,7 +1,7 @@
 import { ctEqual } from '../../bytes/util.js';
 import type { EcdhKeyPair, P256PublicKey } from '../../crypto/provider.js';
 import { MAX_PSK_KEY, type ConnectionConfig } from '../config.js';
-import { DtlsConnection } from '../connection.js';
+import { DtlsConnection, expectMessage } from '../connection.js';
 import { DtlsError } from '../errors.js';
 import { identityBytes } from '../events.js';
 import type { PeerIdentity } from '../keystore.js';
@@ -117,7 +117,7 @@ export class ServerConnection extends DtlsConnection {
     if (!ctx) throw new DtlsError('INTERNAL', 'no handshake context');
     switch (this.st) {
       case 'expect_client_certificate': {
-        this.expect(m, HandshakeType.certificate);
+        expectMessage(m, HandshakeType.certificate);
         const cert = decodeCertificate(m.body, ctx.clientCertificateType!);
         ctx.transcript.add(m.msgType, m.messageSeq, m.body);
         if (cert.type === CertificateType.X509 && cert.chain.length === 0) {
@@ -131,7 +131,7 @@ export class ServerConnection extends DtlsConnection {
         return;
       }
       case 'expect_client_key_exchange': {
-        this.expect(m, HandshakeType.client_key_exchange);
+        expectMessage(m, HandshakeType.client_key_exchange);
         if (ctx.suite === CipherSuite.TLS_PSK_WITH_AES_128_CCM_8) {
           const identity = decodePskIdentity(m.body, this.cfg.maxIdentityLength, 'psk_identity').slice();
           ctx.transcript.add(m.msgType, m.messageSeq, m.body);
@@ -151,7 +151,7 @@ export class ServerConnection extends DtlsConnection {
         return;
       }
       case 'expect_certificate_verify': {
-        this.expect(m, HandshakeType.certificate_verify);
+        expectMessage(m, HandshakeType.certificate_verify);
         const sig = decodeCertificateVerify(m.body);
         checkAlgorithm(sig);
         if (!this.cfg.crypto.p256.verify(ctx.peerKey!, ctx.transcript.messages(), sig.signature)) {
@@ -163,7 +163,7 @@ export class ServerConnection extends DtlsConnection {
         return;
       }
       case 'expect_finished': {
-        this.expect(m, HandshakeType.finished, 1);
+        expectMessage(m, HandshakeType.finished, 1);
         const got = decodeFinished(m.body);
         const c = this.cfg.crypto;
         const want = computeVerifyData(c, ctx.master!, 'client', ctx.transcript.hash());
@@ -183,7 +183,7 @@ export class ServerConnection extends DtlsConnection {
   }
 
   private clientHello(m: HandshakeMessage): void {
-    this.expect(m, HandshakeType.client_hello);
+    expectMessage(m, HandshakeType.client_hello);
     const ch = decodeClientHello(m.body);
     // DTLS versions count down: 0xfefd (1.2) is "newer" than 0xfeff (1.0).
     if (ch.clientVersion > DTLS_1_2) throw new DtlsError('PROTOCOL_VERSION', `client offers only version 0x${ch.clientVersion.toString(16)}`);
@@ -258,11 +258,5 @@ export class ServerConnection extends DtlsConnection {
     this.st = 'expect_finished';
     this.activateReadEpoch();
     return true;
-  }
-
-  private expect(m: HandshakeMessage, type: number, epoch = 0): void {
-    if (m.msgType !== type || m.epoch !== epoch) {
-      throw new DtlsError('UNEXPECTED_MESSAGE', `expected handshake message ${type} in epoch ${epoch}, got ${m.msgType} in epoch ${m.epoch}`);
-    }
   }
 }
