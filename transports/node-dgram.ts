@@ -13,6 +13,7 @@ import type { KeyStore, PeerAddress } from '../lib/dtls/keystore.js';
 import { ecdheCredentials, isKeyStore, keyStore, type EcdheCredentialOptions, type TrustOptions } from '../lib/dtls/credentials.js';
 import type { OwnEcdheCredentials } from '../lib/dtls/config.js';
 import { verifyPeer } from '../lib/dtls/trust.js';
+import '../lib/crypto/node.js'; // the Node driver uses node:crypto unless told otherwise
 import { CertificateType } from '../lib/dtls/wire/ec-extensions.js';
 
 /**

@@ -14,6 +14,7 @@ import { ctEqual } from '../bytes/util.js';
 import { CCM8_TAG_LENGTH, type CryptoProvider, type P256, type P256PrivateKey, type P256PublicKey } from './provider.js';
 import { pointFromSpki, spkiFromPoint } from './p256-spki.js';
 import { HmacSha256Key, Sha256, sha256 } from './sha256.js';
+import { setDefaultCrypto } from './default.js';
 
 
 const CCM = 'aes-128-ccm';
@@ -172,3 +173,6 @@ export const nodeCrypto: CryptoProvider = {
     return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
   },
 };
+
+// Importing the Node provider makes it the default for options without `crypto`.
+setDefaultCrypto(nodeCrypto);

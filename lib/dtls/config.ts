@@ -1,6 +1,6 @@
 import type { CryptoProvider, P256PrivateKey, P256PublicKey } from '../crypto/provider.js';
 import { CipherSuite } from './wire/constants.js';
-import { nodeCrypto } from '../crypto/node.js';
+import { defaultCrypto } from '../crypto/default.js';
 import { DtlsError } from './errors.js';
 
 /** RFC 6347 §4.2.4 retransmission timer settings. */
@@ -123,7 +123,7 @@ export function resolveConfig(o: ConnectionOptions = {}): ConnectionConfig {
   // credentials for a suite before it offers or chooses it (handshake/negotiation.ts).
   const suites = o.suites ?? [CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8, CipherSuite.TLS_PSK_WITH_AES_128_CCM_8];
   const cfg: ConnectionConfig = {
-    crypto: o.crypto ?? nodeCrypto,
+    crypto: o.crypto ?? defaultCrypto(),
     suites,
     acceptPeerCertificateTypes: o.acceptPeerCertificateTypes ?? [],
     clientAuth: o.clientAuth ?? 'none',

@@ -28,29 +28,26 @@ export function ownCertificateTypes(cfg: ConnectionConfig): number[] {
   return out;
 }
 
-/** The suites a client offers: configured ones it has credentials for. */
-export function clientSuites(cfg: ConnectionConfig): number[] {
-  return cfg.suites.filter((s) => (s === PSK ? !!cfg.psk : s === ECDHE ? cfg.acceptPeerCertificateTypes.length > 0 : false));
-}
-
-/** RFC 7627, RFC 5746 and, when ECDHE is offered, RFC 8422 and RFC 7250 extensions. */
-export function clientHelloExtensions(cfg: ConnectionConfig, suites: readonly number[]): Extension[] {
-  const exts: Extension[] = [
+/** RFC 7627 and RFC 5746 extensions of every ClientHello. */
+export function baseHelloExtensions(): Extension[] {
+  return [
     { type: ExtensionType.extended_master_secret, data: empty() },
     { type: ExtensionType.renegotiation_info, data: EMPTY_RENEGOTIATION_INFO },
   ];
-  if (suites.includes(ECDHE)) {
-    exts.push(
-      { type: ExtensionType.supported_groups, data: encodeU16List([NamedCurve.secp256r1]) },
-      { type: ExtensionType.ec_point_formats, data: encodeU8List([EC_POINT_FORMAT_UNCOMPRESSED]) },
-      { type: ExtensionType.signature_algorithms, data: encodeU16List([ECDSA_SECP256R1_SHA256]) },
-    );
-    // RFC 7250 §3: omitted when X.509 is the only type (the default).
-    const own = ownCertificateTypes(cfg);
-    if (own.includes(CertificateType.RawPublicKey)) exts.push({ type: ExtensionType.client_certificate_type, data: encodeU8List(own) });
-    if (cfg.acceptPeerCertificateTypes.includes(CertificateType.RawPublicKey)) {
-      exts.push({ type: ExtensionType.server_certificate_type, data: encodeU8List(cfg.acceptPeerCertificateTypes) });
-    }
+}
+
+/** RFC 8422 and RFC 7250 extensions added when ECDHE is offered. */
+export function ecdheHelloExtensions(cfg: ConnectionConfig): Extension[] {
+  const exts: Extension[] = [
+    { type: ExtensionType.supported_groups, data: encodeU16List([NamedCurve.secp256r1]) },
+    { type: ExtensionType.ec_point_formats, data: encodeU8List([EC_POINT_FORMAT_UNCOMPRESSED]) },
+    { type: ExtensionType.signature_algorithms, data: encodeU16List([ECDSA_SECP256R1_SHA256]) },
+  ];
+  // RFC 7250 §3: omitted when X.509 is the only type (the default).
+  const own = ownCertificateTypes(cfg);
+  if (own.includes(CertificateType.RawPublicKey)) exts.push({ type: ExtensionType.client_certificate_type, data: encodeU8List(own) });
+  if (cfg.acceptPeerCertificateTypes.includes(CertificateType.RawPublicKey)) {
+    exts.push({ type: ExtensionType.server_certificate_type, data: encodeU8List(cfg.acceptPeerCertificateTypes) });
   }
   return exts;
 }
@@ -132,36 +129,32 @@ function ecdheChoice(cfg: ConnectionConfig, exts: readonly Extension[]): { serve
   return { server, client };
 }
 
-/** Client side: what the ServerHello agreed to. Extensions we did not offer are an error. */
-export function checkServerHelloExtensions(
-  exts: readonly Extension[],
-  offered: readonly Extension[],
-): { extendedMasterSecret: boolean; serverCertificateType: number; clientCertificateType: number } {
+/**
+ * Client side: the ServerHello may only answer extensions we offered (RFC 5246 §7.4.1.4);
+ * EMS and renegotiation_info are checked here, the others are left to the suite.
+ */
+export function checkServerHelloExtensions(exts: readonly Extension[], offered: readonly Extension[]): { extendedMasterSecret: boolean } {
   let ems = false;
-  let serverCertificateType: number = CertificateType.X509;
-  let clientCertificateType: number = CertificateType.X509;
   for (const e of exts) {
-    const mine = findExtension(offered, e.type);
-    if (!mine) throw new DtlsError('UNEXPECTED_MESSAGE', `ServerHello carries extension ${e.type} that was not offered`, AlertDescription.unsupported_extension);
-    switch (e.type) {
-      case ExtensionType.extended_master_secret:
-        if (e.data.length !== 0) throw new DtlsError('DECODE_ERROR', 'extended_master_secret must be empty');
-        ems = true;
-        break;
-      case ExtensionType.renegotiation_info:
-        if (!isEmptyRenegotiationInfo(e.data)) throw new DtlsError('HANDSHAKE_FAILURE', 'non-empty renegotiation_info on an initial handshake');
-        break;
-      case ExtensionType.server_certificate_type:
-      case ExtensionType.client_certificate_type: {
-        const t = decodeCertificateTypeChoice(e.data, 'certificate type');
-        if (!decodeU8List(mine.data, 'certificate types').includes(t)) throw new DtlsError('ILLEGAL_PARAMETER', `server chose certificate type ${t} that was not offered`);
-        if (e.type === ExtensionType.server_certificate_type) serverCertificateType = t;
-        else clientCertificateType = t;
-        break;
-      }
-      default:
-        break; // ec_point_formats and others we offered: nothing to check beyond format
+    if (!findExtension(offered, e.type)) throw new DtlsError('UNEXPECTED_MESSAGE', `ServerHello carries extension ${e.type} that was not offered`, AlertDescription.unsupported_extension);
+    if (e.type === ExtensionType.extended_master_secret) {
+      if (e.data.length !== 0) throw new DtlsError('DECODE_ERROR', 'extended_master_secret must be empty');
+      ems = true;
+    } else if (e.type === ExtensionType.renegotiation_info && !isEmptyRenegotiationInfo(e.data)) {
+      throw new DtlsError('HANDSHAKE_FAILURE', 'non-empty renegotiation_info on an initial handshake');
     }
   }
-  return { extendedMasterSecret: ems, serverCertificateType, clientCertificateType };
+  return { extendedMasterSecret: ems };
+}
+
+/** Client side, ECDHE: the certificate types the ServerHello chose (RFC 7250 §4.2; X.509 when absent). */
+export function chosenCertificateTypes(exts: readonly Extension[], offered: readonly Extension[]): { serverCertificateType: number; clientCertificateType: number } {
+  const pick = (type: number): number => {
+    const e = findExtension(exts, type);
+    if (!e) return CertificateType.X509;
+    const t = decodeCertificateTypeChoice(e.data, 'certificate type');
+    if (!decodeU8List(findExtension(offered, type)!.data, 'certificate types').includes(t)) throw new DtlsError('ILLEGAL_PARAMETER', `server chose certificate type ${t} that was not offered`);
+    return t;
+  };
+  return { serverCertificateType: pick(ExtensionType.server_certificate_type), clientCertificateType: pick(ExtensionType.client_certificate_type) };
 }
