@@ -1,22 +1,23 @@
 /**
- * CoAP over UDP message codec (RFC 7252 §3): a strict validating scan of ours in front of
- * coap-packet 1.1.1, which does the field extraction and the byte generation.
+ * CoAP over UDP message codec (RFC 7252 §3): a strict validating single-pass decoder and a
+ * single-pass encoder into one preallocated Uint8Array. Plain ECMAScript (no Buffer, no node:
+ * imports), so the same engine runs on embedded runtimes such as QuickJS.
  *
- * Why the scan: coap-packet 1.1.1 `parse()` accepts truncated tokens and option values (it
- * slices short), TKL 9-12 (and treats TKL 13/14 as RFC 8974 extended tokens), a payload
- * marker followed by nothing, and reserved code classes; on some truncations it throws a
- * Node RangeError instead of a format error. `generate()` writes 269+ byte tokens with a
- * wrong TKL, turns code `0` into 0.01 and defaults to a 1280-byte limit. Everything it is
- * given here has been validated first, and its output is cross-checked, so none of that
- * can reach the message layer.
+ * coap-packet 1.1.1 is no longer used here (it needs Buffer, and its code string round trip,
+ * option reordering and Buffer wrapping cost several microseconds a message). It stays a
+ * devDependency: test/coap-codec-differential.test.ts compares both codecs on random valid
+ * messages and pins the cases where coap-packet is wrong (it accepts truncated tokens and
+ * option values, TKL 9-15, a payload marker followed by nothing, reserved code classes, option
+ * numbers past 65535; it throws RangeError on some truncations; its generate() writes 13+ byte
+ * tokens with an RFC 8974 TKL, turns a numeric code 0 into 0.01 and has a 1280-byte limit).
  *
  * The encoding is canonical: every datagram `decodeMessage` accepts re-encodes to the same
  * bytes (the delta/length extensions have exactly one form each, an empty payload has no
  * marker, an Empty message is exactly 4 bytes).
  *
- * Returned token/option/payload arrays are views into the decoded datagram (no copy).
+ * Returned token/option/payload arrays are plain Uint8Array views into the decoded datagram
+ * (no copy), also when the datagram is a Uint8Array subclass such as a Node Buffer.
  */
-import { generate, parse } from 'coap-packet';
 import { codeText, MessageType, type CoapMessage, type CoapOption } from './message.js';
 
 export type CoapFormatErrorKind =
@@ -40,7 +41,7 @@ export type CoapFormatErrorKind =
   | 'type'
   /** encode only: a field of the wrong JS type (token/value/payload not a Uint8Array, ...) */
   | 'field'
-  /** coap-packet disagreed with our scan, or threw: a bug, never a peer's fault */
+  /** encode only: the encoder wrote a different number of bytes than it computed (a codec bug, never a caller's or peer's fault) */
   | 'internal';
 
 /**
@@ -135,70 +136,23 @@ export function optionValueLengthOk(number: number, length: number): boolean {
 
 const EMPTY = new Uint8Array(0);
 
-/** coap-packet 1.1.1's option names (its OPTIONS_BY_NAME); any other number comes back as its decimal string. */
-const COAP_PACKET_OPTION_NAMES: ReadonlyMap<string, number> = new Map([
-  ['If-Match', 1],
-  ['Uri-Host', 3],
-  ['ETag', 4],
-  ['If-None-Match', 5],
-  ['Observe', 6],
-  ['Uri-Port', 7],
-  ['Location-Path', 8],
-  ['OSCORE', 9],
-  ['Uri-Path', 11],
-  ['Content-Format', 12],
-  ['Max-Age', 14],
-  ['Uri-Query', 15],
-  ['Hop-Limit', 16],
-  ['Accept', 17],
-  ['Q-Block1', 19],
-  ['Location-Query', 20],
-  ['Block2', 23],
-  ['Block1', 27],
-  ['Size2', 28],
-  ['Q-Block2', 31],
-  ['Proxy-Uri', 35],
-  ['Proxy-Scheme', 39],
-  ['Size1', 60],
-  ['No-Response', 258],
-  ['OCF-Accept-Content-Format-Version', 2049],
-  ['OCF-Content-Format-Version', 2053],
-]);
-
-function optionNumberFromName(name: unknown): number | undefined {
-  if (typeof name === 'number') return Number.isInteger(name) && name >= 0 && name <= 0xffff ? name : undefined;
-  if (typeof name !== 'string') return undefined;
-  const n = COAP_PACKET_OPTION_NAMES.get(name);
-  if (n !== undefined) return n;
-  if (!/^(0|[1-9][0-9]{0,4})$/.test(name)) return undefined;
-  const v = Number(name);
-  return v <= 0xffff ? v : undefined;
-}
-
 /** RFC 7252 §12.1: classes 1, 6 and 7 are reserved. */
 const reservedClass = (code: number) => {
   const c = code >> 5;
   return c === 1 || c === 6 || c === 7;
 };
 
-interface ScannedOption {
-  number: number;
-  start: number;
-  end: number;
-}
+/** A plain Uint8Array view of `length` bytes of `d` at `start` (plain even when `d` is a subclass). */
+const view = (d: Uint8Array, start: number, length: number) => new Uint8Array(d.buffer, d.byteOffset + start, length);
 
-interface Scan {
-  type: MessageType;
-  code: number;
-  messageId: number;
-  tokenLength: number;
-  options: ScannedOption[];
-  /** Offset of the payload's first byte; the datagram length when there is no payload. */
-  payloadStart: number;
-}
-
-/** The strict RFC 7252 §3 format check, independent of coap-packet. */
-function scan(d: Uint8Array): Scan {
+/**
+ * Decodes one CoAP-over-UDP datagram: the strict RFC 7252 §3 format check and the field
+ * extraction in one pass. Throws only CoapFormatError, whatever the input. Option semantics
+ * (unknown critical options, value length ranges of §5.10, type/code combinations such as a
+ * NON Empty message or an ACK carrying a request) are left to the message and request layers.
+ */
+export function decodeMessage(datagram: Uint8Array): CoapMessage {
+  const d = datagram;
   const len = d.length;
   if (len < 4) throw new CoapFormatError(`datagram of ${len} bytes is shorter than the 4-byte CoAP header`, 'truncated');
   const b0 = d[0]!;
@@ -214,19 +168,19 @@ function scan(d: Uint8Array): Scan {
   if (code === 0) {
     if (tkl !== 0) throw fail(`Empty message with a ${tkl}-byte token`, 'empty-message');
     if (len !== 4) throw fail(`Empty message with ${len - 4} bytes after the header`, 'empty-message');
-    return { type, code, messageId, tokenLength: 0, options: [], payloadStart: 4 };
+    return { type, code, messageId, token: view(d, 4, 0), options: [], payload: EMPTY };
   }
   let pos = 4 + tkl;
   if (pos > len) throw fail(`token of ${tkl} bytes runs past the end (${len - 4} bytes left)`, 'truncated');
 
-  const options: ScannedOption[] = [];
+  const options: CoapOption[] = [];
   let number = 0;
-  let payloadStart = len;
+  let payload: Uint8Array = EMPTY;
   while (pos < len) {
     const b = d[pos]!;
     if (b === 0xff) {
       if (pos + 1 === len) throw fail('payload marker followed by an empty payload', 'payload-marker');
-      payloadStart = pos + 1;
+      payload = view(d, pos + 1, len - pos - 1);
       break;
     }
     pos++;
@@ -255,77 +209,33 @@ function scan(d: Uint8Array): Scan {
     number += delta;
     if (number > 0xffff) throw fail(`option number ${number} exceeds 65535`, 'option');
     if (pos + length > len) throw fail(`option ${number} value of ${length} bytes runs past the end`, 'truncated');
-    options.push({ number, start: pos, end: pos + length });
+    options.push({ number, value: view(d, pos, length) });
     pos += length;
   }
-  return { type, code, messageId, tokenLength: tkl, options, payloadStart };
+  return { type, code, messageId, token: view(d, 4, tkl), options, payload };
 }
 
-/** A Buffer (what coap-packet needs) sharing the bytes of a Uint8Array. */
-function asBuffer(b: Uint8Array): Buffer {
-  return Buffer.from(b.buffer, b.byteOffset, b.byteLength);
-}
-
-/** A plain Uint8Array view of coap-packet's Buffer slices. */
-function asView(b: Uint8Array): Uint8Array {
-  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-}
-
-/**
- * Decodes one CoAP-over-UDP datagram. Throws only CoapFormatError, whatever the input.
- * Option semantics (unknown critical options, value length ranges of §5.10, type/code
- * combinations such as a NON Empty message or an ACK carrying a request) are left to the
- * message and request layers.
- */
-export function decodeMessage(datagram: Uint8Array): CoapMessage {
-  const s = scan(datagram);
-  const internal = (what: string) => new CoapFormatError(`coap-packet disagrees with the format scan: ${what}`, 'internal', s.messageId, s.type);
-  const buf = asBuffer(datagram);
-  let p: ReturnType<typeof parse>;
-  try {
-    p = parse(buf);
-  } catch (e) {
-    throw internal(`parse() threw ${e instanceof Error ? e.message : String(e)}`);
-  }
-  // coap-packet's answer, checked field by field against the scan
-  const type = p.confirmable ? 0 : p.ack ? 2 : p.reset ? 3 : 1;
-  if (type !== s.type || [p.confirmable, p.ack, p.reset].filter(Boolean).length > 1) throw internal('type');
-  if (p.messageId !== s.messageId) throw internal('message id');
-  if (p.code !== codeText(s.code)) throw internal(`code ${String(p.code)}`);
-  const at = (b: unknown, start: number, length: number) =>
-    b instanceof Uint8Array && b.byteLength === length && (length === 0 || (b.buffer === datagram.buffer && b.byteOffset === datagram.byteOffset + start));
-  if (!at(p.token, 4, s.tokenLength)) throw internal('token');
-  const payloadLength = datagram.length - s.payloadStart;
-  if (!at(p.payload, s.payloadStart, payloadLength)) throw internal('payload');
-  if (!Array.isArray(p.options) || p.options.length !== s.options.length) throw internal('option count');
-  const options: CoapOption[] = new Array<CoapOption>(s.options.length);
-  for (let i = 0; i < s.options.length; i++) {
-    const o = p.options[i]!;
-    const so = s.options[i]!;
-    const number = optionNumberFromName(o.name);
-    if (number !== so.number) throw internal(`option ${i}: name ${String(o.name)} for number ${so.number}`);
-    if (!at(o.value, so.start, so.end - so.start)) throw internal(`option ${i} value`);
-    options[i] = { number, value: asView(o.value) };
-  }
-  return {
-    type: s.type,
-    code: s.code,
-    messageId: s.messageId,
-    token: asView(p.token),
-    options,
-    payload: payloadLength === 0 ? EMPTY : asView(p.payload),
-  };
-}
-
+/** Bytes of a delta/length extension (RFC 7252 §3.1): none below 13, one below 269, else two. */
 const extLength = (n: number) => (n < 13 ? 0 : n < 269 ? 1 : 2);
+/** The 4-bit delta/length nibble for a value (13/14 announce a 1/2-byte extension). */
+const nibble = (n: number) => (n < 13 ? n : n < 269 ? 13 : 14);
+
+/** Copies `src` into `out` at `pos` (a byte loop for the short values of the hot path, set() otherwise). */
+function put(out: Uint8Array, pos: number, src: Uint8Array): void {
+  const n = src.length;
+  if (n > 16) out.set(src, pos);
+  else for (let i = 0; i < n; i++) out[pos + i] = src[i]!;
+}
 
 /**
- * Encodes a message (RFC 7252 §3). Validates first and throws CoapFormatError on: token
- * longer than 8 bytes, options not in ascending order or numbers outside 0..65535, a value
- * longer than 65804 bytes (the wire format's limit; the per-option ranges of §5.10 are the
- * caller's business, see {@link optionValueLengthOk}), messageId outside 0..65535, type
- * outside 0..3, code outside 0..255 or of a reserved class (1, 6, 7), an Empty message
- * (0.00) with a token, options or payload. No limit on the total size (the transport's).
+ * Encodes a message (RFC 7252 §3) into one exactly-sized Uint8Array. Validates first and
+ * throws CoapFormatError on: token longer than 8 bytes, options not in ascending order (the
+ * encoder never reorders; callers sort, see endpoint.ts `sortOptions`) or numbers outside
+ * 0..65535, a value longer than 65804 bytes (the wire format's limit; the per-option ranges
+ * of §5.10 are the caller's business, see {@link optionValueLengthOk}), messageId outside
+ * 0..65535, type outside 0..3, code outside 0..255 or of a reserved class (1, 6, 7), an Empty
+ * message (0.00) with a token, options or payload, or a token/value/payload that is not a
+ * Uint8Array. Repeated options keep their order. No limit on the total size (the transport's).
  */
 export function encodeMessage(m: CoapMessage): Uint8Array {
   const { type, code, messageId, token, options, payload } = m;
@@ -336,43 +246,65 @@ export function encodeMessage(m: CoapMessage): Uint8Array {
   if (reservedClass(code)) throw fail(`code ${codeText(code)} has a reserved class`, 'code');
   if (!Number.isInteger(messageId) || messageId < 0 || messageId > 0xffff) throw fail(`message id ${String(messageId)} is not 0..65535`, 'message-id');
   if (!(token instanceof Uint8Array)) throw fail('token is not a Uint8Array', 'field');
-  if (token.length > MAX_TOKEN_LENGTH) throw fail(`token of ${token.length} bytes (max 8)`, 'token-length');
+  const tkl = token.length;
+  if (tkl > MAX_TOKEN_LENGTH) throw fail(`token of ${tkl} bytes (max 8)`, 'token-length');
   if (!(payload instanceof Uint8Array)) throw fail('payload is not a Uint8Array', 'field');
   if (!Array.isArray(options)) throw fail('options is not an array', 'field');
-  if (code === 0 && (token.length !== 0 || options.length !== 0 || payload.length !== 0)) {
+  const optionCount = options.length;
+  const payloadLength = payload.length;
+  if (code === 0 && (tkl !== 0 || optionCount !== 0 || payloadLength !== 0)) {
     throw fail('Empty message (0.00) must have no token, options or payload', 'empty-message');
   }
-  let length = 4 + token.length + (payload.length > 0 ? 1 + payload.length : 0);
+
+  // pass 1: validate the options and compute the exact size
+  let size = 4 + tkl + (payloadLength > 0 ? 1 + payloadLength : 0);
   let prev = 0;
-  for (const o of options) {
+  for (let i = 0; i < optionCount; i++) {
+    const o = options[i];
     const n: unknown = o?.number;
     if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > 0xffff) throw fail(`option number ${String(n)} is not 0..65535`, 'option');
     if (n < prev) throw fail(`option ${n} after option ${prev}: options must be in ascending order`, 'option');
-    if (!(o.value instanceof Uint8Array)) throw fail(`option ${n} value is not a Uint8Array`, 'field');
-    if (o.value.length > MAX_OPTION_VALUE_LENGTH) throw fail(`option ${n} value of ${o.value.length} bytes (max ${MAX_OPTION_VALUE_LENGTH})`, 'option');
-    length += 1 + extLength(n - prev) + extLength(o.value.length) + o.value.length;
+    const value: unknown = o!.value;
+    if (!(value instanceof Uint8Array)) throw fail(`option ${n} value is not a Uint8Array`, 'field');
+    const vl = value.length;
+    if (vl > MAX_OPTION_VALUE_LENGTH) throw fail(`option ${n} value of ${vl} bytes (max ${MAX_OPTION_VALUE_LENGTH})`, 'option');
+    size += 1 + extLength(n - prev) + extLength(vl) + vl;
     prev = n;
   }
-  let out: Buffer;
-  try {
-    out = generate(
-      {
-        // always the "c.dd" string: coap-packet maps a falsy code (0) to 0.01, and decides "Empty" by this string
-        code: codeText(code),
-        messageId,
-        token: asBuffer(token),
-        // numeric names are accepted by generate(); it sorts stably by number (already in order)
-        options: options.map((o) => ({ name: o.number, value: asBuffer(o.value) })),
-        payload: asBuffer(payload),
-        confirmable: type === 0,
-        ack: type === 2,
-        reset: type === 3,
-      },
-      Number.MAX_SAFE_INTEGER, // default limit is 1280
-    );
-  } catch (e) {
-    throw fail(`coap-packet generate() threw ${e instanceof Error ? e.message : String(e)}`, 'internal');
+
+  // pass 2: write
+  const out = new Uint8Array(size);
+  out[0] = 0x40 | (type << 4) | tkl;
+  out[1] = code;
+  out[2] = messageId >> 8;
+  out[3] = messageId & 0xff;
+  put(out, 4, token);
+  let pos = 4 + tkl;
+  prev = 0;
+  for (let i = 0; i < optionCount; i++) {
+    const o = options[i]!;
+    const n = o.number;
+    const value = o.value;
+    const delta = n - prev;
+    const vl = value.length;
+    out[pos++] = (nibble(delta) << 4) | nibble(vl);
+    if (delta >= 269) {
+      out[pos++] = (delta - 269) >> 8;
+      out[pos++] = (delta - 269) & 0xff;
+    } else if (delta >= 13) out[pos++] = delta - 13;
+    if (vl >= 269) {
+      out[pos++] = (vl - 269) >> 8;
+      out[pos++] = (vl - 269) & 0xff;
+    } else if (vl >= 13) out[pos++] = vl - 13;
+    put(out, pos, value);
+    pos += vl;
+    prev = n;
   }
-  if (out.length !== length) throw fail(`coap-packet generate() wrote ${out.length} bytes, expected ${length}`, 'internal');
-  return asView(out);
+  if (payloadLength > 0) {
+    out[pos++] = 0xff;
+    put(out, pos, payload);
+    pos += payloadLength;
+  }
+  if (pos !== size) throw fail(`encoder wrote ${pos} bytes, computed ${size}`, 'internal');
+  return out;
 }
