@@ -23,8 +23,14 @@ const BENCHES: Record<string, Bench> = {
     about: 'CoAP CON GET req/s over established DTLS PSK sessions (dtls-load coap, 16 sessions, W=1 and 4) vs libcoap-gnutls, the 50k/s target and the DESIGN.md ceiling; server CPU per request; cpu profile',
     load: () => import('./coaps.js'),
   },
-  size: { about: 'bytes per established session (not yet written)' },
-  pure: { about: 'pure-JS crypto provider (not yet written)' },
+  size: {
+    about: 'minified and gzipped bundle sizes: PSK client + CoAP client, ECDHE client, everything; tree-shaking checks',
+    load: () => import('./size.js'),
+  },
+  pure: {
+    about: 'pure-JS crypto provider vs node:crypto: in-process PSK and ECDHE (RPK) handshakes, CCM_8 seal/open at 64 B and 1 KB, P-256 primitives; us/op and ratios',
+    load: () => import('./pure.js'),
+  },
 };
 
 function list(): void {
