@@ -1,8 +1,7 @@
 /**
  * AES-128-CCM with an 8-byte tag (RFC 3610; M = 8, L = 15 - nonce length, so L = 3 for the
- * 12-byte DTLS nonce of RFC 6655) in plain JS, built on the AES block function of
- * `@noble/ciphers` (`unsafe.expandKeyLE` + `unsafe.encrypt`, which work on four 32-bit
- * little-endian words: no per-block allocation of byte views). Neither `@noble/ciphers` nor
+ * 12-byte DTLS nonce of RFC 6655) in plain JS, built on the compact AES block
+ * function of ./aes.ts (four 32-bit little-endian words: no per-block allocation of byte views). Neither `@noble/ciphers` nor
  * WebCrypto has CCM (DESIGN.md "Known traps"); this must match node:crypto byte for byte
  * (test/crypto-differential.test.ts checks it on random records).
  *
@@ -15,14 +14,13 @@
  * C    = (m ^ S_1 ‖ S_2 ‖ ...) ‖ (T ^ first M bytes of S_0)
  * ```
  * The tag is checked with one OR-accumulated difference (no early exit); on failure the
- * plaintext buffer is zeroed and `undefined` is returned. The AES tables of `@noble/ciphers`
+ * plaintext buffer is zeroed and `undefined` is returned. The AES table lookups
  * are indexed by secret bytes, as every table-based software AES is: see the "constant time"
  * note in lib/crypto/pure.ts.
  */
-import { unsafe } from '@noble/ciphers/aes.js';
+import { expandKeyLE, encrypt as aesEncrypt } from './aes.js';
 
 const TAG_LENGTH = 8;
-const { expandKeyLE, encrypt: aesEncrypt } = unsafe;
 
 /**
  * Expanded keys, keyed by the caller's key array. A WeakMap holds nothing beyond the life of
