@@ -1,0 +1,37 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { concat, ctEqual, fromHex, toHex, utf8 } from '../lib/bytes/util.js';
+import { DecodeError, Reader } from '../lib/bytes/reader.js';
+import { Writer } from '../lib/bytes/writer.js';
+
+describe('utf8() without TextEncoder', () => {
+  it('matches TextEncoder on any string, lone surrogates included', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 60 }), (s) => toHex(utf8(s)) === toHex(new TextEncoder().encode(s))),
+      { numRuns: 3000 },
+    );
+  });
+});
+
+describe('byte helpers', () => {
+  it('hex round trip, ctEqual, concat', () => {
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 64 }), (b) => ctEqual(fromHex(toHex(b)), b)));
+    expect(() => fromHex('abc')).toThrow(TypeError);
+    expect(ctEqual(new Uint8Array([1, 2]), new Uint8Array([1, 3]))).toBe(false);
+    expect(toHex(concat(new Uint8Array([1]), new Uint8Array(0), new Uint8Array([2, 3])))).toBe('010203');
+  });
+
+  it('Writer back-patches vector lengths and Reader reads them back, rejecting trailing bytes', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), fc.integer({ min: 0, max: 2 ** 48 - 1 }), (body, n) => {
+        const bytes = new Writer(4).u48(n).vec16((w) => w.bytes(body)).vec8((w) => w.u8(7)).finish();
+        const r = new Reader(bytes);
+        const ok = r.u48() === n && toHex(r.vec16('v')) === toHex(body) && r.vec8('x').length === 1;
+        r.end('all');
+        return ok;
+      }),
+    );
+    expect(() => new Reader(new Uint8Array([1, 2])).end('x')).toThrow(DecodeError);
+    expect(() => new Reader(new Uint8Array([0, 5, 1])).vec16('v')).toThrow(DecodeError);
+  });
+});
