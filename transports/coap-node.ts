@@ -4,7 +4,7 @@ import { isIPv6 } from 'node:net';
 import { lookup } from 'node:dns/promises';
 import { performance } from 'node:perf_hooks';
 import { randomFillSync } from 'node:crypto';
-import { Alarm, connect as dtlsConnect, createServer as createDtlsServer, enlargeBuffers, type ConnectOptions, type DtlsServer, type DtlsSession, type ServerOptions as DtlsServerOptions } from './node-dgram.js';
+import { Alarm, connect as dtlsConnect, createServer as createDtlsServer, enlargeBuffers, literalLookup, Outbox, type ConnectOptions, type DtlsServer, type DtlsSession, type ServerOptions as DtlsServerOptions } from './node-dgram.js';
 import type { PeerAddress, PeerIdentity } from '../lib/dtls/keystore.js';
 import { peerKey } from '../lib/dtls/keystore.js';
 import { CoapEndpoint, type OutgoingRequest, type OutgoingResponse } from '../lib/coap/endpoint.js';
@@ -22,6 +22,19 @@ const randomBytes = (n: number) => randomFillSync(new Uint8Array(n));
 const now = () => performance.now();
 
 
+/** What RequestServing needs from its driver. */
+interface ServingHost {
+  /** Runs f, then delivers the endpoint's events and sends its datagrams (re-entrant). */
+  pump(f: () => void): void;
+  /**
+   * Set by a driver whose pump is running, so that an answer given inside a handler needs no
+   * pump of its own: the reply goes into the endpoint and its datagrams are sent at once
+   * (sendQueued), and the running pump delivers the events and re-arms the timer afterwards.
+   */
+  readonly pumping: boolean;
+  sendQueued(): void;
+}
+
 /**
  * Serving requests (both roles use it: a CoAP server, and a CoAP client whose peer sends it
  * requests, as an LwM2M server does): block-wise assembly and observe through the server core,
@@ -35,7 +48,7 @@ class RequestServing<P> {
     private readonly describe: (p: P, m: CoapMessage, payload: Uint8Array) => IncomingRequest,
     private readonly handler: () => Handler | undefined,
     private readonly onError: (e: unknown) => void,
-    private readonly pump: (f: () => void) => void,
+    private readonly host: ServingHost,
     opts: Partial<ServerCoreOptions>,
   ) {
     this.core = new CoapServerCore<P>(endpoint, peerId, opts);
@@ -51,8 +64,18 @@ class RequestServing<P> {
     const assembled: AssembledRequest<P> | undefined = this.core.accept(now(), x);
     if (!assembled) return;
     const req = this.describe(x.peer, assembled.message, assembled.payload);
-    const res = new ServerResponse((r, observable) => this.pump(() => this.core.reply(now(), x.id, assembled, r, observable)));
-    this.run(req, res);
+    this.run(req, new ExchangeResponse(this, x.id, assembled));
+  }
+
+  /** @internal ExchangeResponse.end: the handler's answer to one exchange. */
+  reply(exchangeId: number, assembled: AssembledRequest<P>, r: OutgoingResponse, observable: boolean): void {
+    const host = this.host;
+    if (host.pumping) {
+      this.core.reply(now(), exchangeId, assembled, r, observable);
+      host.sendQueued();
+      return;
+    }
+    host.pump(() => this.core.reply(now(), exchangeId, assembled, r, observable));
   }
 
   /** Re-runs the handler for every observer of `path` and sends the results as notifications. */
@@ -60,7 +83,7 @@ class RequestServing<P> {
     const observers = this.core.observersOf(path);
     for (const obs of observers) {
       const req = this.describe(obs.peer, obs.request, obs.request.payload);
-      const res = new ServerResponse((r) => this.pump(() => this.core.notify(now(), obs, r, o.confirmable)));
+      const res = new ServerResponse((r) => this.host.pump(() => this.core.notify(now(), obs, r, o.confirmable)));
       this.run(req, res);
     }
     return observers.length;
@@ -68,21 +91,45 @@ class RequestServing<P> {
 
   private run(req: IncomingRequest, res: ServerResponse): void {
     const h = this.handler();
-    const fail = (e: unknown) => {
-      this.onError(e);
-      if (!res.finished) res.end('internal error', Code.InternalServerError);
-    };
     try {
       if (!h) return res.end(undefined, Code.NotFound);
       const r = h(req, res);
-      if (r instanceof Promise) r.catch(fail);
+      if (r instanceof Promise) r.catch((e: unknown) => this.fail(e, res));
     } catch (e) {
-      fail(e);
+      this.fail(e, res);
     }
+  }
+
+  private fail(e: unknown, res: ServerResponse): void {
+    this.onError(e);
+    if (!res.finished) res.end('internal error', Code.InternalServerError);
   }
 }
 
 // ============================================================================ server ===
+
+/** A uint option value (RFC 7252 §3.2), as encodeUint, without its intermediate array for one byte. */
+function uintValue(v: number): Uint8Array {
+  if (v >= 0 && v < 256 && Number.isInteger(v)) {
+    const b = new Uint8Array(v === 0 ? 0 : 1);
+    if (v !== 0) b[0] = v;
+    return b;
+  }
+  return encodeUint(v);
+}
+
+/** UTF-8 bytes of a string, as TextEncoder.encode, with a fast path for short ASCII text. */
+function utf8Bytes(s: string): Uint8Array {
+  const n = s.length;
+  if (n > 64) return enc.encode(s);
+  const b = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x80) return enc.encode(s);
+    b[i] = c;
+  }
+  return b;
+}
 
 /** What a handler uses to answer. */
 export class ServerResponse {
@@ -91,14 +138,14 @@ export class ServerResponse {
   private observable = false;
   private ended = false;
 
-  constructor(private readonly finish: (r: OutgoingResponse, observable: boolean) => void) {}
+  constructor(private readonly finish?: (r: OutgoingResponse, observable: boolean) => void) {}
 
   status(code: number): this {
     this.code = code;
     return this;
   }
   setOption(number: number, value: Uint8Array | number | string): this {
-    this.options.push({ number, value: typeof value === 'number' ? encodeUint(value) : typeof value === 'string' ? enc.encode(value) : value });
+    this.options.push({ number, value: typeof value === 'number' ? uintValue(value) : typeof value === 'string' ? enc.encode(value) : value });
     return this;
   }
   contentFormat(cf: number): this {
@@ -116,7 +163,26 @@ export class ServerResponse {
     if (this.ended) return;
     this.ended = true;
     if (code !== undefined) this.code = code;
-    this.finish({ code: this.code, options: this.options, payload: typeof payload === 'string' ? enc.encode(payload) : (payload ?? new Uint8Array(0)) }, this.observable);
+    this.deliver({ code: this.code, options: this.options, payload: typeof payload === 'string' ? utf8Bytes(payload) : (payload ?? new Uint8Array(0)) }, this.observable);
+  }
+
+  /** @internal Where the answer goes: the callback given to the constructor. */
+  protected deliver(r: OutgoingResponse, observable: boolean): void {
+    this.finish?.(r, observable);
+  }
+}
+
+/** The response to one server exchange: answers through RequestServing, with no closure per request. */
+class ExchangeResponse<P> extends ServerResponse {
+  constructor(
+    private readonly serving: RequestServing<P>,
+    private readonly exchangeId: number,
+    private readonly assembled: AssembledRequest<P>,
+  ) {
+    super();
+  }
+  protected override deliver(r: OutgoingResponse, observable: boolean): void {
+    this.serving.reply(this.exchangeId, this.assembled, r, observable);
   }
 }
 
@@ -142,6 +208,8 @@ export class CoapServer extends EventEmitter {
   private readonly serving: RequestServing<Peer>;
   private readonly waiting = new Map<number, { resolve: (m: CoapMessage) => void; reject: (e: Error) => void }>();
   private socket: Socket | undefined;
+  /** coap:// datagrams, sent once per turn of the event loop (see Outbox). */
+  private readonly outbox = new Outbox(() => this.socket);
   private dtls: DtlsServer | undefined;
   private readonly addresses = new Map<string, PeerAddress>();
   private readonly sessionIds = new WeakMap<DtlsSession, string>();
@@ -154,6 +222,14 @@ export class CoapServer extends EventEmitter {
   ) {
     super();
     this.endpoint = new CoapEndpoint<Peer>(opts.transmission ?? {}, randomBytes);
+    const server = this;
+    const host: ServingHost = {
+      pump: (f) => server.pump(f),
+      get pumping() {
+        return server.depth > 0;
+      },
+      sendQueued: () => server.sendQueued(),
+    };
     const core: Partial<ServerCoreOptions> = {};
     if (opts.blockSize) core.blockSize = opts.blockSize;
     if (opts.maxBodySize) core.maxBodySize = opts.maxBodySize;
@@ -161,12 +237,14 @@ export class CoapServer extends EventEmitter {
       this.endpoint,
       (p) => this.peerId(p),
       (p, m, payload) => this.describe(p, m, payload),
-      () => this.handler ?? (this.listenerCount('request') > 0 ? (req, res) => void this.emit('request', req, res) : undefined),
+      () => this.handler ?? (this.listenerCount('request') > 0 ? this.emitRequest : undefined),
       (e) => this.emit('error', e),
-      (f) => this.pump(f),
+      host,
       core,
     );
   }
+
+  private readonly emitRequest: Handler = (req, res) => void this.emit('request', req, res);
 
   get core(): CoapServerCore<Peer> {
     return this.serving.core;
@@ -231,7 +309,7 @@ export class CoapServer extends EventEmitter {
       const d = createDtlsServer(this.opts.dtls);
       this.dtls = d;
       d.on('session', (s: DtlsSession) => {
-        s.on('data', (data: Uint8Array) => this.pump(() => this.endpoint.handleDatagram(now(), s, data)));
+        s.on('data', (data: Uint8Array) => this.receive(s, data));
         s.on('close', () => this.pump(() => {
           this.serving.core.forget(s);
           this.endpoint.dropPeer(s);
@@ -245,12 +323,12 @@ export class CoapServer extends EventEmitter {
       });
       return this;
     }
-    const socket = createSocket({ type: isIPv6(host) ? 'udp6' : 'udp4' });
+    const socket = createSocket({ type: isIPv6(host) ? 'udp6' : 'udp4', lookup: literalLookup });
     this.socket = socket;
     socket.on('message', (msg, rinfo) => {
       const key = `${rinfo.address}|${rinfo.port}`;
       if (!this.addresses.has(key)) this.addresses.set(key, { address: rinfo.address, port: rinfo.port });
-      this.pump(() => this.endpoint.handleDatagram(now(), key, new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength)));
+      this.receive(key, new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength));
     });
     socket.on('error', (e) => this.emit('error', e));
     socket.bind(port, host, () => {
@@ -279,6 +357,7 @@ export class CoapServer extends EventEmitter {
   async close(): Promise<void> {
     this.alarm.stop();
     if (this.dtls) await this.dtls.close();
+    this.outbox.flush();
     if (this.socket) await new Promise<void>((r) => this.socket!.close(() => r()));
     this.dtls = undefined;
     this.socket = undefined;
@@ -295,23 +374,53 @@ export class CoapServer extends EventEmitter {
   private describe(p: Peer, m: CoapMessage, payload: Uint8Array): IncomingRequest {
     const peer = typeof p === 'string' ? this.addresses.get(p) ?? { address: '?', port: 0 } : p.peer;
     const identity: PeerIdentity | undefined = typeof p === 'string' ? undefined : p.info.identity;
-    return { ...describeRequest(m, payload, peer, identity), channel: p };
+    return describeRequest(m, payload, peer, identity, p);
+  }
+
+  /** Pumps running (nested ones included): see ServingHost.pumping. */
+  private depth = 0;
+
+  /** A datagram from a peer: pump(() => handleDatagram(...)) without a closure per datagram. */
+  private receive(p: Peer, data: Uint8Array): void {
+    this.depth++;
+    try {
+      this.endpoint.handleDatagram(now(), p, data);
+      this.flush();
+    } finally {
+      this.depth--;
+    }
+    this.alarm.arm(this.endpoint.pollTimeout());
   }
 
   private pump(f: () => void): void {
-    f();
+    this.depth++;
+    try {
+      f();
+      this.flush();
+    } finally {
+      this.depth--;
+    }
+    this.alarm.arm(this.endpoint.pollTimeout());
+  }
+
+  private flush(): void {
     const ep = this.endpoint;
     for (let e = ep.pollEvent(); e; e = ep.pollEvent()) {
       if (e.type === 'request' || e.type === 'reset') this.serving.event(e);
       else settle(this.waiting, this.notifications, e);
     }
+    this.sendQueued();
+  }
+
+  /** Sends the endpoint's queued datagrams. */
+  private sendQueued(): void {
+    const ep = this.endpoint;
     for (let t = ep.pollTransmit(); t; t = ep.pollTransmit()) {
       if (typeof t.peer === 'string') {
         const a = this.addresses.get(t.peer);
-        if (a) this.socket?.send(t.data, a.port, a.address);
+        if (a && this.socket) this.outbox.add(a, t.data);
       } else if (!t.peer.closed) t.peer.send(t.data);
     }
-    this.alarm.arm(ep.pollTimeout());
   }
 }
 
@@ -427,7 +536,7 @@ export class CoapClient {
       },
       () => this.opts.handler,
       () => undefined,
-      (f) => this.pump(f),
+      { pump: (f) => this.pump(f), pumping: false, sendQueued: () => undefined },
       {},
     );
   }

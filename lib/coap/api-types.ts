@@ -1,5 +1,5 @@
 import type { PeerAddress, PeerIdentity } from '../dtls/keystore.js';
-import { codeText, decodeUint, getOption, getOptions, OptionNumber, type CoapMessage, type CoapOption } from './message.js';
+import { codeText, decodeUint, getOption, OptionNumber, type CoapMessage, type CoapOption } from './message.js';
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE' | 'FETCH' | 'PATCH' | 'IPATCH';
 export const METHOD_CODES: Record<Method, number> = { GET: 1, POST: 2, PUT: 3, DELETE: 4, FETCH: 5, PATCH: 6, IPATCH: 7 };
@@ -66,26 +66,51 @@ export interface IncomingRequest {
   text(): string;
 }
 
-export function describeRequest(m: CoapMessage, payload: Uint8Array, peer: PeerAddress, identity: PeerIdentity | undefined): IncomingRequest {
-  const segs = getOptions(m, OptionNumber.UriPath).map((b) => dec.decode(b));
-  const cf = getOption(m, OptionNumber.ContentFormat);
-  const acc = getOption(m, OptionNumber.Accept);
-  const obs = getOption(m, OptionNumber.Observe);
-  return {
-    method: METHOD_NAMES[m.code],
-    code: m.code,
-    path: '/' + segs.join('/'),
-    pathSegments: segs,
-    query: getOptions(m, OptionNumber.UriQuery).map((b) => dec.decode(b)),
-    options: m.options,
-    payload,
-    contentFormat: cf ? decodeUint(cf) : undefined,
-    accept: acc ? decodeUint(acc) : undefined,
-    observe: obs ? decodeUint(obs) : undefined,
-    peer,
-    identity,
-    secure: identity !== undefined,
-    message: m,
-    text: () => dec.decode(payload),
-  };
+export function describeRequest(m: CoapMessage, payload: Uint8Array, peer: PeerAddress, identity: PeerIdentity | undefined, channel?: unknown): IncomingRequest {
+  // one pass over the options (getOption/getOptions would walk them once per option number)
+  const segs: string[] = [];
+  const query: string[] = [];
+  let cf: Uint8Array | undefined;
+  let acc: Uint8Array | undefined;
+  let obs: Uint8Array | undefined;
+  const options = m.options;
+  for (let i = 0; i < options.length; i++) {
+    const o = options[i]!;
+    switch (o.number) {
+      case OptionNumber.UriPath:
+        segs.push(utf8(o.value));
+        break;
+      case OptionNumber.UriQuery:
+        query.push(utf8(o.value));
+        break;
+      case OptionNumber.ContentFormat:
+        if (cf === undefined) cf = o.value;
+        break;
+      case OptionNumber.Accept:
+        if (acc === undefined) acc = o.value;
+        break;
+      case OptionNumber.Observe:
+        if (obs === undefined) obs = o.value;
+        break;
+    }
+  }
+  const path = segs.length === 1 ? '/' + segs[0]! : '/' + segs.join('/');
+  const text = () => dec.decode(payload);
+  const contentFormat = cf ? decodeUint(cf) : undefined;
+  const accept = acc ? decodeUint(acc) : undefined;
+  const observe = obs ? decodeUint(obs) : undefined;
+  const secure = identity !== undefined;
+  // `channel` only when the driver gives one (the property is absent otherwise, as before)
+  if (arguments.length > 4) {
+    return { method: METHOD_NAMES[m.code], code: m.code, path, pathSegments: segs, query, options, payload, contentFormat, accept, observe, peer, identity, secure, message: m, text, channel };
+  }
+  return { method: METHOD_NAMES[m.code], code: m.code, path, pathSegments: segs, query, options, payload, contentFormat, accept, observe, peer, identity, secure, message: m, text };
+}
+
+/** TextDecoder's UTF-8 decoding, with a fast path for short ASCII (paths and queries usually are). */
+function utf8(b: Uint8Array): string {
+  const n = b.length;
+  if (n > 64) return dec.decode(b);
+  for (let i = 0; i < n; i++) if (b[i]! >= 0x80) return dec.decode(b);
+  return String.fromCharCode.apply(null, b as unknown as number[]);
 }

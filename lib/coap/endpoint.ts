@@ -79,7 +79,13 @@ export class CoapEndpoint<P> {
   private readonly servers = new Map<number, PendingServer<P>>();
   private readonly notifications = new Map<P, Map<number, Uint8Array>>();
   private readonly clientTimers: TimerQueue<ClientExchange<P>>;
-  private readonly serverTimers: TimerQueue<PendingServer<P>>;
+  /**
+   * Server exchanges by empty-ACK deadline. Every deadline is now + emptyAckDelayMs, so they
+   * arrive in order: a FIFO (read from serverTimersHead) instead of a heap entry per request.
+   * Answered exchanges stay in it until they reach the head, where they are skipped.
+   */
+  private serverTimers: Array<PendingServer<P>> = [];
+  private serverTimersHead = 0;
   private readonly events: Array<CoapEvent<P>> = [];
 
   constructor(
@@ -93,7 +99,6 @@ export class CoapEndpoint<P> {
     this.params = { ...DEFAULT_TRANSMISSION, ...params };
     this.messages = new MessageLayer(this.params, () => this.random(4).reduce((a, b) => a * 256 + b, 0) / 2 ** 32);
     this.clientTimers = new TimerQueue((x) => (this.clients.get(x.id) === x ? x.deadline : undefined), () => this.clients.size);
-    this.serverTimers = new TimerQueue((x) => (this.servers.get(x.id) === x ? x.deadline : undefined), () => this.servers.size);
   }
 
   // === client ============================================================================
@@ -150,17 +155,19 @@ export class CoapEndpoint<P> {
     if (!x || x.done) return;
     x.done = true;
     this.servers.delete(exchangeId);
-    const base = { code: r.code, token: x.request.token, options: sortOptions(r.options ?? []), payload: r.payload ?? new Uint8Array(0) };
-    if (x.request.type === MessageType.CON && !this.messages.answered(x.peer, x.request.messageId)) {
-      this.messages.answer(now, x.peer, { ...base, type: MessageType.ACK, messageId: x.request.messageId });
+    const req = x.request;
+    const options = inOrder(r.options ?? []);
+    const payload = r.payload ?? new Uint8Array(0);
+    if (req.type === MessageType.CON && !this.messages.answered(x.peer, req.messageId)) {
+      this.messages.answer(now, x.peer, { type: MessageType.ACK, code: r.code, messageId: req.messageId, token: req.token, options, payload });
       return;
     }
-    this.sendSeparate(now, x.peer, base, r.confirmable ?? x.request.type === MessageType.CON);
+    this.sendSeparate(now, x.peer, { code: r.code, token: req.token, options, payload }, r.confirmable ?? req.type === MessageType.CON);
   }
 
   /** Sends a notification (RFC 7641) or any response outside an exchange, on a token. */
   notify(now: number, peer: P, token: Uint8Array, r: OutgoingResponse): void {
-    this.sendSeparate(now, peer, { code: r.code, token, options: sortOptions(r.options ?? []), payload: r.payload ?? new Uint8Array(0) }, r.confirmable ?? false);
+    this.sendSeparate(now, peer, { code: r.code, token, options: inOrder(r.options ?? []), payload: r.payload ?? new Uint8Array(0) }, r.confirmable ?? false);
   }
 
   private sendSeparate(now: number, peer: P, base: Omit<CoapMessage, 'type' | 'messageId'>, confirmable: boolean): void {
@@ -168,7 +175,7 @@ export class CoapEndpoint<P> {
     const sent = this.mapOf(this.notifications, peer);
     sent.set(messageId, base.token);
     if (sent.size > 64) sent.delete(sent.keys().next().value!);
-    this.messages.send(now, peer, { ...base, type: confirmable ? MessageType.CON : MessageType.NON, messageId });
+    this.messages.send(now, peer, { type: confirmable ? MessageType.CON : MessageType.NON, code: base.code, messageId, token: base.token, options: base.options, payload: base.payload });
   }
 
   // === driver interface ==================================================================
@@ -184,7 +191,7 @@ export class CoapEndpoint<P> {
     for (const x of this.clientTimers.popDue(now)) {
       this.finishClient(x, new CoapError('TIMEOUT', `no response within ${this.params.maxTransmitWaitMs} ms`));
     }
-    for (const x of this.serverTimers.popDue(now)) {
+    for (let x = this.dueServer(now); x; x = this.dueServer(now)) {
       x.deadline = undefined;
       // RFC 7252 §5.2.2: a slow handler: acknowledge now, respond separately later.
       if (!x.done && !this.messages.answered(x.peer, x.request.messageId)) {
@@ -212,8 +219,54 @@ export class CoapEndpoint<P> {
   }
   pollTimeout(): number | undefined {
     let t = this.messages.pollTimeout();
-    for (const q of [this.clientTimers.peek(), this.serverTimers.peek()]) if (q !== undefined && (t === undefined || q < t)) t = q;
+    const c = this.clientTimers.peek();
+    if (c !== undefined && (t === undefined || c < t)) t = c;
+    const s = this.nextServerDeadline();
+    if (s !== undefined && (t === undefined || s < t)) t = s;
     return t;
+  }
+
+  // --- server exchange deadlines (FIFO) ---------------------------------------------------
+
+  private scheduleServer(x: PendingServer<P>): void {
+    const q = this.serverTimers;
+    const at = x.deadline!;
+    let i = q.length;
+    // in order unless the clock went backwards: then insert in place
+    while (i > this.serverTimersHead && q[i - 1]!.deadline !== undefined && q[i - 1]!.deadline! > at) i--;
+    if (i === q.length) q.push(x);
+    else q.splice(i, 0, x);
+  }
+
+  /** Drops answered (or dropped) exchanges from the head; returns the head's deadline. */
+  private nextServerDeadline(): number | undefined {
+    const q = this.serverTimers;
+    let h = this.serverTimersHead;
+    while (h < q.length) {
+      const x = q[h]!;
+      if (x.deadline !== undefined && !x.done && this.servers.get(x.id) === x) break;
+      q[h++] = undefined!;
+    }
+    if (h === q.length) {
+      this.serverTimers = [];
+      this.serverTimersHead = 0;
+      return undefined;
+    }
+    if (h > 1024 && h * 2 > q.length) {
+      this.serverTimers = q.slice(h);
+      h = 0;
+    }
+    this.serverTimersHead = h;
+    return this.serverTimers[h]!.deadline;
+  }
+
+  /** The next live server exchange whose deadline is due, removed from the FIFO. */
+  private dueServer(now: number): PendingServer<P> | undefined {
+    const at = this.nextServerDeadline();
+    if (at === undefined || at > now) return undefined;
+    const x = this.serverTimers[this.serverTimersHead]!;
+    this.serverTimers[this.serverTimersHead++] = undefined!;
+    return x;
   }
 
   // ------------------------------------------------------------------------------------
@@ -261,7 +314,7 @@ export class CoapEndpoint<P> {
       return;
     }
     if (isRequestCode(m.code)) {
-      const unknown = m.options.find((o) => isCritical(o.number) && !KNOWN_OPTIONS.has(o.number));
+      const unknown = unknownCritical(m.options);
       if (unknown) {
         // RFC 7252 §5.4.1: unrecognized critical option in a request -> 4.02 Bad Option
         const bad = { code: Code.BadOption, token: m.token, options: [], payload: new TextEncoder().encode(`unknown critical option ${unknown.number}`) };
@@ -270,9 +323,11 @@ export class CoapEndpoint<P> {
         return;
       }
       const x: PendingServer<P> = { id: this.nextId++, peer, request: m, deadline: undefined, done: false };
-      if (m.type === MessageType.CON) x.deadline = now + this.params.emptyAckDelayMs;
       this.servers.set(x.id, x);
-      this.serverTimers.schedule(x, x.deadline);
+      if (m.type === MessageType.CON) {
+        x.deadline = now + this.params.emptyAckDelayMs;
+        this.scheduleServer(x);
+      }
       this.events.push({ type: 'request', exchange: x });
       return;
     }
@@ -322,6 +377,21 @@ export class CoapEndpoint<P> {
 
 function emptyMessage(type: MessageType, messageId: number): CoapMessage {
   return { type, code: Code.EMPTY, messageId, token: new Uint8Array(0), options: [], payload: new Uint8Array(0) };
+}
+
+/** The first critical option this implementation does not know, if any. */
+function unknownCritical(options: readonly CoapOption[]): CoapOption | undefined {
+  for (let i = 0; i < options.length; i++) {
+    const o = options[i]!;
+    if (isCritical(o.number) && !KNOWN_OPTIONS.has(o.number)) return o;
+  }
+  return undefined;
+}
+
+/** sortOptions, but an array already in order is used as it is (the message is encoded at once, not kept). */
+function inOrder(options: CoapOption[]): CoapOption[] {
+  for (let i = 1; i < options.length; i++) if (options[i]!.number < options[i - 1]!.number) return sortOptions(options);
+  return options;
 }
 
 /** Options in ascending number order (stable, so repeated options keep their order). */

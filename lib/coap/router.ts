@@ -51,6 +51,16 @@ export class Router<Res extends RouteResponse> {
       .map((r) => ({ target: r.path, attributes: [...(r.description.attributes ?? []), ...(r.description.observable ? ([['obs', true]] as Array<[string, true]>) : [])] }));
   }
 
+  /** The first route for a path: an exact path, or a `/*` prefix (in the order they were added). */
+  private match(path: string): Route<Res> | undefined {
+    const routes = this.routes;
+    for (let i = 0; i < routes.length; i++) {
+      const r = routes[i]!;
+      if (r.path === path || (r.path.endsWith('/*') && path.startsWith(r.path.slice(0, -1)))) return r;
+    }
+    return undefined;
+  }
+
   /** The request handler. */
   handler(): (req: IncomingRequest, res: Res) => void | Promise<void> {
     return (req, res) => {
@@ -59,7 +69,7 @@ export class Router<Res extends RouteResponse> {
         const query = parseDiscoveryQuery(req.query);
         return res.contentFormat(ContentFormat.LinkFormat).end(formatLinks(filterLinks(this.links(), query)), Code.Content);
       }
-      const route = this.routes.find((r) => r.path === req.path || (r.path.endsWith('/*') && req.path.startsWith(r.path.slice(0, -1))));
+      const route = this.match(req.path);
       if (!route) return res.end(undefined, Code.NotFound);
       const h = req.method ? route.methods.get(req.method) : undefined;
       if (!h) return res.end(undefined, Code.MethodNotAllowed);

@@ -75,6 +75,12 @@ export class CoapServerCore<P> {
    * answer it (then call reply()), or undefined when this layer answered it itself.
    */
   accept(now: number, x: ServerExchange<P>): AssembledRequest<P> | undefined {
+    const m = x.request;
+    // Fast path: no Block1, Block2 or Observe option, so no block-wise or observe state to
+    // look up (the resource key is needed only for those).
+    if (!hasOption3(m.options, OptionNumber.Block1, OptionNumber.Block2, OptionNumber.Observe)) {
+      return { peer: x.peer, message: m, payload: m.payload, observing: false };
+    }
     try {
       return this.acceptInner(now, x);
     } catch (e) {
@@ -152,6 +158,17 @@ export class CoapServerCore<P> {
    */
   reply(now: number, exchangeId: number, req: AssembledRequest<P>, res: OutgoingResponse, observable = false): void {
     const m = req.message;
+    // Fast path: no observe registration, no Block1/Block2 in the request, a body that fits one
+    // block and no Block2 option to strip: the response goes out as the application gave it.
+    if (
+      !req.observing &&
+      (res.payload === undefined || res.payload.length <= this.opts.blockSize) &&
+      !hasOption3(m.options, OptionNumber.Block1, OptionNumber.Block2, OptionNumber.Block2) &&
+      (res.options === undefined || !hasOption3(res.options, OptionNumber.Block2, OptionNumber.Block2, OptionNumber.Block2))
+    ) {
+      this.endpoint.respond(now, exchangeId, res);
+      return;
+    }
     const key = `${this.peerId(req.peer)}|${resourceKey(m)}`;
     let options = [...(res.options ?? [])];
     const block1 = getOption(m, OptionNumber.Block1);
@@ -239,6 +256,15 @@ export class CoapServerCore<P> {
     this.endpoint.respond(now, x.id, { code: Code.RequestEntityTooLarge, options: [{ number: OptionNumber.Size1, value: encodeUint(this.opts.maxBodySize) }] });
     return undefined;
   }
+}
+
+/** Whether any option has number a, b or c. */
+function hasOption3(options: readonly CoapOption[], a: number, b: number, c: number): boolean {
+  for (let i = 0; i < options.length; i++) {
+    const n = options[i]!.number;
+    if (n === a || n === b || n === c) return true;
+  }
+  return false;
 }
 
 /** The resource a request addresses: method, path and query (block-wise state is per resource). */

@@ -3,7 +3,7 @@ import { wipe } from '../bytes/util.js';
 import type { ConnectionConfig } from './config.js';
 import { DtlsError, alertFor } from './errors.js';
 import type { DtlsEvent } from './events.js';
-import { CCM8_RECORD_OVERHEAD, openRecord, sealRecord, type TrafficKeys } from './record/ccm8-cipher.js';
+import { CCM8_RECORD_OVERHEAD, openRecord, sealRecordWith, type TrafficKeys } from './record/ccm8-cipher.js';
 import { Reassembler, type HandshakeMessage } from './record/reassembler.js';
 import { ReplayWindow } from './record/replay-window.js';
 import { packFlight, type FlightItem } from './handshake/flights.js';
@@ -11,7 +11,7 @@ import { AlertDescription, AlertLevel, ContentType, DTLS_1_2, HandshakeType } fr
 import { decodeAlert, encodeAlert } from './wire/alert.js';
 import { isChangeCipherSpec } from './wire/change-cipher-spec.js';
 import { decodeHandshakeFragments } from './wire/handshake.js';
-import { encodeRecord, RECORD_HEADER_LENGTH, splitRecords, type RawRecord } from './wire/record.js';
+import { RECORD_HEADER_LENGTH, splitRecords, writeHeader, type RawRecord } from './wire/record.js';
 
 /**
  * RFC 6347 §4.2.4: "for at least twice the default MSL defined for [TCP], when in the
@@ -256,10 +256,14 @@ export abstract class DtlsConnection {
   private sealRecord(type: number, epoch: number, payload: Uint8Array): Uint8Array {
     const sequence = this.writeSeq[epoch]!++;
     if (sequence >= 2 ** 48 - 1) throw new DtlsError('INTERNAL', 'sequence number space exhausted');
-    const h = { type, version: DTLS_1_2, epoch, sequence };
-    if (epoch === 0) return encodeRecord(h, payload);
+    if (epoch === 0) {
+      const out = new Uint8Array(RECORD_HEADER_LENGTH + payload.length);
+      writeHeader(out, 0, type, DTLS_1_2, 0, sequence, payload.length);
+      out.set(payload, RECORD_HEADER_LENGTH);
+      return out;
+    }
     if (!this.writeKeys) throw new DtlsError('INTERNAL', 'no write keys for epoch 1');
-    return sealRecord(this.cfg.crypto, this.writeKeys, h, payload);
+    return sealRecordWith(this.cfg.crypto, this.writeKeys, type, DTLS_1_2, epoch, sequence, payload);
   }
 
   private transmitFlight(): void {
@@ -454,5 +458,5 @@ export function expectMessage(m: HandshakeMessage, type: number, epoch = 0): voi
 }
 
 function copyRecord(r: RawRecord): RawRecord {
-  return { ...r, fragment: r.fragment.slice() };
+  return { type: r.type, version: r.version, epoch: r.epoch, sequence: r.sequence, length: r.length, fragment: r.fragment.slice() };
 }

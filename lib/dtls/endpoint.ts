@@ -58,7 +58,10 @@ export class DtlsEndpoint {
   private readonly entries = new Map<string, Entry>();
   private readonly byConnection = new Map<ServerConnection, Entry>();
   private readonly timers: TimerQueue<Entry>;
-  private readonly out: Array<{ peer: PeerAddress; data: Uint8Array }> = [];
+  /** Datagrams to send: parallel queues (no {peer, data} object per datagram), read from outHead. */
+  private outPeers: PeerAddress[] = [];
+  private outData: Uint8Array[] = [];
+  private outHead = 0;
   private readonly events: EndpointEvent[] = [];
   private readonly resolved: Array<{ entry: Entry; answer: { psk: Uint8Array | undefined } | { verdict: PeerVerdict } }> = [];
   private readonly store: KeyStore;
@@ -109,14 +112,14 @@ export class DtlsEndpoint {
     const entry = this.entries.get(key);
     const hello = peekClientHello(datagram);
     if (!hello) {
-      if (entry) this.drive(entry, now, (c) => c.handleDatagram(now, datagram));
+      if (entry) this.feed(entry, now, datagram);
       else this.stats.datagramsDropped++;
       return;
     }
     // A ClientHello. A retransmission of the one that started the handshake in progress
     // goes to that handshake, which answers with its flight (it never restarts).
     if (entry && entry.connection.clientRandom && equal(entry.connection.clientRandom, hello.ch.random)) {
-      this.drive(entry, now, (c) => c.handleDatagram(now, datagram));
+      this.feed(entry, now, datagram);
       return;
     }
     if (!this.cookies.verify(now, key, hello.ch)) {
@@ -136,7 +139,7 @@ export class DtlsEndpoint {
     this.byConnection.set(connection, e);
     this.handshakes++;
     this.stats.handshakesStarted++;
-    this.drive(e, now, (c) => c.handleDatagram(now, datagram));
+    this.feed(e, now, datagram);
   }
 
   handleTimeout(now: number): void {
@@ -157,7 +160,12 @@ export class DtlsEndpoint {
   send(now: number, connection: ServerConnection, data: Uint8Array): void {
     const e = this.byConnection.get(connection);
     if (!e) throw new DtlsError('CLOSED', 'no such session');
-    this.drive(e, now, (c) => c.send(now, data), true);
+    // as drive(..., rethrow): API misuse is the caller's error; the output is collected anyway
+    try {
+      e.connection.send(now, data);
+    } finally {
+      this.collect(e, now);
+    }
   }
 
   /** Closes one session with close_notify. */
@@ -176,7 +184,47 @@ export class DtlsEndpoint {
   }
 
   pollTransmit(): { peer: PeerAddress; data: Uint8Array } | undefined {
-    return this.out.shift();
+    const i = this.outHead;
+    if (i >= this.outData.length) return undefined;
+    const t = { peer: this.outPeers[i]!, data: this.outData[i]! };
+    this.advanceOut(i);
+    return t;
+  }
+
+  /**
+   * Hands every queued datagram to `send`, in order: pollTransmit() without an object per
+   * datagram. Datagrams queued by `send` itself (re-entrant calls) are handed over too. If
+   * `send` throws, the datagrams after the one it was given stay queued.
+   */
+  drainTransmit(send: (peer: PeerAddress, data: Uint8Array) => void): void {
+    for (let i = this.outHead; i < this.outData.length; i = this.outHead) {
+      const peer = this.outPeers[i]!;
+      const data = this.outData[i]!;
+      this.advanceOut(i);
+      send(peer, data);
+    }
+  }
+
+  /** Whether datagrams are waiting for pollTransmit()/drainTransmit(). */
+  get hasTransmit(): boolean {
+    return this.outHead < this.outData.length;
+  }
+
+  private advanceOut(i: number): void {
+    this.outPeers[i] = undefined!;
+    this.outData[i] = undefined!;
+    this.outHead = i + 1;
+    if (this.outHead === this.outData.length) {
+      // drained: start over (keeps the arrays small and packed)
+      this.outHead = 0;
+      this.outPeers.length = 0;
+      this.outData.length = 0;
+    }
+  }
+
+  private queueOut(peer: PeerAddress, data: Uint8Array): void {
+    this.outPeers.push(peer);
+    this.outData.push(data);
   }
   pollEvent(): EndpointEvent | undefined {
     return this.events.shift();
@@ -195,7 +243,7 @@ export class DtlsEndpoint {
     const record = encodeRecord({ type: ContentType.handshake, version: DTLS_1_0, epoch: 0, sequence: hello.recordSeq }, hvr);
     if (record.length > helloSize) return; // no amplification, ever
     this.stats.helloVerifyRequests++;
-    this.out.push({ peer, data: record });
+    this.queueOut(peer, record);
   }
 
   /**
@@ -215,9 +263,20 @@ export class DtlsEndpoint {
     }
   }
 
+  /** drive() for a datagram, without a closure per datagram. */
+  private feed(e: Entry, now: number, datagram: Uint8Array): void {
+    try {
+      e.connection.handleDatagram(now, datagram);
+    } catch (err) {
+      this.remove(e, { type: 'failed', error: new DtlsError('INTERNAL', err instanceof Error ? err.message : String(err)) });
+    } finally {
+      this.collect(e, now);
+    }
+  }
+
   private collect(e: Entry, now: number): void {
     const c = e.connection;
-    for (let d = c.pollTransmit(); d; d = c.pollTransmit()) this.out.push({ peer: e.peer, data: d });
+    for (let d = c.pollTransmit(); d; d = c.pollTransmit()) this.queueOut(e.peer, d);
     for (let ev = c.pollEvent(); ev; ev = c.pollEvent()) {
       switch (ev.type) {
         case 'psk-request':
@@ -226,17 +285,20 @@ export class DtlsEndpoint {
         case 'verify-peer':
           this.verify(e, ev.credential, now);
           break;
+        case 'data':
+          this.events.push(endpointEvent(ev, e));
+          break;
         case 'connected':
           e.handshakeDeadline = undefined;
           this.handshakes--;
-          this.events.push({ ...ev, peer: e.peer, connection: c });
+          this.events.push(endpointEvent(ev, e));
           break;
         case 'closed':
         case 'failed':
           this.remove(e, ev);
           break;
         default:
-          this.events.push({ ...ev, peer: e.peer, connection: c });
+          this.events.push(endpointEvent(ev, e));
       }
     }
     if (this.entries.get(e.key) !== e) return;
@@ -295,8 +357,29 @@ export class DtlsEndpoint {
     if (e.handshakeDeadline !== undefined) this.handshakes--;
     e.scheduledAt = undefined;
     // drain anything the connection still wanted to send (a final alert)
-    for (let d = e.connection.pollTransmit(); d; d = e.connection.pollTransmit()) this.out.push({ peer: e.peer, data: d });
-    this.events.push({ ...ev, peer: e.peer, connection: e.connection });
+    for (let d = e.connection.pollTransmit(); d; d = e.connection.pollTransmit()) this.queueOut(e.peer, d);
+    this.events.push(endpointEvent(ev, e));
+  }
+}
+
+/**
+ * A connection's event with the peer and connection added, built as one literal per type:
+ * an object spread per event costs a copy and a map transition on the hot path.
+ */
+function endpointEvent(ev: DtlsEvent, e: Entry): EndpointEvent {
+  const peer = e.peer;
+  const connection = e.connection;
+  switch (ev.type) {
+    case 'data':
+      return { type: 'data', data: ev.data, peer, connection };
+    case 'connected':
+      return { type: 'connected', session: ev.session, peer, connection };
+    case 'closed':
+      return { type: 'closed', reason: ev.reason, peer, connection };
+    case 'failed':
+      return { type: 'failed', error: ev.error, peer, connection };
+    default:
+      return { ...ev, peer, connection };
   }
 }
 

@@ -23,12 +23,21 @@ export interface TrafficKeys {
   iv: Uint8Array;
 }
 
-function additionalData(type: number, version: number, epoch: number, seq: number, length: number): Uint8Array {
-  const aad = new Uint8Array(13);
-  aad[0] = epoch >>> 8;
-  aad[1] = epoch & 0xff;
+/**
+ * Scratch nonce and additional data, rewritten for every record: the provider's CCM calls are
+ * synchronous and providers do not keep their arguments, so two buffers serve every record
+ * instead of two allocations per record.
+ */
+const NONCE = new Uint8Array(12);
+const AAD = new Uint8Array(13);
+
+/** Writes nonce = iv ‖ epoch ‖ seq and aad = epoch ‖ seq ‖ type ‖ version ‖ length into the scratch buffers. */
+function prepare(iv: Uint8Array, type: number, version: number, epoch: number, seq: number, length: number): void {
+  const aad = AAD;
   const hi = Math.floor(seq / 0x1_0000_0000);
   const lo = seq >>> 0;
+  aad[0] = epoch >>> 8;
+  aad[1] = epoch & 0xff;
   aad[2] = hi >>> 8;
   aad[3] = hi & 0xff;
   aad[4] = lo >>> 24;
@@ -40,7 +49,12 @@ function additionalData(type: number, version: number, epoch: number, seq: numbe
   aad[10] = version & 0xff;
   aad[11] = length >>> 8;
   aad[12] = length & 0xff;
-  return aad;
+  const n = NONCE;
+  n[0] = iv[0]!;
+  n[1] = iv[1]!;
+  n[2] = iv[2]!;
+  n[3] = iv[3]!;
+  for (let i = 0; i < 8; i++) n[4 + i] = aad[i]!;
 }
 
 /** Encrypts one record; returns the whole record (header ‖ explicit nonce ‖ ciphertext ‖ tag). */
@@ -50,14 +64,26 @@ export function sealRecord(
   h: Omit<RecordHeader, 'length'>,
   plaintext: Uint8Array,
 ): Uint8Array {
-  const nonce = new Uint8Array(12);
-  nonce.set(keys.iv, 0);
-  const aad = additionalData(h.type, h.version, h.epoch, h.sequence, plaintext.length);
-  nonce.set(aad.subarray(0, 8), 4);
-  const sealed = c.ccm8Encrypt(keys.key, nonce, aad, plaintext);
+  return sealRecordWith(c, keys, h.type, h.version, h.epoch, h.sequence, plaintext);
+}
+
+/** sealRecord with the header fields as arguments (no header object per record). */
+export function sealRecordWith(
+  c: CryptoProvider,
+  keys: TrafficKeys,
+  type: number,
+  version: number,
+  epoch: number,
+  sequence: number,
+  plaintext: Uint8Array,
+): Uint8Array {
+  prepare(keys.iv, type, version, epoch, sequence, plaintext.length);
+  const sealed = c.ccm8Encrypt(keys.key, NONCE, AAD, plaintext);
+  // header ‖ explicit nonce (= the AAD's first 8 bytes) ‖ sealed, in one buffer
   const out = new Uint8Array(RECORD_HEADER_LENGTH + EXPLICIT_NONCE_LENGTH + sealed.length);
-  writeHeader(out, 0, h.type, h.version, h.epoch, h.sequence, EXPLICIT_NONCE_LENGTH + sealed.length);
-  out.set(aad.subarray(0, 8), RECORD_HEADER_LENGTH);
+  writeHeader(out, 0, type, version, epoch, sequence, EXPLICIT_NONCE_LENGTH + sealed.length);
+  const aad = AAD;
+  for (let i = 0; i < EXPLICIT_NONCE_LENGTH; i++) out[RECORD_HEADER_LENGTH + i] = aad[i]!;
   out.set(sealed, RECORD_HEADER_LENGTH + EXPLICIT_NONCE_LENGTH);
   return out;
 }
@@ -73,10 +99,10 @@ export function openRecord(
   fragment: Uint8Array,
 ): Uint8Array | undefined {
   if (fragment.length < CCM8_RECORD_OVERHEAD) return undefined;
-  const nonce = new Uint8Array(12);
-  nonce.set(keys.iv, 0);
-  nonce.set(fragment.subarray(0, EXPLICIT_NONCE_LENGTH), 4);
-  const sealed = fragment.subarray(EXPLICIT_NONCE_LENGTH);
-  const aad = additionalData(h.type, h.version, h.epoch, h.sequence, sealed.length - CCM8_TAG_LENGTH);
-  return c.ccm8Decrypt(keys.key, nonce, aad, sealed);
+  const sealedLength = fragment.length - EXPLICIT_NONCE_LENGTH;
+  prepare(keys.iv, h.type, h.version, h.epoch, h.sequence, sealedLength - CCM8_TAG_LENGTH);
+  // the nonce's explicit part comes from the record, not from the header's epoch/sequence
+  const n = NONCE;
+  for (let i = 0; i < EXPLICIT_NONCE_LENGTH; i++) n[4 + i] = fragment[i]!;
+  return c.ccm8Decrypt(keys.key, n, AAD, fragment.subarray(EXPLICIT_NONCE_LENGTH));
 }

@@ -1,4 +1,4 @@
-import { DecodeError, Reader } from '../../bytes/reader.js';
+import { DecodeError } from '../../bytes/reader.js';
 import { DTLS_1_0, DTLS_1_2 } from './constants.js';
 
 /**
@@ -41,19 +41,21 @@ export interface RawRecord extends RecordHeader {
  */
 export function splitRecords(datagram: Uint8Array): RawRecord[] {
   const out: RawRecord[] = [];
+  const end = datagram.length;
   let off = 0;
-  while (datagram.length - off >= RECORD_HEADER_LENGTH) {
-    const r = new Reader(datagram, off);
-    const type = r.u8();
-    const version = r.u16();
-    const epoch = r.u16();
-    const sequence = r.u48();
-    const length = r.u16();
-    if (length > MAX_CIPHERTEXT_LENGTH || r.remaining < length) break;
-    const fragment = r.bytes(length);
-    off = r.offset;
+  // Read by hand (no Reader): this runs for every datagram received.
+  while (end - off >= RECORD_HEADER_LENGTH) {
+    const d = datagram;
+    const type = d[off]!;
+    const version = (d[off + 1]! << 8) | d[off + 2]!;
+    const epoch = (d[off + 3]! << 8) | d[off + 4]!;
+    const sequence = ((d[off + 5]! << 8) | d[off + 6]!) * 0x1_0000_0000 + (((d[off + 7]! << 24) | (d[off + 8]! << 16) | (d[off + 9]! << 8) | d[off + 10]!) >>> 0);
+    const length = (d[off + 11]! << 8) | d[off + 12]!;
+    const start = off + RECORD_HEADER_LENGTH;
+    if (length > MAX_CIPHERTEXT_LENGTH || end - start < length) break;
+    off = start + length;
     if (version !== DTLS_1_2 && version !== DTLS_1_0) continue;
-    out.push({ type, version, epoch, sequence, length, fragment });
+    out.push({ type, version, epoch, sequence, length, fragment: d.subarray(start, off) });
   }
   if (out.length === 0 && datagram.length > 0 && datagram.length < RECORD_HEADER_LENGTH) {
     throw new DecodeError(`datagram of ${datagram.length} byte(s) is shorter than a record header`);
