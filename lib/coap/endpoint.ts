@@ -1,4 +1,4 @@
-import { toHex } from '../bytes/util.js';
+import { toHex, utf8 } from '../bytes/util.js';
 import { TimerQueue } from '../dtls/timer-queue.js';
 import { DEFAULT_TRANSMISSION, type TransmissionParameters } from './config.js';
 import { CoapError } from './errors.js';
@@ -317,7 +317,7 @@ export class CoapEndpoint<P> {
       const unknown = unknownCritical(m.options);
       if (unknown) {
         // RFC 7252 §5.4.1: unrecognized critical option in a request -> 4.02 Bad Option
-        const bad = { code: Code.BadOption, token: m.token, options: [], payload: new TextEncoder().encode(`unknown critical option ${unknown.number}`) };
+        const bad = { code: Code.BadOption, token: m.token, options: [], payload: utf8(`unknown critical option ${unknown.number}`) };
         if (m.type === MessageType.CON) this.messages.answer(now, peer, { ...bad, type: MessageType.ACK, messageId: m.messageId });
         else this.sendSeparate(now, peer, bad, false);
         return;

@@ -33,8 +33,13 @@ interface Pending<P> {
  * codes stay small integers.
  */
 const SEQ_MASK = (1 << 29) - 1;
-/** Answers are packed into chunks of this size; a larger answer keeps its own bytes. */
+/**
+ * Answers are packed into chunks that start small (a device answering a few CONs pays a few
+ * hundred bytes) and double up to this size (a busy server packs densely); a larger answer
+ * keeps its own bytes.
+ */
 const CHUNK_SIZE = 64 * 1024;
+const FIRST_CHUNK_SIZE = 512;
 const BIG_ANSWER = 2048;
 
 /** Answer bytes of many entries. Released (dropped) once every entry in it has expired. */
@@ -327,7 +332,10 @@ export class MessageLayer<P> {
       c.used = n;
     } else {
       c = this.answerChunk!;
-      if (!c || c.used + n > CHUNK_SIZE) c = this.answerChunk = this.newChunk(new Uint8Array(CHUNK_SIZE));
+      if (!c || c.used + n > c.buf.length) {
+        const size = Math.max(n, c ? Math.min(CHUNK_SIZE, c.buf.length * 2) : FIRST_CHUNK_SIZE);
+        c = this.answerChunk = this.newChunk(new Uint8Array(size));
+      }
       offset = c.used;
       c.buf.set(bytes, offset);
       c.used += n;

@@ -1,4 +1,4 @@
-import { concat, toHex } from '../bytes/util.js';
+import { concat, toHex, utf8 } from '../bytes/util.js';
 import { BlockOptionError, decodeBlock, encodeBlock, sizeToSzxFloor, szxToSize } from './block.js';
 import type { CoapEndpoint, OutgoingResponse, ServerExchange } from './endpoint.js';
 import { Code, decodeUint, encodeUint, getOption, getOptions, OptionNumber, type CoapMessage, type CoapOption } from './message.js';
@@ -86,7 +86,7 @@ export class CoapServerCore<P> {
     } catch (e) {
       if (!(e instanceof BlockOptionError)) throw e;
       // RFC 7959 §2.2: a malformed Block option is a 4.00 (SZX 7, NUM too large, ...)
-      this.endpoint.respond(now, x.id, { code: Code.BadRequest, payload: new TextEncoder().encode(e.message) });
+      this.endpoint.respond(now, x.id, { code: Code.BadRequest, payload: utf8(e.message) });
       return undefined;
     }
   }
@@ -122,7 +122,7 @@ export class CoapServerCore<P> {
       }
       if (b.more && m.payload.length !== szxToSize(b.szx)) {
         this.uploads.delete(key);
-        this.endpoint.respond(now, x.id, { code: Code.BadRequest, payload: new TextEncoder().encode('block size mismatch') });
+        this.endpoint.respond(now, x.id, { code: Code.BadRequest, payload: utf8('block size mismatch') });
         return undefined;
       }
       up.size += m.payload.length;
@@ -241,7 +241,7 @@ export class CoapServerCore<P> {
     const size = szxToSize(szx);
     // RFC 7959 §2.4: a smaller SZX than the one used so far changes the block number
     const start = want.num * szxToSize(want.szx);
-    if (start >= c.payload.length && !(start === 0 && c.payload.length === 0)) return { code: Code.BadOption, payload: new TextEncoder().encode('block out of range') };
+    if (start >= c.payload.length && !(start === 0 && c.payload.length === 0)) return { code: Code.BadOption, payload: utf8('block out of range') };
     const num = Math.floor(start / size);
     const chunk = c.payload.subarray(num * size, num * size + size);
     const more = num * size + size < c.payload.length;

@@ -1,9 +1,8 @@
 import type { CryptoProvider } from '../crypto/provider.js';
-import { ctEqual } from '../bytes/util.js';
+import { ctEqual, utf8 } from '../bytes/util.js';
 import type { ClientHello } from './wire/client-hello.js';
 
 export const COOKIE_LENGTH = 16;
-const ENCODER = new TextEncoder();
 
 /**
  * Stateless cookies (RFC 6347 §4.2.1): HMAC-SHA256 over the peer address and the ClientHello
@@ -71,6 +70,6 @@ export class CookieJar {
       params[o++] = s & 0xff;
     }
     params.set(ch.compressionMethods, o);
-    return secret.mac(ENCODER.encode(peer), params).subarray(0, COOKIE_LENGTH);
+    return secret.mac(utf8(peer), params).subarray(0, COOKIE_LENGTH);
   }
 }

@@ -1,3 +1,4 @@
+import { utf8 } from '../bytes/util.js';
 import type { DtlsError } from './errors.js';
 import type { PeerIdentity } from './keystore.js';
 import type { PeerCredential } from './trust.js';
@@ -30,7 +31,7 @@ export function identityBytes(id: PeerIdentity): Uint8Array {
     case 'rpk':
       return id.spki;
     case 'x509':
-      return new TextEncoder().encode(id.subject);
+      return utf8(id.subject);
     default:
       return new Uint8Array(0);
   }

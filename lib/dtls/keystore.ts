@@ -1,5 +1,5 @@
 import type { X509Certificate } from 'node:crypto';
-import { toHex } from '../bytes/util.js';
+import { toHex, utf8 } from '../bytes/util.js';
 import type { VerifiedChain } from '../x509/verify.js';
 
 /** Where a datagram came from. */
@@ -59,7 +59,7 @@ export interface KeyStore {
 /** A plain map of identity -> key as a lookup. Identities are compared as bytes. */
 export function pskMap(entries: Iterable<[Uint8Array | string, Uint8Array]>): PskLookup {
   const m = new Map<string, Uint8Array>();
-  for (const [id, key] of entries) m.set(typeof id === 'string' ? toHex(new TextEncoder().encode(id)) : toHex(id), key);
+  for (const [id, key] of entries) m.set(typeof id === 'string' ? toHex(utf8(id)) : toHex(id), key);
   return (identity) => m.get(toHex(identity));
 }
 
