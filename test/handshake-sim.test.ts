@@ -211,3 +211,44 @@ describe('application records and the MTU', () => {
     expect(c.conn.state).toBe('connected');
   });
 });
+
+describe('small records (RFC 8449 record_size_limit, RFC 6066 max_fragment_length)', () => {
+  it('a client announcing 256 gets no record larger than 256 from the server, flights included', () => {
+    const p = new Pair({ client: { recordSizeLimit: 256 }, server: { pskHint: new Uint8Array(400).fill(0x61) } });
+    const c = p.addClient();
+    c.conn.start(0);
+    p.run(10_000, () => p.settled(c));
+    expect(p.has(c, 'connected')).toBe(true);
+    const s = p.serverEvents.find((e) => e.type === 'connected')!;
+    // the 400-byte hint went out in fragments that fit the limit
+    for (const d of p.net.log.filter((x) => x.from.port === 5684)) {
+      for (let o = 0; o + 13 <= d.data.length; ) {
+        const len = (d.data[o + 11]! << 8) | d.data[o + 12]!;
+        expect(len).toBeLessThanOrEqual(256 + 16);
+        o += 13 + len;
+      }
+    }
+    let err: unknown;
+    try {
+      p.endpoint.send(p.net.now, s.connection, new Uint8Array(257));
+    } catch (e) {
+      err = e;
+    }
+    expect((err as DtlsError).code).toBe('INVALID_ARGUMENT');
+    p.endpoint.send(p.net.now, s.connection, new Uint8Array(256));
+    p.run(p.net.now + 100, () => p.has(c, 'data'));
+    expect(p.has(c, 'data')).toBe(true);
+  });
+
+  it('max_fragment_length 512 is echoed and limits both sides', () => {
+    const p = new Pair({ client: { maxFragmentLength: 512 } });
+    const c = p.addClient();
+    c.conn.start(0);
+    p.run(10_000, () => p.settled(c));
+    expect(p.has(c, 'connected')).toBe(true);
+    expect(() => c.conn.send(p.net.now, new Uint8Array(513))).toThrow(DtlsError);
+    c.conn.send(p.net.now, new Uint8Array(512));
+    p.run(p.net.now + 100, () => p.serverHas('data'));
+    expect(p.serverHas('data')).toBe(true);
+  });
+});

@@ -60,6 +60,13 @@ export interface ConnectionConfig {
   maxHandshakeBytes: number;
   /** Records of a future epoch held until its keys are active. */
   maxEarlyRecords: number;
+  /**
+   * Largest record plaintext we accept, announced with record_size_limit (RFC 8449) when below
+   * 2^14; a small device sets it (e.g. 256) to live with small buffers.
+   */
+  recordSizeLimit: number;
+  /** Client: also offer max_fragment_length (RFC 6066; 512, 1024, 2048 or 4096) for peers without RFC 8449. */
+  maxFragmentLength?: 512 | 1024 | 2048 | 4096;
   /** Fail an established connection with no traffic from the peer for this long; 0 disables. */
   idleTimeoutMs: number;
   /** Largest PSK identity accepted or sent. */
@@ -94,6 +101,8 @@ export interface ConnectionOptions {
   requireExtendedMasterSecret?: boolean;
   maxHandshakeBytes?: number;
   maxEarlyRecords?: number;
+  recordSizeLimit?: number;
+  maxFragmentLength?: 512 | 1024 | 2048 | 4096;
   idleTimeoutMs?: number;
   psk?: ClientPskOption;
   pskHint?: Uint8Array;
@@ -133,9 +142,17 @@ export function resolveConfig(o: ConnectionOptions = {}): ConnectionConfig {
     requireExtendedMasterSecret: o.requireExtendedMasterSecret ?? false,
     maxHandshakeBytes: o.maxHandshakeBytes ?? 16 * 1024,
     maxEarlyRecords: o.maxEarlyRecords ?? 8,
+    recordSizeLimit: o.recordSizeLimit ?? 16384,
     idleTimeoutMs: o.idleTimeoutMs ?? 0,
     maxIdentityLength: MAX_PSK_IDENTITY,
   };
+  if (!(Number.isInteger(cfg.recordSizeLimit) && cfg.recordSizeLimit >= 64 && cfg.recordSizeLimit <= 16384)) {
+    throw new DtlsError('INVALID_ARGUMENT', 'recordSizeLimit must be 64..16384 (RFC 8449)');
+  }
+  if (o.maxFragmentLength !== undefined) {
+    if (![512, 1024, 2048, 4096].includes(o.maxFragmentLength)) throw new DtlsError('INVALID_ARGUMENT', 'maxFragmentLength must be 512, 1024, 2048 or 4096 (RFC 6066)');
+    cfg.maxFragmentLength = o.maxFragmentLength;
+  }
   if (o.ecdhe) cfg.ecdhe = o.ecdhe;
   if (o.psk) cfg.psk = o.psk;
   if (o.pskHint) cfg.pskHint = o.pskHint;

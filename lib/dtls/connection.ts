@@ -42,6 +42,10 @@ export abstract class DtlsConnection {
   /** Highest epoch whose records we process (1 after the peer's ChangeCipherSpec). */
   protected readEpoch = 0;
   protected readKeys: TrafficKeys | undefined;
+  /** Largest record plaintext the peer accepts (RFC 8449 record_size_limit / RFC 6066), 2^14 by default. */
+  protected sendLimit = 16384;
+  /** Largest record plaintext we accept: our announced limit, once the peer acknowledged it. */
+  protected receiveLimit = 16384;
   /** The epoch-1 anti-replay window (RFC 6347 §4.1.2.6). */
   private readonly window = new ReplayWindow();
   /** Records of epoch 1 that arrived before the peer's ChangeCipherSpec. */
@@ -137,6 +141,7 @@ export abstract class DtlsConnection {
     // RFC 6347 §4.1.1.1: a record must fit one datagram; larger writes are an error, not IP fragments.
     const size = RECORD_HEADER_LENGTH + CCM8_RECORD_OVERHEAD + data.length;
     if (size > this.cfg.mtu) throw new DtlsError('INVALID_ARGUMENT', `a ${data.length}-byte record does not fit the ${this.cfg.mtu}-byte MTU`);
+    if (data.length > this.sendLimit) throw new DtlsError('INVALID_ARGUMENT', `a ${data.length}-byte record exceeds the peer's record size limit of ${this.sendLimit}`);
     this.out.push(this.sealRecord(ContentType.application_data, this.writeEpoch, data));
   }
 
@@ -268,7 +273,7 @@ export abstract class DtlsConnection {
 
   private transmitFlight(): void {
     if (!this.lastFlight) return;
-    for (const d of packFlight(this.lastFlight, this.cfg.mtu, (t, e, p) => this.sealRecord(t, e, p))) this.out.push(d);
+    for (const d of packFlight(this.lastFlight, this.cfg.mtu, (t, e, p) => this.sealRecord(t, e, p), this.sendLimit)) this.out.push(d);
   }
 
   private releaseLastFlight(): void {
@@ -342,6 +347,9 @@ export abstract class DtlsConnection {
         return;
       }
       this.window.mark(r.sequence);
+      // RFC 8449 §4: a record above the limit we announced (and the peer acknowledged) is an
+      // overflow; dropped here
+      if (pt.length > this.receiveLimit) return;
       plaintext = pt;
     } else {
       return;

@@ -15,7 +15,7 @@ import { decodePskIdentity, encodePskIdentity, pskPremasterSecret } from '../wir
 import { decodeServerHello, type ServerHello } from '../wire/server-hello.js';
 import type { FlightItem } from './flights.js';
 import { computeVerifyData, deriveKeyBlock, deriveMasterSecret, keyLogLine } from './key-schedule.js';
-import { baseHelloExtensions, checkServerHelloExtensions } from './negotiation.js';
+import { baseHelloExtensions, checkServerHelloExtensions, readRecordSize, recordSizeExtensions } from './negotiation.js';
 import { Transcript } from './transcript.js';
 
 /** What the client waits for next. */
@@ -85,7 +85,7 @@ export class PskClientConnection extends DtlsConnection {
     return this.cfg.suites.filter((s) => s === CipherSuite.TLS_PSK_WITH_AES_128_CCM_8 && !!this.cfg.psk);
   }
   protected helloExtensions(_suites: number[]): Extension[] {
-    return baseHelloExtensions();
+    return [...baseHelloExtensions(), ...recordSizeExtensions(this.cfg)];
   }
   /** After the ServerHello of a suite other than PSK: fill the context, return the next state. */
   protected startSuite(_ctx: ClientContext, _sh: ServerHello, _offered: Extension[]): ClientState {
@@ -181,6 +181,7 @@ export class PskClientConnection extends DtlsConnection {
     if (!this.suites.includes(sh.cipherSuite)) throw new DtlsError('ILLEGAL_PARAMETER', `server chose cipher suite 0x${sh.cipherSuite.toString(16)} that was not offered`);
     if (sh.compressionMethod !== 0) throw new DtlsError('ILLEGAL_PARAMETER', 'server chose a compression method');
     const { extendedMasterSecret } = checkServerHelloExtensions(sh.extensions, h.hello.extensions);
+    ({ sendLimit: this.sendLimit, receiveLimit: this.receiveLimit } = readRecordSize(this.cfg, sh.extensions, h.hello.extensions));
     if (!extendedMasterSecret && this.cfg.requireExtendedMasterSecret) {
       throw new DtlsError('HANDSHAKE_FAILURE', 'server does not support extended_master_secret (RFC 7627)');
     }

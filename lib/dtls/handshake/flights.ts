@@ -24,7 +24,8 @@ function overhead(epoch: number): number {
  * datagram, and a handshake message that cannot fit one datagram is fragmented (RFC 6347
  * §4.2.3). A message that fits a datagram is never fragmented, only moved to the next one.
  */
-export function packFlight(items: readonly FlightItem[], mtu: number, seal: RecordSealer): Uint8Array[] {
+/** `maxPlaintext`: the peer's record size limit (RFC 8449 / RFC 6066), 2^14 when none was agreed. */
+export function packFlight(items: readonly FlightItem[], mtu: number, seal: RecordSealer, maxPlaintext = 16384): Uint8Array[] {
   const datagrams: Uint8Array[] = [];
   let parts: Uint8Array[] = [];
   let used = 0;
@@ -56,7 +57,7 @@ export function packFlight(items: readonly FlightItem[], mtu: number, seal: Reco
     const whole = per + item.body.length;
     // A ClientHello always travels whole: a stateless server (RFC 6347 §4.2.1) can only
     // check the cookie of an unfragmented ClientHello, so it may exceed a tiny MTU.
-    if (whole <= mtu || item.msgType === HandshakeType.client_hello) {
+    if ((whole <= mtu && HANDSHAKE_HEADER_LENGTH + item.body.length <= maxPlaintext) || item.msgType === HandshakeType.client_hello) {
       if (used + whole > mtu) flush();
       push(seal(ContentType.handshake, item.epoch, fragment(item, 0, item.body.length)));
       continue;
@@ -68,6 +69,7 @@ export function packFlight(items: readonly FlightItem[], mtu: number, seal: Reco
         flush();
         room = mtu - per;
       }
+      room = Math.min(room, maxPlaintext - HANDSHAKE_HEADER_LENGTH);
       if (room < 1) throw new RangeError(`mtu ${mtu} too small for a handshake fragment`);
       const len = Math.min(room, item.body.length - offset);
       push(seal(ContentType.handshake, item.epoch, fragment(item, offset, len)));

@@ -158,3 +158,57 @@ export function chosenCertificateTypes(exts: readonly Extension[], offered: read
   };
   return { serverCertificateType: pick(ExtensionType.server_certificate_type), clientCertificateType: pick(ExtensionType.client_certificate_type) };
 }
+
+/**
+ * Record size negotiation. RFC 8449 §4: `uint16 RecordSizeLimit;` the largest plaintext the
+ * sender is willing to receive (64..2^14). RFC 6066 §4: `enum { 2^9(1), 2^10(2), 2^11(3),
+ * 2^12(4), (255) } MaxFragmentLength;` echoed by the server. When both are offered the server
+ * uses record_size_limit (RFC 8449 §5). Returns the limit for the records we send.
+ */
+export function recordSizeExtensions(cfg: ConnectionConfig): Extension[] {
+  const out: Extension[] = [];
+  if (cfg.recordSizeLimit < 16384) out.push({ type: ExtensionType.record_size_limit, data: new Uint8Array([cfg.recordSizeLimit >> 8, cfg.recordSizeLimit & 0xff]) });
+  if (cfg.maxFragmentLength) out.push({ type: ExtensionType.max_fragment_length, data: new Uint8Array([Math.log2(cfg.maxFragmentLength) - 8]) });
+  return out;
+}
+
+/** Server side: the answer to the client's record size extensions, and the limits both ways. */
+export function answerRecordSize(cfg: ConnectionConfig, exts: readonly Extension[]): { extensions: Extension[]; sendLimit: number; receiveLimit: number } {
+  const rsl = findExtension(exts, ExtensionType.record_size_limit);
+  if (rsl) {
+    if (rsl.data.length !== 2) throw new DtlsError('DECODE_ERROR', 'record_size_limit must be two bytes');
+    const limit = (rsl.data[0]! << 8) | rsl.data[1]!;
+    if (limit < 64) throw new DtlsError('ILLEGAL_PARAMETER', `record_size_limit ${limit} is below 64 (RFC 8449 §4)`);
+    const ours = Math.min(cfg.recordSizeLimit, 16384);
+    return { extensions: [{ type: ExtensionType.record_size_limit, data: new Uint8Array([ours >> 8, ours & 0xff]) }], sendLimit: Math.min(limit, 16384), receiveLimit: ours };
+  }
+  const mfl = findExtension(exts, ExtensionType.max_fragment_length);
+  if (mfl) {
+    if (mfl.data.length !== 1 || mfl.data[0]! < 1 || mfl.data[0]! > 4) throw new DtlsError('ILLEGAL_PARAMETER', 'max_fragment_length must be 1..4 (RFC 6066 §4)');
+    const limit = 2 ** (8 + mfl.data[0]!);
+    return { extensions: [{ type: ExtensionType.max_fragment_length, data: mfl.data.slice() }], sendLimit: limit, receiveLimit: limit };
+  }
+  return { extensions: [], sendLimit: 16384, receiveLimit: 16384 };
+}
+
+/**
+ * Client side: the server's answer gives the limit for the records we send, and whether ours
+ * is in effect (RFC 8449 §4: only when the server answered record_size_limit too).
+ */
+export function readRecordSize(cfg: ConnectionConfig, exts: readonly Extension[], offered: readonly Extension[]): { sendLimit: number; receiveLimit: number } {
+  const rsl = findExtension(exts, ExtensionType.record_size_limit);
+  if (rsl) {
+    if (rsl.data.length !== 2) throw new DtlsError('DECODE_ERROR', 'record_size_limit must be two bytes');
+    const limit = (rsl.data[0]! << 8) | rsl.data[1]!;
+    if (limit < 64) throw new DtlsError('ILLEGAL_PARAMETER', `record_size_limit ${limit} is below 64`);
+    return { sendLimit: Math.min(limit, 16384), receiveLimit: cfg.recordSizeLimit };
+  }
+  const mfl = findExtension(exts, ExtensionType.max_fragment_length);
+  if (mfl) {
+    const mine = findExtension(offered, ExtensionType.max_fragment_length);
+    if (!mine || mfl.data.length !== 1 || mfl.data[0] !== mine.data[0]) throw new DtlsError('ILLEGAL_PARAMETER', 'max_fragment_length answer differs from the offer (RFC 6066 §4)');
+    const limit = 2 ** (8 + mfl.data[0]!);
+    return { sendLimit: limit, receiveLimit: limit };
+  }
+  return { sendLimit: 16384, receiveLimit: 16384 };
+}

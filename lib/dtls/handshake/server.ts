@@ -19,7 +19,7 @@ import { encodeServerHello } from '../wire/server-hello.js';
 import { checkAlgorithm, ecdhPremaster, makeServerKeyExchange, peerPublicKey } from './ecdhe.js';
 import type { FlightItem } from './flights.js';
 import { computeVerifyData, deriveKeyBlock, deriveMasterSecret, keyLogLine } from './key-schedule.js';
-import { chooseServerParameters } from './negotiation.js';
+import { answerRecordSize, chooseServerParameters } from './negotiation.js';
 import { Transcript } from './transcript.js';
 
 /** What the server waits for next. */
@@ -189,6 +189,10 @@ export class ServerConnection extends DtlsConnection {
     if (ch.clientVersion > DTLS_1_2) throw new DtlsError('PROTOCOL_VERSION', `client offers only version 0x${ch.clientVersion.toString(16)}`);
     if (!ch.compressionMethods.includes(0)) throw new DtlsError('HANDSHAKE_FAILURE', 'the null compression method is not offered');
     const choice = chooseServerParameters(this.cfg, ch.cipherSuites, ch.extensions, this.hasPsk);
+    const size = answerRecordSize(this.cfg, ch.extensions);
+    choice.extensions.push(...size.extensions);
+    this.sendLimit = size.sendLimit;
+    this.receiveLimit = size.receiveLimit;
     this.clientRandom = ch.random.slice();
     const ecdhe = choice.suite === CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8;
     const transcript = new Transcript(this.cfg.crypto, ecdhe && choice.clientCertificateType !== undefined);
