@@ -94,7 +94,12 @@ export class Outbox {
     for (let i = 0; i < peers.length; i++) {
       const peer = peers[i]!;
       this.trace?.(peer, data[i]!);
-      socket.send(data[i]!, peer.port, peer.address);
+      try {
+        socket.send(data[i]!, peer.port, peer.address);
+      } catch {
+        // a socket closing under us (or a bad address): UDP is lossy, the engine retransmits;
+        // this runs from setImmediate, where a throw would take the whole server down
+      }
     }
   }
 }
