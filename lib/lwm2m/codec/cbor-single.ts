@@ -28,7 +28,7 @@ import {
   toObjectLink,
   toUint64,
   toWellFormedString,
-} from './tlv.js';
+} from './value.js';
 
 export const CBOR_CONTENT_FORMAT = 60;
 

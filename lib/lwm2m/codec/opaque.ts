@@ -4,7 +4,7 @@
  * refused; unknown resources are taken as opaque.
  */
 import { Lwm2mCodecError, type Lwm2mRecord, type Path, type TypeResolver } from '../types.js';
-import { singleValueRecord, singleValueTarget } from './tlv.js';
+import { singleValueRecord, singleValueTarget } from './value.js';
 
 export const OPAQUE_CONTENT_FORMAT = 42;
 

@@ -24,7 +24,7 @@ import {
   toObjectLink,
   toUint64,
   toWellFormedString,
-} from './tlv.js';
+} from './value.js';
 
 export const TEXT_CONTENT_FORMAT = 0;
 
