@@ -35,3 +35,20 @@ export function parseIntArg(s: string | undefined, what: string, min: number, ma
   if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`${what} must be an integer in ${min}..${max}`);
   return n;
 }
+
+/**
+ * Resolves on the first SIGINT or SIGTERM. Later ones are absorbed while the command shuts
+ * down: `timeout` and process supervisors often signal the process and then its whole group,
+ * and with a one-shot handler that second signal would kill the process mid-shutdown.
+ */
+export function untilSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    let seen = false;
+    const on = () => {
+      if (!seen) resolve();
+      seen = true;
+    };
+    process.on('SIGINT', on);
+    process.on('SIGTERM', on);
+  });
+}

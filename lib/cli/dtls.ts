@@ -6,7 +6,7 @@ import { toHex } from '../bytes/util.js';
 import { DtlsError } from '../dtls/errors.js';
 import { pskMap } from '../dtls/keystore.js';
 import { alertName } from '../dtls/wire/constants.js';
-import { parseHostPort, parseIntArg, parsePskArg, UsageError } from './args.js';
+import { parseHostPort, parseIntArg, parsePskArg, untilSignal, UsageError } from './args.js';
 import { CREDENTIAL_OPTIONS, resolveCredentialFlags } from './credentials.js';
 import type { PeerIdentity } from '../dtls/keystore.js';
 
@@ -89,11 +89,7 @@ export async function dtlsServer(argv: string[]): Promise<number> {
   });
   const a = server.address();
   log(`listening on ${a.address}:${a.port}`);
-  await new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
+  await untilSignal();
   await server.close();
   return 0;
 }

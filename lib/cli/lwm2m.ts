@@ -7,7 +7,7 @@ import { Lwm2mClient } from '../lwm2m/client.js';
 import { deviceStore } from '../lwm2m/device.js';
 import { Lwm2mServer } from '../lwm2m/server.js';
 import { FileStorage, MemoryStorage } from '../lwm2m/storage.js';
-import { parseHostPort, parsePskArg, UsageError } from './args.js';
+import { parseHostPort, parsePskArg, untilSignal, UsageError } from './args.js';
 
 export const LWM2M_USAGE = [
   'coaps lwm2m client --endpoint NAME --bootstrap coaps://HOST:PORT --psk ID:HEX [--state FILE]',
@@ -40,12 +40,6 @@ function readJson<T>(path: string): T {
 }
 const psk = (p: PskJson) => ({ identity: enc(p.identity), key: fromHex(p.key) });
 
-async function untilSignal(): Promise<void> {
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
-}
 
 export async function lwm2mCommand(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;

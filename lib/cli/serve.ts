@@ -4,7 +4,7 @@ import { Router } from '../coap/router.js';
 import { ContentFormat } from '../coap/content-format.js';
 import { Code } from '../coap/message.js';
 import { pskMap } from '../dtls/keystore.js';
-import { parseHostPort, parsePskArg, UsageError } from './args.js';
+import { parseHostPort, parsePskArg, untilSignal, UsageError } from './args.js';
 import { CREDENTIAL_OPTIONS, resolveCredentialFlags } from './credentials.js';
 import type { ServerOptions } from '../../transports/node-dgram.js';
 
@@ -66,10 +66,7 @@ export async function serve(argv: string[]): Promise<number> {
   process.stderr.write(`serving ${secure ? 'coaps' : 'coap'}://${host}:${port} (/hello, /time, /large, /echo, /.well-known/core)\n`);
   const every = Number(values['notify-ms'] ?? 1000);
   const tick = setInterval(() => server.notify('/time'), every);
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
+  await untilSignal();
   clearInterval(tick);
   await server.close();
   return 0;
