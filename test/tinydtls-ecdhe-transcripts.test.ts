@@ -12,9 +12,8 @@
  * the application data.
  */
 import { createECDH } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { loadTranscript, observe, type Datagram, type Delivered, type Dir, type Protected } from './transcript-observer.js';
 import { concat, fromHex, toHex } from '../lib/bytes/util.js';
 import { nodeCrypto } from '../lib/crypto/node.js';
 import { spkiFromPoint } from '../lib/crypto/p256-spki.js';
@@ -24,40 +23,21 @@ import { readServerKeyExchange } from '../lib/dtls/handshake/ecdhe.js';
 import { computeVerifyData, deriveKeyBlock, deriveMasterSecret, type KeyBlock } from '../lib/dtls/handshake/key-schedule.js';
 import { Transcript } from '../lib/dtls/handshake/transcript.js';
 import { openRecord } from '../lib/dtls/record/ccm8-cipher.js';
-import { Reassembler, type HandshakeMessage } from '../lib/dtls/record/reassembler.js';
 import { decodeAlert } from '../lib/dtls/wire/alert.js';
 import { decodeCertificate } from '../lib/dtls/wire/certificate.js';
 import { CLIENT_CERTIFICATE_TYPE_ECDSA_SIGN, decodeCertificateRequest } from '../lib/dtls/wire/certificate-request.js';
-import { isChangeCipherSpec } from '../lib/dtls/wire/change-cipher-spec.js';
 import { decodeClientHello, type ClientHello } from '../lib/dtls/wire/client-hello.js';
 import { AlertDescription, AlertLevel, CipherSuite, ContentType, ExtensionType, HandshakeType } from '../lib/dtls/wire/constants.js';
-import {
-  CertificateType,
-  decodeCertificateTypeChoice,
-  decodeU16List,
-  decodeU8List,
-  EC_POINT_FORMAT_UNCOMPRESSED,
-  ECDSA_SECP256R1_SHA256,
-  NamedCurve,
-} from '../lib/dtls/wire/ec-extensions.js';
+import { CertificateType, decodeCertificateTypeChoice, decodeU16List, decodeU8List, EC_POINT_FORMAT_UNCOMPRESSED, ECDSA_SECP256R1_SHA256, NamedCurve } from '../lib/dtls/wire/ec-extensions.js';
 import { decodeCertificateVerify, decodeClientEcdhKeyExchange, decodeServerEcdhKeyExchange } from '../lib/dtls/wire/ecdh-key-exchange.js';
 import { findExtension } from '../lib/dtls/wire/extensions.js';
 import { decodeFinished } from '../lib/dtls/wire/finished.js';
 import { decodeHandshakeFragments } from '../lib/dtls/wire/handshake.js';
-import { splitRecords, type RawRecord } from '../lib/dtls/wire/record.js';
 import { decodeServerHello, type ServerHello } from '../lib/dtls/wire/server-hello.js';
 
 const c = nodeCrypto;
-const DIR = new URL('../../shared/interop/tinydtls/', import.meta.url);
 const ECDHE_TRANSCRIPTS = ['B', 'F'];
 
-interface Datagram {
-  dir: 'c2s' | 's2c';
-  t_ms: number;
-  hex: string;
-  dropped?: boolean;
-  records: Array<{ type: string; epoch: number; seq: number; length: number }>;
-}
 interface EcdsaKeys {
   curve: string;
   server_priv_hex: string;
@@ -76,60 +56,6 @@ interface TranscriptFile {
   keylog: Array<{ client_random_hex: string; master_secret_hex: string; role?: string; server_random?: string; ems?: string }>;
   app_data_expected: { c2s: string; s2c: string };
   datagrams: Datagram[];
-}
-
-function load(prefix: string): { file: string; t: TranscriptFile } {
-  const file = readdirSync(fileURLToPath(DIR)).find((f) => f.startsWith(`${prefix}_`) && f.endsWith('.json'));
-  if (!file) throw new Error(`no transcript ${prefix}_*.json in ${fileURLToPath(DIR)}`);
-  return { file, t: JSON.parse(readFileSync(new URL(file, DIR), 'utf8')) as TranscriptFile };
-}
-
-const CONTENT_TYPE_NAME: Record<number, string> = {
-  [ContentType.change_cipher_spec]: 'change_cipher_spec',
-  [ContentType.alert]: 'alert',
-  [ContentType.handshake]: 'handshake',
-  [ContentType.application_data]: 'application_data',
-};
-
-type Dir = 'c2s' | 's2c';
-interface Delivered extends HandshakeMessage {
-  dir: Dir;
-}
-interface Protected {
-  dir: Dir;
-  record: RawRecord;
-}
-
-/** Everything a passive observer sees: epoch-0 handshake messages in order, and the protected records. */
-function observe(t: TranscriptFile) {
-  const reassembler = { c2s: new Reassembler(0, 64 * 1024), s2c: new Reassembler(0, 64 * 1024) };
-  const messages: Delivered[] = [];
-  const protectedRecords: Protected[] = [];
-  const ccs = { c2s: 0, s2c: 0 };
-  for (const d of t.datagrams) {
-    if (d.dropped) continue;
-    const records = splitRecords(fromHex(d.hex));
-    // Our splitter agrees with the independent dissector that wrote the JSON.
-    expect(records.map((r) => [CONTENT_TYPE_NAME[r.type], r.epoch, r.sequence, r.length])).toEqual(
-      d.records.map((r) => [r.type, r.epoch, r.seq, r.length]),
-    );
-    for (const r of records) {
-      if (r.epoch !== 0) {
-        protectedRecords.push({ dir: d.dir, record: r });
-      } else if (r.type === ContentType.handshake) {
-        for (const f of decodeHandshakeFragments(r.fragment)) {
-          expect(reassembler[d.dir].add(f)).not.toBe('dropped');
-          for (let m = reassembler[d.dir].poll(); m; m = reassembler[d.dir].poll()) messages.push({ ...m, dir: d.dir });
-        }
-      } else if (r.type === ContentType.change_cipher_spec) {
-        expect(isChangeCipherSpec(r.fragment)).toBe(true);
-        ccs[d.dir]++;
-      } else {
-        throw new Error(`unexpected epoch-0 record of type ${r.type}`);
-      }
-    }
-  }
-  return { messages, protectedRecords, ccs };
 }
 
 /** `<message> (echo)` in app_data_expected is an annotation: the server echoes the client's bytes. */
@@ -230,7 +156,7 @@ function analyse(t: TranscriptFile) {
 }
 
 for (const prefix of ECDHE_TRANSCRIPTS) {
-  const { file, t } = load(prefix);
+  const { file, t } = loadTranscript<TranscriptFile>(prefix);
 
   describe(`transcript ${file}`, () => {
     let cached: ReturnType<typeof analyse> | undefined;
