@@ -4,7 +4,7 @@
  * message each way and close with close_notify, printing every datagram as it goes.
  */
 import { performance } from 'node:perf_hooks';
-import { connect, createServer, describeDatagram, pskMap, type PeerAddress } from '../lib/dtls/index.js';
+import { connect, createServer, describeDatagram, pskMap, type PeerAddress } from '../lib/entry/dtls.js';
 
 const t0 = performance.now();
 const ms = () => (performance.now() - t0).toFixed(1).padStart(7) + ' ms';

@@ -3,7 +3,7 @@
  * Run: `node dist/examples/psk-client.js [port] [message]` against psk-server.js.
  * In your project import from 'coaps/dtls' instead of the relative path.
  */
-import { connect, DtlsError } from '../lib/dtls/index.js';
+import { connect, DtlsError } from '../lib/entry/dtls.js';
 
 const port = Number(process.argv[2] ?? 5684);
 const message = process.argv[3] ?? 'hello';

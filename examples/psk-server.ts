@@ -2,7 +2,7 @@
  * A PSK DTLS echo server. Run: `node dist/examples/psk-server.js [port]`.
  * In your project import from 'coaps/dtls' instead of the relative path.
  */
-import { createServer, type PeerAddress } from '../lib/dtls/index.js';
+import { createServer, type PeerAddress } from '../lib/entry/dtls.js';
 
 // The key lookup may be asynchronous (a database, a bootstrap store). It runs only after
 // the client proved its address with the cookie exchange. Unknown identity -> undefined.

@@ -24,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CoapClient, createServer, type CoapServer, type CoapServerOptions } from '../transports/coap-node.js';
 import { demoRouter } from '../lib/cli/serve.js';
-import { pskMap, type PeerIdentity } from '../lib/dtls/index.js';
+import { pskMap, type PeerIdentity } from '../lib/entry/dtls.js';
 import type { IncomingRequest } from '../lib/coap/api-types.js';
 import {
   CONTENT_TYPE,

@@ -31,7 +31,7 @@ import {
   type DtlsSession,
   type PeerIdentity,
   type ServerOptions,
-} from '../lib/dtls/index.js';
+} from '../lib/entry/dtls.js';
 import {
   ALERT_CLOSE_NOTIFY,
   CONTENT_TYPE,

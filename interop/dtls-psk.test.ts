@@ -13,7 +13,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { connect, createServer, DtlsError, pskMap, type DtlsServer, type DtlsSession } from '../lib/dtls/index.js';
+import { connect, createServer, DtlsError, pskMap, type DtlsServer, type DtlsSession } from '../lib/entry/dtls.js';
 import {
   ALERT_BAD_RECORD_MAC,
   ALERT_CLOSE_NOTIFY,

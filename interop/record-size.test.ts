@@ -3,7 +3,7 @@
  * (RFC 6066) with OpenSSL, both directions where the peer supports it.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { connect, createServer, pskMap } from '../lib/dtls/index.js';
+import { connect, createServer, pskMap } from '../lib/entry/dtls.js';
 import { GNUTLS_PSK_PRIORITY, LOOPBACK, PSK_HEX, PSK_IDENTITY, UdpTap, killAllPeers, portAllocator, runCleanups, runPeer, tempDir, waitFor, onCleanup } from './helpers.js';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,5 +1,5 @@
 import { toHex, utf8 } from '../bytes/util.js';
-import { TimerQueue } from '../dtls/timer-queue.js';
+import { TimerQueue } from '../timers/timer-queue.js';
 import { DEFAULT_TRANSMISSION, type TransmissionParameters } from './config.js';
 import { CoapError } from './errors.js';
 import { MessageLayer } from './message-layer.js';

@@ -1,5 +1,4 @@
-/** `coaps/coap`: CoAP (RFC 7252, 7959, 7641, 6690) over UDP and DTLS. */
-export { createServer, request, CoapClient, CoapServer, ServerResponse, Observation, type Handler, type RequestOptions, type CoapClientOptions, type CoapServerOptions } from '../../transports/coap-node.js';
+/** CoAP (RFC 7252, 7959, 7641, 6690), sans-IO. The Node client and server are added by lib/entry/coap.ts (`coaps/coap`). */
 export { CoapResponse, type IncomingRequest, type Method } from './api-types.js';
 export { Router, type ResourceDescription } from './router.js';
 export { CoapEndpoint, type CoapEvent, type OutgoingRequest, type OutgoingResponse } from './endpoint.js';

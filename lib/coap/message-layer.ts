@@ -1,4 +1,4 @@
-import { TimerQueue } from '../dtls/timer-queue.js';
+import { TimerQueue } from '../timers/timer-queue.js';
 import { CoapFormatError, decodeMessage, encodeMessage, resetForFormatError } from './codec.js';
 import type { TransmissionParameters } from './config.js';
 import { MessageType, type CoapMessage } from './message.js';

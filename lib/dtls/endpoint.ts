@@ -8,7 +8,7 @@ import { ServerConnection } from './handshake/server.js';
 import { peerKey, type KeyStore, type PeerAddress, type PskLookup } from './keystore.js';
 import { verifyPeer, type PeerCredential, type PeerVerdict } from './trust.js';
 import { CertificateType } from './wire/ec-extensions.js';
-import { TimerQueue } from './timer-queue.js';
+import { TimerQueue } from '../timers/timer-queue.js';
 import { decodeClientHello, type ClientHello } from './wire/client-hello.js';
 import { ContentType, DTLS_1_0, HandshakeType } from './wire/constants.js';
 import { HANDSHAKE_HEADER_LENGTH, encodeHandshake } from './wire/handshake.js';

@@ -1,5 +1,4 @@
-/** `coaps/dtls`: the DTLS 1.2 engine (sans-IO) and its Node driver. */
-export { createServer, connect, DtlsServer, DtlsSession, type ServerOptions, type ConnectOptions } from '../../transports/node-dgram.js';
+/** The DTLS 1.2 engine, sans-IO: no socket, no timer, no node: module. The Node driver is added by lib/entry/dtls.ts (`coaps/dtls`). */
 export { DtlsEndpoint, type EndpointOptions, type EndpointEvent } from './endpoint.js';
 export { ClientConnection } from './handshake/client.js';
 export { ServerConnection } from './handshake/server.js';
@@ -10,8 +9,6 @@ export { pskMap, type PskLookup, type PeerAddress } from './keystore.js';
 export { RETRANSMISSION_PRESETS, DEFAULT_MTU, resolveConfig, type ConnectionOptions, type ClientPsk, type RetransmissionConfig } from './config.js';
 export { CipherSuite, AlertDescription } from './wire/constants.js';
 export { describeDatagram } from './describe.js';
-export type { DatagramTrace } from '../../transports/node-dgram.js';
 export { ecdheCredentials, keyStore, spkiFrom, type EcdheCredentialOptions, type TrustOptions } from './credentials.js';
 export { memoryKeyStore, type KeyStore, type PeerIdentity } from './keystore.js';
 export { verifyPeer, type PeerCredential, type PeerVerdict } from './trust.js';
-export { nodeCrypto } from '../crypto/node.js';
