@@ -47,6 +47,13 @@ export class Pair {
     return c;
   }
 
+  /** Takes a client off the network and out of the event collection (it is done). */
+  dropClient(c: { node: SimClient }): void {
+    this.net.remove(c.node);
+    const i = this.clients.findIndex((x) => x.node === c.node);
+    if (i >= 0) this.clients.splice(i, 1);
+  }
+
   /** Collects every pending event into the arrays. */
   drain(): void {
     for (const c of this.clients) {

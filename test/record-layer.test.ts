@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { fromHex, toHex } from '../lib/bytes/util.js';
 import { nodeCrypto } from '../lib/crypto/node.js';
 import { CCM8_RECORD_OVERHEAD, openRecord, sealRecord, type TrafficKeys } from '../lib/dtls/record/ccm8-cipher.js';
-import { Reassembler } from '../lib/dtls/record/reassembler.js';
+import { Reassembler } from '../lib/dtls/handshake/reassembler.js';
 import { REPLAY_WINDOW_SIZE, ReplayWindow } from '../lib/dtls/record/replay-window.js';
 import { ContentType, DTLS_1_2, HandshakeType } from '../lib/dtls/wire/constants.js';
 import type { HandshakeFragment } from '../lib/dtls/wire/handshake.js';

@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
 import { fromHex } from '../lib/bytes/util.js';
-import { Reassembler, type HandshakeMessage } from '../lib/dtls/record/reassembler.js';
+import { Reassembler, type HandshakeMessage } from '../lib/dtls/handshake/reassembler.js';
 import { isChangeCipherSpec } from '../lib/dtls/wire/change-cipher-spec.js';
 import { ContentType } from '../lib/dtls/wire/constants.js';
 import { decodeHandshakeFragments } from '../lib/dtls/wire/handshake.js';

@@ -224,7 +224,20 @@ export interface ServerOptions extends Omit<EndpointOptions, 'wake' | 'ecdhe' | 
   keyStore?: KeyStore | TrustOptions;
 }
 
-/** A DTLS server on one UDP socket. Emits 'session' (DtlsSession), 'listening', 'error', 'close'. */
+/** What a 'keyStoreError' event carries: which lookup threw or rejected, and why (no key material). */
+export interface KeyStoreErrorInfo {
+  lookup: 'psk' | 'rpk' | 'x509';
+  /** The PSK identity looked up. */
+  identity?: Uint8Array;
+  cause: unknown;
+  peer: PeerAddress;
+}
+
+/**
+ * A DTLS server on one UDP socket. Emits 'session' (DtlsSession), 'handshakeError' (error,
+ * peer), 'keyStoreError' (KeyStoreErrorInfo: a key lookup threw or rejected), 'listening',
+ * 'error', 'close'.
+ */
 export class DtlsServer extends EventEmitter {
   readonly endpoint: DtlsEndpoint;
   private socket: Socket | undefined;
@@ -349,6 +362,13 @@ export class DtlsServer extends EventEmitter {
       }
       const conn = e.connection;
       switch (e.type) {
+        case 'key-store-error': {
+          // the handshake's 'failed' follows (handshakeError, KEY_STORE_FAILURE)
+          const info: KeyStoreErrorInfo = { lookup: e.lookup, cause: e.cause, peer: e.peer };
+          if (e.identity) info.identity = e.identity;
+          this.emit('keyStoreError', info);
+          break;
+        }
         case 'data':
           this.sessions.get(conn)?._deliver(e.data);
           break;

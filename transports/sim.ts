@@ -71,6 +71,11 @@ export class SimNetwork {
     return node;
   }
 
+  /** Takes a node off the network (datagrams to its address are lost from now on). */
+  remove(node: SimNode): void {
+    if (this.nodes.get(peerKey(node.address)) === node) this.nodes.delete(peerKey(node.address));
+  }
+
   /** Runs until `done()` holds or the virtual clock passes `untilMs`. Returns the time reached. */
   run(untilMs: number, done: () => boolean = () => false): number {
     for (;;) {

@@ -1,17 +1,17 @@
 import { DecodeError } from '../bytes/reader.js';
-import { wipe } from '../bytes/util.js';
 import type { ConnectionConfig } from './config.js';
 import { DtlsError, alertFor } from './errors.js';
-import type { DtlsEvent } from './events.js';
-import { CCM8_RECORD_OVERHEAD, openRecord, sealRecordWith, type TrafficKeys } from './record/ccm8-cipher.js';
-import { Reassembler, type HandshakeMessage } from './record/reassembler.js';
-import { ReplayWindow } from './record/replay-window.js';
-import { packFlight, type FlightItem } from './handshake/flights.js';
-import { AlertDescription, AlertLevel, ContentType, DTLS_1_2, HandshakeType } from './wire/constants.js';
+import type { DtlsEvent, SessionInfo } from './events.js';
+import { LastFlight, packFlight, type FlightItem } from './handshake/flights.js';
+import { Reassembler } from './handshake/reassembler.js';
+import { DONE, type Done, type Handshake, type HandshakeState } from './handshake/state.js';
+import { copyRecord, RecordDrop, RecordLayer } from './record/record-layer.js';
+import type { PeerVerdict } from './trust.js';
 import { decodeAlert, encodeAlert } from './wire/alert.js';
 import { isChangeCipherSpec } from './wire/change-cipher-spec.js';
+import { AlertDescription, AlertLevel, ContentType, HandshakeType } from './wire/constants.js';
 import { decodeHandshakeFragments } from './wire/handshake.js';
-import { RECORD_HEADER_LENGTH, splitRecords, writeHeader, type RawRecord } from './wire/record.js';
+import type { RawRecord } from './wire/record.js';
 
 /**
  * RFC 6347 §4.2.4: "for at least twice the default MSL defined for [TCP], when in the
@@ -23,85 +23,105 @@ export const LAST_FLIGHT_LINGER_MS = 240_000;
 
 export type Phase = 'handshake' | 'connected' | 'closed' | 'failed';
 
+/** Where a connection is: each phase holds only what is valid in it. */
+type ConnectionState =
+  | { readonly phase: 'handshake'; step: HandshakeState; readonly reassembler: Reassembler }
+  | { readonly phase: 'connected'; readonly session: SessionInfo }
+  | { readonly phase: 'closed' }
+  | { readonly phase: 'failed'; readonly error: DtlsError };
+
 /**
  * The sans-IO DTLS 1.2 connection (DESIGN.md): bytes and `now` go in; datagrams, one
- * deadline and events come out. This base class owns the record layer (epochs, sequence
- * numbers, replay windows, early records), flights and their retransmission timer, alerts
- * and application data. The role-specific handshakes live in handshake/client.ts and
- * handshake/server.ts.
+ * deadline and events come out. It joins the record layer (record/record-layer.ts), the
+ * handshake's states (handshake/, one type per state, each returning the next), the last
+ * flight and its retransmission timer, alerts, the idle timer and application data. A
+ * failed or closed connection stays so. ClientConnection, PskClientConnection and
+ * ServerConnection give it its first handshake state.
  */
-export abstract class DtlsConnection {
-  protected phase: Phase = 'handshake';
-  protected now = 0;
-
-  // --- record layer -------------------------------------------------------------------
-  /** Epoch of records we send now (0 until our ChangeCipherSpec). */
-  protected writeEpoch = 0;
-  private readonly writeSeq = [0, 0];
-  protected writeKeys: TrafficKeys | undefined;
-  /** Highest epoch whose records we process (1 after the peer's ChangeCipherSpec). */
-  protected readEpoch = 0;
-  protected readKeys: TrafficKeys | undefined;
-  /** Largest record plaintext the peer accepts (RFC 8449 record_size_limit / RFC 6066), 2^14 by default. */
-  protected sendLimit = 16384;
-  /** Largest record plaintext we accept: our announced limit, once the peer acknowledged it. */
-  protected receiveLimit = 16384;
-  /** The epoch-1 anti-replay window (RFC 6347 §4.1.2.6). */
-  private readonly window = new ReplayWindow();
-  /** Records of epoch 1 that arrived before the peer's ChangeCipherSpec. */
-  private early: RawRecord[] = [];
-  private replayingEarly = false;
-  /** Records held while an asynchronous key lookup runs. */
+export class DtlsConnection {
+  private st: ConnectionState;
+  private now = 0;
+  protected readonly records: RecordLayer;
+  private readonly flight: LastFlight;
+  private nextMessageSeq: number;
+  /** Records held while the handshake waits for the application (a key lookup). */
   private deferred: RawRecord[] = [];
-  protected paused = false;
-
-  // --- handshake ------------------------------------------------------------------------
-  protected reassembler: Reassembler | undefined;
-  protected nextSendSeq = 0;
-  private lastFlight: FlightItem[] | undefined;
-  /** Old messages with message_seq >= this are the peer re-sending the flight we answered. */
-  private retransmitFromSeq = 0;
-  private peerFlightStart = 0;
   private retransmittedThisDatagram = false;
-  private timer: { deadline: number; timeoutMs: number; tries: number } | undefined;
-  private lingerDeadline: number | undefined;
   /**
    * The idle timer. It is not moved on every record (that would reschedule the driver's timer
    * per packet); it fires at its old deadline and re-arms from `lastActivity` if there was any.
    */
   private idleDeadline: number | undefined;
   private lastActivity = 0;
-
   private readonly out: Uint8Array[] = [];
   private readonly events: DtlsEvent[] = [];
+  /** What the handshake states may do to this connection. */
+  private readonly hs: Handshake;
 
-  constructor(protected readonly cfg: ConnectionConfig) {}
+  constructor(
+    protected readonly cfg: ConnectionConfig,
+    initial: HandshakeState,
+    o: { messageSeq?: number; recordSeq?: number } = {},
+  ) {
+    this.records = new RecordLayer(cfg.maxEarlyRecords);
+    this.flight = new LastFlight(cfg.retransmission);
+    this.nextMessageSeq = o.messageSeq ?? 0;
+    if (o.recordSeq !== undefined) this.records.startSequence(o.recordSeq);
+    this.st = { phase: 'handshake', step: initial, reassembler: new Reassembler(this.nextMessageSeq, cfg.maxHandshakeBytes) };
+    const records = this.records;
+    this.hs = {
+      cfg,
+      records,
+      message: (msgType, body, epoch = records.writeEpoch): FlightItem => ({ kind: 'handshake', msgType, messageSeq: this.nextMessageSeq++, body, epoch }),
+      sendFlight: (items, expectReply) => this.sendFlight(items, expectReply),
+      emit: (e) => this.events.push(e),
+      established: (session, keepLastFlight) => this.established(session, keepLastFlight),
+    };
+  }
 
   get state(): Phase {
-    return this.phase;
+    return this.st.phase;
   }
   /** Closed or failed: nothing more will happen. */
   ended(): boolean {
-    return this.phase === 'closed' || this.phase === 'failed';
+    return this.st.phase === 'closed' || this.st.phase === 'failed';
   }
   get isHandshaking(): boolean {
-    return this.phase === 'handshake';
+    return this.st.phase === 'handshake';
+  }
+  /** The established session (undefined before the handshake ends and after close). */
+  get session(): SessionInfo | undefined {
+    return this.st.phase === 'connected' ? this.st.session : undefined;
+  }
+  /** The handshake state's name (diagnostics), or the phase after the handshake. */
+  get stateName(): string {
+    return this.st.phase === 'handshake' ? this.st.step.name : this.st.phase;
   }
 
   // === driver interface =================================================================
 
+  /** Sends the first flight when this side speaks first (a client's ClientHello); otherwise nothing. */
+  start(now: number): void {
+    this.now = now;
+    const st = this.st;
+    if (st.phase !== 'handshake') return;
+    const step = st.step;
+    const start = step.start;
+    if (start) this.advance(st, () => start.call(step, this.hs));
+  }
+
   handleDatagram(now: number, datagram: Uint8Array): void {
-    if (this.phase === 'closed' || this.phase === 'failed') return;
+    if (this.ended()) return;
     this.now = now;
     let records: RawRecord[];
     try {
-      records = splitRecords(datagram);
+      records = this.records.split(datagram);
     } catch {
       return; // not even one record header: silently dropped
     }
     this.retransmittedThisDatagram = false;
     for (const r of records) {
-      this.handleRecord(r);
+      this.handleRecord(r, false);
       if (this.ended()) break;
     }
   }
@@ -109,20 +129,16 @@ export abstract class DtlsConnection {
   /** Fires whatever is due at `now`. Spurious calls are harmless. */
   handleTimeout(now: number): void {
     this.now = now;
-    if (this.phase === 'closed' || this.phase === 'failed') return;
-    if (this.timer && now >= this.timer.deadline) {
-      const t = this.timer;
-      if (t.tries >= this.cfg.retransmission.maxRetransmits) {
-        this.timer = undefined;
-        this.fail(new DtlsError('HANDSHAKE_TIMEOUT', `no answer after ${t.tries} retransmission(s)`), false);
+    if (this.ended()) return;
+    const tries = this.flight.tries;
+    switch (this.flight.due(now)) {
+      case 'resend':
+        this.transmitFlight();
+        break;
+      case 'give-up':
+        this.fail(new DtlsError('HANDSHAKE_TIMEOUT', `no answer after ${tries} retransmission(s)`), false);
         return;
-      }
-      t.tries++;
-      t.timeoutMs = Math.min(t.timeoutMs * 2, this.cfg.retransmission.maxMs);
-      t.deadline = now + t.timeoutMs;
-      this.transmitFlight();
     }
-    if (this.lingerDeadline !== undefined && now >= this.lingerDeadline) this.releaseLastFlight();
     if (this.idleDeadline !== undefined && now >= this.idleDeadline) {
       const due = this.lastActivity + this.cfg.idleTimeoutMs;
       if (due > now) {
@@ -136,26 +152,56 @@ export abstract class DtlsConnection {
   /** Sends one application record. Throws DtlsError CLOSED unless connected. */
   send(now: number, data: Uint8Array): void {
     this.now = now;
-    if (this.phase !== 'connected') throw new DtlsError('CLOSED', `cannot send in state ${this.phase}`);
+    if (this.st.phase !== 'connected') throw new DtlsError('CLOSED', `cannot send in state ${this.st.phase}`);
     if (data.length > 16384) throw new DtlsError('INVALID_ARGUMENT', 'application record larger than 2^14 bytes');
     // RFC 6347 §4.1.1.1: a record must fit one datagram; larger writes are an error, not IP fragments.
-    const size = RECORD_HEADER_LENGTH + CCM8_RECORD_OVERHEAD + data.length;
+    const size = this.records.overhead() + data.length;
     if (size > this.cfg.mtu) throw new DtlsError('INVALID_ARGUMENT', `a ${data.length}-byte record does not fit the ${this.cfg.mtu}-byte MTU`);
-    if (data.length > this.sendLimit) throw new DtlsError('INVALID_ARGUMENT', `a ${data.length}-byte record exceeds the peer's record size limit of ${this.sendLimit}`);
-    this.out.push(this.sealRecord(ContentType.application_data, this.writeEpoch, data));
+    if (data.length > this.records.sendLimit) throw new DtlsError('INVALID_ARGUMENT', `a ${data.length}-byte record exceeds the peer's record size limit of ${this.records.sendLimit}`);
+    this.out.push(this.records.protect(ContentType.application_data, data));
   }
 
   /** Sends close_notify and closes. Idempotent. */
   close(now: number): void {
     this.now = now;
-    if (this.phase === 'closed' || this.phase === 'failed') return;
-    if (this.phase === 'connected') {
+    if (this.ended()) return;
+    if (this.st.phase === 'connected') {
       this.sendAlert(AlertLevel.warning, AlertDescription.close_notify);
     } else {
       this.sendAlert(AlertLevel.fatal, AlertDescription.user_canceled);
     }
-    this.finish('closed');
+    this.finish({ phase: 'closed' });
     this.events.push({ type: 'closed', reason: 'local' });
+  }
+
+  /** Fails the connection from outside (a key store that failed): sends the error's alert. */
+  abort(now: number, error: DtlsError): void {
+    this.now = now;
+    this.fail(error);
+  }
+
+  /** Answer to a `psk-request` event: the key, or undefined for an unknown identity. */
+  providePsk(now: number, key: Uint8Array | undefined): void {
+    const st = this.st;
+    if (st.phase !== 'handshake') return;
+    const step = st.step;
+    const provide = step.providePsk;
+    if (!provide) return;
+    this.now = now;
+    this.advance(st, () => provide.call(step, this.hs, key));
+    this.resume();
+  }
+
+  /** Answer to a `verify-peer` event: whether the peer's raw public key or certificate is trusted. */
+  resolvePeer(now: number, verdict: PeerVerdict): void {
+    const st = this.st;
+    if (st.phase !== 'handshake') return;
+    const step = st.step;
+    const resolve = step.resolvePeer;
+    if (!resolve) return;
+    this.now = now;
+    this.advance(st, () => resolve.call(step, this.hs, verdict));
+    this.resume();
   }
 
   pollTransmit(): Uint8Array | undefined {
@@ -163,197 +209,144 @@ export abstract class DtlsConnection {
   }
 
   pollTimeout(): number | undefined {
-    let t = this.timer?.deadline;
-    if (this.lingerDeadline !== undefined && (t === undefined || this.lingerDeadline < t)) t = this.lingerDeadline;
-    if (this.idleDeadline !== undefined && (t === undefined || this.idleDeadline < t)) t = this.idleDeadline;
-    return t;
+    const t = this.flight.deadline();
+    const i = this.idleDeadline;
+    if (t === undefined) return i;
+    return i === undefined || t < i ? t : i;
   }
 
   pollEvent(): DtlsEvent | undefined {
     return this.events.shift();
   }
 
-  // === for the role handshakes ==========================================================
+  // === the handshake ======================================================================
 
-  protected abstract handleMessage(m: HandshakeMessage): void;
-  /** The peer's ChangeCipherSpec arrived; returns true when it was expected. */
-  protected abstract handleChangeCipherSpec(): boolean;
-
-  protected emit(e: DtlsEvent): void {
-    this.events.push(e);
-  }
-
-  /** Sends a new flight, replacing the last one. With `expectReply` the retransmission timer runs. */
-  protected sendFlight(items: FlightItem[], expectReply: boolean): void {
-    this.lastFlight = items;
-    this.retransmitFromSeq = this.peerFlightStart;
-    this.peerFlightStart = this.reassembler?.nextSeq ?? this.peerFlightStart;
-    const r = this.cfg.retransmission;
-    this.timer = expectReply ? { deadline: this.now + r.initialMs, timeoutMs: r.initialMs, tries: 0 } : undefined;
-    this.transmitFlight();
-    for (const it of items) if (it.kind === 'change_cipher_spec') this.writeEpoch = it.epoch + 1;
-  }
-
-  /** RFC 6347 §4.2.1: a stateless server's first records continue the ClientHello's sequence numbers. */
-  protected startWriteSequence(seq: number): void {
-    this.writeSeq[0] = seq;
-  }
-
-  protected handshakeItem(msgType: number, body: Uint8Array, epoch = this.writeEpoch): FlightItem {
-    return { kind: 'handshake', msgType, messageSeq: this.nextSendSeq++, body, epoch };
-  }
-
-  /** Switches to connected: stops the timer, keeps the last flight only if we sent it last. */
-  protected becomeConnected(info: Extract<DtlsEvent, { type: 'connected' }>['session'], keepLastFlight: boolean): void {
-    this.phase = 'connected';
-    this.timer = undefined;
-    this.reassembler = undefined;
-    this.early = [];
-    if (keepLastFlight) this.lingerDeadline = this.now + LAST_FLIGHT_LINGER_MS;
-    else this.releaseLastFlight();
-    this.touch();
-    this.events.push({ type: 'connected', session: info });
-  }
-
-  /** The peer's epoch-1 records become readable (after its ChangeCipherSpec). */
-  protected activateReadEpoch(): void {
-    this.readEpoch = 1;
-    const held = this.early;
-    this.early = [];
-    this.replayingEarly = true;
+  /** Runs one step of the handshake; the state it returns becomes current, an error fails the connection. */
+  private advance(st: Extract<ConnectionState, { phase: 'handshake' }>, step: () => HandshakeState | Done): void {
     try {
-      for (const r of held) {
-        this.handleRecord(r);
-        if (this.ended()) return;
-      }
-    } finally {
-      this.replayingEarly = false;
+      const next = step();
+      if (next !== DONE && this.st === st) st.step = next;
+    } catch (e) {
+      if (e instanceof DtlsError) this.fail(e);
+      else if (e instanceof DecodeError) this.fail(new DtlsError('DECODE_ERROR', e.message));
+      else this.fail(new DtlsError('INTERNAL', e instanceof Error ? e.message : String(e)));
     }
   }
 
-  /** Resumes after an asynchronous step (key lookup): replays the records held meanwhile. */
-  protected resume(): void {
-    this.paused = false;
+  /** Feeds complete handshake messages to the current state, in order, until it waits or the handshake ends. */
+  private drainMessages(): void {
+    for (;;) {
+      const st = this.st;
+      if (st.phase !== 'handshake' || st.step.waiting) return;
+      const m = st.reassembler.poll();
+      if (!m) return;
+      const step = st.step;
+      this.advance(st, () => step.handle(this.hs, m));
+    }
+  }
+
+  /** After the application's answer: the messages and records held meanwhile go on. */
+  private resume(): void {
     this.drainMessages();
     const held = this.deferred;
     this.deferred = [];
     for (const r of held) {
-      if (this.paused) {
-        this.deferred.push(r);
-        continue;
-      }
-      this.handleRecord(r);
+      this.handleRecord(r, false);
       if (this.ended()) return;
     }
   }
 
-  /** Fails the connection, sending the mapped fatal alert when `alert` is true. */
-  protected fail(e: DtlsError, alert = true): void {
-    if (this.phase === 'closed' || this.phase === 'failed') return;
-    const desc = alert ? alertFor(e) : undefined;
-    if (desc !== undefined) this.sendAlert(AlertLevel.fatal, desc);
-    this.finish('failed');
-    this.events.push({ type: 'failed', error: e });
-  }
-
-  // === record layer =====================================================================
-
-  private sealRecord(type: number, epoch: number, payload: Uint8Array): Uint8Array {
-    const sequence = this.writeSeq[epoch]!++;
-    if (sequence >= 2 ** 48 - 1) throw new DtlsError('INTERNAL', 'sequence number space exhausted');
-    if (epoch === 0) {
-      const out = new Uint8Array(RECORD_HEADER_LENGTH + payload.length);
-      writeHeader(out, 0, type, DTLS_1_2, 0, sequence, payload.length);
-      out.set(payload, RECORD_HEADER_LENGTH);
-      return out;
-    }
-    if (!this.writeKeys) throw new DtlsError('INTERNAL', 'no write keys for epoch 1');
-    return sealRecordWith(this.cfg.crypto, this.writeKeys, type, DTLS_1_2, epoch, sequence, payload);
+  private sendFlight(items: FlightItem[], expectReply: boolean): void {
+    const st = this.st;
+    this.flight.replace(this.now, items, expectReply, st.phase === 'handshake' ? st.reassembler.nextSeq : 0);
+    this.transmitFlight();
+    if (items.some((it) => it.kind === 'change_cipher_spec')) this.records.activateWrite();
   }
 
   private transmitFlight(): void {
-    if (!this.lastFlight) return;
-    for (const d of packFlight(this.lastFlight, this.cfg.mtu, (t, e, p) => this.sealRecord(t, e, p), this.sendLimit)) this.out.push(d);
+    const items = this.flight.items;
+    if (!items) return;
+    for (const d of packFlight(items, this.cfg.mtu, this.records, this.records.sendLimit)) this.out.push(d);
   }
 
-  private releaseLastFlight(): void {
-    this.lastFlight = undefined;
-    this.lingerDeadline = undefined;
+  /** Switches to connected: the timer stops; the last flight lingers only if we sent it last. */
+  private established(session: SessionInfo, keepLastFlight: boolean): void {
+    this.st = { phase: 'connected', session };
+    this.flight.settle(this.now, keepLastFlight ? LAST_FLIGHT_LINGER_MS : undefined);
+    this.records.stopHolding();
+    this.touch();
+    this.events.push({ type: 'connected', session });
   }
+
+  /** The peer's ChangeCipherSpec: taken only by the state that waits for it. */
+  private changeCipherSpec(): void {
+    const st = this.st;
+    if (st.phase !== 'handshake') return;
+    const step = st.step;
+    const ccs = step.changeCipherSpec;
+    if (!ccs) return; // duplicate or early: the flight will come again
+    this.advance(st, () => ccs.call(step, this.hs));
+    if (this.ended()) return;
+    // the peer's next epoch becomes readable: the records of it held so far go on now
+    for (const r of this.records.activateRead()) {
+      this.handleRecord(r, true);
+      if (this.ended()) return;
+    }
+  }
+
+  /** Fails the connection, sending the error's fatal alert (errors.ts) when `alert` is true. */
+  private fail(e: DtlsError, alert = true): void {
+    if (this.ended()) return;
+    const desc = alert ? alertFor(e) : undefined;
+    if (desc !== undefined) this.sendAlert(AlertLevel.fatal, desc);
+    this.finish({ phase: 'failed', error: e });
+    this.events.push({ type: 'failed', error: e });
+  }
+
+  // === records ============================================================================
 
   private sendAlert(level: number, description: number): void {
     try {
-      this.out.push(this.sealRecord(ContentType.alert, this.writeEpoch, encodeAlert({ level, description })));
+      this.out.push(this.records.protect(ContentType.alert, encodeAlert({ level, description })));
     } catch {
       /* no keys: nothing we can send */
     }
   }
 
-  private finish(phase: 'closed' | 'failed'): void {
-    this.phase = phase;
-    this.timer = undefined;
-    this.lingerDeadline = undefined;
+  private finish(st: Extract<ConnectionState, { phase: 'closed' | 'failed' }>): void {
+    this.st = st;
+    this.flight.release();
     this.idleDeadline = undefined;
-    this.lastFlight = undefined;
-    this.reassembler = undefined;
-    this.early = [];
     this.deferred = [];
-    if (this.writeKeys) wipe(this.writeKeys.key);
-    if (this.readKeys) wipe(this.readKeys.key);
-    this.writeKeys = undefined;
-    this.readKeys = undefined;
+    this.records.wipe();
   }
 
   private touch(): void {
     this.lastActivity = this.now;
-    if (this.cfg.idleTimeoutMs > 0 && this.phase === 'connected' && this.idleDeadline === undefined) this.idleDeadline = this.now + this.cfg.idleTimeoutMs;
+    if (this.cfg.idleTimeoutMs > 0 && this.st.phase === 'connected' && this.idleDeadline === undefined) this.idleDeadline = this.now + this.cfg.idleTimeoutMs;
   }
 
-  private handleRecord(r: RawRecord): void {
-    if (this.paused) {
+  /** One record. `held`: it was held for its epoch's keys and is processed now. */
+  private handleRecord(r: RawRecord, held: boolean): void {
+    const st = this.st;
+    if (st.phase === 'handshake' && st.step.waiting) {
       if (this.deferred.length < this.cfg.maxEarlyRecords) this.deferred.push(copyRecord(r));
       return;
     }
-    let plaintext: Uint8Array;
-    if (r.epoch === 0) {
-      // After the handshake only handshake records (the peer re-sending its last flight)
-      // are taken from the unauthenticated epoch: a spoofed alert cannot close a session.
-      // No replay window in epoch 0: its records are unauthenticated, so anyone could push
-      // the window forward with one forged high sequence number and make the peer's real
-      // records look old. Duplicates are harmless here: the reassembler drops old messages
-      // and ChangeCipherSpec and alerts are gated by the handshake state.
-      if (this.phase === 'connected' && r.type !== ContentType.handshake) return;
-      plaintext = r.fragment;
-    } else if (r.epoch === 1) {
-      if (this.readEpoch < 1 || !this.readKeys) {
-        if (this.phase === 'handshake' && this.early.length < this.cfg.maxEarlyRecords) this.early.push(copyRecord(r));
-        return;
+    const plaintext = this.records.open(r);
+    if (typeof plaintext === 'number') {
+      // RFC 6347 §4.1.2.7: discard silently. The one exception is what a wrong key looks
+      // like: the peer's Finished (a handshake record, arriving after its ChangeCipherSpec,
+      // not held from before it) fails authentication; that fails the handshake with a fatal
+      // alert. A stray or spoofed alert, data or early record changes nothing.
+      if (plaintext === RecordDrop.BAD_MAC && st.phase === 'handshake' && r.type === ContentType.handshake && !held) {
+        this.fail(new DtlsError('BAD_RECORD_MAC', 'the peer\'s Finished failed authentication (wrong key?)'));
       }
-      if (!this.window.check(r.sequence)) return;
-      let pt: Uint8Array | undefined;
-      try {
-        pt = openRecord(this.cfg.crypto, this.readKeys, r, r.fragment);
-      } catch {
-        pt = undefined; // a provider error on hostile input is a failed record, nothing more
-      }
-      if (!pt) {
-        // RFC 6347 §4.1.2.7: discard silently. The one exception is what a wrong key looks
-        // like: the peer's Finished (a handshake record, arriving after its ChangeCipherSpec,
-        // not replayed from the early buffer) fails authentication; that fails the handshake
-        // with a fatal alert. A stray or spoofed alert, data or early record changes nothing.
-        if (this.phase === 'handshake' && r.type === ContentType.handshake && !this.replayingEarly) {
-          this.fail(new DtlsError('BAD_RECORD_MAC', 'the peer\'s Finished failed authentication (wrong key?)'));
-        }
-        return;
-      }
-      this.window.mark(r.sequence);
-      // RFC 8449 §4: a record above the limit we announced (and the peer acknowledged) is an
-      // overflow; dropped here
-      if (pt.length > this.receiveLimit) return;
-      plaintext = pt;
-    } else {
       return;
     }
+    // After the handshake only handshake records (the peer re-sending its last flight) are
+    // taken from the unauthenticated epoch 0: a spoofed alert cannot close a session.
+    if (r.epoch === 0 && st.phase === 'connected' && r.type !== ContentType.handshake) return;
     this.touch();
 
     switch (r.type) {
@@ -361,17 +354,14 @@ export abstract class DtlsConnection {
         this.handleHandshakeRecord(plaintext, r.epoch);
         return;
       case ContentType.change_cipher_spec:
-        if (r.epoch !== 0 || !isChangeCipherSpec(plaintext)) return;
-        if (this.phase === 'handshake' && !this.handleChangeCipherSpec()) {
-          /* a duplicate or early CCS: ignored, the flight will be re-sent whole */
-        }
+        if (r.epoch === 0 && isChangeCipherSpec(plaintext)) this.changeCipherSpec();
         return;
       case ContentType.alert:
         this.handleAlert(plaintext);
         return;
       case ContentType.application_data:
-        if (this.phase !== 'connected' || r.epoch !== 1) return;
-        this.releaseLastFlight(); // the peer has our last flight: it is talking in the new epoch
+        if (st.phase !== 'connected' || r.epoch === 0) return;
+        this.flight.release(); // the peer has our last flight: it is talking in the new epoch
         this.events.push({ type: 'data', data: plaintext });
         return;
       default:
@@ -388,83 +378,59 @@ export abstract class DtlsConnection {
     }
     if (a.description === AlertDescription.close_notify) {
       // RFC 5246 §7.2.1: answer close_notify with close_notify.
-      if (this.phase === 'connected') this.sendAlert(AlertLevel.warning, AlertDescription.close_notify);
-      const wasHandshake = this.phase === 'handshake';
-      this.finish('closed');
-      if (wasHandshake) this.events.push({ type: 'failed', error: DtlsError.peerAlert(a.description) });
-      else this.events.push({ type: 'closed', reason: 'peer' });
+      if (this.st.phase === 'handshake') {
+        const error = DtlsError.peerAlert(a.description);
+        this.finish({ phase: 'failed', error });
+        this.events.push({ type: 'failed', error });
+        return;
+      }
+      this.sendAlert(AlertLevel.warning, AlertDescription.close_notify);
+      this.finish({ phase: 'closed' });
+      this.events.push({ type: 'closed', reason: 'peer' });
       return;
     }
     if (a.level === AlertLevel.fatal) {
-      this.finish('failed');
-      this.events.push({ type: 'failed', error: DtlsError.peerAlert(a.description) });
+      const error = DtlsError.peerAlert(a.description);
+      this.finish({ phase: 'failed', error });
+      this.events.push({ type: 'failed', error });
     }
     // warnings (no_renegotiation, ...) are ignored
   }
 
   private handleHandshakeRecord(plaintext: Uint8Array, epoch: number): void {
+    const st = this.st;
     let frags;
     try {
       frags = decodeHandshakeFragments(plaintext);
     } catch (e) {
-      if (this.phase === 'handshake' && e instanceof DecodeError) this.fail(new DtlsError('DECODE_ERROR', e.message));
+      if (st.phase === 'handshake' && e instanceof DecodeError) this.fail(new DtlsError('DECODE_ERROR', e.message));
       return;
     }
-    if (this.phase === 'connected') {
+    if (st.phase === 'connected') {
       for (const f of frags) {
-        if (epoch === 1 && f.fragmentOffset === 0 && (f.msgType === HandshakeType.client_hello || f.msgType === HandshakeType.hello_request)) {
+        if (epoch > 0 && f.fragmentOffset === 0 && (f.msgType === HandshakeType.client_hello || f.msgType === HandshakeType.hello_request)) {
           // RFC 5746 / RFC 5246 §7.2.2: renegotiation is refused with a warning.
           this.sendAlert(AlertLevel.warning, AlertDescription.no_renegotiation);
         } else {
-          this.retransmitLastFlight(f.messageSeq, true);
+          this.resendOnRepeat(f.messageSeq, true);
         }
       }
       return;
     }
-    const ra = this.reassembler;
-    if (!ra) return;
+    if (st.phase !== 'handshake') return;
     for (const f of frags) {
-      const verdict = ra.add(f, epoch);
-      if (verdict === 'old') this.retransmitLastFlight(f.messageSeq, false);
+      if (st.reassembler.add(f, epoch) === 'old') this.resendOnRepeat(f.messageSeq, false);
     }
     this.drainMessages();
   }
 
-  private drainMessages(): void {
-    const ra = this.reassembler;
-    if (!ra) return;
-    while (!this.paused && this.phase === 'handshake' && this.reassembler === ra) {
-      const m = ra.poll();
-      if (!m) return;
-      try {
-        this.handleMessage(m);
-      } catch (e) {
-        if (e instanceof DtlsError) this.fail(e);
-        else if (e instanceof DecodeError) this.fail(new DtlsError('DECODE_ERROR', e.message));
-        else this.fail(new DtlsError('INTERNAL', e instanceof Error ? e.message : String(e)));
-      }
-    }
-  }
-
   /**
    * RFC 6347 §4.2.4: when the peer re-sends the flight we answered, our answer was lost:
-   * send it again (at most once per datagram). Older flights are ignored.
+   * send it again (at most once per datagram).
    */
-  private retransmitLastFlight(seq: number, connected: boolean): void {
-    if (!this.lastFlight || this.retransmittedThisDatagram) return;
-    if (!connected && seq < this.retransmitFromSeq) return;
+  private resendOnRepeat(seq: number, established: boolean): void {
+    if (this.retransmittedThisDatagram || !this.flight.peerRepeats(seq, established)) return;
     this.retransmittedThisDatagram = true;
     this.transmitFlight();
   }
-}
-
-/** Throws UNEXPECTED_MESSAGE unless `m` is the handshake message (and epoch) a state waits for. */
-export function expectMessage(m: HandshakeMessage, type: number, epoch = 0): void {
-  if (m.msgType !== type || m.epoch !== epoch) {
-    throw new DtlsError('UNEXPECTED_MESSAGE', `expected handshake message ${type} in epoch ${epoch}, got ${m.msgType} in epoch ${m.epoch}`);
-  }
-}
-
-function copyRecord(r: RawRecord): RawRecord {
-  return { type: r.type, version: r.version, epoch: r.epoch, sequence: r.sequence, length: r.length, fragment: r.fragment.slice() };
 }

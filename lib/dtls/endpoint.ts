@@ -37,10 +37,36 @@ export interface Session {
   readonly connection: ServerConnection;
 }
 
-export type EndpointEvent = DtlsEvent & { peer: PeerAddress; connection: ServerConnection };
+/**
+ * A key store lookup threw or rejected (a database outage, say): that handshake ends with an
+ * internal_error alert and a `failed` event (KEY_STORE_FAILURE). Unlike an unknown identity,
+ * which looks like a wrong key on the wire, this is the server's own trouble, reported with
+ * its cause. Carries no key material: the identity is what the client sent in the clear.
+ */
+export interface KeyStoreErrorEvent {
+  type: 'key-store-error';
+  peer: PeerAddress;
+  connection: ServerConnection;
+  /** Which lookup failed. */
+  lookup: 'psk' | 'rpk' | 'x509';
+  /** The PSK identity looked up (lookup 'psk'). */
+  identity?: Uint8Array;
+  /** What the lookup threw or rejected with. */
+  cause: unknown;
+}
+
+export type EndpointEvent = (DtlsEvent & { peer: PeerAddress; connection: ServerConnection }) | KeyStoreErrorEvent;
+
+interface KeyStoreFailure {
+  lookup: KeyStoreErrorEvent['lookup'];
+  identity?: Uint8Array;
+  cause: unknown;
+}
 
 interface Entry extends Session {
   key: string;
+  /** The ClientHello.random of the handshake this connection serves (a repeat of it is a retransmission). */
+  clientRandom: Uint8Array;
   scheduledAt: number | undefined;
   handshakeDeadline: number | undefined;
 }
@@ -63,7 +89,7 @@ export class DtlsEndpoint {
   private outData: Uint8Array[] = [];
   private outHead = 0;
   private readonly events: EndpointEvent[] = [];
-  private readonly resolved: Array<{ entry: Entry; answer: { psk: Uint8Array | undefined } | { verdict: PeerVerdict } }> = [];
+  private readonly resolved: Array<{ entry: Entry; answer: { psk: Uint8Array | undefined } | { verdict: PeerVerdict } | { failed: KeyStoreFailure } }> = [];
   private readonly store: KeyStore;
   private handshakes = 0;
   private readonly maxSessions: number;
@@ -118,7 +144,7 @@ export class DtlsEndpoint {
     }
     // A ClientHello. A retransmission of the one that started the handshake in progress
     // goes to that handshake, which answers with its flight (it never restarts).
-    if (entry && entry.connection.clientRandom && equal(entry.connection.clientRandom, hello.ch.random)) {
+    if (entry && equal(entry.clientRandom, hello.ch.random)) {
       this.feed(entry, now, datagram);
       return;
     }
@@ -134,7 +160,7 @@ export class DtlsEndpoint {
       return;
     }
     const connection = new ServerConnection(this.cfg, hello.recordSeq, hello.messageSeq, !!this.store.psk);
-    const e: Entry = { key, peer, connection, scheduledAt: undefined, handshakeDeadline: now + this.handshakeTimeoutMs };
+    const e: Entry = { key, peer, connection, clientRandom: hello.ch.random.slice(), scheduledAt: undefined, handshakeDeadline: now + this.handshakeTimeoutMs };
     this.entries.set(key, e);
     this.byConnection.set(connection, e);
     this.handshakes++;
@@ -313,17 +339,29 @@ export class DtlsEndpoint {
     let r: ReturnType<PskLookup>;
     try {
       r = this.store.psk ? this.store.psk(identity, e.peer) : undefined;
-    } catch {
-      r = undefined;
+    } catch (cause) {
+      this.keyStoreFailed(e, now, { lookup: 'psk', identity, cause });
+      return;
     }
     if (r instanceof Promise) {
       r.then(
         (key) => this.resolved.push({ entry: e, answer: { psk: key } }),
-        () => this.resolved.push({ entry: e, answer: { psk: undefined } }),
+        (cause: unknown) => this.resolved.push({ entry: e, answer: { failed: { lookup: 'psk', identity, cause } } }),
       ).finally(() => this.opts.wake?.());
       return;
     }
     e.connection.providePsk(now, r);
+    this.collect(e, now);
+  }
+
+  /** A lookup threw or rejected: the handshake ends with internal_error; the event says why. */
+  private keyStoreFailed(e: Entry, now: number, f: KeyStoreFailure): void {
+    const ev: KeyStoreErrorEvent = { type: 'key-store-error', peer: e.peer, connection: e.connection, lookup: f.lookup, cause: f.cause };
+    if (f.identity) ev.identity = f.identity;
+    this.events.push(ev);
+    const what = f.lookup === 'psk' ? 'PSK lookup' : f.lookup === 'rpk' ? 'raw public key lookup' : 'certificate authorization';
+    const reason = f.cause instanceof Error ? f.cause.message : String(f.cause);
+    e.connection.abort(now, new DtlsError('KEY_STORE_FAILURE', `the key store failed (${what}): ${reason}`, { cause: f.cause }));
     this.collect(e, now);
   }
 
@@ -344,6 +382,10 @@ export class DtlsEndpoint {
     while (this.resolved.length > 0) {
       const { entry, answer } = this.resolved.shift()!;
       if (this.entries.get(entry.key) !== entry) continue;
+      if ('failed' in answer) {
+        this.keyStoreFailed(entry, now, answer.failed);
+        continue;
+      }
       if ('psk' in answer) entry.connection.providePsk(now, answer.psk);
       else entry.connection.resolvePeer(now, answer.verdict);
       this.collect(entry, now);

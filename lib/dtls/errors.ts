@@ -1,9 +1,10 @@
 import { AlertDescription, alertName } from './wire/constants.js';
 
 /**
- * Every failure the engine reports. Each code maps to at most one alert (the single
- * error -> alert mapping, in the spirit of rustls's error module); codes without an alert
- * are local conditions (timeouts) or reactions to the peer's own alert.
+ * Every failure the engine reports. Each code maps to at most one alert, in one table
+ * (ALERT_FOR below, in the spirit of rustls's error module): no other place chooses an alert.
+ * Codes without an alert are local conditions (timeouts, API misuse) or reactions to the
+ * peer's own alert.
  */
 export const DtlsErrorCode = {
   /** The peer sent a fatal alert; `alert` says which. */
@@ -19,6 +20,8 @@ export const DtlsErrorCode = {
   DECODE_ERROR: 'DECODE_ERROR',
   UNEXPECTED_MESSAGE: 'UNEXPECTED_MESSAGE',
   ILLEGAL_PARAMETER: 'ILLEGAL_PARAMETER',
+  /** The peer answered with an extension we did not offer (RFC 5246 §7.4.1.4). */
+  UNSUPPORTED_EXTENSION: 'UNSUPPORTED_EXTENSION',
   /** No cipher suite, version or compression method in common. */
   HANDSHAKE_FAILURE: 'HANDSHAKE_FAILURE',
   PROTOCOL_VERSION: 'PROTOCOL_VERSION',
@@ -26,9 +29,15 @@ export const DtlsErrorCode = {
   INSUFFICIENT_SECURITY: 'INSUFFICIENT_SECURITY',
   /** The handshake state held more than its memory cap. */
   RESOURCE_LIMIT: 'RESOURCE_LIMIT',
+  /**
+   * The key store failed: a lookup (PSK identity, raw public key, certificate authorization)
+   * threw or rejected, so the handshake cannot go on. Distinct from an unknown identity,
+   * which looks like a wrong key on the wire. The cause is in `cause`.
+   */
+  KEY_STORE_FAILURE: 'KEY_STORE_FAILURE',
   /** The peer's certificate or raw public key is malformed. */
   BAD_CERTIFICATE: 'BAD_CERTIFICATE',
-  /** A key type or usage we cannot accept. */
+  /** A key type, certificate type or usage we cannot accept. */
   UNSUPPORTED_CERTIFICATE: 'UNSUPPORTED_CERTIFICATE',
   /** Outside its validity period (by the configured clock). */
   CERTIFICATE_EXPIRED: 'CERTIFICATE_EXPIRED',
@@ -50,16 +59,23 @@ export const DtlsErrorCode = {
 } as const;
 export type DtlsErrorCode = (typeof DtlsErrorCode)[keyof typeof DtlsErrorCode];
 
-const ALERT_FOR: Partial<Record<DtlsErrorCode, number>> = {
+/**
+ * The one error -> alert table (RFC 5246 §7.2.2, RFC 6347 §4.1.2.7). A code absent here sends
+ * no alert: timeouts (the peer is gone), REPLACED/CLOSED/INVALID_ARGUMENT (local), PEER_ALERT
+ * (the peer already ended it).
+ */
+export const ALERT_FOR: Readonly<Partial<Record<DtlsErrorCode, number>>> = {
   BAD_RECORD_MAC: AlertDescription.bad_record_mac,
   DECRYPT_ERROR: AlertDescription.decrypt_error,
   DECODE_ERROR: AlertDescription.decode_error,
   UNEXPECTED_MESSAGE: AlertDescription.unexpected_message,
   ILLEGAL_PARAMETER: AlertDescription.illegal_parameter,
+  UNSUPPORTED_EXTENSION: AlertDescription.unsupported_extension,
   HANDSHAKE_FAILURE: AlertDescription.handshake_failure,
   PROTOCOL_VERSION: AlertDescription.protocol_version,
   INSUFFICIENT_SECURITY: AlertDescription.insufficient_security,
   RESOURCE_LIMIT: AlertDescription.internal_error,
+  KEY_STORE_FAILURE: AlertDescription.internal_error,
   BAD_CERTIFICATE: AlertDescription.bad_certificate,
   UNSUPPORTED_CERTIFICATE: AlertDescription.unsupported_certificate,
   CERTIFICATE_EXPIRED: AlertDescription.certificate_expired,
@@ -72,19 +88,20 @@ const ALERT_FOR: Partial<Record<DtlsErrorCode, number>> = {
 
 export class DtlsError extends Error {
   override readonly name = 'DtlsError';
-  /** For PEER_ALERT: the alert the peer sent; otherwise the alert we sent, if any. */
+  /** For PEER_ALERT: the alert the peer sent; otherwise the alert we send for this error, if any. */
   readonly alert: number | undefined;
   constructor(
     readonly code: DtlsErrorCode,
     message: string,
-    alert?: number,
+    options?: { cause?: unknown; /** PEER_ALERT: the alert the peer sent. */ received?: number },
   ) {
-    super(message);
-    this.alert = alert ?? ALERT_FOR[code];
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.alert = code === 'PEER_ALERT' ? options?.received : ALERT_FOR[code];
   }
 
+  /** The peer's fatal alert, as an error (the only alert not chosen by the table: it is the peer's). */
   static peerAlert(description: number): DtlsError {
-    return new DtlsError('PEER_ALERT', `peer sent fatal alert ${alertName(description)} (${description})`, description);
+    return new DtlsError('PEER_ALERT', `peer sent fatal alert ${alertName(description)} (${description})`, { received: description });
   }
 }
 

@@ -1,7 +1,6 @@
+import type { RetransmissionConfig } from '../config.js';
 import { ContentType, HandshakeType } from '../wire/constants.js';
 import { HANDSHAKE_HEADER_LENGTH, encodeHandshakeHeader } from '../wire/handshake.js';
-import { RECORD_HEADER_LENGTH } from '../wire/record.js';
-import { CCM8_RECORD_OVERHEAD } from '../record/ccm8-cipher.js';
 import { CHANGE_CIPHER_SPEC } from '../wire/change-cipher-spec.js';
 
 /**
@@ -12,20 +11,21 @@ export type FlightItem =
   | { kind: 'handshake'; msgType: number; messageSeq: number; body: Uint8Array; epoch: number }
   | { kind: 'change_cipher_spec'; epoch: number };
 
-/** Makes one record: assigns its sequence number and protects it for its epoch. */
-export type RecordSealer = (type: number, epoch: number, payload: Uint8Array) => Uint8Array;
-
-function overhead(epoch: number): number {
-  return RECORD_HEADER_LENGTH + (epoch > 0 ? CCM8_RECORD_OVERHEAD : 0);
+/** The record layer as a flight needs it: the overhead of a record per epoch, and sealing. */
+export interface FlightRecords {
+  /** Bytes a record of `epoch` adds to its plaintext. */
+  overhead(epoch: number): number;
+  /** One record: assigns its sequence number and protects it for its epoch. */
+  protect(type: number, payload: Uint8Array, epoch: number): Uint8Array;
 }
 
 /**
  * Serialises a flight into datagrams of at most `mtu` bytes: records are packed several to a
  * datagram, and a handshake message that cannot fit one datagram is fragmented (RFC 6347
  * §4.2.3). A message that fits a datagram is never fragmented, only moved to the next one.
+ * `maxPlaintext`: the peer's record size limit (RFC 8449 / RFC 6066), 2^14 when none was agreed.
  */
-/** `maxPlaintext`: the peer's record size limit (RFC 8449 / RFC 6066), 2^14 when none was agreed. */
-export function packFlight(items: readonly FlightItem[], mtu: number, seal: RecordSealer, maxPlaintext = 16384): Uint8Array[] {
+export function packFlight(items: readonly FlightItem[], mtu: number, records: FlightRecords, maxPlaintext = 16384): Uint8Array[] {
   const datagrams: Uint8Array[] = [];
   let parts: Uint8Array[] = [];
   let used = 0;
@@ -48,18 +48,18 @@ export function packFlight(items: readonly FlightItem[], mtu: number, seal: Reco
 
   for (const item of items) {
     if (item.kind === 'change_cipher_spec') {
-      const size = overhead(item.epoch) + 1;
+      const size = records.overhead(item.epoch) + 1;
       if (used + size > mtu) flush();
-      push(seal(ContentType.change_cipher_spec, item.epoch, CHANGE_CIPHER_SPEC));
+      push(records.protect(ContentType.change_cipher_spec, CHANGE_CIPHER_SPEC, item.epoch));
       continue;
     }
-    const per = overhead(item.epoch) + HANDSHAKE_HEADER_LENGTH;
+    const per = records.overhead(item.epoch) + HANDSHAKE_HEADER_LENGTH;
     const whole = per + item.body.length;
     // A ClientHello always travels whole: a stateless server (RFC 6347 §4.2.1) can only
     // check the cookie of an unfragmented ClientHello, so it may exceed a tiny MTU.
     if ((whole <= mtu && HANDSHAKE_HEADER_LENGTH + item.body.length <= maxPlaintext) || item.msgType === HandshakeType.client_hello) {
       if (used + whole > mtu) flush();
-      push(seal(ContentType.handshake, item.epoch, fragment(item, 0, item.body.length)));
+      push(records.protect(ContentType.handshake, fragment(item, 0, item.body.length), item.epoch));
       continue;
     }
     let offset = 0;
@@ -72,7 +72,7 @@ export function packFlight(items: readonly FlightItem[], mtu: number, seal: Reco
       room = Math.min(room, maxPlaintext - HANDSHAKE_HEADER_LENGTH);
       if (room < 1) throw new RangeError(`mtu ${mtu} too small for a handshake fragment`);
       const len = Math.min(room, item.body.length - offset);
-      push(seal(ContentType.handshake, item.epoch, fragment(item, offset, len)));
+      push(records.protect(ContentType.handshake, fragment(item, offset, len), item.epoch));
       offset += len;
     }
   }
@@ -85,4 +85,86 @@ function fragment(item: Extract<FlightItem, { kind: 'handshake' }>, offset: numb
   encodeHandshakeHeader(out, 0, item.msgType, item.body.length, item.messageSeq, offset, len);
   out.set(item.body.subarray(offset, offset + len), HANDSHAKE_HEADER_LENGTH);
   return out;
+}
+
+/**
+ * The last flight we sent and its retransmission timer (RFC 6347 §4.2.4): the timer starts at
+ * `initialMs` and doubles up to `maxMs`; after `maxRetransmits` the handshake gives up. When
+ * the peer repeats the flight we answered, our answer was lost: the flight goes again. After
+ * the handshake, the side that sent the last flight keeps it for a while (it lingers) to
+ * answer the peer's repeats.
+ */
+export class LastFlight {
+  private flight: FlightItem[] | undefined;
+  private timer: { deadline: number; timeoutMs: number; tries: number } | undefined;
+  private lingerUntil: number | undefined;
+  /** Old messages with message_seq >= this are the peer re-sending the flight we answered. */
+  private retransmitFromSeq = 0;
+  private peerFlightStart = 0;
+
+  constructor(private readonly r: RetransmissionConfig) {}
+
+  /** The flight to (re)transmit, if any. */
+  get items(): readonly FlightItem[] | undefined {
+    return this.flight;
+  }
+
+  /** Retransmissions of the current flight so far. */
+  get tries(): number {
+    return this.timer?.tries ?? 0;
+  }
+
+  /** A new flight replaces the last; `peerNextSeq` is the message_seq its answer will start at. */
+  replace(now: number, items: FlightItem[], expectReply: boolean, peerNextSeq: number): void {
+    this.flight = items;
+    this.retransmitFromSeq = this.peerFlightStart;
+    this.peerFlightStart = peerNextSeq;
+    this.timer = expectReply ? { deadline: now + this.r.initialMs, timeoutMs: this.r.initialMs, tries: 0 } : undefined;
+  }
+
+  /** What is due at `now`: re-send the flight, give up (no answer after the last try), or nothing. */
+  due(now: number): 'resend' | 'give-up' | undefined {
+    if (this.lingerUntil !== undefined && now >= this.lingerUntil) this.release();
+    const t = this.timer;
+    if (!t || now < t.deadline) return undefined;
+    if (t.tries >= this.r.maxRetransmits) {
+      this.timer = undefined;
+      return 'give-up';
+    }
+    t.tries++;
+    t.timeoutMs = Math.min(t.timeoutMs * 2, this.r.maxMs);
+    t.deadline = now + t.timeoutMs;
+    return 'resend';
+  }
+
+  /**
+   * The peer sent a handshake message we already processed, with message_seq `seq`: whether it
+   * is repeating the flight we answered (so ours was lost). Older flights are ignored during
+   * the handshake; after it, any repeat is answered with the lingering flight.
+   */
+  peerRepeats(seq: number, established: boolean): boolean {
+    return !!this.flight && (established || seq >= this.retransmitFromSeq);
+  }
+
+  /** The handshake is over: no more timer; the flight lingers (`lingerMs`) or goes. */
+  settle(now: number, lingerMs: number | undefined): void {
+    this.timer = undefined;
+    if (lingerMs === undefined) this.release();
+    else this.lingerUntil = now + lingerMs;
+  }
+
+  /** Forgets the flight (the peer has it: it talks in the new epoch) and every timer. */
+  release(): void {
+    this.flight = undefined;
+    this.timer = undefined;
+    this.lingerUntil = undefined;
+  }
+
+  /** The earliest deadline (retransmission or end of lingering). */
+  deadline(): number | undefined {
+    const t = this.timer?.deadline;
+    const l = this.lingerUntil;
+    if (t === undefined) return l;
+    return l === undefined || t < l ? t : l;
+  }
 }

@@ -1,6 +1,6 @@
 import { DtlsError } from '../errors.js';
 import type { ConnectionConfig } from '../config.js';
-import { AlertDescription, CipherSuite, ExtensionType } from '../wire/constants.js';
+import { CipherSuite, ExtensionType } from '../wire/constants.js';
 import {
   CertificateType,
   decodeCertificateTypeChoice,
@@ -117,7 +117,7 @@ function ecdheChoice(cfg: ConnectionConfig, exts: readonly Extension[]): { serve
   const wantedServer = sct ? decodeU8List(sct.data, 'server_certificate_type') : [CertificateType.X509];
   const server = wantedServer.find((t) => own.includes(t));
   if (server === undefined) {
-    throw new DtlsError('UNSUPPORTED_CERTIFICATE', 'no server certificate type in common', AlertDescription.unsupported_certificate);
+    throw new DtlsError('UNSUPPORTED_CERTIFICATE', 'no server certificate type in common');
   }
   if (cfg.clientAuth === 'none') return { server, client: undefined };
   const cct = findExtension(exts, ExtensionType.client_certificate_type);
@@ -136,7 +136,7 @@ function ecdheChoice(cfg: ConnectionConfig, exts: readonly Extension[]): { serve
 export function checkServerHelloExtensions(exts: readonly Extension[], offered: readonly Extension[]): { extendedMasterSecret: boolean } {
   let ems = false;
   for (const e of exts) {
-    if (!findExtension(offered, e.type)) throw new DtlsError('UNEXPECTED_MESSAGE', `ServerHello carries extension ${e.type} that was not offered`, AlertDescription.unsupported_extension);
+    if (!findExtension(offered, e.type)) throw new DtlsError('UNSUPPORTED_EXTENSION', `ServerHello carries extension ${e.type} that was not offered`);
     if (e.type === ExtensionType.extended_master_secret) {
       if (e.data.length !== 0) throw new DtlsError('DECODE_ERROR', 'extended_master_secret must be empty');
       ems = true;

@@ -1,0 +1,87 @@
+import type { ConnectionConfig } from '../config.js';
+import { DtlsError } from '../errors.js';
+import type { DtlsEvent, SessionInfo } from '../events.js';
+import type { PeerIdentity } from '../keystore.js';
+import type { RecordLayer } from '../record/record-layer.js';
+import type { PeerVerdict } from '../trust.js';
+import type { FlightItem } from './flights.js';
+import type { HandshakeMessage } from './reassembler.js';
+import type { Transcript } from './transcript.js';
+
+/**
+ * What a handshake state may do to its connection: read the configuration, install keys in
+ * the record layer, send a flight, report an event, and end the handshake. The connection
+ * implements it; states never see the connection itself.
+ */
+export interface Handshake {
+  readonly cfg: ConnectionConfig;
+  readonly records: RecordLayer;
+  /** A handshake message for a flight, numbered with the next message_seq (default epoch: the current write epoch). */
+  message(msgType: number, body: Uint8Array, epoch?: number): FlightItem;
+  /** Sends a flight, replacing the last; with `expectReply` its retransmission timer runs (RFC 6347 §4.2.4). */
+  sendFlight(items: FlightItem[], expectReply: boolean): void;
+  emit(e: DtlsEvent): void;
+  /** The handshake is over. `keepLastFlight`: we sent the last flight and must answer the peer's repeats. */
+  established(session: SessionInfo, keepLastFlight: boolean): void;
+}
+
+/**
+ * One state of a handshake, in the shape of rustls's `Expect*` states: it holds only what is
+ * known and valid at that point, and handling the message it waits for returns the next
+ * state. Anything else throws a DtlsError, which fails the connection with the alert of the
+ * error -> alert table (errors.ts). Optional methods exist only on the states that take them.
+ */
+export interface HandshakeState {
+  /** For diagnostics: "ExpectServerHello", ... */
+  readonly name: string;
+  /** The next handshake message, whole and in message_seq order. */
+  handle(hs: Handshake, m: HandshakeMessage): HandshakeState | Done;
+  /** Only a client's first state has it: sends the first flight. */
+  start?(hs: Handshake): HandshakeState;
+  /** Only ExpectChangeCipherSpec takes the peer's ChangeCipherSpec; elsewhere it is ignored. */
+  changeCipherSpec?(hs: Handshake): HandshakeState;
+  /**
+   * Set on states that wait for the application (a key lookup, a trust decision): records
+   * are held until the answer comes through one of the methods below.
+   */
+  readonly waiting?: 'psk' | 'peer';
+  /** Answer to a `psk-request` event: the key, or undefined for an unknown identity. */
+  providePsk?(hs: Handshake, key: Uint8Array | undefined): HandshakeState;
+  /** Answer to a `verify-peer` event. */
+  resolvePeer?(hs: Handshake, verdict: PeerVerdict): HandshakeState;
+}
+
+/** What a final state returns: the handshake called `established()`; there is no next state. */
+export const DONE = Symbol('handshake done');
+export type Done = typeof DONE;
+
+/** What the two hellos fixed for the rest of the handshake. */
+export interface Hellos {
+  readonly suite: number;
+  readonly clientRandom: Uint8Array;
+  readonly serverRandom: Uint8Array;
+  readonly extendedMasterSecret: boolean;
+}
+
+/** After the key exchange: the master secret and who the peer is, for the Finished exchange. */
+export interface Secrets {
+  readonly hellos: Hellos;
+  readonly transcript: Transcript;
+  readonly master: Uint8Array;
+  readonly peer: PeerIdentity;
+}
+
+/** A message that arrived in a state waiting for another. */
+export function unexpected(state: HandshakeState, m: HandshakeMessage): never {
+  throw unexpectedError(state.name, m);
+}
+
+
+function unexpectedError(state: string, m: HandshakeMessage): DtlsError {
+  return new DtlsError('UNEXPECTED_MESSAGE', `unexpected handshake message ${m.msgType} (epoch ${m.epoch}) in ${state}`);
+}
+
+/** Throws UNEXPECTED_MESSAGE unless `m` is the message (and epoch) that `state` waits for. */
+export function expectMessage(state: HandshakeState, m: HandshakeMessage, type: number, epoch = 0): void {
+  if (m.msgType !== type || m.epoch !== epoch) throw unexpectedError(state.name, m);
+}
