@@ -1,7 +1,17 @@
 import { fromHex } from '../bytes/util.js';
 
+/** A mistake on the command line: exit code 2, with a hint to run the command's `--help`. */
 export class UsageError extends Error {
   override readonly name = 'UsageError';
+  /** `coaps dtls server`: the command whose help the hint names (the dispatcher fills it in). */
+  command: string | undefined;
+  constructor(message: string, command?: string) {
+    super(message);
+    this.command = command;
+  }
+  get hint(): string {
+    return `run '${this.command ?? 'coaps'} --help' for usage`;
+  }
 }
 
 /** `IDENTITY:HEXKEY`; the key is the part after the last colon. */
@@ -29,6 +39,8 @@ export function parseHostPort(s: string, what: string): { host: string; port: nu
   return { host: m[1]!, port };
 }
 
+export function parseIntArg(s: string, what: string, min: number, max: number): number;
+export function parseIntArg(s: string | undefined, what: string, min: number, max: number): number | undefined;
 export function parseIntArg(s: string | undefined, what: string, min: number, max: number): number | undefined {
   if (s === undefined) return undefined;
   const n = Number(s);

@@ -1,16 +1,14 @@
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { CoapClient, type RequestOptions } from '../../transports/coap-node.js';
 import type { ConnectOptions } from '../../transports/node-dgram.js';
 import type { CoapResponse } from '../coap/api-types.js';
 import { decodeUint, OptionNumber } from '../coap/message.js';
 import { describeError } from './dtls.js';
 import { parseIntArg, parsePskArg, UsageError } from './args.js';
-import { CREDENTIAL_OPTIONS, resolveCredentialFlags } from './credentials.js';
+import { resolveCredentialFlags } from './credentials.js';
+import { parseFlags } from './flags.js';
+import { COAP_COMMANDS, type Method } from './specs/coap.js';
 import { CoapError } from '../coap/errors.js';
-
-export const COAP_USAGE =
-  'coaps get|put|post|delete URL [--payload TEXT | -f FILE] [--content-format N] [--accept N] [--block-size N] [--observe [COUNT]] [--psk ID:HEX | --key K [--rpk|--cert C] --trust P --ca CA] [--timeout MS] [-v]';
 
 const OPTION_NAMES: Record<number, string> = Object.fromEntries(Object.entries(OptionNumber).map(([k, v]) => [v, k]));
 
@@ -32,28 +30,8 @@ function show(r: CoapResponse, verbose: boolean): void {
   if (r.payload.length) process.stdout.write(printable(r.payload) + (r.payload.at(-1) === 10 ? '' : '\n'));
 }
 
-export async function coapCommand(method: 'GET' | 'PUT' | 'POST' | 'DELETE', argv: string[]): Promise<number> {
-  // --observe takes an optional count: normalise "--observe" without a number to "--observe=0"
-  const args = argv.map((a, i) => (a === '--observe' && !/^\d+$/.test(argv[i + 1] ?? '') ? '--observe=0' : a));
-  const { values, positionals } = parseArgs({
-    args,
-    options: {
-      payload: { type: 'string' },
-      file: { type: 'string', short: 'f' },
-      'content-format': { type: 'string' },
-      accept: { type: 'string' },
-      'block-size': { type: 'string' },
-      observe: { type: 'string' },
-      psk: { type: 'string' },
-      timeout: { type: 'string' },
-      non: { type: 'boolean', default: false },
-      verbose: { type: 'boolean', short: 'v', default: false },
-      ...CREDENTIAL_OPTIONS,
-    },
-    allowPositionals: true,
-    strict: true,
-  });
-  if (positionals.length !== 1) throw new UsageError(`usage: ${COAP_USAGE}`);
+export async function coapCommand(method: Method, argv: string[]): Promise<number> {
+  const { values, positionals } = parseFlags(COAP_COMMANDS[method], argv);
   const url = positionals[0]!;
   if (!/^coaps?:\/\//.test(url)) throw new UsageError('URL must start with coap:// or coaps://');
   if (values.payload !== undefined && values.file !== undefined) throw new UsageError('give --payload or -f, not both');
@@ -81,11 +59,11 @@ export async function coapCommand(method: 'GET' | 'PUT' | 'POST' | 'DELETE', arg
     if ((bs & (bs - 1)) !== 0) throw new UsageError('--block-size must be a power of two (16..1024)');
     o.blockSize = bs;
   }
-  o.timeoutMs = parseIntArg(values.timeout, '--timeout', 1, 3_600_000) ?? 100_000;
+  o.timeoutMs = parseIntArg(values.timeout, '--timeout', 1, 3_600_000);
+  const count = values.observe === undefined ? undefined : parseIntArg(values.observe, '--observe', 0, 2 ** 31) || Infinity;
   const client = new CoapClient(dtls ? { dtls } : {});
   try {
-    if (values.observe !== undefined) {
-      const count = Number(values.observe) || Infinity;
+    if (count !== undefined) {
       const { first, observation } = await client.observe(url, o);
       show(first, values.verbose);
       let n = 1;

@@ -7,17 +7,24 @@ import { ecdheCredentials, spkiFrom, type TrustOptions } from '../dtls/credentia
 import type { ClientAuth, OwnEcdheCredentials } from '../dtls/config.js';
 import { CipherSuite } from '../dtls/wire/constants.js';
 import { UsageError } from './args.js';
+import type { Flag } from './flags.js';
 
-/** The credential flags shared by `coaps dtls client|server` (and later the CoAP commands). */
-export const CREDENTIAL_OPTIONS = {
-  suite: { type: 'string' },
-  key: { type: 'string' },
-  rpk: { type: 'boolean', default: false },
-  trust: { type: 'string', multiple: true },
-  cert: { type: 'string' },
-  ca: { type: 'string' },
-  'require-client-auth': { type: 'boolean', default: false },
-} as const;
+/** The credential flags of every DTLS client and server command (`coaps dtls`, `get`..., `serve`). */
+export const CREDENTIAL_FLAGS = [
+  { name: 'suite', kind: 'string', arg: 'psk|ecdhe', description: 'only this cipher suite: TLS_PSK_WITH_AES_128_CCM_8 or TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8 (without it: every suite the credentials allow, ECDHE first)' },
+  { name: 'key', kind: 'string', arg: 'KEY', description: 'own P-256 private key for ECDHE-ECDSA: PEM or DER (PKCS#8, SEC1), or 64 hex digits of the scalar (tinydtls style)' },
+  { name: 'rpk', kind: 'boolean', description: 'with --cert, also offer the key as an RFC 7250 raw public key (without --cert it is always one)' },
+  { name: 'cert', kind: 'string', arg: 'CERT.pem', description: 'own X.509 certificate chain for --key (PEM, leaf first)' },
+  { name: 'trust', kind: 'list', arg: 'PEER', description: "trust this peer's raw public key: PEM/DER public key or certificate, or hex X‖Y (128 digits) or 04‖X‖Y" },
+  { name: 'ca', kind: 'string', arg: 'CA.pem', description: 'trust peer certificates that chain to these CA certificates (PEM)' },
+] as const satisfies readonly Flag[];
+
+/** Servers only: with --trust or --ca a client key is requested; this makes it required. */
+export const CLIENT_AUTH_FLAG = {
+  name: 'require-client-auth',
+  kind: 'boolean',
+  description: 'refuse clients without a trusted raw public key or certificate (needs --trust or --ca; without it one is only requested)',
+} as const satisfies Flag;
 
 export interface CredentialFlags {
   suite?: string | undefined;

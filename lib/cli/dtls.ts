@@ -1,13 +1,14 @@
 import { appendFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { parseArgs } from 'node:util';
 import { connect, createServer } from '../../transports/node-dgram.js';
 import { toHex } from '../bytes/util.js';
 import { DtlsError } from '../dtls/errors.js';
 import { pskMap } from '../dtls/keystore.js';
 import { alertName } from '../dtls/wire/constants.js';
-import { parseHostPort, parseIntArg, parsePskArg, untilSignal, UsageError } from './args.js';
-import { CREDENTIAL_OPTIONS, resolveCredentialFlags } from './credentials.js';
+import { parseHostPort, parseIntArg, parsePskArg, untilSignal } from './args.js';
+import { resolveCredentialFlags } from './credentials.js';
+import { parseFlags } from './flags.js';
+import { DTLS_CLIENT, DTLS_SERVER } from './specs/dtls.js';
 import type { PeerIdentity } from '../dtls/keystore.js';
 
 function describeIdentity(id: PeerIdentity): string {
@@ -37,27 +38,8 @@ export function describeError(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-const CRED_USAGE = '[--suite psk|ecdhe] [--key KEY.pem [--rpk] [--cert C.pem]] [--trust PEER.pub ...] [--ca CA.pem]';
-const SERVER_USAGE = `coaps dtls server --listen HOST:PORT [--psk IDENTITY:HEXKEY ...] ${CRED_USAGE} [--require-client-auth] [--echo] [--hint TEXT] [--mtu N] [--keylog FILE]`;
-const CLIENT_USAGE = `coaps dtls client HOST:PORT [--psk IDENTITY:HEXKEY] ${CRED_USAGE} [--server-name NAME] [--mtu N] [--keylog FILE] [--timeout MS] [--wait MS]`;
-export const DTLS_USAGE = `  ${SERVER_USAGE}\n  ${CLIENT_USAGE}`;
-
 export async function dtlsServer(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      listen: { type: 'string' },
-      psk: { type: 'string', multiple: true },
-      echo: { type: 'boolean', default: false },
-      hint: { type: 'string' },
-      mtu: { type: 'string' },
-      keylog: { type: 'string' },
-      quiet: { type: 'boolean', short: 'q', default: false },
-      ...CREDENTIAL_OPTIONS,
-    },
-    strict: true,
-  });
-  if (!values.listen || (!values.psk?.length && !values.key)) throw new UsageError(`usage: ${SERVER_USAGE}`);
+  const { values } = parseFlags(DTLS_SERVER, argv);
   const { host, port } = parseHostPort(values.listen, '--listen');
   const psks = (values.psk ?? []).map(parsePskArg);
   const cred = resolveCredentialFlags(values, psks.length > 0);
@@ -95,26 +77,11 @@ export async function dtlsServer(argv: string[]): Promise<number> {
 }
 
 export async function dtlsClient(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    options: {
-      psk: { type: 'string' },
-      mtu: { type: 'string' },
-      keylog: { type: 'string' },
-      timeout: { type: 'string' },
-      wait: { type: 'string' },
-      'server-name': { type: 'string' },
-      quiet: { type: 'boolean', short: 'q', default: false },
-      ...CREDENTIAL_OPTIONS,
-    },
-    allowPositionals: true,
-    strict: true,
-  });
-  if (positionals.length !== 1 || (!values.psk && !values.trust && !values.ca)) throw new UsageError(`usage: ${CLIENT_USAGE}`);
+  const { values, positionals } = parseFlags(DTLS_CLIENT, argv);
   const cred = resolveCredentialFlags(values, !!values.psk);
   const { host, port } = parseHostPort(positionals[0]!, 'HOST:PORT');
   const log = (s: string) => values.quiet || process.stderr.write(s + '\n');
-  const waitMs = parseIntArg(values.wait, '--wait', 0, 600_000) ?? 500;
+  const waitMs = parseIntArg(values.wait, '--wait', 0, 600_000);
   let session;
   try {
     session = await connect({
@@ -127,7 +94,7 @@ export async function dtlsClient(argv: string[]): Promise<number> {
       ...(values['server-name'] !== undefined ? { serverName: values['server-name'] } : {}),
       mtu: parseIntArg(values.mtu, '--mtu', 64, 65507),
       keyLog: keyLogger(values.keylog),
-      timeoutMs: parseIntArg(values.timeout, '--timeout', 1, 3_600_000) ?? 30_000,
+      timeoutMs: parseIntArg(values.timeout, '--timeout', 1, 3_600_000),
     });
   } catch (e) {
     process.stderr.write(`coaps: handshake failed: ${describeError(e)}\n`);

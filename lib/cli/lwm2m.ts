@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { fromHex } from '../bytes/util.js';
 import { pskMap } from '../dtls/keystore.js';
 import { BootstrapServer, type ServerAccount } from '../lwm2m/bootstrap-server.js';
@@ -8,12 +7,8 @@ import { deviceStore } from '../lwm2m/device.js';
 import { Lwm2mServer } from '../lwm2m/server.js';
 import { FileStorage, MemoryStorage } from '../lwm2m/storage.js';
 import { parseHostPort, parsePskArg, untilSignal, UsageError } from './args.js';
-
-export const LWM2M_USAGE = [
-  'coaps lwm2m client --endpoint NAME --bootstrap coaps://HOST:PORT --psk ID:HEX [--state FILE]',
-  'coaps lwm2m bootstrap-server --config FILE',
-  'coaps lwm2m server --config FILE',
-].join('\n  ');
+import { parseFlags } from './flags.js';
+import { LWM2M_BOOTSTRAP_SERVER, LWM2M_CLIENT, LWM2M_SERVER } from './specs/lwm2m.js';
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const log = (who: string) => (l: string) => process.stderr.write(`${new Date().toISOString()} ${who}: ${l}\n`);
@@ -44,8 +39,7 @@ const psk = (p: PskJson) => ({ identity: enc(p.identity), key: fromHex(p.key) })
 export async function lwm2mCommand(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   if (cmd === 'client') {
-    const { values } = parseArgs({ args: rest, options: { endpoint: { type: 'string' }, bootstrap: { type: 'string' }, psk: { type: 'string' }, state: { type: 'string' } }, strict: true });
-    if (!values.endpoint || !values.bootstrap || !values.psk) throw new UsageError(`usage: ${LWM2M_USAGE}`);
+    const { values } = parseFlags(LWM2M_CLIENT, rest);
     if (!/^coaps:\/\//.test(values.bootstrap)) throw new UsageError('--bootstrap must be a coaps:// URI');
     const p = parsePskArg(values.psk);
     const client = new Lwm2mClient({
@@ -62,8 +56,7 @@ export async function lwm2mCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (cmd === 'bootstrap-server' || cmd === 'server') {
-    const { values } = parseArgs({ args: rest, options: { config: { type: 'string' } }, strict: true });
-    if (!values.config) throw new UsageError(`usage: ${LWM2M_USAGE}`);
+    const { values } = cmd === 'server' ? parseFlags(LWM2M_SERVER, rest) : parseFlags(LWM2M_BOOTSTRAP_SERVER, rest);
     if (cmd === 'bootstrap-server') {
       const c = readJson<BootstrapConfig>(values.config);
       const { host, port } = parseHostPort(c.listen, 'listen');
@@ -94,5 +87,5 @@ export async function lwm2mCommand(argv: string[]): Promise<number> {
     await server.close();
     return 0;
   }
-  throw new UsageError(`usage: ${LWM2M_USAGE}`);
+  throw new UsageError(`unknown command 'lwm2m ${cmd ?? ''}'`);
 }

@@ -1,14 +1,13 @@
-import { parseArgs } from 'node:util';
 import { createServer, type ServerResponse } from '../../transports/coap-node.js';
 import { Router } from '../coap/router.js';
 import { ContentFormat } from '../coap/content-format.js';
 import { Code } from '../coap/message.js';
 import { pskMap } from '../dtls/keystore.js';
-import { parseHostPort, parsePskArg, untilSignal, UsageError } from './args.js';
-import { CREDENTIAL_OPTIONS, resolveCredentialFlags } from './credentials.js';
+import { parseHostPort, parseIntArg, parsePskArg, untilSignal } from './args.js';
+import { resolveCredentialFlags } from './credentials.js';
+import { parseFlags } from './flags.js';
+import { SERVE } from './specs/serve.js';
 import type { ServerOptions } from '../../transports/node-dgram.js';
-
-export const SERVE_USAGE = 'coaps serve --listen HOST:PORT [--psk ID:HEX ...] [--key K --rpk|--cert C] [--trust P ...] [--ca CA] [--require-client-auth] [-v]';
 
 /** The demo resources of `coaps serve`. */
 export function demoRouter(): Router<ServerResponse> {
@@ -29,19 +28,9 @@ export function demoRouter(): Router<ServerResponse> {
 }
 
 export async function serve(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      listen: { type: 'string' },
-      psk: { type: 'string', multiple: true },
-      verbose: { type: 'boolean', short: 'v', default: false },
-      'notify-ms': { type: 'string' },
-      ...CREDENTIAL_OPTIONS,
-    },
-    strict: true,
-  });
-  if (!values.listen) throw new UsageError(`usage: ${SERVE_USAGE}`);
+  const { values } = parseFlags(SERVE, argv);
   const { host, port } = parseHostPort(values.listen, '--listen');
+  const every = parseIntArg(values['notify-ms'], '--notify-ms', 1, 3_600_000);
   const psks = (values.psk ?? []).map(parsePskArg);
   const secure = psks.length > 0 || !!values.key;
   let dtls: ServerOptions | undefined;
@@ -64,7 +53,6 @@ export async function serve(argv: string[]): Promise<number> {
   server.on('error', (e: Error) => process.stderr.write(`coaps: ${e.message}\n`));
   await new Promise<void>((r) => server.listen(port, host, () => r()));
   process.stderr.write(`serving ${secure ? 'coaps' : 'coap'}://${host}:${port} (/hello, /time, /large, /echo, /.well-known/core)\n`);
-  const every = Number(values['notify-ms'] ?? 1000);
   const tick = setInterval(() => server.notify('/time'), every);
   await untilSignal();
   clearInterval(tick);

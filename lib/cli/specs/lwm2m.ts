@@ -1,0 +1,35 @@
+import { commandSpec } from '../flags.js';
+
+const CONFIG = { name: 'config', kind: 'string', arg: 'FILE', required: true } as const;
+
+export const LWM2M_CLIENT = commandSpec({
+  path: ['lwm2m', 'client'],
+  summary: 'LwM2M 1.1 client: bootstraps over DTLS with its factory PSK, registers with the server account it received, runs until SIGINT or SIGTERM.',
+  flags: [
+    { name: 'endpoint', kind: 'string', arg: 'NAME', required: true, description: 'the endpoint client name' },
+    { name: 'bootstrap', kind: 'string', arg: 'URI', required: true, description: 'the bootstrap server, coaps://HOST:PORT' },
+    { name: 'psk', kind: 'string', arg: 'IDENTITY:HEXKEY', required: true, description: 'the bootstrap PSK: identity (text), then the key in hex (1..64 bytes)' },
+    { name: 'state', kind: 'string', arg: 'FILE', description: 'keep the bootstrapped Security and Server objects in this JSON file and start from it next time (default: memory only)' },
+  ],
+  examples: ['coaps lwm2m client --endpoint ep1 --bootstrap coaps://127.0.0.1:5784 --psk ep1-bs:73656372657450534b --state ep1.json'],
+});
+
+export const LWM2M_BOOTSTRAP_SERVER = commandSpec({
+  path: ['lwm2m', 'bootstrap-server'],
+  summary: 'LwM2M bootstrap server (PSK): gives each configured endpoint its LwM2M server accounts; runs until SIGINT or SIGTERM.',
+  flags: [{ ...CONFIG, description: 'JSON: listen address, and per endpoint its bootstrap PSK and server accounts (see below)' }],
+  notes: [
+    'config: {"listen": "HOST:PORT", "endpoints": {"NAME": {"psk": {"identity": "TEXT", "key": "HEX"},',
+    '          "servers": [{"shortServerId": N, "uri": "coaps://HOST:PORT", "lifetime": S, "binding": "U", "psk": {"identity": "TEXT", "key": "HEX"}}]}}}',
+    '(lifetime defaults to 300 s, binding to "U")',
+  ],
+  examples: ['coaps lwm2m bootstrap-server --config bs.json'],
+});
+
+export const LWM2M_SERVER = commandSpec({
+  path: ['lwm2m', 'server'],
+  summary: 'LwM2M server (PSK): accepts registrations and reads /3/0 (Device) from each client; runs until SIGINT or SIGTERM.',
+  flags: [{ ...CONFIG, description: 'JSON: listen address and the PSKs clients may use (see below)' }],
+  notes: ['config: {"listen": "HOST:PORT", "psk": [{"identity": "TEXT", "key": "HEX"}]}'],
+  examples: ['coaps lwm2m server --config server.json'],
+});

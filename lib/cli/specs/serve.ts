@@ -1,0 +1,21 @@
+import { CLIENT_AUTH_FLAG, CREDENTIAL_FLAGS } from '../credentials.js';
+import { commandSpec } from '../flags.js';
+
+export const SERVE = commandSpec({
+  path: ['serve'],
+  summary: 'CoAP demo server: /hello, /time (observable), /large (4096 bytes, block-wise), /echo (PUT, POST), /.well-known/core; runs until SIGINT or SIGTERM.',
+  flags: [
+    { name: 'listen', kind: 'string', arg: 'HOST:PORT', required: true, description: 'address and UDP port to listen on ([V6]:PORT for IPv6)' },
+    { name: 'psk', kind: 'list', arg: 'IDENTITY:HEXKEY', description: 'a pre-shared key clients may use: identity (text), then the key in hex (1..64 bytes)' },
+    ...CREDENTIAL_FLAGS,
+    CLIENT_AUTH_FLAG,
+    { name: 'notify-ms', kind: 'string', arg: 'MS', default: '1000', description: 'send /time notifications to its observers every MS milliseconds (1..3600000)' },
+    { name: 'verbose', short: 'v', kind: 'boolean', description: 'log each request on stderr' },
+  ],
+  notes: ['With --psk or --key it serves coaps:// (DTLS), otherwise plain coap://.'],
+  examples: [
+    'coaps serve --listen 127.0.0.1:5684 --psk Client_identity:73656372657450534b',
+    'coaps serve --listen 127.0.0.1:5683 -v',
+    'coaps serve --listen 127.0.0.1:5684 --key server.hex --trust client.xy --require-client-auth --notify-ms 5000',
+  ],
+});
