@@ -2,7 +2,7 @@ import { DecodeError } from '../bytes/reader.js';
 import type { ConnectionConfig } from './config.js';
 import { DtlsError, alertFor } from './errors.js';
 import type { DtlsEvent, SessionInfo } from './events.js';
-import { LastFlight, packFlight, type FlightItem } from './handshake/flights.js';
+import { LastFlight, packFlight, type FlightItem, type HandshakeItem } from './handshake/flights.js';
 import { Reassembler } from './handshake/reassembler.js';
 import { DONE, type Done, type Handshake, type HandshakeState } from './handshake/state.js';
 import { copyRecord, RecordDrop, RecordLayer } from './record/record-layer.js';
@@ -41,7 +41,7 @@ type ConnectionState =
 export class DtlsConnection {
   private st: ConnectionState;
   private now = 0;
-  protected readonly records: RecordLayer;
+  private readonly records: RecordLayer;
   private readonly flight: LastFlight;
   private nextMessageSeq: number;
   /** Records held while the handshake waits for the application (a key lookup). */
@@ -59,7 +59,7 @@ export class DtlsConnection {
   private readonly hs: Handshake;
 
   constructor(
-    protected readonly cfg: ConnectionConfig,
+    private readonly cfg: ConnectionConfig,
     initial: HandshakeState,
     o: { messageSeq?: number; recordSeq?: number } = {},
   ) {
@@ -72,7 +72,7 @@ export class DtlsConnection {
     this.hs = {
       cfg,
       records,
-      message: (msgType, body, epoch = records.writeEpoch): FlightItem => ({ kind: 'handshake', msgType, messageSeq: this.nextMessageSeq++, body, epoch }),
+      message: (msgType, body, epoch = records.writeEpoch): HandshakeItem => ({ kind: 'handshake', msgType, messageSeq: this.nextMessageSeq++, body, epoch }),
       sendFlight: (items, expectReply) => this.sendFlight(items, expectReply),
       emit: (e) => this.events.push(e),
       established: (session, keepLastFlight) => this.established(session, keepLastFlight),

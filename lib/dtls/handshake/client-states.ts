@@ -95,7 +95,7 @@ export class ExpectServerHello implements HandshakeState {
     const body = encodeClientHello(hello);
     const item = hs.message(HandshakeType.client_hello, body, 0);
     hs.sendFlight([item], true);
-    return new ExpectServerHello(hello, body, item.kind === 'handshake' ? item.messageSeq : 0, verifyRequests, ecdhe);
+    return new ExpectServerHello(hello, body, item.messageSeq, verifyRequests, ecdhe);
   }
 
   handle(hs: Handshake, m: HandshakeMessage): HandshakeState {
@@ -169,7 +169,7 @@ export class ExpectServerHelloDone implements HandshakeState {
     const add = (type: number, body: Uint8Array, epoch = 0) => {
       const it = hs.message(type, body, epoch);
       flight.push(it);
-      if (it.kind === 'handshake') transcript.add(it.msgType, it.messageSeq, it.body);
+      transcript.add(it.msgType, it.messageSeq, it.body);
     };
     const { premaster, peer, certificateVerify } = this.kx.write(hs, add);
     // RFC 7627 §4: the session hash covers the messages up to and including ClientKeyExchange

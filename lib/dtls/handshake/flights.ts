@@ -7,9 +7,16 @@ import { CHANGE_CIPHER_SPEC } from '../wire/change-cipher-spec.js';
  * One entry of a flight (RFC 6347 §4.2.4: the flight is the unit of retransmission).
  * A flight is re-serialised on every (re)transmission: records get fresh sequence numbers.
  */
-export type FlightItem =
-  | { kind: 'handshake'; msgType: number; messageSeq: number; body: Uint8Array; epoch: number }
-  | { kind: 'change_cipher_spec'; epoch: number };
+export type FlightItem = HandshakeItem | { kind: 'change_cipher_spec'; epoch: number };
+
+/** A whole handshake message of a flight, numbered, in the epoch it is sent in. */
+export interface HandshakeItem {
+  kind: 'handshake';
+  msgType: number;
+  messageSeq: number;
+  body: Uint8Array;
+  epoch: number;
+}
 
 /** The record layer as a flight needs it: the overhead of a record per epoch, and sealing. */
 export interface FlightRecords {
@@ -80,7 +87,7 @@ export function packFlight(items: readonly FlightItem[], mtu: number, records: F
   return datagrams;
 }
 
-function fragment(item: Extract<FlightItem, { kind: 'handshake' }>, offset: number, len: number): Uint8Array {
+function fragment(item: HandshakeItem, offset: number, len: number): Uint8Array {
   const out = new Uint8Array(HANDSHAKE_HEADER_LENGTH + len);
   encodeHandshakeHeader(out, 0, item.msgType, item.body.length, item.messageSeq, offset, len);
   out.set(item.body.subarray(offset, offset + len), HANDSHAKE_HEADER_LENGTH);

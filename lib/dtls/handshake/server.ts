@@ -62,7 +62,7 @@ class ExpectClientHello implements HandshakeState {
     const add = (type: number, body: Uint8Array) => {
       const it = hs.message(type, body, 0);
       flight.push(it);
-      if (it.kind === 'handshake') transcript.add(it.msgType, it.messageSeq, it.body);
+      transcript.add(it.msgType, it.messageSeq, it.body);
     };
     add(
       HandshakeType.server_hello,

@@ -4,7 +4,7 @@ import type { DtlsEvent, SessionInfo } from '../events.js';
 import type { PeerIdentity } from '../keystore.js';
 import type { RecordLayer } from '../record/record-layer.js';
 import type { PeerVerdict } from '../trust.js';
-import type { FlightItem } from './flights.js';
+import type { FlightItem, HandshakeItem } from './flights.js';
 import type { HandshakeMessage } from './reassembler.js';
 import type { Transcript } from './transcript.js';
 
@@ -17,7 +17,7 @@ export interface Handshake {
   readonly cfg: ConnectionConfig;
   readonly records: RecordLayer;
   /** A handshake message for a flight, numbered with the next message_seq (default epoch: the current write epoch). */
-  message(msgType: number, body: Uint8Array, epoch?: number): FlightItem;
+  message(msgType: number, body: Uint8Array, epoch?: number): HandshakeItem;
   /** Sends a flight, replacing the last; with `expectReply` its retransmission timer runs (RFC 6347 §4.2.4). */
   sendFlight(items: FlightItem[], expectReply: boolean): void;
   emit(e: DtlsEvent): void;
