@@ -11,6 +11,7 @@ import { fromHex, toHex } from '../lib/bytes/util.js';
 import { nodeCrypto } from '../lib/crypto/node.js';
 import type { CryptoProvider } from '../lib/crypto/provider.js';
 import { createPureCrypto } from '../lib/crypto/pure.js';
+import { createPurePskCrypto } from '../lib/crypto/pure-psk.js';
 import { verifyPeer } from '../lib/dtls/trust.js';
 import { AlertDescription } from '../lib/dtls/wire/constants.js';
 import { parseCertificate } from '../lib/x509/certificate.js';
@@ -108,6 +109,13 @@ describe('signature algorithms of a CA other than ecdsa-with-SHA256 on P-256', (
     const anchors = [parseCertificate(selfSignedCa(root, 'root'))];
     expect(outcome(chain, { crypto: nodeCrypto, anchors, purpose: 'serverAuth', clock: 'none' })).toBe('ok');
     expect(outcome(chain, { crypto: pureCrypto, anchors, purpose: 'serverAuth', clock: 'none' })).toBe('UNSUPPORTED_CERTIFICATE');
+  });
+
+  it('a provider without P-256 (the PSK-only pure provider) refuses even ecdsa-with-SHA256 as unsupported', () => {
+    const p256 = signer('p256');
+    const anchors = [parseCertificate(selfSignedCa(p256, 'p256 CA'))];
+    const pskOnly = createPurePskCrypto((n) => randomFillSync(new Uint8Array(n)));
+    expect(outcome([leaf(p256, 'p256 CA')], { crypto: pskOnly, anchors, purpose: 'serverAuth', clock: 'none' })).toBe('UNSUPPORTED_CERTIFICATE');
   });
 
   it('an algorithm neither provider supports (sha1WithRSAEncryption) is UNSUPPORTED_CERTIFICATE with both', () => {

@@ -27,11 +27,21 @@ function p256Key(crypto: CryptoProvider, issuer: Certificate): P256PublicKey | n
   return key;
 }
 
+/** A PSK-only provider (createPurePskCrypto) has no P-256: any use of it throws. */
+function hasP256(crypto: CryptoProvider): boolean {
+  try {
+    return typeof crypto.p256.verify === 'function';
+  } catch {
+    return false;
+  }
+}
+
 /** Whether `issuer`'s key signed `cert`. */
 export function checkSignature(crypto: CryptoProvider, cert: Certificate, issuer: Certificate): SignatureCheck {
   const alg = cert.signatureAlgorithm;
   const spki = issuer.subjectPublicKeyInfo;
   if (alg.oid === OID_ECDSA_WITH_SHA256 && alg.parameters === undefined && spki.algorithm.oid === OID_EC_PUBLIC_KEY && spki.namedCurve === OID_SECP256R1) {
+    if (!hasP256(crypto)) return 'unsupported';
     const key = p256Key(crypto, issuer);
     return key && crypto.p256.verify(key, cert.tbs, cert.signature) ? 'valid' : 'invalid';
   }
