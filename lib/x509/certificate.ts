@@ -27,7 +27,7 @@
  * X509Error BAD_CERTIFICATE; an unknown critical extension is UNSUPPORTED_CERTIFICATE.
  */
 import { decodeInteger, decodeOctetAlignedBitString, decodeOid, DerReader, readOne, Tag, type Tlv } from '../bytes/der.js';
-import { looksLikePem, readPem } from '../bytes/pem.js';
+import { looksLikePem, readPem, type PemBlock } from '../bytes/pem.js';
 import { DecodeError } from '../bytes/reader.js';
 import { equal, latin1, toHex } from '../bytes/util.js';
 import { X509Error } from './errors.js';
@@ -173,7 +173,7 @@ export function parseSubjectPublicKeyInfo(der: Uint8Array): SubjectPublicKeyInfo
 export function parseCertificates(input: string | Uint8Array): Certificate[] {
   if (typeof input !== 'string' && !looksLikePem(input)) return [parseCertificate(input)];
   const text = typeof input === 'string' ? input : latin1(input);
-  let blocks;
+  let blocks: PemBlock[];
   try {
     blocks = readPem(text).filter((b) => b.label === 'CERTIFICATE');
   } catch (e) {
