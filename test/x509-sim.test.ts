@@ -8,16 +8,18 @@ const pki = (f: string) => readFileSync(new URL(`./fixtures/pki/${f}`, import.me
 const server = ecdheCredentials({ key: pki('server.key'), certificate: pki('server.crt'), rawPublicKey: false });
 const client = ecdheCredentials({ key: pki('client.key'), certificate: pki('client.crt'), rawPublicKey: false });
 const stranger = ecdheCredentials({ key: pki('stranger.key'), certificate: pki('stranger.crt'), rawPublicKey: false });
+/** Inside every fixture's validity period: the engine reads no clock, the key store brings one. */
+const IN_VALIDITY = () => new Date('2030-06-01T00:00:00Z');
 
 function x509Pair(o: { ca?: string; clock?: () => Date; serverName?: string; mutual?: boolean; clientCred?: typeof client } = {}) {
   return new Pair({
     server: {
       psk: undefined,
       ecdhe: server,
-      ...(o.mutual ? { clientAuth: 'required' as const, keyStore: keyStore({ ca: pki('ca.crt') }) } : {}),
+      ...(o.mutual ? { clientAuth: 'required' as const, keyStore: keyStore({ ca: pki('ca.crt'), clock: IN_VALIDITY }) } : {}),
     },
     client: { psk: undefined, acceptPeerCertificateTypes: [0], serverName: o.serverName ?? 'localhost', ...(o.mutual ? { ecdhe: o.clientCred ?? client } : {}) },
-    clientStore: keyStore({ ca: o.ca ?? pki('ca.crt'), ...(o.clock ? { clock: o.clock } : {}) }),
+    clientStore: keyStore({ ca: o.ca ?? pki('ca.crt'), clock: o.clock ?? IN_VALIDITY }),
   });
 }
 
@@ -76,9 +78,9 @@ describe('ECDHE-ECDSA with X.509 on a virtual clock', () => {
 
   it('a server requiring client auth refuses a client without a certificate', () => {
     const p = new Pair({
-      server: { psk: undefined, ecdhe: server, clientAuth: 'required', keyStore: keyStore({ ca: pki('ca.crt') }) },
+      server: { psk: undefined, ecdhe: server, clientAuth: 'required', keyStore: keyStore({ ca: pki('ca.crt'), clock: IN_VALIDITY }) },
       client: { psk: undefined, acceptPeerCertificateTypes: [0], serverName: 'localhost' },
-      clientStore: keyStore({ ca: pki('ca.crt') }),
+      clientStore: keyStore({ ca: pki('ca.crt'), clock: IN_VALIDITY }),
     });
     const c = handshake(p);
     const sf = p.serverEvents.find((e) => e.type === 'failed');

@@ -213,6 +213,18 @@ export class DtlsSession extends EventEmitter {
   }
 }
 
+/** The wall clock, for certificate validity periods (the engine never reads it itself). */
+export const systemClock = (): Date => new Date();
+
+/**
+ * A key store from options, with the system clock for X.509 validity where the options name
+ * no clock (as before the engine stopped reading the clock itself).
+ */
+export function withSystemClock(o: KeyStore | TrustOptions): KeyStore {
+  if (!isKeyStore(o)) return keyStore(o.ca !== undefined && o.clock === undefined ? { ...o, clock: systemClock } : o);
+  return o.x509 && o.x509.clock === undefined ? { ...o, x509: { ...o.x509, clock: systemClock } } : o;
+}
+
 /** Called for every datagram the driver sends or receives (for traces; carries no secrets beyond what is on the wire). */
 export type DatagramTrace = (direction: 'in' | 'out', peer: PeerAddress, datagram: Uint8Array) => void;
 
@@ -262,7 +274,7 @@ export class DtlsServer extends EventEmitter {
     const { ecdhe, keyStore: ks, ...rest } = opts;
     const endpointOpts: EndpointOptions = { ...rest };
     if (ecdhe) endpointOpts.ecdhe = ecdheCredentials(ecdhe, opts.crypto);
-    if (ks) endpointOpts.keyStore = isKeyStore(ks) ? ks : keyStore(ks);
+    if (ks) endpointOpts.keyStore = withSystemClock(ks);
     this.endpoint = new DtlsEndpoint({ ...endpointOpts, wake: () => this.pump(() => this.endpoint.handleTimeout(performance.now())) });
   }
 
@@ -422,7 +434,7 @@ export interface ConnectOptions extends Omit<ConnectionOptions, 'psk' | 'ecdhe' 
 /** Connects and completes the handshake; rejects with a DtlsError. */
 export async function connect(opts: ConnectOptions): Promise<DtlsSession> {
   const { host, port, localPort, timeoutMs, trace, ecdhe, trust, ...rest } = opts;
-  const store: KeyStore = trust ? (isKeyStore(trust) ? trust : keyStore(trust)) : {};
+  const store: KeyStore = trust ? withSystemClock(trust) : {};
   const accept: number[] = [];
   if (store.rawPublicKey) accept.push(CertificateType.RawPublicKey);
   if (store.x509) accept.push(CertificateType.X509);

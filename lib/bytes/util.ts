@@ -69,3 +69,10 @@ export function utf8(s: string): Uint8Array {
   }
   return new Uint8Array(out);
 }
+
+/** Bytes as text, one character per byte (ISO 8859-1): PEM text read as bytes, 8-bit ASN.1 strings. */
+export function latin1(b: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < b.length; i += 4096) s += String.fromCharCode(...b.subarray(i, i + 4096));
+  return s;
+}

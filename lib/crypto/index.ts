@@ -1,4 +1,4 @@
-export type { CryptoProvider, HashState } from './provider.js';
+export type { CertificateSignatureAlgorithm, CryptoProvider, HashState } from './provider.js';
 export { nodeCrypto } from './node.js';
 export { prf } from './prf.js';
 export { createPureCrypto } from './pure.js';

@@ -10,8 +10,8 @@ import {
   verify as nodeVerify,
   type KeyObject,
 } from 'node:crypto';
-import { ctEqual } from '../bytes/util.js';
-import { CCM8_TAG_LENGTH, type CryptoProvider, type P256, type P256PrivateKey, type P256PublicKey } from './provider.js';
+import { ctEqual, toHex } from '../bytes/util.js';
+import { CCM8_TAG_LENGTH, type CertificateSignatureAlgorithm, type CryptoProvider, type P256, type P256PrivateKey, type P256PublicKey } from './provider.js';
 import { pointFromSpki, spkiFromPoint } from './p256-spki.js';
 import { HmacSha256Key, Sha256, sha256 } from './sha256.js';
 import { setDefaultCrypto } from './default.js';
@@ -113,6 +113,55 @@ const p256: P256 = {
   },
 };
 
+/**
+ * The X.509 signature algorithms node:crypto verifies for us beyond ecdsa-with-SHA256 on P-256
+ * (RFC 5758 §3.2 ECDSA, RFC 4055 §5 RSASSA-PKCS1-v1_5, RFC 8410 §3 EdDSA): the digest, the key
+ * type the issuer must have, and whether the parameters must be absent or may be NULL.
+ */
+const CERT_SIGNATURES: Record<string, { hash: string | null; keyType: string; nullParams: boolean }> = {
+  '1.2.840.10045.4.3.2': { hash: 'sha256', keyType: 'ec', nullParams: false },
+  '1.2.840.10045.4.3.3': { hash: 'sha384', keyType: 'ec', nullParams: false },
+  '1.2.840.10045.4.3.4': { hash: 'sha512', keyType: 'ec', nullParams: false },
+  '1.2.840.113549.1.1.11': { hash: 'sha256', keyType: 'rsa', nullParams: true },
+  '1.2.840.113549.1.1.12': { hash: 'sha384', keyType: 'rsa', nullParams: true },
+  '1.2.840.113549.1.1.13': { hash: 'sha512', keyType: 'rsa', nullParams: true },
+  '1.3.101.112': { hash: null, keyType: 'ed25519', nullParams: false },
+  '1.3.101.113': { hash: null, keyType: 'ed448', nullParams: false },
+};
+
+/** Issuer keys parsed once (a CA key verifies every handshake's leaf); a few dozen at most. */
+const issuerKeys = new Map<string, KeyObject | null>();
+const MAX_ISSUER_KEYS = 32;
+
+function issuerKey(spki: Uint8Array): KeyObject | null {
+  const id = toHex(spki);
+  let key = issuerKeys.get(id);
+  if (key === undefined) {
+    try {
+      key = createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
+    } catch {
+      key = null;
+    }
+    if (issuerKeys.size >= MAX_ISSUER_KEYS) issuerKeys.delete(issuerKeys.keys().next().value!);
+    issuerKeys.set(id, key);
+  }
+  return key;
+}
+
+function verifyCertificateSignature(alg: CertificateSignatureAlgorithm, issuerSpki: Uint8Array, tbs: Uint8Array, signature: Uint8Array): boolean | undefined {
+  const a = CERT_SIGNATURES[alg.oid];
+  if (!a) return undefined;
+  const p = alg.parameters;
+  if (p !== undefined && !(a.nullParams && p.length === 2 && p[0] === 0x05 && p[1] === 0x00)) return false;
+  const key = issuerKey(issuerSpki);
+  if (!key || key.asymmetricKeyType !== a.keyType) return false;
+  try {
+    return nodeVerify(a.hash, tbs, a.keyType === 'ec' ? { key, dsaEncoding: 'der' } : key, signature);
+  } catch {
+    return false;
+  }
+}
+
 const POOL_SIZE = 4096;
 const pool = new Uint8Array(POOL_SIZE);
 let poolAt = POOL_SIZE;
@@ -150,6 +199,7 @@ export const nodeCrypto: CryptoProvider = {
   },
   ccm8Encrypt: seal,
   p256,
+  verifyCertificateSignature,
   ccm8Decrypt(key, nonce, aad, sealed) {
     if (sealed.length < CCM8_TAG_LENGTH) return undefined;
     const n = sealed.length - CCM8_TAG_LENGTH;

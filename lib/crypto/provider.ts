@@ -45,6 +45,15 @@ export interface P256 {
   verify(key: P256PublicKey, data: Uint8Array, derSignature: Uint8Array): boolean;
 }
 
+/**
+ * An X.509 signature algorithm as a certificate names it (RFC 5280 §4.1.1.2 AlgorithmIdentifier):
+ * the OID, dotted, and the DER of its parameters when present.
+ */
+export interface CertificateSignatureAlgorithm {
+  readonly oid: string;
+  readonly parameters: Uint8Array | undefined;
+}
+
 export interface CryptoProvider {
   readonly name: string;
   /** Cryptographically secure random bytes. */
@@ -59,6 +68,15 @@ export interface CryptoProvider {
   /** Returns the plaintext, or undefined when authentication fails. `sealed` is ciphertext || tag. */
   ccm8Decrypt(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, sealed: Uint8Array): Uint8Array | undefined;
   p256: P256;
+  /**
+   * Optional: verifies a certificate signature made with an algorithm other than
+   * ecdsa-with-SHA256 over a P-256 issuer key (that one always goes through `p256.verify`), for
+   * the CAs that use ecdsa-with-SHA384 on P-384, sha256WithRSAEncryption, Ed25519, ...
+   * Returns whether the signature over `tbs` verifies with the issuer's DER SubjectPublicKeyInfo,
+   * or undefined when the algorithm or key type is not supported here: such a certificate is
+   * refused as unsupported, never accepted. The pure provider leaves this out.
+   */
+  verifyCertificateSignature?(algorithm: CertificateSignatureAlgorithm, issuerSpki: Uint8Array, tbs: Uint8Array, signature: Uint8Array): boolean | undefined;
 }
 
 export const CCM8_TAG_LENGTH = 8;

@@ -1,10 +1,15 @@
-import { createPublicKey, X509Certificate } from 'node:crypto';
+import { looksLikePem, readPem } from '../bytes/pem.js';
+import { DecodeError } from '../bytes/reader.js';
+import { equal, latin1 } from '../bytes/util.js';
+import { defaultCrypto } from '../crypto/default.js';
+import { pointFromSpki } from '../crypto/p256-spki.js';
 import type { CryptoProvider, P256PrivateKey } from '../crypto/provider.js';
-import { nodeCrypto } from '../crypto/node.js';
-import { parseCertificates } from '../x509/verify.js';
+import { parseCertificate, parseCertificates, parseSubjectPublicKeyInfo, type Certificate } from '../x509/certificate.js';
+import { X509Error } from '../x509/errors.js';
+import type { Clock } from '../x509/verify.js';
 import type { OwnEcdheCredentials } from './config.js';
 import { DtlsError } from './errors.js';
-import { memoryKeyStore, type KeyStore } from './keystore.js';
+import { memoryKeyStore, missingClock, type KeyStore } from './keystore.js';
 
 /** Own ECDHE credentials as a user gives them: PEM or DER, parsed once here (never on a hot path). */
 export interface EcdheCredentialOptions {
@@ -16,22 +21,24 @@ export interface EcdheCredentialOptions {
   rawPublicKey?: boolean;
 }
 
-export function ecdheCredentials(o: EcdheCredentialOptions | OwnEcdheCredentials, crypto: CryptoProvider = nodeCrypto): OwnEcdheCredentials {
+/**
+ * Parses own ECDHE credentials. The key is imported by `crypto` (default: the registered
+ * default provider, lib/crypto/default.ts); the leaf certificate must carry the key's public key.
+ */
+export function ecdheCredentials(o: EcdheCredentialOptions | OwnEcdheCredentials, crypto?: CryptoProvider): OwnEcdheCredentials {
   if (isOwn(o)) return o;
   let key: P256PrivateKey;
   try {
-    key = typeof o.key === 'object' && 'publicKey' in o.key ? o.key : crypto.p256.importPrivateKey(o.key as string | Uint8Array);
+    key = typeof o.key === 'object' && 'publicKey' in o.key ? o.key : (crypto ?? defaultCrypto()).p256.importPrivateKey(o.key as string | Uint8Array);
   } catch (e) {
     throw new DtlsError('INVALID_ARGUMENT', `ecdhe.key is not a P-256 private key: ${e instanceof Error ? e.message : String(e)}`);
   }
   const out: OwnEcdheCredentials = { key, rawPublicKey: o.rawPublicKey ?? true };
   if (o.certificate !== undefined) {
-    const chain = Array.isArray(o.certificate)
-      ? o.certificate.map((d) => new X509Certificate(d))
-      : parseCertificates(o.certificate);
-    const leafSpki = new Uint8Array(chain[0]!.publicKey.export({ type: 'spki', format: 'der' }));
-    if (!equalBytes(leafSpki, key.publicKey.spki)) throw new DtlsError('INVALID_ARGUMENT', 'ecdhe.certificate does not match ecdhe.key');
-    out.certificateChain = chain.map((c) => new Uint8Array(c.raw));
+    const certificate = o.certificate;
+    const chain = asArgument('ecdhe.certificate', () => (Array.isArray(certificate) ? certificate.flatMap((d) => parseCertificates(d)) : parseCertificates(certificate)));
+    if (!equal(chain[0]!.subjectPublicKeyInfo.der, key.publicKey.spki)) throw new DtlsError('INVALID_ARGUMENT', 'ecdhe.certificate does not match ecdhe.key');
+    out.certificateChain = chain.map((c) => c.der.slice());
   }
   return out;
 }
@@ -40,20 +47,43 @@ function isOwn(o: EcdheCredentialOptions | OwnEcdheCredentials): o is OwnEcdheCr
   return typeof o.key === 'object' && 'publicKey' in o.key && typeof (o as OwnEcdheCredentials).rawPublicKey === 'boolean' && !('certificate' in o);
 }
 
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((v, i) => v === b[i]);
+/** Runs a parse of user input; its errors become INVALID_ARGUMENT naming the option. */
+function asArgument<T>(what: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof X509Error || e instanceof DecodeError) throw new DtlsError('INVALID_ARGUMENT', `${what}: ${e.message}`);
+    throw e;
+  }
 }
 
-/** DER SubjectPublicKeyInfo from a PEM public key, a PEM/DER certificate or DER SPKI. */
+/**
+ * DER SubjectPublicKeyInfo of a P-256 key, from a PEM public key ("PUBLIC KEY"), a PEM or DER
+ * certificate, or DER SubjectPublicKeyInfo. INVALID_ARGUMENT for anything else.
+ */
 export function spkiFrom(input: string | Uint8Array): Uint8Array {
-  try {
-    if (typeof input === 'string' && input.includes('BEGIN CERTIFICATE')) {
-      return new Uint8Array(new X509Certificate(input).publicKey.export({ type: 'spki', format: 'der' }));
+  return asArgument('not a P-256 public key', () => {
+    let der: Uint8Array;
+    if (typeof input === 'string' || looksLikePem(input)) {
+      const block = readPem(typeof input === 'string' ? input : latin1(input)).find((b) => b.label === 'PUBLIC KEY' || b.label === 'CERTIFICATE');
+      if (!block) throw new DecodeError('no PEM PUBLIC KEY or CERTIFICATE block');
+      der = block.label === 'CERTIFICATE' ? parseCertificate(block.der).subjectPublicKeyInfo.der : block.der;
+    } else {
+      der = isSpki(input) ? input : parseCertificate(input).subjectPublicKeyInfo.der;
     }
-    const key = typeof input === 'string' ? createPublicKey(input) : createPublicKey({ key: Buffer.from(input), format: 'der', type: 'spki' });
-    return new Uint8Array(key.export({ type: 'spki', format: 'der' }));
-  } catch (e) {
-    throw new DtlsError('INVALID_ARGUMENT', `not a public key: ${e instanceof Error ? e.message : String(e)}`);
+    parseSubjectPublicKeyInfo(der);
+    pointFromSpki(der);
+    return der.slice();
+  });
+}
+
+/** Whether DER bytes are a SubjectPublicKeyInfo (rather than a certificate). */
+function isSpki(der: Uint8Array): boolean {
+  try {
+    parseSubjectPublicKeyInfo(der);
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -64,12 +94,22 @@ export interface TrustOptions {
   rawPublicKeys?: Array<string | Uint8Array | [string | Uint8Array, string]>;
   /** Trust anchors for X.509: PEM (one or many) or DER. */
   ca?: string | Uint8Array | Array<string | Uint8Array>;
-  clock?: (() => Date) | 'none';
+  /**
+   * The clock for certificate validity: required with `ca` (the engine never reads the wall
+   * clock), or 'none' to skip validity checks on a device without a clock. The Node drivers
+   * (createServer, connect, coaps/dtls's keyStore) default it to the system clock.
+   */
+  clock?: Clock;
 }
 
 export function keyStore(o: TrustOptions): KeyStore {
   const rpks = o.rawPublicKeys?.map((e, i): [Uint8Array, string] => (Array.isArray(e) ? [spkiFrom(e[0]), e[1]] : [spkiFrom(e), `trusted-key-${i + 1}`]));
-  const anchors = o.ca === undefined ? undefined : (Array.isArray(o.ca) ? o.ca : [o.ca]).flatMap((c) => parseCertificates(c));
+  let anchors: Certificate[] | undefined;
+  if (o.ca !== undefined) {
+    if (o.clock === undefined) throw missingClock();
+    const ca = o.ca;
+    anchors = asArgument('ca', () => (Array.isArray(ca) ? ca : [ca]).flatMap((c) => parseCertificates(c)));
+  }
   return memoryKeyStore({
     ...(o.psk ? { psk: o.psk } : {}),
     ...(rpks ? { rawPublicKeys: rpks } : {}),

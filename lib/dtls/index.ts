@@ -12,3 +12,6 @@ export { describeDatagram } from './describe.js';
 export { ecdheCredentials, keyStore, spkiFrom, type EcdheCredentialOptions, type TrustOptions } from './credentials.js';
 export { memoryKeyStore, type KeyStore, type PeerIdentity } from './keystore.js';
 export { verifyPeer, type PeerCredential, type PeerVerdict } from './trust.js';
+export { parseCertificates, type Certificate } from '../x509/certificate.js';
+export { X509Error, type X509ErrorCode } from '../x509/errors.js';
+export type { Clock, VerifiedChain } from '../x509/verify.js';

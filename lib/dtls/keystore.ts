@@ -1,6 +1,7 @@
-import type { X509Certificate } from 'node:crypto';
 import { toHex, utf8 } from '../bytes/util.js';
-import type { VerifiedChain } from '../x509/verify.js';
+import type { Certificate } from '../x509/certificate.js';
+import { NO_CLOCK, type Clock, type VerifiedChain } from '../x509/verify.js';
+import { DtlsError } from './errors.js';
 
 /** Where a datagram came from. */
 export interface PeerAddress {
@@ -49,9 +50,14 @@ export interface KeyStore {
   rawPublicKey?: (spki: Uint8Array, peer: PeerAddress) => MaybePromise<string | boolean | undefined>;
   /** X.509: chains are validated to these anchors; `authorize` may refuse or name the peer. */
   x509?: {
-    anchors: readonly X509Certificate[];
-    /** Validity clock: injectable, or 'none' for a device without a clock. */
-    clock?: (() => Date) | 'none';
+    /** Trust anchors, parsed once (parseCertificates). */
+    anchors: readonly Certificate[];
+    /**
+     * Validity clock: a function returning the current time, or 'none' for a device without a
+     * clock (validity periods are then not checked). Required: the engine never reads the wall
+     * clock. The Node drivers (createServer, connect) fill in the system clock when it is missing.
+     */
+    clock?: Clock;
     authorize?: (chain: VerifiedChain, peer: PeerAddress) => MaybePromise<string | boolean | undefined>;
   };
 }
@@ -63,13 +69,17 @@ export function pskMap(entries: Iterable<[Uint8Array | string, Uint8Array]>): Ps
   return (identity) => m.get(toHex(identity));
 }
 
-/** In-memory key store: PSKs, trusted raw public keys (DER SPKI -> name) and trust anchors. */
+/**
+ * In-memory key store: PSKs, trusted raw public keys (DER SPKI -> name) and trust anchors.
+ * Anchors need a clock (or 'none'): INVALID_ARGUMENT otherwise.
+ */
 export function memoryKeyStore(o: {
   psk?: Iterable<[Uint8Array | string, Uint8Array]>;
   rawPublicKeys?: Iterable<[Uint8Array, string]>;
-  anchors?: readonly X509Certificate[];
-  clock?: (() => Date) | 'none';
+  anchors?: readonly Certificate[];
+  clock?: Clock;
 }): KeyStore {
+  if (o.anchors && o.clock === undefined) throw missingClock();
   const store: KeyStore = {};
   if (o.psk) store.psk = pskMap(o.psk);
   if (o.rawPublicKeys) {
@@ -77,6 +87,11 @@ export function memoryKeyStore(o: {
     for (const [spki, name] of o.rawPublicKeys) keys.set(toHex(spki), name);
     store.rawPublicKey = (spki) => keys.get(toHex(spki));
   }
-  if (o.anchors) store.x509 = o.clock !== undefined ? { anchors: o.anchors, clock: o.clock } : { anchors: o.anchors };
+  if (o.anchors && o.clock !== undefined) store.x509 = { anchors: o.anchors, clock: o.clock };
   return store;
+}
+
+/** The error for X.509 trust anchors without a clock. */
+export function missingClock(): DtlsError {
+  return new DtlsError('INVALID_ARGUMENT', `trust anchors without a clock: ${NO_CLOCK}`);
 }

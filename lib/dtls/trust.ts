@@ -1,8 +1,9 @@
 import { DecodeError } from '../bytes/reader.js';
 import { toHex } from '../bytes/util.js';
 import type { CryptoProvider } from '../crypto/provider.js';
+import { X509Error, type X509ErrorCode } from '../x509/errors.js';
 import { verifyChain, type ChainOptions } from '../x509/verify.js';
-import { DtlsError } from './errors.js';
+import { DtlsError, type DtlsErrorCode } from './errors.js';
 import type { KeyStore, MaybePromise, PeerAddress, PeerIdentity } from './keystore.js';
 
 /** What the peer presented in its Certificate message. */
@@ -22,6 +23,19 @@ export interface VerifyContext {
 const fingerprint = (c: CryptoProvider, b: Uint8Array) => toHex(c.sha256(b));
 
 /**
+ * X.509 refusals as DTLS errors, each the alert it names (RFC 5246 §7.2.2): bad_certificate,
+ * unsupported_certificate, certificate_expired, certificate_unknown, unknown_ca.
+ */
+const DTLS_CODE: Record<X509ErrorCode, DtlsErrorCode> = {
+  BAD_CERTIFICATE: 'BAD_CERTIFICATE',
+  UNSUPPORTED_CERTIFICATE: 'UNSUPPORTED_CERTIFICATE',
+  CERTIFICATE_EXPIRED: 'CERTIFICATE_EXPIRED',
+  CERTIFICATE_UNKNOWN: 'CERTIFICATE_UNKNOWN',
+  UNKNOWN_CA: 'UNKNOWN_CA',
+  INVALID_ARGUMENT: 'INVALID_ARGUMENT',
+};
+
+/**
  * Decides whether to trust a peer's raw public key or certificate chain, through the key
  * store. May be asynchronous (the store's callbacks are). Never throws: failures are verdicts.
  */
@@ -39,17 +53,17 @@ export function verifyPeer(store: KeyStore, cred: PeerCredential, peer: PeerAddr
     }
     const x = store.x509;
     if (!x) return refuse('UNSUPPORTED_CERTIFICATE', 'X.509 certificates are not accepted');
-    const opts: ChainOptions = { anchors: x.anchors, purpose: ctx.purpose };
+    const opts: ChainOptions = { crypto: ctx.crypto, anchors: x.anchors, purpose: ctx.purpose };
     if (ctx.expectedName !== undefined) opts.expectedName = ctx.expectedName;
     if (x.clock !== undefined) opts.clock = x.clock;
     const v = verifyChain(cred.chain, opts);
-    const spki = new Uint8Array(v.publicKey.export({ type: 'spki', format: 'der' }));
     const decide = (r: string | boolean | undefined): PeerVerdict =>
       r
-        ? { ok: true, spki, identity: { kind: 'x509', subject: v.subject, fingerprint: fingerprint(ctx.crypto, cred.chain[0]!), name: typeof r === 'string' ? r : undefined } }
+        ? { ok: true, spki: v.spki, identity: { kind: 'x509', subject: v.subject, fingerprint: fingerprint(ctx.crypto, cred.chain[0]!), name: typeof r === 'string' ? r : undefined } }
         : { ok: false, error: new DtlsError('CERTIFICATE_UNKNOWN', 'the peer certificate is not authorized') };
     return then(x.authorize ? x.authorize(v, peer) : true, decide);
   } catch (e) {
+    if (e instanceof X509Error) return { ok: false, error: new DtlsError(DTLS_CODE[e.code], e.message) };
     if (e instanceof DtlsError) return { ok: false, error: e };
     // A malformed certificate is bad_certificate; a trust callback that throws is the same
     // verdict as one that rejects: not trusted.

@@ -16,7 +16,9 @@ import { DecodeError } from '../../bytes/reader.js';
 import { pointFromSpki, spkiFromPoint } from '../p256-spki.js';
 import type { EcdhKeyPair, P256, P256PrivateKey, P256PublicKey } from '../provider.js';
 import { sha256 } from '../sha256.js';
-import { parseEcPrivateKey, pemToDer } from './der.js';
+import { looksLikePem, pemToDer } from '../../bytes/pem.js';
+import { latin1 } from '../../bytes/util.js';
+import { parseEcPrivateKey } from './ec-private-key.js';
 
 /** Private scalars live here, keyed by the opaque key object, never on the object itself. */
 const scalars = new WeakMap<P256PrivateKey, Uint8Array>();
@@ -24,12 +26,6 @@ const scalars = new WeakMap<P256PrivateKey, Uint8Array>();
 function uncompressedPoint(p: Uint8Array, what: string): Uint8Array {
   if (p.length !== 65 || p[0] !== 0x04) throw new DecodeError(`${what} is not an uncompressed P-256 point`);
   return p;
-}
-
-function bytesToText(b: Uint8Array): string {
-  let s = '';
-  for (let i = 0; i < b.length; i++) s += String.fromCharCode(b[i]!);
-  return s;
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
@@ -71,8 +67,8 @@ export function createPureP256(random: (n: number) => Uint8Array): P256 {
 
     importPrivateKey(input): P256PrivateKey {
       let der: Uint8Array;
-      if (typeof input === 'string' || input[0] === 0x2d /* '-': PEM text as bytes */) {
-        const text = typeof input === 'string' ? input : bytesToText(input);
+      if (typeof input === 'string' || looksLikePem(input)) {
+        const text = typeof input === 'string' ? input : latin1(input);
         der = pemToDer(text, ['PRIVATE KEY', 'EC PRIVATE KEY']).der;
       } else {
         der = input;
