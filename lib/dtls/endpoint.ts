@@ -89,7 +89,7 @@ export class DtlsEndpoint {
   private outData: Uint8Array[] = [];
   private outHead = 0;
   private readonly events: EndpointEvent[] = [];
-  private readonly resolved: Array<{ entry: Entry; answer: { psk: Uint8Array | undefined } | { verdict: PeerVerdict } | { failed: KeyStoreFailure } }> = [];
+  private readonly resolved: Array<{ entry: Entry; answer: { psk: Uint8Array | undefined } | { verdict: PeerVerdict; lookup: 'rpk' | 'x509' } | { failed: KeyStoreFailure } }> = [];
   private readonly store: KeyStore;
   private handshakes = 0;
   private readonly maxSessions: number;
@@ -369,12 +369,20 @@ export class DtlsEndpoint {
     const v = verifyPeer(this.store, credential, e.peer, { crypto: this.cfg.crypto, purpose: 'clientAuth' });
     if (v instanceof Promise) {
       void v.then((verdict) => {
-        this.resolved.push({ entry: e, answer: { verdict } });
+        this.resolved.push({ entry: e, answer: { verdict, lookup: credential.kind } });
         this.opts.wake?.();
       });
       return;
     }
-    e.connection.resolvePeer(now, v);
+    this.resolvePeer(e, now, v, credential.kind);
+  }
+
+  private resolvePeer(e: Entry, now: number, verdict: PeerVerdict, lookup: 'rpk' | 'x509'): void {
+    if (!verdict.ok && verdict.error.code === 'KEY_STORE_FAILURE') {
+      this.keyStoreFailed(e, now, { lookup, cause: verdict.error.cause });
+      return;
+    }
+    e.connection.resolvePeer(now, verdict);
     this.collect(e, now);
   }
 
@@ -386,8 +394,11 @@ export class DtlsEndpoint {
         this.keyStoreFailed(entry, now, answer.failed);
         continue;
       }
-      if ('psk' in answer) entry.connection.providePsk(now, answer.psk);
-      else entry.connection.resolvePeer(now, answer.verdict);
+      if ('verdict' in answer) {
+        this.resolvePeer(entry, now, answer.verdict, answer.lookup);
+        continue;
+      }
+      entry.connection.providePsk(now, answer.psk);
       this.collect(entry, now);
     }
   }

@@ -65,11 +65,16 @@ export function verifyPeer(store: KeyStore, cred: PeerCredential, peer: PeerAddr
   } catch (e) {
     if (e instanceof X509Error) return { ok: false, error: new DtlsError(DTLS_CODE[e.code], e.message) };
     if (e instanceof DtlsError) return { ok: false, error: e };
-    // A malformed certificate is bad_certificate; a trust callback that throws is the same
-    // verdict as one that rejects: not trusted.
+    // A malformed certificate is bad_certificate; a key store callback that throws is the
+    // server's own failure, not a verdict on the peer (KEY_STORE_FAILURE, internal_error).
     if (e instanceof DecodeError) return { ok: false, error: new DtlsError('BAD_CERTIFICATE', e.message) };
-    return { ok: false, error: new DtlsError('CERTIFICATE_UNKNOWN', `trust callback failed: ${e instanceof Error ? e.message : String(e)}`) };
+    return storeFailed(e);
   }
+}
+
+/** A key store callback threw or rejected. */
+function storeFailed(cause: unknown): PeerVerdict {
+  return { ok: false, error: new DtlsError('KEY_STORE_FAILURE', `the key store failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause }) };
 }
 
 function refuse(code: 'UNSUPPORTED_CERTIFICATE', msg: string): PeerVerdict {
@@ -78,7 +83,7 @@ function refuse(code: 'UNSUPPORTED_CERTIFICATE', msg: string): PeerVerdict {
 
 function then<T>(v: MaybePromise<T>, f: (t: T) => PeerVerdict): MaybePromise<PeerVerdict> {
   if (v instanceof Promise) {
-    return v.then(f, (e: unknown) => ({ ok: false, error: new DtlsError('CERTIFICATE_UNKNOWN', `trust callback failed: ${e instanceof Error ? e.message : String(e)}`) }));
+    return v.then(f, storeFailed);
   }
   return f(v);
 }
