@@ -2,6 +2,7 @@ import type { Link } from '../coap/link-format.js';
 import { Lwm2mError } from './errors.js';
 import type { Lwm2mRecord, ObjectDefinition, Path, ResourceDefinition, TypeResolver, Value } from './types.js';
 import { pathToString } from './types.js';
+import { base64Decode, base64Encode } from './codec/base64.js';
 
 /** A single value, or the instances of a multiple resource. */
 type Stored = { single: Value } | { multi: Map<number, Value> };
@@ -281,14 +282,14 @@ export interface SnapshotObject {
 }
 
 function toJson(v: Value): JsonValue {
-  if (v instanceof Uint8Array) return { b64: Buffer.from(v).toString('base64') };
+  if (v instanceof Uint8Array) return { b64: base64Encode(v) };
   if (typeof v === 'bigint') return { bigint: v.toString() };
   if (typeof v === 'object') return { objlnk: [v.objectId, v.instanceId] };
   return v;
 }
 function fromJson(v: JsonValue): Value {
   if (typeof v !== 'object') return v;
-  if ('b64' in v) return new Uint8Array(Buffer.from(v.b64, 'base64'));
+  if ('b64' in v) return base64Decode(v.b64, 'persisted opaque value');
   if ('bigint' in v) return BigInt(v.bigint);
   return { objectId: v.objlnk[0], instanceId: v.objlnk[1] };
 }
