@@ -2,11 +2,8 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { fromHex } from '../bytes/util.js';
 import { pskMap } from '../dtls/keystore.js';
-import { BootstrapServer, type ServerAccount } from '../lwm2m/bootstrap-server.js';
-import { Lwm2mClient } from '../lwm2m/client.js';
-import { deviceStore } from '../lwm2m/device.js';
-import { Lwm2mServer } from '../lwm2m/server.js';
-import { FileStorage, MemoryStorage } from '../lwm2m/storage.js';
+import type { ServerAccount } from '../lwm2m/bootstrap-server-core.js';
+import { BootstrapServer, deviceStore, FileStorage, Lwm2mClient, Lwm2mServer, MemoryStorage } from '../../transports/lwm2m-node.js';
 import { parseHostPort, parsePskArg, untilSignal, UsageError } from './args.js';
 
 export const LWM2M_USAGE = [

@@ -11,8 +11,12 @@ type Instance = Map<number, Stored>;
 export interface ObjectBehaviour {
   /** Values computed at read time (e.g. the current time), by resource id. */
   dynamic?: Record<number, () => Value>;
-  /** Execute handlers by resource id (the argument is the request payload as text). */
-  execute?: Record<number, (args: string) => void | Promise<void>>;
+  /**
+   * Execute handlers by resource id (the argument is the request payload as text). They run
+   * synchronously inside the client: the answer (2.04) goes out when they return; start
+   * longer work (a reboot, a firmware update) and let it run on.
+   */
+  execute?: Record<number, (args: string) => void>;
 }
 
 /** How a write combines with what is there (OMA-TS Core §6.3.3 Write). */
@@ -210,7 +214,7 @@ export class ObjectStore {
     this.changed(path);
   }
 
-  async execute(path: Path, args: string): Promise<void> {
+  execute(path: Path, args: string): void {
     const [o, i, r] = path;
     if (o === undefined || i === undefined || r === undefined || path.length !== 3) throw Lwm2mError.badRequest('execute needs /O/I/R');
     const rdef = this.resource(o, r);
@@ -218,7 +222,7 @@ export class ObjectStore {
     if (!rdef) throw Lwm2mError.notFound(pathToString(path));
     if (rdef.operations !== 'E') throw Lwm2mError.notAllowed(`${pathToString(path)} is not executable`);
     const h = this.behaviours.get(o)?.execute?.[r];
-    if (h) await h(args);
+    if (h) h(args);
   }
 
   /** Discover (CoRE link format) of an object, instance or resource, or of everything ('/'). */
