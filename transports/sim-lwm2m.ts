@@ -140,36 +140,49 @@ export class SimLwm2mClient implements SimNode {
 
   // ------------------------------------------------------------------------------------
 
-  /** Moves datagrams and events between the core and the links until nothing moves. */
+  /**
+   * Moves datagrams and events between the core and the links until nothing moves. The
+   * core's datagrams always go out before its next event is acted on: a 'close' follows the
+   * last datagrams of its channel.
+   */
   private pump(now: number): void {
-    for (let moved = true; moved; ) {
-      moved = false;
-      for (let t = this.core.pollTransmit(); t; t = this.core.pollTransmit()) {
-        const l = this.links.get(t.channel);
-        if (!l || l.closed || !l.up) continue;
-        if (!l.conn) this.out.push({ to: l.to, data: t.data });
-        else if (l.conn.state === 'connected') {
-          try {
-            l.conn.send(now, t.data);
-          } catch {
-            // too large for a record: CoAP gives up on it
-          }
+    for (;;) {
+      this.sendCore(now);
+      if (this.driveLinks(now)) continue;
+      const e = this.core.pollEvent();
+      if (!e) return;
+      this.coreEvent(now, e);
+    }
+  }
+
+  private sendCore(now: number): void {
+    for (let t = this.core.pollTransmit(); t; t = this.core.pollTransmit()) {
+      const l = this.links.get(t.channel);
+      if (!l || l.closed || !l.up) continue;
+      if (!l.conn) this.out.push({ to: l.to, data: t.data });
+      else if (l.conn.state === 'connected') {
+        try {
+          l.conn.send(now, t.data);
+        } catch {
+          // too large for a record: CoAP gives up on it
         }
-      }
-      for (const l of [...this.links.values()]) {
-        if (!l.conn) continue;
-        for (let d = l.conn.pollTransmit(); d; d = l.conn.pollTransmit()) this.out.push({ to: l.to, data: d });
-        for (let e = l.conn.pollEvent(); e; e = l.conn.pollEvent()) {
-          moved = true;
-          this.linkEvent(now, l, e);
-        }
-        if (l.closed && l.conn.ended()) this.links.delete(l.channel);
-      }
-      for (let e = this.core.pollEvent(); e; e = this.core.pollEvent()) {
-        moved = true;
-        this.coreEvent(now, e);
       }
     }
+  }
+
+  /** The links' datagrams to the wire, their events to the core; true if an event was handled. */
+  private driveLinks(now: number): boolean {
+    for (const l of this.links.values()) {
+      if (!l.conn) continue;
+      for (let d = l.conn.pollTransmit(); d; d = l.conn.pollTransmit()) this.out.push({ to: l.to, data: d });
+      const e = l.conn.pollEvent();
+      if (e) {
+        this.linkEvent(now, l, e);
+        return true;
+      }
+      if (l.closed && l.conn.ended()) this.links.delete(l.channel);
+    }
+    return false;
   }
 
   private linkEvent(now: number, l: Link, e: DtlsEvent): void {

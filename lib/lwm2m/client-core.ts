@@ -104,6 +104,8 @@ interface Registration {
   channel: number;
   uri: string;
   location: string;
+  /** Uri-Path of the location, for the Updates. */
+  locationPath: CoapOption[];
   lifetimeS: number;
   shortServerId: number;
   update: number | undefined;
@@ -558,7 +560,7 @@ export class Lwm2mClientCore {
     }
     const location = locationOf(res);
     this.log(`Register -> ${codeText(res.code)} Location ${location} in ${Math.round(now - reg.started)} ms`);
-    this.registration = { channel: reg.channel, uri: reg.account.uri, location, lifetimeS: reg.account.lifetimeS, shortServerId: reg.account.shortServerId, update: undefined, updateSentAt: reg.sentAt };
+    this.registration = { channel: reg.channel, uri: reg.account.uri, location, locationPath: pathOptions(location), lifetimeS: reg.account.lifetimeS, shortServerId: reg.account.shortServerId, update: undefined, updateSentAt: reg.sentAt };
     this.phase = 'registered';
     this.attempt = 0;
     this.changed.clear();
@@ -584,7 +586,7 @@ export class Lwm2mClientCore {
     const r = this.registration!;
     this.deadline = undefined;
     r.updateSentAt = now;
-    r.update = this.agent.request(now, r.channel, { code: Code.POST, options: pathOptions(r.location) }, { timeoutMs: this.opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS });
+    r.update = this.agent.request(now, r.channel, { code: Code.POST, options: r.locationPath }, { timeoutMs: this.opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS });
   }
 
   private updateAnswered(now: number, e: AgentEvent): void {

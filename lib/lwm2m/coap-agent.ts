@@ -143,11 +143,11 @@ export class CoapAgent<P> {
   handleTimeout(now: number): void {
     this.endpoint.handleTimeout(now);
     this.drain(now);
-    for (const t of [...this.transfers.values()]) {
-      if (t.deadline !== undefined && t.deadline <= now) {
-        this.end(now, t);
-        this.events.push({ type: 'error', id: t.id, error: new CoapError('TIMEOUT', 'no response in time') });
-      }
+    let expired: Array<Transfer<P>> | undefined;
+    for (const t of this.transfers.values()) if (t.deadline !== undefined && t.deadline <= now) (expired ??= []).push(t);
+    for (const t of expired ?? []) {
+      this.end(now, t);
+      this.events.push({ type: 'error', id: t.id, error: new CoapError('TIMEOUT', 'no response in time') });
     }
     this.server.sweep(now);
   }
