@@ -182,6 +182,31 @@ describe('LwM2M: bootstrap -> register -> read -> observe -> de-register over DT
     expect(s.server.registrations).toHaveLength(1);
   }, 30_000);
 
+  it('registers over plain coap:// when the bootstrap server provisions a NoSec account', async () => {
+    const endpoint = `urn:test:nosec-${Math.random().toString(16).slice(2, 8)}`;
+    const bsPsk = { identity: enc(`${endpoint}-bs`), key: enc('bootstrap-secret') };
+    const server = new Lwm2mServer({ transmission: FAST.transmission });
+    await server.listen(0);
+    closers.push(() => server.close());
+    const bs = new BootstrapServer({
+      dtls: { psk: pskMap([[bsPsk.identity, bsPsk.key]]), ...FAST.dtls },
+      endpoints: { [endpoint]: { pskIdentity: bsPsk.identity, servers: [{ shortServerId: 7, uri: `coap://127.0.0.1:${server.address().port}`, lifetimeS: 60, security: { mode: 'nosec' } }] } },
+      transmission: FAST.transmission,
+    });
+    await bs.listen(0);
+    closers.push(() => bs.close());
+    const client = new Lwm2mClient({ endpoint, store: deviceStore(), bootstrap: { uri: `coaps://127.0.0.1:${bs.address().port}`, security: { mode: 'psk', ...bsPsk } }, ...FAST });
+    closers.push(() => client.stop());
+    const registered = new Promise<{ identity: unknown }>((r) => server.once('registered', r));
+    await client.start();
+    expect((await registered).identity).toBeUndefined(); // no DTLS, no authenticated identity
+    const device = await server.read(endpoint, '/3/0/0');
+    expect(device[0]?.value).toBe('coaps');
+    const gone = new Promise((r) => server.once('deregistered', r));
+    await client.stop();
+    await gone;
+  }, 30_000);
+
   it('a torn state file is ignored, not trusted', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'coaps-lwm2m-'));
     closers.push(() => rmSync(dir, { recursive: true, force: true }));

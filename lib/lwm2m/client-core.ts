@@ -283,7 +283,7 @@ export class Lwm2mClientCore {
     const bs = this.bs;
     if (bs?.saving) {
       bs.saving = false;
-      if (error) this.failBootstrap(now, new Error(`persisting the bootstrapped configuration failed: ${error}`));
+      if (error) this.failBootstrap(now, new Lwm2mError(Code.InternalServerError, `persisting the bootstrapped configuration failed: ${error}`));
       else this.bootstrapped(now);
     }
     this.settle(now);
