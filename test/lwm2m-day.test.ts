@@ -34,8 +34,12 @@ function runDay(o: { loss?: number; seed?: number; updateMarginMs?: (lifetimeMs:
     const reg = server.core.registration(ENDPOINT);
     const ended = (id: number) => server.events.some((e) => (e.type === 'observation-ended' || e.type === 'failed') && e.id === id);
     if (!reg || (observation && observation.registration === reg && !ended(observation.id))) return;
-    observation = { id: server.act(net.now, (s) => s.observe(net.now, ENDPOINT, TEMPERATURE_PATH, { contentFormat: ContentFormat.SenmlCbor })), registration: reg };
-    observations.push(observation.id);
+    try {
+      observation = { id: server.act(net.now, (s) => s.observe(net.now, ENDPOINT, TEMPERATURE_PATH, { contentFormat: ContentFormat.SenmlCbor })), registration: reg };
+      observations.push(observation.id);
+    } catch {
+      // the session is gone and the client has not registered again yet: next time
+    }
   };
   const observations: number[] = [];
   observe();

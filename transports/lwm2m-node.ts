@@ -116,7 +116,8 @@ export class Lwm2mClient extends EventEmitter {
    * a doubling delay while an 'error' listener is attached; without one, start() rejects.
    */
   async start(): Promise<void> {
-    const state = await this.opts.storage?.load();
+    if (this.core.registered) return;
+    const state = this.core.state === 'idle' ? await this.opts.storage?.load() : undefined;
     return new Promise<void>((resolve, reject) => {
       this.waiters.add((e) => {
         if (e.type === 'registered' || e.type === 'stopped') resolve();
@@ -134,8 +135,9 @@ export class Lwm2mClient extends EventEmitter {
     });
   }
 
-  /** One bootstrap now (no registration after it, no retry); resolves once persisted. */
+  /** One bootstrap now (no registration after it, no retry); resolves once persisted. On a stopped client only. */
   bootstrap(): Promise<void> {
+    if (this.core.state !== 'idle') return Promise.reject(new Error(`bootstrap() needs a stopped client (it is in ${this.core.state})`));
     return this.until((e) => (e.type === 'bootstrapped' ? true : e.type === 'error' ? e.error : undefined), () => this.core.bootstrap(now()));
   }
 

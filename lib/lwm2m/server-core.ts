@@ -2,7 +2,7 @@ import { utf8 } from '../bytes/util.js';
 import type { IncomingRequest } from '../coap/api-types.js';
 import type { TransmissionParameters } from '../coap/config.js';
 import { ContentFormat } from '../coap/content-format.js';
-import type { CoapError } from '../coap/errors.js';
+import { CoapError } from '../coap/errors.js';
 import { parseLinks, type Link } from '../coap/link-format.js';
 import { Code, codeText, encodeUint, OptionNumber, type CoapMessage, type CoapOption } from '../coap/message.js';
 import type { PeerIdentity } from '../dtls/keystore.js';
@@ -134,7 +134,7 @@ export class Lwm2mServerCore<P> {
     if (r) this.drop(r.id, 'expired');
   }
 
-  // === device management (each returns an operation id; throws Lwm2mError 4.04 if not registered) ===
+  // === device management (each returns an operation id; throws Lwm2mError 4.04 if not registered, CoapError CLOSED if its session is gone) ===
 
   /** Read: decoded records (Accept: SenML CBOR unless given). */
   read(now: number, endpoint: string, path: string, o: OperationOptions = {}): number {
@@ -231,6 +231,7 @@ export class Lwm2mServerCore<P> {
   private operate(now: number, kind: Operation['kind'], endpoint: string, path: string, code: number, extra: CoapOption[], payload: Uint8Array | undefined, o: OperationOptions, observe = false): number {
     const reg = this.registration(endpoint);
     if (!reg) throw new Lwm2mError(Code.NotFound, `${endpoint} is not registered`);
+    if (!this.peers.has(reg.channel)) throw new CoapError('CLOSED', `the session of ${endpoint} is closed (it registers again, or its registration expires)`);
     parsePath(path);
     const options = [...pathOptions(path), ...extra];
     const id = this.agent.request(now, reg.channel, payload ? { code, options, payload } : { code, options }, { timeoutMs: o.timeoutMs ?? DEFAULT_TIMEOUT_MS, observe });
