@@ -6,11 +6,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { pskMap } from '../lib/dtls/keystore.js';
-import { BootstrapServer } from '../lib/lwm2m/bootstrap-server.js';
-import { Lwm2mClient } from '../lib/lwm2m/client.js';
-import { deviceStore } from '../lib/lwm2m/device.js';
-import { Lwm2mServer } from '../lib/lwm2m/server.js';
-import { MemoryStorage } from '../lib/lwm2m/storage.js';
+import { BootstrapServer, deviceStore, Lwm2mClient, Lwm2mServer, MemoryStorage } from '../lib/entry/lwm2m.js';
 import { describeDatagram } from '../lib/dtls/describe.js';
 
 const t0 = performance.now();
@@ -26,7 +22,7 @@ const trace = (who: string) => (verbose ? (dir: 'in' | 'out', _p: unknown, d: Ui
 
 const lwm2m = new Lwm2mServer({ dtls: { psk: pskMap([[serverPsk.identity, serverPsk.key]]), ...(verbose ? { trace: trace('server')! } : {}) }, log: (l) => say('server', l) });
 await lwm2m.listen(0);
-const serverPort = lwm2m.coap.address().port;
+const serverPort = lwm2m.address().port;
 say('server', `LwM2M server on coaps://127.0.0.1:${serverPort} (PSK)`);
 
 const bs = new BootstrapServer({
@@ -40,7 +36,7 @@ const bs = new BootstrapServer({
   log: (l) => say('bootstrap', l),
 });
 await bs.listen(0);
-const bsPort = bs.coap.address().port;
+const bsPort = bs.address().port;
 say('bootstrap', `bootstrap server on coaps://127.0.0.1:${bsPort} (PSK)`);
 
 const client = new Lwm2mClient({

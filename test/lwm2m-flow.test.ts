@@ -6,12 +6,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { nodeCrypto } from '../lib/crypto/node.js';
 import { pskMap } from '../lib/dtls/keystore.js';
 import { fromHex } from '../lib/bytes/util.js';
-import { BootstrapServer, type ServerAccount } from '../lib/lwm2m/bootstrap-server.js';
-import { Lwm2mClient } from '../lib/lwm2m/client.js';
-import { deviceStore } from '../lib/lwm2m/device.js';
-import { Lwm2mServer } from '../lib/lwm2m/server.js';
-import { FileStorage, MemoryStorage, type Storage } from '../lib/lwm2m/storage.js';
+import type { ServerAccount } from '../lib/lwm2m/bootstrap-server-core.js';
 import type { SecurityConfig } from '../lib/lwm2m/security.js';
+import { BootstrapServer, deviceStore, FileStorage, Lwm2mClient, Lwm2mServer, MemoryStorage, type Storage } from '../transports/lwm2m-node.js';
 import { seededRandom } from '../transports/sim.js';
 
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -71,7 +68,7 @@ async function setup(o: { mode: 'psk' | 'rpk'; loss?: number; storage?: Storage;
   });
   await server.listen(0);
   closers.push(() => server.close());
-  const serverPort = o.loss ? await lossyRelay(server.coap.address().port, o.loss, 7) : server.coap.address().port;
+  const serverPort = o.loss ? await lossyRelay(server.address().port, o.loss, 7) : server.address().port;
   const dmSecurity: SecurityConfig =
     o.mode === 'psk' ? { mode: 'psk', ...dmPsk } : { mode: 'rpk', publicKey: clientKey.publicKey.spki, privateKey: clientScalar, serverKey: serverKey.publicKey.spki };
   const account: ServerAccount = { shortServerId: 101, uri: `coaps://127.0.0.1:${serverPort}`, lifetimeS: 60, security: dmSecurity };
@@ -85,7 +82,7 @@ async function setup(o: { mode: 'psk' | 'rpk'; loss?: number; storage?: Storage;
   });
   await bs.listen(0);
   closers.push(() => bs.close());
-  const bsPort = o.loss ? await lossyRelay(bs.coap.address().port, o.loss, 11) : bs.coap.address().port;
+  const bsPort = o.loss ? await lossyRelay(bs.address().port, o.loss, 11) : bs.address().port;
   const bootstrapSecurity: SecurityConfig =
     o.mode === 'psk' ? { mode: 'psk', ...bsPsk } : { mode: 'rpk', publicKey: clientKey.publicKey.spki, privateKey: clientScalar, serverKey: bsKey.publicKey.spki };
   const client = new Lwm2mClient({
@@ -153,7 +150,6 @@ describe('LwM2M: bootstrap -> register -> read -> observe -> de-register over DT
     let bootstraps = 0;
     first.bs.on('bootstrapped', () => bootstraps++);
     // bootstrap only, then "crash" before registering
-    (first.client as unknown as { installFactoryBootstrap(): void }).installFactoryBootstrap();
     await first.client.bootstrap();
     expect(JSON.parse(readFileSync(file, 'utf8')).endpoint).toBe(first.endpoint);
     // a new process: a fresh store, the same state file; no bootstrap server needed
@@ -177,14 +173,38 @@ describe('LwM2M: bootstrap -> register -> read -> observe -> de-register over DT
     await s.client.update();
     const reg2 = await second;
     expect(reg2.location).not.toBe(loc1);
-    // the server closes the DTLS session: the next Update is a fresh Register on a new session
-    await (reg2.channel as { close(): Promise<void> }).close();
-    await new Promise((r) => setTimeout(r, 100));
+    // the server closes the DTLS session: the client learns it (close_notify) and registers
+    // afresh on a new session
     const third = new Promise<{ location: string; channel: unknown }>((r) => s.server.once('registered', r));
-    await s.client.update();
+    await (reg2.channel as { close(): Promise<void> }).close();
     const reg3 = await third;
     expect(reg3.channel).not.toBe(reg2.channel);
     expect(s.server.registrations).toHaveLength(1);
+  }, 30_000);
+
+  it('registers over plain coap:// when the bootstrap server provisions a NoSec account', async () => {
+    const endpoint = `urn:test:nosec-${Math.random().toString(16).slice(2, 8)}`;
+    const bsPsk = { identity: enc(`${endpoint}-bs`), key: enc('bootstrap-secret') };
+    const server = new Lwm2mServer({ transmission: FAST.transmission });
+    await server.listen(0);
+    closers.push(() => server.close());
+    const bs = new BootstrapServer({
+      dtls: { psk: pskMap([[bsPsk.identity, bsPsk.key]]), ...FAST.dtls },
+      endpoints: { [endpoint]: { pskIdentity: bsPsk.identity, servers: [{ shortServerId: 7, uri: `coap://127.0.0.1:${server.address().port}`, lifetimeS: 60, security: { mode: 'nosec' } }] } },
+      transmission: FAST.transmission,
+    });
+    await bs.listen(0);
+    closers.push(() => bs.close());
+    const client = new Lwm2mClient({ endpoint, store: deviceStore(), bootstrap: { uri: `coaps://127.0.0.1:${bs.address().port}`, security: { mode: 'psk', ...bsPsk } }, ...FAST });
+    closers.push(() => client.stop());
+    const registered = new Promise<{ identity: unknown }>((r) => server.once('registered', r));
+    await client.start();
+    expect((await registered).identity).toBeUndefined(); // no DTLS, no authenticated identity
+    const device = await server.read(endpoint, '/3/0/0');
+    expect(device[0]?.value).toBe('coaps');
+    const gone = new Promise((r) => server.once('deregistered', r));
+    await client.stop();
+    await gone;
   }, 30_000);
 
   it('a torn state file is ignored, not trusted', async () => {

@@ -6,9 +6,8 @@ import { serveBootstrapRequest, serveServerRequest, type BootstrapSession } from
 import { deviceStore } from '../lib/lwm2m/device.js';
 import { encodeContent } from '../lib/lwm2m/codec/index.js';
 import { Lwm2mError } from '../lib/lwm2m/errors.js';
-import { Lwm2mClient } from '../lib/lwm2m/client.js';
-import { MemoryStorage } from '../lib/lwm2m/storage.js';
-import { BootstrapServer } from '../lib/lwm2m/bootstrap-server.js';
+import { installFactoryBootstrap } from '../lib/lwm2m/client-accounts.js';
+import { BootstrapServer, Lwm2mClient, MemoryStorage } from '../transports/lwm2m-node.js';
 import { pskMap } from '../lib/dtls/keystore.js';
 
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -83,7 +82,7 @@ describe('requests from an LwM2M server', () => {
 });
 
 describe('bootstrap requests', () => {
-  const session = (finish: () => Promise<void> = async () => undefined): BootstrapSession => ({ isBootstrapAccount: (o, i) => o === 0 && i === 0, activity: () => undefined, finish });
+  const session = (finish: () => void = () => undefined): BootstrapSession => ({ isBootstrapAccount: (o, i) => o === 0 && i === 0, activity: () => undefined, finish });
 
   it('Bootstrap-Delete keeps the bootstrap account; Bootstrap-Read only on /1; Discover lists ssids', async () => {
     const store = provisioned();
@@ -109,7 +108,7 @@ describe('bootstrap requests', () => {
 
   it('Bootstrap-Finish refused with 4.06 when validation fails', async () => {
     const store = provisioned();
-    const a = await serveBootstrapRequest(store, request('POST', '/bs'), session(async () => { throw Lwm2mError.notAcceptable('no account'); }));
+    const a = await serveBootstrapRequest(store, request('POST', '/bs'), session(() => { throw Lwm2mError.notAcceptable('no account'); }));
     expect(a.code).toBe(Code.NotAcceptable);
   });
 });
@@ -129,12 +128,12 @@ describe('a bootstrap with no usable server account', () => {
     const client = new Lwm2mClient({
       endpoint: 'ep-bad',
       store,
-      bootstrap: { uri: `coaps://127.0.0.1:${bs.coap.address().port}`, security: { mode: 'psk', ...bsPsk } },
+      bootstrap: { uri: `coaps://127.0.0.1:${bs.address().port}`, security: { mode: 'psk', ...bsPsk } },
       storage: new MemoryStorage(),
       dtls: { retransmission: { initialMs: 150 } },
       transmission: { ackTimeoutMs: 200 },
     });
-    (client as unknown as { installFactoryBootstrap(): void }).installFactoryBootstrap();
+    installFactoryBootstrap(store, client.opts.bootstrap!);
     const before = JSON.stringify(store.snapshot([0, 1]));
     await expect(client.bootstrap()).rejects.toBeInstanceOf(Lwm2mError);
     expect(await failed).toContain('4.06');

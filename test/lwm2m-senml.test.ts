@@ -12,6 +12,7 @@ import { CborFloat, CborTag, encodeCbor, type CborItem } from '../lib/lwm2m/code
 import { decodeSenmlCbor, decodeSenmlCborPaths, encodeSenmlCbor, encodeSenmlCborPaths } from '../lib/lwm2m/codec/senml-cbor.js';
 import { base64Decode, base64UrlEncode, decodeSenmlJson, decodeSenmlJsonPaths, encodeSenmlJson, encodeSenmlJsonPaths, parseJson } from '../lib/lwm2m/codec/senml-json.js';
 import type { RequestPath, TimedRecord } from '../lib/lwm2m/codec/senml.js';
+import { base64Encode } from '../lib/lwm2m/codec/base64.js';
 import { DEVICE, resolverFor, SECURITY, SERVER } from '../lib/lwm2m/objects.js';
 import { Lwm2mCodecError, parsePath, pathToString, type ObjectDefinition, type Path, type ResourceDefinition, type ResourceType, type Value } from '../lib/lwm2m/types.js';
 
@@ -440,6 +441,17 @@ describe('SenML details', () => {
     expect(() => base64Decode('AQ=', 'x')).toThrow(Lwm2mCodecError);
     expect(() => base64Decode('A', 'x')).toThrow(Lwm2mCodecError);
     expect(() => base64Decode('A===', 'x')).toThrow(Lwm2mCodecError);
+  });
+
+  it('standard base64 with padding matches Buffer both ways, for every length', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 70 }), (b) => {
+        const s = base64Encode(b);
+        expect(s).toBe(Buffer.from(b).toString('base64'));
+        expect(base64Decode(s, 'x')).toEqual(b);
+        expect(base64UrlEncode(b)).toBe(Buffer.from(b).toString('base64url'));
+      }),
+    );
   });
 });
 

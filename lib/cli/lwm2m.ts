@@ -1,11 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { fromHex } from '../bytes/util.js';
 import { pskMap } from '../dtls/keystore.js';
-import { BootstrapServer, type ServerAccount } from '../lwm2m/bootstrap-server.js';
-import { Lwm2mClient } from '../lwm2m/client.js';
-import { deviceStore } from '../lwm2m/device.js';
-import { Lwm2mServer } from '../lwm2m/server.js';
-import { FileStorage, MemoryStorage } from '../lwm2m/storage.js';
+import type { ServerAccount } from '../lwm2m/bootstrap-server-core.js';
+import { BootstrapServer, deviceStore, FileStorage, Lwm2mClient, Lwm2mServer, MemoryStorage } from '../../transports/lwm2m-node.js';
 import { parseHostPort, parsePskArg, untilSignal, UsageError } from './args.js';
 import { parseFlags } from './flags.js';
 import { LWM2M_BOOTSTRAP_SERVER, LWM2M_CLIENT, LWM2M_SERVER } from './specs/lwm2m.js';

@@ -1,6 +1,7 @@
 import type { IncomingRequest } from '../coap/api-types.js';
 import { formatLinks } from '../coap/link-format.js';
 import { Code } from '../coap/message.js';
+import { utf8 } from '../bytes/util.js';
 import { ContentFormat } from '../coap/content-format.js';
 import { decodeContent, encodeContent, preferredFormat } from './codec/index.js';
 import { Lwm2mError } from './errors.js';
@@ -25,13 +26,13 @@ function pathOf(req: IncomingRequest): Path {
 
 /** Maps thrown errors to answers (4.00 for payloads that do not decode: nothing is written). */
 export function answerError(e: unknown): Lwm2mAnswer {
-  if (e instanceof Lwm2mError) return { code: e.code, payload: new TextEncoder().encode(e.message) };
-  if (e instanceof Lwm2mCodecError || e instanceof Lwm2mPathError) return { code: Code.BadRequest, payload: new TextEncoder().encode(e.message) };
+  if (e instanceof Lwm2mError) return { code: e.code, payload: utf8(e.message) };
+  if (e instanceof Lwm2mCodecError || e instanceof Lwm2mPathError) return { code: Code.BadRequest, payload: utf8(e.message) };
   throw e;
 }
 
 /** Requests from a registered LwM2M server (Device Management and Information Reporting). */
-export async function serveServerRequest(store: ObjectStore, req: IncomingRequest): Promise<Lwm2mAnswer> {
+export function serveServerRequest(store: ObjectStore, req: IncomingRequest): Lwm2mAnswer {
   try {
     const path = pathOf(req);
     if (path.length > 0 && PROTECTED_OBJECTS.has(path[0]!)) throw Lwm2mError.unauthorized(`no server may access /${path[0]}`);
@@ -39,7 +40,7 @@ export async function serveServerRequest(store: ObjectStore, req: IncomingReques
       case 'GET': {
         if (req.accept === ContentFormat.LinkFormat) {
           if (path.length === 0) throw Lwm2mError.badRequest('Discover needs an object');
-          return { code: Code.Content, contentFormat: ContentFormat.LinkFormat, payload: new TextEncoder().encode(formatLinks(store.discover(path))) };
+          return { code: Code.Content, contentFormat: ContentFormat.LinkFormat, payload: utf8(formatLinks(store.discover(path))) };
         }
         const records = store.read(path);
         const cf = preferredFormat(req.accept, path, records);
@@ -56,14 +57,14 @@ export async function serveServerRequest(store: ObjectStore, req: IncomingReques
         if (path.length === 1) {
           const records = decodeContent(req.contentFormat, req.payload, path, store.types);
           const id = store.create(path[0]!, records);
-          return { code: Code.Created, payload: new TextEncoder().encode(`/${path[0]}/${id}`) };
+          return { code: Code.Created, payload: utf8(`/${path[0]}/${id}`) };
         }
         if (path.length === 2) {
           store.write(path, decodeContent(req.contentFormat, req.payload, path, store.types), 'update');
           return { code: Code.Changed };
         }
         if (path.length === 3) {
-          await store.execute(path, req.text());
+          store.execute(path, req.text());
           return { code: Code.Changed };
         }
         throw Lwm2mError.notAllowed('POST on a resource instance');
@@ -84,7 +85,7 @@ export interface BootstrapSession {
   /** The Security instance of the bootstrap server talking (kept by Delete). */
   isBootstrapAccount(objectId: number, instanceId: number): boolean;
   /** Bootstrap-Finish arrived: validate; throw Lwm2mError (4.06) to refuse. */
-  finish(): Promise<void>;
+  finish(): void;
   /** Any bootstrap command (re-arms the inactivity timer). */
   activity(): void;
 }
@@ -94,11 +95,11 @@ export interface BootstrapSession {
  * -Write (create or replace, unknown optional resources ignored), -Delete (the bootstrap
  * account survives), -Finish.
  */
-export async function serveBootstrapRequest(store: ObjectStore, req: IncomingRequest, session: BootstrapSession): Promise<Lwm2mAnswer> {
+export function serveBootstrapRequest(store: ObjectStore, req: IncomingRequest, session: BootstrapSession): Lwm2mAnswer {
   session.activity();
   try {
     if (req.method === 'POST' && req.path === '/bs') {
-      await session.finish(); // Bootstrap-Finish
+      session.finish(); // Bootstrap-Finish
       return { code: Code.Changed };
     }
     const path = pathOf(req);
@@ -120,7 +121,7 @@ export async function serveBootstrapRequest(store: ObjectStore, req: IncomingReq
               return [];
             },
           });
-          return { code: Code.Content, contentFormat: ContentFormat.LinkFormat, payload: new TextEncoder().encode(formatLinks(links)) };
+          return { code: Code.Content, contentFormat: ContentFormat.LinkFormat, payload: utf8(formatLinks(links)) };
         }
         if (path[0] !== 1 && path[0] !== 2) throw Lwm2mError.unauthorized('Bootstrap-Read is allowed on /1 and /2 only');
         const records = store.read(path, { ignoreAccess: true });

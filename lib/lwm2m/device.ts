@@ -1,16 +1,23 @@
 import { DEVICE, SECURITY, SERVER } from './objects.js';
 import { ObjectStore } from './object-store.js';
 
-/** A store with Security, Server and a Device instance that a demo or test client can use. */
-export function deviceStore(o: { manufacturer?: string; model?: string; serial?: string } = {}): ObjectStore {
-  const started = Date.now();
+/** Milliseconds since the Unix epoch: the wall clock, injected (lib/ never reads the clock). */
+export type WallClock = () => number;
+
+/**
+ * A store with Security, Server and a Device instance that a demo or test client can use.
+ * With a `clock`, the Device object tells its Current Time (/3/0/13) from it; without one it
+ * has no Current Time.
+ */
+export function deviceStore(o: { manufacturer?: string; model?: string; serial?: string; clock?: WallClock } = {}): ObjectStore {
+  const clock = o.clock;
+  const started = clock?.() ?? 0;
+  const dynamic: Record<number, () => number> = { 10: () => 1024 - (clock ? Math.floor((clock() - started) / 1000) % 64 : 0) };
+  if (clock) dynamic[13] = () => Math.floor(clock() / 1000);
   const store = new ObjectStore()
     .define(SECURITY)
     .define(SERVER)
-    .define(DEVICE, {
-      dynamic: { 13: () => Math.floor(Date.now() / 1000), 10: () => 1024 - Math.floor((Date.now() - started) / 1000) % 64 },
-      execute: { 4: () => undefined },
-    });
+    .define(DEVICE, { dynamic, execute: { 4: () => undefined } });
   store.write(
     [3, 0],
     [

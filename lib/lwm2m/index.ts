@@ -1,11 +1,20 @@
-/** `coaps/lwm2m`: an LwM2M 1.1 client (bootstrap over DTLS, registration), and test servers. */
-export { Lwm2mClient, type Lwm2mClientOptions } from './client.js';
-export { BootstrapServer, type BootstrapServerOptions, type BootstrapEndpointConfig, type ServerAccount } from './bootstrap-server.js';
-export { Lwm2mServer, type Lwm2mServerOptions, type Registration } from './server.js';
-export { ObjectStore, type ObjectBehaviour } from './object-store.js';
+/**
+ * LwM2M 1.1, sans-IO: the client, bootstrap server and server cores (time as an input, the
+ * driver opens channels and moves datagrams), the object model and the codecs. The Node
+ * drivers are added by lib/entry/lwm2m.ts (`coaps/lwm2m`); transports/sim-lwm2m.ts runs the
+ * same cores on the virtual clock.
+ */
+export { Lwm2mClientCore, type Lwm2mClientCoreOptions, type Lwm2mClientEvent } from './client-core.js';
+export { BootstrapServerCore, securityRecords, serverRecords, type BootstrapServerCoreOptions, type BootstrapServerEvent, type BootstrapEndpointConfig, type ServerAccount } from './bootstrap-server-core.js';
+export { Lwm2mServerCore, type Lwm2mServerCoreOptions, type Lwm2mServerEvent, type Registration, type OperationOptions, type OperationResult } from './server-core.js';
+export { CoapAgent, type PeerInfo, type CoapAnswer, type AgentEvent } from './coap-agent.js';
+export { registrationLinks, type FactoryBootstrap, type ServerAccountInfo } from './client-accounts.js';
+export { serveBootstrapRequest, serveServerRequest, type Lwm2mAnswer, type BootstrapSession } from './client-requests.js';
+export { ObjectStore, type ObjectBehaviour, type SnapshotObject } from './object-store.js';
 export { SECURITY, SERVER, DEVICE, STANDARD_OBJECTS, SecurityMode, resolverFor } from './objects.js';
-export { FileStorage, MemoryStorage, type Storage, type ClientState } from './storage.js';
+export { deviceStore, type WallClock } from './device.js';
+export { encodeClientState, decodeClientState, type ClientState } from './storage.js';
 export { Lwm2mError } from './errors.js';
 export { decodeContent, encodeContent, codecFor, SUPPORTED_FORMATS } from './codec/index.js';
-export type { SecurityConfig } from './security.js';
+export { checkSecurity, dtlsCredentials, type SecurityConfig, type DtlsCredentials } from './security.js';
 export * from './types.js';

@@ -2,6 +2,7 @@ import type { Link } from '../coap/link-format.js';
 import { Lwm2mError } from './errors.js';
 import type { Lwm2mRecord, ObjectDefinition, Path, ResourceDefinition, TypeResolver, Value } from './types.js';
 import { pathToString } from './types.js';
+import { base64Decode, base64Encode } from './codec/base64.js';
 
 /** A single value, or the instances of a multiple resource. */
 type Stored = { single: Value } | { multi: Map<number, Value> };
@@ -10,8 +11,12 @@ type Instance = Map<number, Stored>;
 export interface ObjectBehaviour {
   /** Values computed at read time (e.g. the current time), by resource id. */
   dynamic?: Record<number, () => Value>;
-  /** Execute handlers by resource id (the argument is the request payload as text). */
-  execute?: Record<number, (args: string) => void | Promise<void>>;
+  /**
+   * Execute handlers by resource id (the argument is the request payload as text). They run
+   * synchronously inside the client: the answer (2.04) goes out when they return; start
+   * longer work (a reboot, a firmware update) and let it run on.
+   */
+  execute?: Record<number, (args: string) => void>;
 }
 
 /** How a write combines with what is there (OMA-TS Core §6.3.3 Write). */
@@ -209,7 +214,7 @@ export class ObjectStore {
     this.changed(path);
   }
 
-  async execute(path: Path, args: string): Promise<void> {
+  execute(path: Path, args: string): void {
     const [o, i, r] = path;
     if (o === undefined || i === undefined || r === undefined || path.length !== 3) throw Lwm2mError.badRequest('execute needs /O/I/R');
     const rdef = this.resource(o, r);
@@ -217,7 +222,7 @@ export class ObjectStore {
     if (!rdef) throw Lwm2mError.notFound(pathToString(path));
     if (rdef.operations !== 'E') throw Lwm2mError.notAllowed(`${pathToString(path)} is not executable`);
     const h = this.behaviours.get(o)?.execute?.[r];
-    if (h) await h(args);
+    if (h) h(args);
   }
 
   /** Discover (CoRE link format) of an object, instance or resource, or of everything ('/'). */
@@ -281,14 +286,14 @@ export interface SnapshotObject {
 }
 
 function toJson(v: Value): JsonValue {
-  if (v instanceof Uint8Array) return { b64: Buffer.from(v).toString('base64') };
+  if (v instanceof Uint8Array) return { b64: base64Encode(v) };
   if (typeof v === 'bigint') return { bigint: v.toString() };
   if (typeof v === 'object') return { objlnk: [v.objectId, v.instanceId] };
   return v;
 }
 function fromJson(v: JsonValue): Value {
   if (typeof v !== 'object') return v;
-  if ('b64' in v) return new Uint8Array(Buffer.from(v.b64, 'base64'));
+  if ('b64' in v) return base64Decode(v.b64, 'persisted opaque value');
   if ('bigint' in v) return BigInt(v.bigint);
   return { objectId: v.objlnk[0], instanceId: v.objlnk[1] };
 }

@@ -1,6 +1,9 @@
-import type { ConnectOptions } from '../../transports/node-dgram.js';
-import { nodeCrypto } from '../crypto/node.js';
+import { defaultCrypto } from '../crypto/default.js';
+import type { CryptoProvider } from '../crypto/provider.js';
+import type { ConnectionOptions } from '../dtls/config.js';
+import { memoryKeyStore, type KeyStore } from '../dtls/keystore.js';
 import { CipherSuite } from '../dtls/wire/constants.js';
+import { CertificateType } from '../dtls/wire/ec-extensions.js';
 import { Lwm2mError } from './errors.js';
 import { SecurityMode } from './objects.js';
 import type { ObjectStore } from './object-store.js';
@@ -43,7 +46,7 @@ export function securityResources(s: SecurityConfig): Array<[number, Value]> {
 }
 
 /** Checks that an account's credentials are usable; throws Lwm2mError 4.06 otherwise. */
-export function checkSecurity(s: SecurityConfig, uri: string): void {
+export function checkSecurity(s: SecurityConfig, uri: string, crypto?: CryptoProvider): void {
   const secure = uri.startsWith('coaps://');
   if (s.mode === 'nosec' ? secure : !secure) throw Lwm2mError.notAcceptable(`URI ${uri} does not match security mode ${s.mode}`);
   if (s.mode === 'psk' && (s.identity.length === 0 || s.key.length === 0 || s.key.length > 64 || s.identity.length > 128)) {
@@ -51,24 +54,33 @@ export function checkSecurity(s: SecurityConfig, uri: string): void {
   }
   if (s.mode === 'rpk') {
     try {
-      dtlsOptions(s);
+      dtlsCredentials(s, crypto ?? defaultCrypto());
     } catch {
       throw Lwm2mError.notAcceptable('raw public key credentials do not parse');
     }
   }
 }
 
-/** DTLS connect options for an account. */
-export function dtlsOptions(s: SecurityConfig): Omit<ConnectOptions, 'host' | 'port'> | undefined {
+/**
+ * What a DTLS client needs for an account, as lib/dtls takes it: the connection options
+ * (PSK, or our ECDHE key presented as a raw public key, and the one suite of the mode) and
+ * the key store that judges the server (its raw public key, /0/x/4).
+ */
+export interface DtlsCredentials {
+  connection: Pick<ConnectionOptions, 'psk' | 'ecdhe' | 'suites' | 'acceptPeerCertificateTypes'>;
+  trust: KeyStore;
+}
+
+/** DTLS credentials for an account (undefined for NoSec); parses RPK keys with `crypto`. */
+export function dtlsCredentials(s: SecurityConfig, crypto: CryptoProvider): DtlsCredentials | undefined {
   switch (s.mode) {
     case 'psk':
-      return { psk: { identity: s.identity, key: s.key }, suites: [CipherSuite.TLS_PSK_WITH_AES_128_CCM_8] };
+      return { connection: { psk: { identity: s.identity, key: s.key }, suites: [CipherSuite.TLS_PSK_WITH_AES_128_CCM_8] }, trust: {} };
     case 'rpk': {
-      const key = s.privateKey.length === 32 ? nodeCrypto.p256.privateKeyFromScalar(s.privateKey) : nodeCrypto.p256.importPrivateKey(s.privateKey);
+      const key = s.privateKey.length === 32 ? crypto.p256.privateKeyFromScalar(s.privateKey) : crypto.p256.importPrivateKey(s.privateKey);
       return {
-        ecdhe: { key, rawPublicKey: true },
-        trust: { rawPublicKeys: [[s.serverKey, 'lwm2m-server']] },
-        suites: [CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8],
+        connection: { ecdhe: { key, rawPublicKey: true }, suites: [CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8], acceptPeerCertificateTypes: [CertificateType.RawPublicKey] },
+        trust: memoryKeyStore({ rawPublicKeys: [[s.serverKey, 'lwm2m-server']] }),
       };
     }
     case 'nosec':

@@ -57,8 +57,9 @@ export function pathToString(p: Path): string {
 
 /** "/3/0/1" -> [3, 0, 1]; throws Lwm2mPathError on anything else (ids 0..65535, 1..4 levels). */
 export function parsePath(s: string): Path {
-  const parts = s.split('/').filter((x, i) => !(i === 0 && x === '') && !(x === '' && i === s.split('/').length - 1));
   if (s === '/' || s === '') return [];
+  const all = s.split('/');
+  const parts = all.filter((x, i) => !(i === 0 && x === '') && !(x === '' && i === all.length - 1));
   if (parts.length > 4) throw new Lwm2mPathError(`path ${s} is deeper than /O/I/R/RI`);
   return parts.map((x) => {
     if (!/^\d{1,5}$/.test(x) || Number(x) > 65535) throw new Lwm2mPathError(`bad path segment "${x}" in ${s}`);

@@ -15,6 +15,7 @@
  * \b \t \n \f \r and \u00XX (upper-case hex) for the other control characters.
  */
 import { Lwm2mCodecError, type Path, type TypeResolver } from '../types.js';
+import { base64Decode, base64UrlEncode } from './base64.js';
 import {
   decNum,
   fail,
@@ -205,59 +206,6 @@ function jsonNum(n: JsonNumber, what: string): Num {
   return decNum(mant, exp, what);
 }
 
-// ---------------------------------------------------------------------------------------------
-// base64 (RFC 4648 §4 and §5)
-
-const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
-const B64URL = B64 + '-_';
-const B64_VALUES = new Map<string, number>([...B64URL].map((c, i) => [c, i]));
-B64_VALUES.set('+', 62);
-B64_VALUES.set('/', 63);
-
-/** base64 or base64url, padded or not; rejects other characters and non-zero spare bits. */
-export function base64Decode(s: string, what: string): Uint8Array {
-  let body = s;
-  if (s.endsWith('=')) {
-    if (s.length % 4 !== 0) fail(`${what}: bad base64 padding`);
-    body = s.replace(/={1,2}$/, '');
-  }
-  if (body.length % 4 === 1) fail(`${what}: bad base64 length`);
-  const out = new Uint8Array(Math.floor((body.length * 3) / 4));
-  let acc = 0;
-  let bits = 0;
-  let o = 0;
-  for (const c of body) {
-    const v = B64_VALUES.get(c);
-    if (v === undefined) return fail(`${what}: "${c}" is not a base64 character`);
-    acc = (acc << 6) | v;
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out[o++] = (acc >> bits) & 0xff;
-      acc &= (1 << bits) - 1;
-    }
-  }
-  if (acc !== 0) fail(`${what}: base64 has non-zero spare bits`);
-  return out;
-}
-
-/** base64url without padding (RFC 8428 §5, Leshan). */
-export function base64UrlEncode(b: Uint8Array): string {
-  let s = '';
-  let i = 0;
-  for (; i + 2 < b.length; i += 3) {
-    const n = (b[i]! << 16) | (b[i + 1]! << 8) | b[i + 2]!;
-    s += B64URL[n >> 18]! + B64URL[(n >> 12) & 63]! + B64URL[(n >> 6) & 63]! + B64URL[n & 63]!;
-  }
-  if (i + 1 === b.length) {
-    const n = b[i]! << 16;
-    s += B64URL[n >> 18]! + B64URL[(n >> 12) & 63]!;
-  } else if (i + 2 === b.length) {
-    const n = (b[i]! << 16) | (b[i + 1]! << 8);
-    s += B64URL[n >> 18]! + B64URL[(n >> 12) & 63]! + B64URL[(n >> 6) & 63]!;
-  }
-  return s;
-}
 
 // ---------------------------------------------------------------------------------------------
 // SenML records
@@ -430,3 +378,5 @@ export const senmlJsonCodec = {
   decodePaths: decodeSenmlJsonPaths,
   encodePaths: encodeSenmlJsonPaths,
 } as const;
+
+export { base64Decode, base64UrlEncode } from './base64.js';

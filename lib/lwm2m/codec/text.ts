@@ -25,6 +25,7 @@ import {
   toUint64,
   toWellFormedString,
 } from './value.js';
+import { base64Decode, base64Encode } from './base64.js';
 
 export const TEXT_CONTENT_FORMAT = 0;
 
@@ -67,10 +68,12 @@ export function parseTextValue(s: string, type: ResourceType, where = ''): Value
       return parseObjectLink(s, where);
     case 'opaque': {
       if (s.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(s)) return bad();
-      const bytes = Buffer.from(s, 'base64');
-      // Rejects non-zero pad bits (the only non-canonical form the regex lets through).
-      if (bytes.toString('base64') !== s) return bad();
-      return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength).slice();
+      // base64Decode rejects non-zero pad bits (the only non-canonical form the regex lets through)
+      try {
+        return base64Decode(s, where);
+      } catch {
+        return bad();
+      }
     }
     case 'none':
       return fail(`${where}executable resource has no value`);
@@ -100,7 +103,7 @@ export function formatTextValue(v: Value, type: ResourceType, where = ''): strin
     }
     case 'opaque':
       if (!(v instanceof Uint8Array)) return fail(`${where}value is not opaque bytes`);
-      return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
+      return base64Encode(v);
     case 'none':
       return fail(`${where}executable resource has no value`);
   }

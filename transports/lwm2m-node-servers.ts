@@ -1,0 +1,372 @@
+import { createSocket, type Socket } from 'node:dgram';
+import { EventEmitter } from 'node:events';
+import { isIPv6 } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { randomFillSync } from 'node:crypto';
+import { Alarm, createServer as createDtlsServer, enlargeBuffers, literalLookup, type DtlsServer, type DtlsSession, type ServerOptions } from './node-dgram.js';
+import type { TransmissionParameters } from '../lib/coap/config.js';
+import type { Link } from '../lib/coap/link-format.js';
+import type { PeerAddress } from '../lib/dtls/keystore.js';
+import { BootstrapServerCore, type BootstrapEndpointConfig } from '../lib/lwm2m/bootstrap-server-core.js';
+import type { PeerInfo } from '../lib/lwm2m/coap-agent.js';
+import { Lwm2mServerCore, type OperationOptions, type OperationResult, type Registration } from '../lib/lwm2m/server-core.js';
+import type { Lwm2mRecord, ObjectDefinition } from '../lib/lwm2m/types.js';
+
+const now = () => performance.now();
+const randomBytes = (n: number) => randomFillSync(new Uint8Array(n));
+
+/** A server's peer: the DTLS session (coaps://), or the UDP address key (coap://). */
+export type Peer = DtlsSession | string;
+
+/** What both server cores offer their driver. */
+interface ServerCore {
+  handleDatagram(now: number, peer: Peer, data: Uint8Array): void;
+  handleTimeout(now: number): void;
+  pollTransmit(): { peer: Peer; data: Uint8Array } | undefined;
+  pollTimeout(): number | undefined;
+  peerUp(peer: Peer, info: PeerInfo): void;
+  peerDown(now: number, peer: Peer): void;
+}
+
+/**
+ * Runs a server core on Node: a DTLS server (node-dgram) whose sessions are the peers, or a
+ * UDP socket whose addresses are. One timer; `events` drains the core's role events after
+ * every step.
+ */
+class ServerHost {
+  private dtls: DtlsServer | undefined;
+  private socket: Socket | undefined;
+  private readonly addresses = new Map<string, PeerAddress>();
+  private readonly alarm = new Alarm(() => this.pump(() => this.core.handleTimeout(now())));
+  private depth = 0;
+
+  constructor(
+    private readonly core: ServerCore,
+    private readonly events: () => void,
+    private readonly dtlsOptions: ServerOptions | undefined,
+  ) {}
+
+  listen(port: number, host: string, onError: (e: Error) => void): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.dtlsOptions) {
+        const d = createDtlsServer(this.dtlsOptions);
+        this.dtls = d;
+        d.on('session', (s: DtlsSession) => {
+          this.core.peerUp(s, { address: s.peer, identity: s.info.identity });
+          s.on('data', (data: Uint8Array) => this.pump(() => this.core.handleDatagram(now(), s, data)));
+          s.on('close', () => this.pump(() => this.core.peerDown(now(), s)));
+        });
+        d.on('error', onError);
+        d.listen(port, host, () => resolve());
+        return;
+      }
+      const socket = createSocket({ type: isIPv6(host) ? 'udp6' : 'udp4', lookup: literalLookup });
+      this.socket = socket;
+      socket.on('message', (msg, rinfo) => {
+        const key = `${rinfo.address}|${rinfo.port}`;
+        if (!this.addresses.has(key)) {
+          const address = { address: rinfo.address, port: rinfo.port };
+          this.addresses.set(key, address);
+          this.core.peerUp(key, { address, identity: undefined });
+        }
+        this.pump(() => this.core.handleDatagram(now(), key, new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength)));
+      });
+      socket.on('error', onError);
+      socket.bind(port, host, () => {
+        enlargeBuffers(socket);
+        resolve();
+      });
+    });
+  }
+
+  address(): { address: string; port: number } {
+    if (this.dtls) return this.dtls.address();
+    const a = this.socket!.address();
+    return { address: a.address, port: a.port };
+  }
+
+  async close(): Promise<void> {
+    this.alarm.stop();
+    if (this.dtls) await this.dtls.close();
+    if (this.socket) await new Promise<void>((r) => this.socket!.close(() => r()));
+    this.dtls = undefined;
+    this.socket = undefined;
+    this.alarm.stop();
+  }
+
+  /** Runs f on the core, then sends its datagrams and drains its events (re-entrant). */
+  pump(f: () => void): void {
+    this.depth++;
+    try {
+      f();
+    } finally {
+      this.depth--;
+    }
+    if (this.depth > 0) return;
+    this.depth++;
+    try {
+      for (let t = this.core.pollTransmit(); t; t = this.core.pollTransmit()) this.send(t.peer, t.data);
+      this.events();
+      for (let t = this.core.pollTransmit(); t; t = this.core.pollTransmit()) this.send(t.peer, t.data);
+    } finally {
+      this.depth--;
+    }
+    if (this.dtls || this.socket) this.alarm.arm(this.core.pollTimeout());
+  }
+
+  private send(peer: Peer, data: Uint8Array): void {
+    try {
+      if (typeof peer === 'string') {
+        const a = this.addresses.get(peer);
+        if (a && this.socket) this.socket.send(data, a.port, a.address);
+      } else if (!peer.closed) peer.send(data);
+    } catch {
+      // a session or socket closing under us: CoAP retransmits or gives up
+    }
+  }
+}
+
+/** The listening address, where CoapServer.address() gave it before (`server.coap.address()`). */
+interface Listening {
+  address(): { address: string; port: number };
+}
+
+// ============================================================================ server ===
+
+export interface Lwm2mServerOptions {
+  dtls?: ServerOptions;
+  /** Object definitions for decoding (default: Security, Server, Device). */
+  objects?: ObjectDefinition[];
+  transmission?: Partial<TransmissionParameters>;
+  log?: (line: string) => void;
+}
+
+type Pending = { resolve: (r: OperationResult) => void; reject: (e: Error) => void };
+
+/** Notifications of one observation, as an async iterable. */
+class NotificationQueue implements AsyncIterable<Lwm2mRecord[]> {
+  private readonly queue: Lwm2mRecord[][] = [];
+  private wake: (() => void) | undefined;
+  private ended: Error | null | undefined;
+
+  push(r: Lwm2mRecord[]): void {
+    this.queue.push(r);
+    this.wake?.();
+  }
+  end(e: Error | null): void {
+    if (this.ended !== undefined) return;
+    this.ended = e;
+    this.wake?.();
+  }
+  async *[Symbol.asyncIterator](): AsyncGenerator<Lwm2mRecord[]> {
+    for (;;) {
+      if (this.queue.length) {
+        yield this.queue.shift()!;
+        continue;
+      }
+      if (this.ended !== undefined) {
+        if (this.ended) throw this.ended;
+        return;
+      }
+      await new Promise<void>((r) => (this.wake = r));
+      this.wake = undefined;
+    }
+  }
+}
+
+/**
+ * An LwM2M server on Node (for tests and the demo): the sans-IO {@link Lwm2mServerCore} on
+ * a DTLS server (or UDP for coap://). Events: 'registered', 'updated', 'deregistered',
+ * 'expired' (Registration). Device management returns promises.
+ */
+export class Lwm2mServer extends EventEmitter {
+  readonly core: Lwm2mServerCore<Peer>;
+  private readonly host: ServerHost;
+  private readonly pending = new Map<number, Pending>();
+  private readonly observations = new Map<number, NotificationQueue>();
+
+  constructor(opts: Lwm2mServerOptions = {}) {
+    super();
+    this.core = new Lwm2mServerCore<Peer>({
+      ...(opts.objects ? { objects: opts.objects } : {}),
+      ...(opts.transmission ? { transmission: opts.transmission } : {}),
+      ...(opts.log ? { log: opts.log } : {}),
+      wallClock: () => Date.now(),
+      random: randomBytes,
+    });
+    this.host = new ServerHost(this.core, () => this.drain(), opts.dtls);
+  }
+
+  listen(port: number, host = '127.0.0.1'): Promise<void> {
+    return this.host.listen(port, host, (e) => this.emit('error', e));
+  }
+  close(): Promise<void> {
+    return this.host.close();
+  }
+  address(): { address: string; port: number } {
+    return this.host.address();
+  }
+  /** The listening address as `coap.address()` (the API before the sans-IO core). */
+  get coap(): Listening {
+    return { address: () => this.address() };
+  }
+
+  /** Forgets a registration without telling the client (as a restarted server would). */
+  forget(endpoint: string): void {
+    this.host.pump(() => this.core.forget(endpoint));
+  }
+
+  registration(endpoint: string): Registration<Peer> | undefined {
+    return this.core.registration(endpoint);
+  }
+  get registrations(): Array<Registration<Peer>> {
+    return this.core.registrations;
+  }
+
+  /** Read: decoded records (Accept: SenML CBOR unless given). */
+  async read(endpoint: string, path: string, o: OperationOptions = {}): Promise<Lwm2mRecord[]> {
+    return (await this.operate((t) => this.core.read(t, endpoint, path, o))).records ?? [];
+  }
+
+  async write(endpoint: string, path: string, records: Lwm2mRecord[], o: OperationOptions & { replace?: boolean } = {}): Promise<void> {
+    await this.operate((t) => this.core.write(t, endpoint, path, records, o));
+  }
+
+  async execute(endpoint: string, path: string, args = ''): Promise<void> {
+    await this.operate((t) => this.core.execute(t, endpoint, path, args));
+  }
+
+  async discover(endpoint: string, path: string): Promise<Link[]> {
+    return (await this.operate((t) => this.core.discover(t, endpoint, path))).links ?? [];
+  }
+
+  /** Create an object instance; resolves with its location when the client gives one. */
+  async create(endpoint: string, objectPath: string, records: Lwm2mRecord[], o: OperationOptions = {}): Promise<string | undefined> {
+    return (await this.operate((t) => this.core.create(t, endpoint, objectPath, records, o))).location;
+  }
+
+  async delete(endpoint: string, path: string): Promise<void> {
+    await this.operate((t) => this.core.delete(t, endpoint, path));
+  }
+
+  /** Observe: the first value, then an async stream of decoded notifications. */
+  async observe(endpoint: string, path: string, o: OperationOptions = {}): Promise<{ first: Lwm2mRecord[]; notifications: AsyncIterable<Lwm2mRecord[]>; cancel: () => void }> {
+    const queue = new NotificationQueue();
+    let id = 0;
+    const result = await this.operate((t) => {
+      id = this.core.observe(t, endpoint, path, o);
+      this.observations.set(id, queue);
+      return id;
+    });
+    return {
+      first: result.records ?? [],
+      notifications: queue,
+      cancel: () => {
+        this.observations.delete(id);
+        queue.end(null);
+        this.host.pump(() => this.core.cancelObservation(now(), id));
+      },
+    };
+  }
+
+  private operate(start: (now: number) => number): Promise<OperationResult> {
+    return new Promise((resolve, reject) => {
+      this.host.pump(() => {
+        try {
+          this.pending.set(start(now()), { resolve, reject });
+        } catch (e) {
+          reject(e as Error);
+        }
+      });
+    });
+  }
+
+  private drain(): void {
+    for (let e = this.core.pollEvent(); e; e = this.core.pollEvent()) {
+      switch (e.type) {
+        case 'registered':
+        case 'updated':
+        case 'deregistered':
+        case 'expired':
+          this.emit(e.type, e.registration);
+          break;
+        case 'result': {
+          const p = this.pending.get(e.id);
+          this.pending.delete(e.id);
+          p?.resolve(e.result);
+          break;
+        }
+        case 'failed': {
+          const p = this.pending.get(e.id);
+          this.pending.delete(e.id);
+          this.observations.delete(e.id);
+          p?.reject(e.error);
+          break;
+        }
+        case 'notification':
+          this.observations.get(e.id)?.push(e.records);
+          break;
+        case 'observation-ended':
+          this.observations.get(e.id)?.end(e.error ?? null);
+          this.observations.delete(e.id);
+          break;
+      }
+    }
+  }
+}
+
+// ================================================================== bootstrap server ===
+
+export interface BootstrapServerOptions {
+  /** DTLS server options: the key store must know every endpoint's bootstrap credentials. */
+  dtls: ServerOptions;
+  endpoints: Record<string, BootstrapEndpointConfig>;
+  /** Content format for Bootstrap-Write (default TLV, what every client accepts). */
+  contentFormat?: number;
+  transmission?: Partial<TransmissionParameters>;
+  log?: (line: string) => void;
+}
+
+/**
+ * A bootstrap server on Node (for tests and the demo): the sans-IO {@link BootstrapServerCore}
+ * on a DTLS server. Events: 'bootstrapped' (endpoint), 'failed' (endpoint, reason).
+ */
+export class BootstrapServer extends EventEmitter {
+  readonly core: BootstrapServerCore<Peer>;
+  private readonly host: ServerHost;
+
+  constructor(opts: BootstrapServerOptions) {
+    super();
+    this.core = new BootstrapServerCore<Peer>({
+      endpoints: opts.endpoints,
+      ...(opts.contentFormat !== undefined ? { contentFormat: opts.contentFormat } : {}),
+      ...(opts.transmission ? { transmission: opts.transmission } : {}),
+      ...(opts.log ? { log: opts.log } : {}),
+      random: randomBytes,
+    });
+    this.host = new ServerHost(
+      this.core,
+      () => {
+        for (let e = this.core.pollEvent(); e; e = this.core.pollEvent()) {
+          if (e.type === 'bootstrapped') this.emit('bootstrapped', e.endpoint);
+          else this.emit('failed', e.endpoint, e.reason);
+        }
+      },
+      opts.dtls,
+    );
+  }
+
+  listen(port: number, host = '127.0.0.1'): Promise<void> {
+    return this.host.listen(port, host, (e) => this.emit('error', e));
+  }
+  close(): Promise<void> {
+    return this.host.close();
+  }
+  address(): { address: string; port: number } {
+    return this.host.address();
+  }
+  /** The listening address as `coap.address()` (the API before the sans-IO core). */
+  get coap(): Listening {
+    return { address: () => this.address() };
+  }
+}

@@ -1,0 +1,309 @@
+import { createSocket, type Socket } from 'node:dgram';
+import { EventEmitter } from 'node:events';
+import { isIPv6 } from 'node:net';
+import { lookup } from 'node:dns/promises';
+import { performance } from 'node:perf_hooks';
+import { randomFillSync } from 'node:crypto';
+import { Alarm, connect as dtlsConnect, type ConnectOptions, type DtlsSession } from './node-dgram.js';
+import type { Storage } from './lwm2m-storage.js';
+import { nodeCrypto } from '../lib/crypto/node.js';
+import type { CryptoProvider } from '../lib/crypto/provider.js';
+import type { TransmissionParameters } from '../lib/coap/config.js';
+import type { Link } from '../lib/coap/link-format.js';
+import { Lwm2mClientCore, type Lwm2mClientEvent } from '../lib/lwm2m/client-core.js';
+import type { FactoryBootstrap } from '../lib/lwm2m/client-accounts.js';
+import { deviceStore as deviceStoreWithClock } from '../lib/lwm2m/device.js';
+import type { ObjectStore } from '../lib/lwm2m/object-store.js';
+import { dtlsCredentials, type SecurityConfig } from '../lib/lwm2m/security.js';
+
+export { FileStorage, MemoryStorage, type Storage, type ClientState } from './lwm2m-storage.js';
+export { BootstrapServer, Lwm2mServer, type BootstrapServerOptions, type Lwm2mServerOptions } from './lwm2m-node-servers.js';
+
+const now = () => performance.now();
+const randomBytes = (n: number) => randomFillSync(new Uint8Array(n));
+
+/** A store with Security, Server and Device (its Current Time from Date.now()). */
+export function deviceStore(o: { manufacturer?: string; model?: string; serial?: string } = {}): ObjectStore {
+  return deviceStoreWithClock({ ...o, clock: () => Date.now() });
+}
+
+export interface Lwm2mClientOptions {
+  /** The endpoint client name (ep=). */
+  endpoint: string;
+  store: ObjectStore;
+  /** Factory bootstrap account, used when no bootstrapped configuration exists. */
+  bootstrap?: FactoryBootstrap;
+  /** Where the bootstrapped configuration is kept (restored by start()). */
+  storage?: Storage;
+  transmission?: Partial<TransmissionParameters>;
+  /** Extra DTLS options for every session (retransmission timers, MTU, ...). */
+  dtls?: Partial<Omit<ConnectOptions, 'host' | 'port' | 'psk' | 'ecdhe' | 'trust'>>;
+  /** Preferred content format announced with pct= (default SenML CBOR, 112). */
+  preferredContentFormat?: number;
+  /** The bootstrap session fails after this long without a bootstrap command (default EXCHANGE_LIFETIME). */
+  bootstrapInactivityMs?: number;
+  /** First retry delay after a failed bootstrap or registration (doubles; 0: fail at once). */
+  retryMs?: number;
+  /** Send the Update this long before the lifetime ends (default: 10% of it, at least 2 s). */
+  updateMarginMs?: (lifetimeMs: number) => number;
+  /** Crypto provider for raw public key credentials (default node:crypto). */
+  crypto?: CryptoProvider;
+  /** Human-readable progress lines (no secrets). */
+  log?: (line: string) => void;
+}
+
+interface Channel {
+  closed: boolean;
+  session?: DtlsSession;
+  socket?: Socket;
+}
+
+type Waiter = (e: Lwm2mClientEvent) => boolean;
+
+/**
+ * An LwM2M 1.1 client on Node: the sans-IO {@link Lwm2mClientCore} driven with
+ * performance.now(), one timer, DTLS sessions (transports/node-dgram.ts) or UDP sockets for
+ * its channels, and a Storage for the bootstrapped configuration. Events: 'bootstrapped',
+ * 'registered' (location), 'updated' (location), 'deregistered' (location), 'error' (error;
+ * retried while someone listens).
+ */
+export class Lwm2mClient extends EventEmitter {
+  readonly core: Lwm2mClientCore;
+  private readonly channels = new Map<number, Channel>();
+  private readonly closing = new Set<Promise<void>>();
+  private readonly alarm = new Alarm(() => this.pump(() => this.core.handleTimeout(now())));
+  private readonly waiters = new Set<Waiter>();
+  private saving: Promise<void> = Promise.resolve();
+  private depth = 0;
+
+  constructor(readonly opts: Lwm2mClientOptions) {
+    super();
+    const crypto = opts.crypto ?? nodeCrypto;
+    this.core = new Lwm2mClientCore({
+      endpoint: opts.endpoint,
+      store: opts.store,
+      ...(opts.bootstrap ? { bootstrap: opts.bootstrap } : {}),
+      ...(opts.transmission ? { transmission: opts.transmission } : {}),
+      ...(opts.preferredContentFormat !== undefined ? { preferredContentFormat: opts.preferredContentFormat } : {}),
+      ...(opts.bootstrapInactivityMs !== undefined ? { bootstrapInactivityMs: opts.bootstrapInactivityMs } : {}),
+      ...(opts.retryMs !== undefined ? { retryMs: opts.retryMs } : {}),
+      ...(opts.updateMarginMs ? { updateMarginMs: opts.updateMarginMs } : {}),
+      ...(opts.log ? { log: opts.log } : {}),
+      persist: !!opts.storage,
+      wallClock: () => Date.now(),
+      crypto,
+      random: randomBytes,
+      wake: () => queueMicrotask(() => this.pump(() => this.core.handleTimeout(now()))),
+    });
+  }
+
+  get store(): ObjectStore {
+    return this.opts.store;
+  }
+  get registered(): boolean {
+    return this.core.registered;
+  }
+  get location(): string | undefined {
+    return this.core.location;
+  }
+  registrationLinks(): Link[] {
+    return this.core.registrationLinks();
+  }
+
+  /**
+   * Restores the persisted configuration, bootstraps if there is no usable account, registers.
+   * Resolves once registered (or when stop() comes first). Failed attempts are retried with
+   * a doubling delay while an 'error' listener is attached; without one, start() rejects.
+   */
+  async start(): Promise<void> {
+    if (this.core.registered) return;
+    const state = this.core.state === 'idle' ? await this.opts.storage?.load() : undefined;
+    return new Promise<void>((resolve, reject) => {
+      this.waiters.add((e) => {
+        if (e.type === 'registered' || e.type === 'stopped') resolve();
+        else if (e.type === 'error' && (e.retryInMs === undefined || this.listenerCount('error') === 0)) {
+          if (e.retryInMs !== undefined) this.core.stop(now()); // nobody to tell about retries: give up
+          reject(e.error);
+        } else return false;
+        return true;
+      });
+      try {
+        this.pump(() => this.core.start(now(), state));
+      } catch (e) {
+        reject(e as Error);
+      }
+    });
+  }
+
+  /** One bootstrap now (no registration after it, no retry); resolves once persisted. On a stopped client only. */
+  bootstrap(): Promise<void> {
+    if (this.core.state !== 'idle') return Promise.reject(new Error(`bootstrap() needs a stopped client (it is in ${this.core.state})`));
+    return this.until((e) => (e.type === 'bootstrapped' ? true : e.type === 'error' ? e.error : undefined), () => this.core.bootstrap(now()));
+  }
+
+  /** Sends an Update now; resolves when it (or the fresh Register it led to) succeeded. */
+  update(): Promise<void> {
+    if (!this.core.registered) return Promise.resolve();
+    return this.until((e) => (e.type === 'updated' || e.type === 'registered' ? true : e.type === 'error' ? e.error : undefined), () => this.core.update(now()));
+  }
+
+  /** De-registers and closes every session. */
+  async stop(): Promise<void> {
+    await this.until((e) => (e.type === 'stopped' ? true : undefined), () => this.core.stop(now()));
+    for (const [id, c] of this.channels) this.close(id, c);
+    await Promise.all(this.closing);
+    await this.saving;
+    this.alarm.stop();
+  }
+
+  // ------------------------------------------------------------------------------------
+
+  /** Runs `act`, resolves when `settle` says true, rejects when it gives an error. */
+  private until(settle: (e: Lwm2mClientEvent) => true | Error | undefined, act: () => void): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.waiters.add((e) => {
+        const r = settle(e);
+        if (r === undefined) return false;
+        if (r === true) resolve();
+        else reject(r);
+        return true;
+      });
+      try {
+        this.pump(act);
+      } catch (e) {
+        reject(e as Error);
+      }
+    });
+  }
+
+  /**
+   * Runs f on the core, then sends its datagrams and acts on its events until both queues are
+   * empty (datagrams first: a 'close' follows the last datagrams of its channel), and re-arms
+   * the timer. Re-entrant: a nested pump only runs f.
+   */
+  private pump(f: () => void): void {
+    this.depth++;
+    try {
+      f();
+    } finally {
+      this.depth--;
+    }
+    if (this.depth > 0) return;
+    this.depth++;
+    try {
+      for (;;) {
+        this.transmit();
+        const e = this.core.pollEvent();
+        if (!e) break;
+        this.dispatch(e);
+      }
+    } finally {
+      this.depth--;
+    }
+    this.alarm.arm(this.core.pollTimeout());
+  }
+
+  private transmit(): void {
+    for (let t = this.core.pollTransmit(); t; t = this.core.pollTransmit()) {
+      const c = this.channels.get(t.channel);
+      if (!c || c.closed) continue;
+      try {
+        if (c.session) {
+          if (!c.session.closed) c.session.send(t.data);
+        } else c.socket?.send(t.data);
+      } catch {
+        // a session closing under us: CoAP retransmits or the channel is reported lost
+      }
+    }
+  }
+
+  private dispatch(e: Lwm2mClientEvent): void {
+    for (const w of [...this.waiters]) if (w(e)) this.waiters.delete(w);
+    switch (e.type) {
+      case 'open':
+        this.open(e.channel, e.uri, e.security);
+        break;
+      case 'close': {
+        const c = this.channels.get(e.channel);
+        if (c) this.close(e.channel, c);
+        break;
+      }
+      case 'persist': {
+        const storage = this.opts.storage!;
+        this.saving = this.saving
+          .then(() => storage.save(e.state))
+          .then(
+            () => this.pump(() => this.core.persisted(now())),
+            (err: Error) => this.pump(() => this.core.persisted(now(), err.message)),
+          );
+        break;
+      }
+      case 'bootstrapped':
+        this.emit('bootstrapped');
+        break;
+      case 'registered':
+      case 'updated':
+      case 'deregistered':
+        this.emit(e.type, e.location);
+        break;
+      case 'error':
+        if (this.listenerCount('error') > 0) this.emit('error', e.error);
+        break;
+      case 'stopped':
+        break;
+    }
+  }
+
+  private open(id: number, uri: string, security: SecurityConfig): void {
+    const c: Channel = { closed: false };
+    this.channels.set(id, c);
+    const lost = (reason: string, up: boolean) => {
+      if (c.closed) return;
+      c.closed = true;
+      this.channels.delete(id);
+      this.pump(() => (up ? this.core.channelLost(now(), id, reason) : this.core.channelFailed(now(), id, reason)));
+    };
+    void (async () => {
+      const u = new URL(uri);
+      const secure = u.protocol === 'coaps:';
+      const host = u.hostname.replace(/^\[|\]$/g, '');
+      const port = u.port ? Number(u.port) : secure ? 5684 : 5683;
+      const address = isIPv6(host) || /^\d+\.\d+\.\d+\.\d+$/.test(host) ? host : (await lookup(host)).address;
+      if (secure) {
+        const creds = dtlsCredentials(security, this.opts.crypto ?? nodeCrypto);
+        if (!creds) throw new Error(`${uri} needs DTLS credentials`);
+        const { acceptPeerCertificateTypes: _accept, ...connection } = creds.connection;
+        const session = await dtlsConnect({ ...this.opts.dtls, ...connection, trust: creds.trust, host: address, port, serverName: this.opts.dtls?.serverName ?? host });
+        if (c.closed) {
+          this.closing.add(session.close());
+          return;
+        }
+        c.session = session;
+        session.on('data', (d: Uint8Array) => this.pump(() => this.core.handleDatagram(now(), id, d)));
+        session.on('close', (err?: Error) => lost(err ? `the DTLS session failed: ${err.message}` : 'the DTLS session was closed', true));
+      } else {
+        const socket = createSocket({ type: isIPv6(address) ? 'udp6' : 'udp4' });
+        c.socket = socket;
+        socket.on('message', (msg) => this.pump(() => this.core.handleDatagram(now(), id, new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength))));
+        socket.on('error', () => undefined); // ICMP unreachable: retransmission decides
+        await new Promise<void>((r) => socket.connect(port, address, () => r()));
+        if (c.closed) return;
+      }
+      this.pump(() => this.core.channelUp(now(), id));
+    })().catch((err: Error) => lost(err.message, false));
+  }
+
+  private close(id: number, c: Channel): void {
+    c.closed = true;
+    this.channels.delete(id);
+    if (c.session) {
+      const p = c.session.close().finally(() => this.closing.delete(p));
+      this.closing.add(p);
+    }
+    if (c.socket) {
+      const socket = c.socket;
+      const p = new Promise<void>((r) => socket.close(() => r())).finally(() => this.closing.delete(p));
+      this.closing.add(p);
+    }
+  }
+}
