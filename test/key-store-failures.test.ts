@@ -10,12 +10,15 @@ import type { KeyStoreErrorEvent } from '../lib/dtls/endpoint.js';
 import { connect, createServer } from '../lib/entry/dtls.js';
 import type { KeyStoreErrorInfo } from '../transports/node-dgram.js';
 import { AlertDescription } from '../lib/dtls/wire/constants.js';
+import { fromHex } from '../lib/bytes/util.js';
+import { nodeCrypto } from '../lib/crypto/node.js';
+import { memoryKeyStore } from '../lib/dtls/keystore.js';
 import { enc, IDENTITY, KEY, Pair } from './harness.js';
 
 const outage = new Error('connection to the key database refused');
 
 function run(p: Pair, port: number, identity = IDENTITY) {
-  const c = p.addClient(port, { psk: { identity, key: KEY } });
+  const c = p.addClient(port, p.opts.client?.ecdhe ? {} : { psk: { identity, key: KEY } });
   c.conn.start(p.net.now);
   return c;
 }
@@ -79,6 +82,32 @@ describe('a PSK lookup that fails', () => {
     expect(text).not.toContain(toHex(KEY));
     expect(text).not.toContain(toHex(secret));
   });
+});
+
+describe('a raw public key lookup that fails (ECDHE, client authentication)', () => {
+  // the tinydtls example key pairs
+  const serverKey = nodeCrypto.p256.privateKeyFromScalar(fromHex('d9e2707a72da6a0504995c86eddbe3efc7f1cd74838f7570c8072d0a76261bd4'));
+  const clientKey = nodeCrypto.p256.privateKeyFromScalar(fromHex('41c1cb6b51247a144321435b7a80e714896a33bbad7294ca401455a194a949fa'));
+  for (const how of ['throws', 'rejects'] as const) {
+    it(`${how}: internal_error to the client and a key-store-error (lookup 'rpk')`, async () => {
+      const p = new Pair({
+        server: {
+          psk: undefined,
+          ecdhe: { key: serverKey, rawPublicKey: true },
+          clientAuth: 'required',
+          keyStore: { rawPublicKey: how === 'throws' ? () => { throw outage; } : () => Promise.reject(outage) },
+        },
+        client: { psk: undefined, ecdhe: { key: clientKey, rawPublicKey: true }, acceptPeerCertificateTypes: [2] },
+        clientStore: memoryKeyStore({ rawPublicKeys: [[serverKey.publicKey.spki, 'server']] }),
+      });
+      const c = run(p, 40010);
+      await p.runAsync(60_000, () => p.settled(c));
+      expect(clientAlert(c)).toEqual(['PEER_ALERT', AlertDescription.internal_error]);
+      expect(keyStoreErrors(p).map((e) => [e.lookup, e.cause])).toEqual([['rpk', outage]]);
+      const failed = p.serverEvents.find((e) => e.type === 'failed');
+      expect(failed?.type === 'failed' && failed.error.code).toBe('KEY_STORE_FAILURE');
+    });
+  }
 });
 
 describe('the Node driver', () => {

@@ -455,7 +455,8 @@ describe('verifyPeer (lib/dtls/trust.ts) with memoryKeyStore', () => {
     expect(failCode(await verifyPeer(accept, rpk(serverSpki), peer, asServer))).toBe('CERTIFICATE_UNKNOWN');
     const broken: KeyStore = { rawPublicKey: () => Promise.reject(new Error('database down')) };
     const verdict = await verifyPeer(broken, rpk(clientSpki), peer, asServer);
-    expect(failCode(verdict)).toBe('CERTIFICATE_UNKNOWN');
+    // a key store that fails is the server's trouble (internal_error), not an untrusted peer
+    expect(failCode(verdict)).toBe('KEY_STORE_FAILURE');
     if (!verdict.ok) expect(verdict.error.message).toContain('database down');
     // A callback that throws synchronously is a verdict too, not an exception.
     const throwing: KeyStore = {
@@ -463,7 +464,9 @@ describe('verifyPeer (lib/dtls/trust.ts) with memoryKeyStore', () => {
         throw new Error('boom');
       },
     };
-    expect(sync(verifyPeer(throwing, rpk(clientSpki), peer, asServer)).ok).toBe(false);
+    const thrown = sync(verifyPeer(throwing, rpk(clientSpki), peer, asServer));
+    expect(failCode(thrown)).toBe('KEY_STORE_FAILURE');
+    if (!thrown.ok) expect((thrown.error.cause as Error).message).toBe('boom');
   });
 
   it('x509: a valid chain is accepted; the verdict carries the leaf key and the subject', () => {
