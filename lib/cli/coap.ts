@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { CoapClient, type RequestOptions } from '../../transports/coap-node.js';
-import type { ConnectOptions } from '../../transports/node-dgram.js';
+import { CoapClient, type RequestOptions } from '../entry/coap.js';
+import type { ConnectOptions } from '../entry/dtls.js';
 import type { CoapResponse } from '../coap/api-types.js';
 import { decodeUint, OptionNumber } from '../coap/message.js';
 import { describeError } from './dtls.js';

@@ -1,6 +1,6 @@
 import { appendFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { connect, createServer } from '../../transports/node-dgram.js';
+import { connect, createServer } from '../entry/dtls.js';
 import { toHex } from '../bytes/util.js';
 import { DtlsError } from '../dtls/errors.js';
 import { pskMap } from '../dtls/keystore.js';

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fromHex } from '../bytes/util.js';
 import { pskMap } from '../dtls/keystore.js';
 import type { ServerAccount } from '../lwm2m/bootstrap-server-core.js';
-import { BootstrapServer, deviceStore, FileStorage, Lwm2mClient, Lwm2mServer, MemoryStorage } from '../../transports/lwm2m-node.js';
+import { BootstrapServer, deviceStore, FileStorage, Lwm2mClient, Lwm2mServer, MemoryStorage } from '../entry/lwm2m.js';
 import { parseHostPort, parsePskArg, untilSignal, UsageError } from './args.js';
 import { parseFlags } from './flags.js';
 import { LWM2M_BOOTSTRAP_SERVER, LWM2M_CLIENT, LWM2M_SERVER } from './specs/lwm2m.js';

@@ -1,4 +1,4 @@
-import { createServer, type ServerResponse } from '../../transports/coap-node.js';
+import { createServer, type ServerResponse } from '../entry/coap.js';
 import { Router } from '../coap/router.js';
 import { ContentFormat } from '../coap/content-format.js';
 import { Code } from '../coap/message.js';
@@ -7,7 +7,7 @@ import { parseHostPort, parseIntArg, parsePskArg, untilSignal } from './args.js'
 import { resolveCredentialFlags } from './credentials.js';
 import { parseFlags } from './flags.js';
 import { SERVE } from './specs/serve.js';
-import type { ServerOptions } from '../../transports/node-dgram.js';
+import type { ServerOptions } from '../entry/dtls.js';
 
 /** The demo resources of `coaps serve`. */
 export function demoRouter(): Router<ServerResponse> {
