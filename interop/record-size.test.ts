@@ -78,7 +78,12 @@ describe('record size negotiation with real peers', () => {
     s.send('mfl-512\n');
     await waitFor(() => ss.stdout.includes('mfl-512'), 3000, 's_server got the line');
     expect(serverHelloExtensions(tap)).toContain(1);
-    expect(() => s.send(new Uint8Array(513))).toThrow();
+    // a record over the peer's limit fails only that send, typed, and the session goes on
+    expect(s.maxRecordPayload).toBe(512);
+    const failed = await new Promise<unknown>((resolve) => expect(s.send(new Uint8Array(513), resolve)).toBe(false));
+    expect(failed).toMatchObject({ code: 'RECORD_TOO_LARGE' });
+    s.send('still-here\n');
+    await waitFor(() => ss.stdout.includes('still-here'), 3000, 's_server got the next line');
     await s.close();
   });
 

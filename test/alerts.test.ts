@@ -42,6 +42,7 @@ const EXPECTED: Record<DtlsErrorCode, number | undefined> = {
   CLIENT_AUTH_REQUIRED: A.handshake_failure, // RFC 5246 §7.4.6
   REPLACED: undefined, // local: a newer handshake took the address
   CLOSED: undefined, // API misuse
+  RECORD_TOO_LARGE: undefined, // that send fails, nothing else
   INVALID_ARGUMENT: undefined,
   INTERNAL: A.internal_error,
 };

@@ -147,8 +147,17 @@ export class DtlsSession extends EventEmitter {
     readonly info: SessionInfo,
     private readonly sendImpl: (data: Uint8Array) => void,
     private readonly closeImpl: () => void,
+    private readonly limitImpl: () => number,
   ) {
     super();
+  }
+
+  /**
+   * The largest record `send` takes: what fits one datagram of the MTU and the peer's record
+   * size limit (RFC 8449 record_size_limit, RFC 6066 max_fragment_length). 0 once closed.
+   */
+  get maxRecordPayload(): number {
+    return this.closedWith ? 0 : this.limitImpl();
   }
 
   /** The authenticated peer identity (PSK identity). */
@@ -159,9 +168,30 @@ export class DtlsSession extends EventEmitter {
     return this.closedWith !== undefined;
   }
 
-  send(data: Uint8Array | string): void {
-    if (this.closedWith) throw new DtlsError('CLOSED', 'session is closed');
-    this.sendImpl(typeof data === 'string' ? new TextEncoder().encode(data) : data);
+  /**
+   * Sends one record. Never throws: like a datagram socket's send, a record that cannot go
+   * (larger than maxRecordPayload: RECORD_TOO_LARGE; a closed session: CLOSED) fails only
+   * itself, with a DtlsError given to `cb` (asynchronously) or, without `cb`, to the
+   * 'error' listeners if any. Returns whether the record was queued; `cb(null)` when it was.
+   */
+  send(data: Uint8Array | string, cb?: (error: DtlsError | null) => void): boolean {
+    let error: DtlsError | undefined;
+    if (this.closedWith) error = new DtlsError('CLOSED', 'session is closed');
+    else {
+      try {
+        this.sendImpl(typeof data === 'string' ? new TextEncoder().encode(data) : data);
+      } catch (e) {
+        error = e instanceof DtlsError ? e : new DtlsError('INTERNAL', e instanceof Error ? e.message : String(e));
+      }
+    }
+    if (!error) {
+      if (cb) queueMicrotask(() => cb(null));
+      return true;
+    }
+    const err = error;
+    if (cb) queueMicrotask(() => cb(err));
+    else if (this.listenerCount('error') > 0) this.emit('error', err);
+    return false;
   }
 
   /** Sends close_notify; resolves when the session is closed. */
@@ -390,6 +420,7 @@ export class DtlsServer extends EventEmitter {
             e.session,
             (d) => this.sendOn(conn, d),
             () => this.pump(() => ep.closeSession(performance.now(), conn)),
+            () => conn.maxRecordPayload,
           );
           this.sessions.set(conn, s);
           this.emit('session', s);
@@ -467,7 +498,13 @@ export async function connect(opts: ConnectOptions): Promise<DtlsSession> {
     switch (e.type) {
       case 'connected':
         if (giveUp) clearTimeout(giveUp);
-        session = new DtlsSession(peer, e.session, (d) => pump(() => conn.send(performance.now(), d)), () => pump(() => conn.close(performance.now())));
+        session = new DtlsSession(
+          peer,
+          e.session,
+          (d) => pump(() => conn.send(performance.now(), d)),
+          () => pump(() => conn.close(performance.now())),
+          () => conn.maxRecordPayload,
+        );
         settle?.resolve(session);
         break;
       case 'data':

@@ -149,15 +149,29 @@ export class DtlsConnection {
     }
   }
 
-  /** Sends one application record. Throws DtlsError CLOSED unless connected. */
+  /**
+   * The largest application record this connection can send now: what fits one datagram of
+   * the MTU (RFC 6347 §4.1.1.1) and the peer's record size limit (RFC 8449 / RFC 6066).
+   * 0 unless connected.
+   */
+  get maxRecordPayload(): number {
+    if (this.st.phase !== 'connected') return 0;
+    return Math.min(this.cfg.mtu - this.records.overhead(), this.records.sendLimit, 16384);
+  }
+
+  /**
+   * Sends one application record. Throws DtlsError CLOSED unless connected, and
+   * RECORD_TOO_LARGE when `data` exceeds maxRecordPayload (larger writes are an error, not
+   * IP fragments: RFC 6347 §4.1.1.1); nothing is sent then.
+   */
   send(now: number, data: Uint8Array): void {
     this.now = now;
     if (this.st.phase !== 'connected') throw new DtlsError('CLOSED', `cannot send in state ${this.st.phase}`);
-    if (data.length > 16384) throw new DtlsError('INVALID_ARGUMENT', 'application record larger than 2^14 bytes');
-    // RFC 6347 §4.1.1.1: a record must fit one datagram; larger writes are an error, not IP fragments.
-    const size = this.records.overhead() + data.length;
-    if (size > this.cfg.mtu) throw new DtlsError('INVALID_ARGUMENT', `a ${data.length}-byte record does not fit the ${this.cfg.mtu}-byte MTU`);
-    if (data.length > this.records.sendLimit) throw new DtlsError('INVALID_ARGUMENT', `a ${data.length}-byte record exceeds the peer's record size limit of ${this.records.sendLimit}`);
+    const max = this.maxRecordPayload;
+    if (data.length > max) {
+      const why = data.length > this.records.sendLimit ? `the peer's record size limit of ${this.records.sendLimit}` : `the ${this.cfg.mtu}-byte MTU (at most ${max} bytes a record)`;
+      throw new DtlsError('RECORD_TOO_LARGE', `a ${data.length}-byte record exceeds ${why}`);
+    }
     this.out.push(this.records.protect(ContentType.application_data, data));
   }
 

@@ -53,7 +53,9 @@ export const DtlsErrorCode = {
   REPLACED: 'REPLACED',
   /** An operation on a closed or failed connection. */
   CLOSED: 'CLOSED',
-  /** Misuse of the API (bad option, oversized record). */
+  /** An application record larger than the session can send (its MTU or the peer's record size limit): that send fails, the session goes on. */
+  RECORD_TOO_LARGE: 'RECORD_TOO_LARGE',
+  /** Misuse of the API (a bad option or argument). */
   INVALID_ARGUMENT: 'INVALID_ARGUMENT',
   INTERNAL: 'INTERNAL',
 } as const;
