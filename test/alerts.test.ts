@@ -40,6 +40,7 @@ const EXPECTED: Record<DtlsErrorCode, number | undefined> = {
   UNKNOWN_CA: A.unknown_ca,
   BAD_SIGNATURE: A.decrypt_error, // RFC 5246 §7.2.2: a signature that cannot be verified
   CLIENT_AUTH_REQUIRED: A.handshake_failure, // RFC 5246 §7.4.6
+  EVICTED: undefined, // the peer went silent; a newer handshake took its slot
   REPLACED: undefined, // local: a newer handshake took the address
   CLOSED: undefined, // API misuse
   RECORD_TOO_LARGE: undefined, // that send fails, nothing else

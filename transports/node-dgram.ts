@@ -277,8 +277,8 @@ export interface KeyStoreErrorInfo {
 
 /**
  * A DTLS server on one UDP socket. Emits 'session' (DtlsSession), 'handshakeError' (error,
- * peer), 'keyStoreError' (KeyStoreErrorInfo: a key lookup threw or rejected), 'listening',
- * 'error', 'close'.
+ * peer), 'keyStoreError' (KeyStoreErrorInfo: a key lookup threw, rejected or timed out),
+ * 'handshakeRefused' (peer, reason: the server is full), 'listening', 'error', 'close'.
  */
 export class DtlsServer extends EventEmitter {
   readonly endpoint: DtlsEndpoint;
@@ -401,6 +401,10 @@ export class DtlsServer extends EventEmitter {
       if (!e) {
         if (ep.hasTransmit) continue;
         return;
+      }
+      if (e.type === 'handshake-refused') {
+        this.emit('handshakeRefused', e.peer, e.reason);
+        continue;
       }
       const conn = e.connection;
       switch (e.type) {

@@ -1,31 +1,36 @@
-import { Reader } from '../bytes/reader.js';
 import { equal } from '../bytes/util.js';
 import { resolveConfig, type ConnectionConfig, type ConnectionOptions } from './config.js';
+import { ClientHelloPool, type PeekedHello } from './client-hello-pool.js';
 import { CookieJar } from './cookie.js';
+import { DatagramQueue } from './datagram-queue.js';
 import { DtlsError } from './errors.js';
 import type { DtlsEvent } from './events.js';
 import { ServerConnection } from './handshake/server.js';
+import { HandshakeSlots, type SlotHolder, type SlotRefusal } from './handshake-slots.js';
 import { peerKey, type KeyStore, type PeerAddress, type PskLookup } from './keystore.js';
 import { verifyPeer, type PeerCredential, type PeerVerdict } from './trust.js';
 import { CertificateType } from './wire/ec-extensions.js';
 import { TimerQueue } from '../timers/timer-queue.js';
-import { decodeClientHello, type ClientHello } from './wire/client-hello.js';
 import { ContentType, DTLS_1_0, HandshakeType } from './wire/constants.js';
-import { HANDSHAKE_HEADER_LENGTH, encodeHandshake } from './wire/handshake.js';
+import { encodeHandshake } from './wire/handshake.js';
 import { encodeHelloVerifyRequest } from './wire/hello-verify-request.js';
-import { encodeRecord, RECORD_HEADER_LENGTH } from './wire/record.js';
+import { encodeRecord } from './wire/record.js';
 
 export interface EndpointOptions extends Omit<ConnectionOptions, 'psk' | 'acceptPeerCertificateTypes'> {
   /** Identity -> key; sync or async (a shorthand for `keyStore.psk`). */
   psk?: PskLookup;
   /** Every credential: PSKs, trusted raw public keys, X.509 trust anchors. */
   keyStore?: KeyStore;
-  /** Established sessions at most (new handshakes beyond it are ignored). */
+  /** Established sessions at most (a new client beyond it is refused: `handshake-refused`). */
   maxSessions?: number;
-  /** Handshakes in progress at most. */
+  /** Handshakes in progress at most; when full, the one whose peer is silent longest makes room. */
   maxHandshakes?: number;
+  /** Handshakes in progress from one IP address at most (the same rule within the address). */
+  maxHandshakesPerAddress?: number;
   /** A handshake not finished after this long is dropped (ms). */
   handshakeTimeoutMs?: number;
+  /** A key store lookup not answered after this long ends its handshake like a failed one (ms). */
+  keyLookupTimeoutMs?: number;
   /** Cookie secret rotation period (ms). */
   cookieRotationMs?: number;
   /** Called when an asynchronous key lookup resolved: the driver should call handleTimeout(now). */
@@ -38,10 +43,11 @@ export interface Session {
 }
 
 /**
- * A key store lookup threw or rejected (a database outage, say): that handshake ends with an
- * internal_error alert and a `failed` event (KEY_STORE_FAILURE). Unlike an unknown identity,
- * which looks like a wrong key on the wire, this is the server's own trouble, reported with
- * its cause. Carries no key material: the identity is what the client sent in the clear.
+ * A key store lookup threw, rejected or did not answer in time (a database outage, say): that
+ * handshake ends with an internal_error alert and a `failed` event (KEY_STORE_FAILURE). Unlike
+ * an unknown identity, which looks like a wrong key on the wire, this is the server's own
+ * trouble, reported with its cause. Carries no key material: the identity is what the client
+ * sent in the clear.
  */
 export interface KeyStoreErrorEvent {
   type: 'key-store-error';
@@ -51,11 +57,22 @@ export interface KeyStoreErrorEvent {
   lookup: 'psk' | 'rpk' | 'x509';
   /** The PSK identity looked up (lookup 'psk'). */
   identity?: Uint8Array;
-  /** What the lookup threw or rejected with. */
+  /** What the lookup threw or rejected with (a DtlsError KEY_STORE_FAILURE for a timeout). */
   cause: unknown;
 }
 
-export type EndpointEvent = (DtlsEvent & { peer: PeerAddress; connection: ServerConnection }) | KeyStoreErrorEvent;
+/**
+ * A client whose cookie verified could not start a handshake: the server holds `maxSessions`
+ * established sessions, or every handshake slot (overall or of its address) waits for our own
+ * key store. The client hears nothing and retries.
+ */
+export interface HandshakeRefusedEvent {
+  type: 'handshake-refused';
+  peer: PeerAddress;
+  reason: 'max-sessions' | SlotRefusal;
+}
+
+export type EndpointEvent = (DtlsEvent & { peer: PeerAddress; connection: ServerConnection }) | KeyStoreErrorEvent | HandshakeRefusedEvent;
 
 interface KeyStoreFailure {
   lookup: KeyStoreErrorEvent['lookup'];
@@ -63,20 +80,34 @@ interface KeyStoreFailure {
   cause: unknown;
 }
 
-interface Entry extends Session {
-  key: string;
-  /** The ClientHello.random of the handshake this connection serves (a repeat of it is a retransmission). */
-  clientRandom: Uint8Array;
-  scheduledAt: number | undefined;
-  handshakeDeadline: number | undefined;
+/** One peer's connection as the endpoint keeps it. */
+class Entry implements Session, SlotHolder {
+  scheduledAt: number | undefined = undefined;
+  /** A key store lookup in flight: which, and until when. */
+  lookup: { kind: KeyStoreFailure['lookup']; identity: Uint8Array | undefined; deadline: number } | undefined = undefined;
+  constructor(
+    readonly key: string,
+    readonly peer: PeerAddress,
+    readonly connection: ServerConnection,
+    /** The ClientHello.random of the handshake this connection serves (a repeat of it is a retransmission). */
+    readonly clientRandom: Uint8Array,
+    /** Until the handshake ends: when it is given up. */
+    public handshakeDeadline: number | undefined,
+  ) {}
+  get address(): string {
+    return this.peer.address;
+  }
+  awaitingLookup(): boolean {
+    return this.lookup !== undefined;
+  }
 }
 
 /**
  * The server side of DTLS on one socket (DESIGN.md): demultiplexes datagrams by peer
  * address, answers ClientHellos without a valid cookie statelessly with a
- * HelloVerifyRequest before allocating anything, owns the limits (sessions, handshakes in
- * progress, handshake and idle time) and runs the key lookup. Sans-IO: the driver feeds
- * datagrams and time, and drains pollTransmit()/pollEvent()/pollTimeout().
+ * HelloVerifyRequest before allocating anything, owns the limits (sessions, handshake slots
+ * overall and per address, handshake, lookup and idle time) and runs the key lookups. Sans-IO:
+ * the driver feeds datagrams and time, and drains pollTransmit()/pollEvent()/pollTimeout().
  */
 export class DtlsEndpoint {
   private readonly cfg: ConnectionConfig;
@@ -84,19 +115,17 @@ export class DtlsEndpoint {
   private readonly entries = new Map<string, Entry>();
   private readonly byConnection = new Map<ServerConnection, Entry>();
   private readonly timers: TimerQueue<Entry>;
-  /** Datagrams to send: parallel queues (no {peer, data} object per datagram), read from outHead. */
-  private outPeers: PeerAddress[] = [];
-  private outData: Uint8Array[] = [];
-  private outHead = 0;
+  private readonly out = new DatagramQueue();
   private readonly events: EndpointEvent[] = [];
+  private readonly slots: HandshakeSlots<Entry>;
+  private readonly hellos = new ClientHelloPool();
   private readonly resolved: Array<{ entry: Entry; answer: { psk: Uint8Array | undefined } | { verdict: PeerVerdict; lookup: 'rpk' | 'x509' } | { failed: KeyStoreFailure } }> = [];
   private readonly store: KeyStore;
-  private handshakes = 0;
   private readonly maxSessions: number;
-  private readonly maxHandshakes: number;
   private readonly handshakeTimeoutMs: number;
+  private readonly keyLookupTimeoutMs: number;
   /** Counters for observability (no secrets). */
-  readonly stats = { helloVerifyRequests: 0, handshakesStarted: 0, handshakesRefused: 0, datagramsDropped: 0 };
+  readonly stats = { helloVerifyRequests: 0, handshakesStarted: 0, handshakesRefused: 0, handshakesEvicted: 0, datagramsDropped: 0 };
 
   constructor(private readonly opts: EndpointOptions) {
     const { psk, keyStore, ...rest } = opts;
@@ -112,9 +141,10 @@ export class DtlsEndpoint {
     }
     this.cfg = resolveConfig({ idleTimeoutMs: 30 * 60_000, ...rest, acceptPeerCertificateTypes: accept });
     this.cookies = new CookieJar(this.cfg.crypto, opts.cookieRotationMs);
-    this.maxSessions = opts.maxSessions ?? 10_000;
-    this.maxHandshakes = opts.maxHandshakes ?? 1_000;
-    this.handshakeTimeoutMs = opts.handshakeTimeoutMs ?? 30_000;
+    this.maxSessions = positive('maxSessions', opts.maxSessions ?? 10_000);
+    this.slots = new HandshakeSlots(positive('maxHandshakes', opts.maxHandshakes ?? 1_000), positive('maxHandshakesPerAddress', opts.maxHandshakesPerAddress ?? 64));
+    this.handshakeTimeoutMs = positive('handshakeTimeoutMs', opts.handshakeTimeoutMs ?? 30_000);
+    this.keyLookupTimeoutMs = positive('keyLookupTimeoutMs', opts.keyLookupTimeoutMs ?? 10_000);
     this.timers = new TimerQueue(
       (e) => (this.entries.get(e.key) === e ? e.scheduledAt : undefined),
       () => this.entries.size,
@@ -125,7 +155,7 @@ export class DtlsEndpoint {
     return this.entries.size;
   }
   get handshakesInProgress(): number {
-    return this.handshakes;
+    return this.slots.size;
   }
   /** Timer entries held (live and stale); stays proportional to the sessions. */
   get timerEntries(): number {
@@ -136,7 +166,7 @@ export class DtlsEndpoint {
     this.applyResolved(now);
     const key = peerKey(peer);
     const entry = this.entries.get(key);
-    const hello = peekClientHello(datagram);
+    const hello = this.hellos.take(key, datagram);
     if (!hello) {
       if (entry) this.feed(entry, now, datagram);
       else this.stats.datagramsDropped++;
@@ -145,33 +175,36 @@ export class DtlsEndpoint {
     // A ClientHello. A retransmission of the one that started the handshake in progress
     // goes to that handshake, which answers with its flight (it never restarts).
     if (entry && equal(entry.clientRandom, hello.ch.random)) {
-      this.feed(entry, now, datagram);
+      this.feed(entry, now, hello.whole ?? datagram);
       return;
     }
     if (!this.cookies.verify(now, key, hello.ch)) {
-      this.sendHelloVerifyRequest(now, peer, key, hello, datagram.length);
+      this.sendHelloVerifyRequest(now, peer, key, hello);
       return;
     }
     // RFC 6347 §4.2.8: a valid cookie proves the client is reachable at this address, so a
     // new handshake may replace an existing association; a spoofed datagram cannot do this.
     if (entry) this.remove(entry, { type: 'failed', error: new DtlsError('REPLACED', 'the peer started a new handshake') });
-    if (this.handshakes >= this.maxHandshakes || this.entries.size >= this.maxSessions) {
-      this.stats.handshakesRefused++;
-      return;
-    }
+    if (!this.admit(now, peer)) return;
     const connection = new ServerConnection(this.cfg, hello.recordSeq, hello.messageSeq, !!this.store.psk);
-    const e: Entry = { key, peer, connection, clientRandom: hello.ch.random.slice(), scheduledAt: undefined, handshakeDeadline: now + this.handshakeTimeoutMs };
+    const e = new Entry(key, peer, connection, hello.ch.random.slice(), now + this.handshakeTimeoutMs);
     this.entries.set(key, e);
     this.byConnection.set(connection, e);
-    this.handshakes++;
+    this.slots.add(e);
     this.stats.handshakesStarted++;
-    this.feed(e, now, datagram);
+    this.feed(e, now, hello.whole ?? datagram);
   }
 
   handleTimeout(now: number): void {
     this.applyResolved(now);
     for (const e of this.timers.popDue(now)) {
       e.scheduledAt = undefined;
+      if (e.lookup && now >= e.lookup.deadline) {
+        const { kind, identity } = e.lookup;
+        const cause = new DtlsError('KEY_STORE_FAILURE', `no answer within ${this.keyLookupTimeoutMs} ms`);
+        this.keyStoreFailed(e, now, identity ? { lookup: kind, identity, cause } : { lookup: kind, cause });
+        continue;
+      }
       this.drive(e, now, (c) => {
         if (e.handshakeDeadline !== undefined && now >= e.handshakeDeadline && c.isHandshaking) {
           this.remove(e, { type: 'failed', error: new DtlsError('HANDSHAKE_TIMEOUT', `handshake not finished within ${this.handshakeTimeoutMs} ms`) });
@@ -210,11 +243,7 @@ export class DtlsEndpoint {
   }
 
   pollTransmit(): { peer: PeerAddress; data: Uint8Array } | undefined {
-    const i = this.outHead;
-    if (i >= this.outData.length) return undefined;
-    const t = { peer: this.outPeers[i]!, data: this.outData[i]! };
-    this.advanceOut(i);
-    return t;
+    return this.out.shift();
   }
 
   /**
@@ -223,35 +252,14 @@ export class DtlsEndpoint {
    * `send` throws, the datagrams after the one it was given stay queued.
    */
   drainTransmit(send: (peer: PeerAddress, data: Uint8Array) => void): void {
-    for (let i = this.outHead; i < this.outData.length; i = this.outHead) {
-      const peer = this.outPeers[i]!;
-      const data = this.outData[i]!;
-      this.advanceOut(i);
-      send(peer, data);
-    }
+    this.out.drain(send);
   }
 
   /** Whether datagrams are waiting for pollTransmit()/drainTransmit(). */
   get hasTransmit(): boolean {
-    return this.outHead < this.outData.length;
+    return !this.out.isEmpty;
   }
 
-  private advanceOut(i: number): void {
-    this.outPeers[i] = undefined!;
-    this.outData[i] = undefined!;
-    this.outHead = i + 1;
-    if (this.outHead === this.outData.length) {
-      // drained: start over (keeps the arrays small and packed)
-      this.outHead = 0;
-      this.outPeers.length = 0;
-      this.outData.length = 0;
-    }
-  }
-
-  private queueOut(peer: PeerAddress, data: Uint8Array): void {
-    this.outPeers.push(peer);
-    this.outData.push(data);
-  }
   pollEvent(): EndpointEvent | undefined {
     return this.events.shift();
   }
@@ -261,15 +269,36 @@ export class DtlsEndpoint {
 
   // ------------------------------------------------------------------------------------
 
-  private sendHelloVerifyRequest(now: number, peer: PeerAddress, key: string, hello: PeekedHello, helloSize: number): void {
+  /**
+   * Whether a client whose cookie verified may start a handshake: under maxSessions, and with a
+   * handshake slot, possibly made by evicting the handshake whose peer is silent longest.
+   */
+  private admit(now: number, peer: PeerAddress): boolean {
+    const established = this.entries.size - this.slots.size;
+    const verdict = established >= this.maxSessions ? ({ refused: 'max-sessions' } as const) : this.slots.admit(peer.address);
+    if ('refused' in verdict) {
+      this.stats.handshakesRefused++;
+      this.events.push({ type: 'handshake-refused', peer, reason: verdict.refused });
+      return false;
+    }
+    if (verdict.evict) {
+      this.stats.handshakesEvicted++;
+      const e = verdict.evict;
+      this.remove(e, { type: 'failed', error: new DtlsError('EVICTED', 'the handshake stalled and made room for a new one') });
+      this.collect(e, now);
+    }
+    return true;
+  }
+
+  private sendHelloVerifyRequest(now: number, peer: PeerAddress, key: string, hello: PeekedHello): void {
     const cookie = this.cookies.make(now, key, hello.ch);
     // RFC 6347 §4.2.1: same message_seq and record sequence number as the ClientHello;
     // version DTLS 1.0 for compatibility. Never retransmitted, never stored.
     const hvr = encodeHandshake(HandshakeType.hello_verify_request, hello.messageSeq, encodeHelloVerifyRequest({ serverVersion: 0xfefd, cookie }));
     const record = encodeRecord({ type: ContentType.handshake, version: DTLS_1_0, epoch: 0, sequence: hello.recordSeq }, hvr);
-    if (record.length > helloSize) return; // no amplification, ever
+    if (record.length > hello.wireBytes) return; // no amplification, ever
     this.stats.helloVerifyRequests++;
-    this.queueOut(peer, record);
+    this.out.push(peer, record);
   }
 
   /**
@@ -291,6 +320,7 @@ export class DtlsEndpoint {
 
   /** drive() for a datagram, without a closure per datagram. */
   private feed(e: Entry, now: number, datagram: Uint8Array): void {
+    if (e.handshakeDeadline !== undefined) this.slots.touch(e);
     try {
       e.connection.handleDatagram(now, datagram);
     } catch (err) {
@@ -302,7 +332,7 @@ export class DtlsEndpoint {
 
   private collect(e: Entry, now: number): void {
     const c = e.connection;
-    for (let d = c.pollTransmit(); d; d = c.pollTransmit()) this.queueOut(e.peer, d);
+    for (let d = c.pollTransmit(); d; d = c.pollTransmit()) this.out.push(e.peer, d);
     for (let ev = c.pollEvent(); ev; ev = c.pollEvent()) {
       switch (ev.type) {
         case 'psk-request':
@@ -316,7 +346,7 @@ export class DtlsEndpoint {
           break;
         case 'connected':
           e.handshakeDeadline = undefined;
-          this.handshakes--;
+          this.slots.remove(e);
           this.events.push(endpointEvent(ev, e));
           break;
         case 'closed':
@@ -328,7 +358,7 @@ export class DtlsEndpoint {
       }
     }
     if (this.entries.get(e.key) !== e) return;
-    const t = minDefined(c.pollTimeout(), e.handshakeDeadline);
+    const t = minDefined(minDefined(c.pollTimeout(), e.handshakeDeadline), e.lookup?.deadline);
     if (t !== e.scheduledAt) {
       e.scheduledAt = t;
       this.timers.schedule(e, t);
@@ -336,6 +366,7 @@ export class DtlsEndpoint {
   }
 
   private lookupPsk(e: Entry, identity: Uint8Array, now: number): void {
+    e.lookup = { kind: 'psk', identity, deadline: now + this.keyLookupTimeoutMs };
     let r: ReturnType<PskLookup>;
     try {
       r = this.store.psk ? this.store.psk(identity, e.peer) : undefined;
@@ -350,12 +381,14 @@ export class DtlsEndpoint {
       ).finally(() => this.opts.wake?.());
       return;
     }
+    e.lookup = undefined;
     e.connection.providePsk(now, r);
     this.collect(e, now);
   }
 
   /** A lookup threw or rejected: the handshake ends with internal_error; the event says why. */
   private keyStoreFailed(e: Entry, now: number, f: KeyStoreFailure): void {
+    e.lookup = undefined;
     const ev: KeyStoreErrorEvent = { type: 'key-store-error', peer: e.peer, connection: e.connection, lookup: f.lookup, cause: f.cause };
     if (f.identity) ev.identity = f.identity;
     this.events.push(ev);
@@ -366,6 +399,7 @@ export class DtlsEndpoint {
   }
 
   private verify(e: Entry, credential: PeerCredential, now: number): void {
+    e.lookup = { kind: credential.kind, identity: undefined, deadline: now + this.keyLookupTimeoutMs };
     const v = verifyPeer(this.store, credential, e.peer, { crypto: this.cfg.crypto, purpose: 'clientAuth' });
     if (v instanceof Promise) {
       void v.then((verdict) => {
@@ -378,6 +412,7 @@ export class DtlsEndpoint {
   }
 
   private resolvePeer(e: Entry, now: number, verdict: PeerVerdict, lookup: 'rpk' | 'x509'): void {
+    e.lookup = undefined;
     if (!verdict.ok && verdict.error.code === 'KEY_STORE_FAILURE') {
       this.keyStoreFailed(e, now, { lookup, cause: verdict.error.cause });
       return;
@@ -398,6 +433,7 @@ export class DtlsEndpoint {
         this.resolvePeer(entry, now, answer.verdict, answer.lookup);
         continue;
       }
+      entry.lookup = undefined;
       entry.connection.providePsk(now, answer.psk);
       this.collect(entry, now);
     }
@@ -407,10 +443,11 @@ export class DtlsEndpoint {
     if (this.entries.get(e.key) !== e) return;
     this.entries.delete(e.key);
     this.byConnection.delete(e.connection);
-    if (e.handshakeDeadline !== undefined) this.handshakes--;
+    this.slots.remove(e);
     e.scheduledAt = undefined;
+    e.lookup = undefined;
     // drain anything the connection still wanted to send (a final alert)
-    for (let d = e.connection.pollTransmit(); d; d = e.connection.pollTransmit()) this.queueOut(e.peer, d);
+    for (let d = e.connection.pollTransmit(); d; d = e.connection.pollTransmit()) this.out.push(e.peer, d);
     this.events.push(endpointEvent(ev, e));
   }
 }
@@ -442,34 +479,7 @@ function minDefined(a: number | undefined, b: number | undefined): number | unde
   return Math.min(a, b);
 }
 
-interface PeekedHello {
-  ch: ClientHello;
-  recordSeq: number;
-  messageSeq: number;
-}
-
-/**
- * If the datagram starts with an epoch-0 handshake record holding a whole ClientHello,
- * returns it. Anything else (including a malformed ClientHello) returns undefined.
- */
-function peekClientHello(d: Uint8Array): PeekedHello | undefined {
-  if (d.length < RECORD_HEADER_LENGTH + HANDSHAKE_HEADER_LENGTH || d[0] !== ContentType.handshake || d[3] !== 0 || d[4] !== 0) return undefined;
-  if (d[RECORD_HEADER_LENGTH] !== HandshakeType.client_hello) return undefined;
-  try {
-    const r = new Reader(d, 5);
-    const recordSeq = r.u48();
-    const len = r.u16();
-    const rec = r.bytes(len);
-    const h = new Reader(rec);
-    h.u8();
-    const length = h.u24();
-    const messageSeq = h.u16();
-    const offset = h.u24();
-    const fragLen = h.u24();
-    if (offset !== 0 || fragLen !== length) return undefined;
-    const ch = decodeClientHello(h.bytes(fragLen));
-    return { ch, recordSeq, messageSeq };
-  } catch {
-    return undefined;
-  }
+function positive(name: string, v: number): number {
+  if (!(Number.isInteger(v) && v > 0)) throw new DtlsError('INVALID_ARGUMENT', `${name} must be a positive integer, got ${String(v)}`);
+  return v;
 }

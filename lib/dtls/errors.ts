@@ -49,6 +49,8 @@ export const DtlsErrorCode = {
   BAD_SIGNATURE: 'BAD_SIGNATURE',
   /** The server requires a client certificate and got none. */
   CLIENT_AUTH_REQUIRED: 'CLIENT_AUTH_REQUIRED',
+  /** A stalled handshake (its peer silent longest) made room for a new one when the slots were full. */
+  EVICTED: 'EVICTED',
   /** The session was replaced by a new handshake from the same address (RFC 6347 §4.2.8). */
   REPLACED: 'REPLACED',
   /** An operation on a closed or failed connection. */

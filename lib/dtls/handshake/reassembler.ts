@@ -1,3 +1,4 @@
+import { addRange, covers } from '../byte-ranges.js';
 import type { HandshakeFragment } from '../wire/handshake.js';
 
 /** A whole handshake message, as delivered in message_seq order. */
@@ -72,8 +73,7 @@ export class Reassembler {
   poll(): HandshakeMessage | undefined {
     const p = this.pending.get(this.next);
     if (!p) return undefined;
-    const complete = p.length === 0 || (p.ranges.length === 1 && p.ranges[0]![0] === 0 && p.ranges[0]![1] === p.length);
-    if (!complete) return undefined;
+    if (!covers(p.ranges, p.length)) return undefined;
     this.pending.delete(this.next);
     this.buffered -= p.length;
     return { msgType: p.msgType, messageSeq: this.next++, epoch: p.epoch, body: p.buf };
@@ -83,27 +83,4 @@ export class Reassembler {
   get bufferedBytes(): number {
     return this.buffered;
   }
-}
-
-function addRange(ranges: Array<[number, number]>, start: number, end: number): void {
-  if (start === end) return;
-  let s = start, e = end;
-  const out: Array<[number, number]> = [];
-  let placed = false;
-  for (const [a, b] of ranges) {
-    if (b < s) out.push([a, b]);
-    else if (a > e) {
-      if (!placed) {
-        out.push([s, e]);
-        placed = true;
-      }
-      out.push([a, b]);
-    } else {
-      s = Math.min(s, a);
-      e = Math.max(e, b);
-    }
-  }
-  if (!placed) out.push([s, e]);
-  ranges.length = 0;
-  for (const r of out) ranges.push(r);
 }
