@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { summarizeProfile } from './lib/cpuprofile.js';
-import { BUILD_DIR, REPO_ROOT, SHARED_DIR, ensureDtlsLoad, runDtlsLoad, type DtlsLoadResult, type DtlsLoadRun } from './lib/dtls-load.js';
+import { BUILD_DIR, REPO_ROOT, ensureDtlsLoad, runDtlsLoad, type DtlsLoadResult, type DtlsLoadRun } from './lib/dtls-load.js';
 import { grandchildPid, isStopping, runToEnd, spawnTracked, stop, waitForOutput, type Tracked } from './lib/procs.js';
 import { freePorts, udpBound, which } from './lib/sys.js';
 
@@ -120,7 +120,7 @@ async function startUdpEcho(port: number): Promise<Server> {
 async function startLibcoap(port: number): Promise<Server | { skip: string }> {
   const bin = which('coap-server-gnutls');
   if (!bin) return { skip: 'coap-server-gnutls not installed (apt-get install libcoap3-bin, see interop/PEERS.md)' };
-  const prio = join(SHARED_DIR, 'interop/gnutls/ccm8-only.conf');
+  const prio = join(REPO_ROOT, 'test/fixtures/gnutls/ccm8-only.conf');
   if (!existsSync(prio)) return { skip: `${prio} missing: cannot force libcoap+GnuTLS to CCM_8` };
   // PEERS.md: coaps on P+1; -h '' removes the PSK hint; -k is the ASCII key.
   const t = spawnTracked(

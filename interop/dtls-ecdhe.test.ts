@@ -1,6 +1,6 @@
 /**
  * DTLS 1.2 TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8 (0xC0AE, secp256r1) against real peers
- * (shared/interop/PEERS.md): GnuTLS 3.7 with RFC 7250 raw public keys (the tinydtls example
+ * (interop/PEERS.md): GnuTLS 3.7 with RFC 7250 raw public keys (the tinydtls example
  * key pairs), OpenSSL 3.0 with X.509 (test/fixtures/pki), our CLI with tinydtls-style hex
  * key files, and the failures a user meets first (unknown CA, wrong name, expired, an
  * untrusted client certificate or raw key). Install the peers with `interop/install-peers.sh`.
@@ -55,11 +55,11 @@ import {
   type P256KeyFiles,
   type Peer,
 } from './helpers.js';
+import { fixturePath, readFixture } from '../test/helpers/fixtures.js';
+import { tinydtlsKeys } from '../test/helpers/tinydtls.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CLI = join(ROOT, 'dist/lib/cli/main.js');
-const PKI = join(ROOT, 'test/fixtures/pki');
-const TINYDTLS_B = new URL('../../shared/interop/tinydtls/B_tinydtls_client_server_ecdhe_ecdsa.json', import.meta.url);
 const nextPort = portAllocator('interop/dtls-ecdhe.test.ts');
 
 const ECDHE_SUITE = CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8;
@@ -69,22 +69,14 @@ const HS = { server_hello: 2, certificate: 11, certificate_request: 13, certific
 const EXT = { client_certificate_type: 19, server_certificate_type: 20 } as const;
 const RAW_PUBLIC_KEY = 2;
 
-const pki = (f: string) => readFileSync(join(PKI, f), 'utf8');
-const pkiPath = (f: string) => join(PKI, f);
+const pki = (f: string) => readFixture(`pki/${f}`);
+const pkiPath = (f: string) => fixturePath(`pki/${f}`);
 const text = (d: Uint8Array) => Buffer.from(d).toString('utf8');
 const sha256hex = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const spkiDer = (pem: string) => new Uint8Array(createPublicKey(pem).export({ type: 'spki', format: 'der' }));
 
 // The tinydtls example key pairs (tests/dtls-server.c and tests/dtls-client.c)
-interface TinydtlsKeys {
-  server_priv_hex: string;
-  server_pub_x_hex: string;
-  server_pub_y_hex: string;
-  client_priv_hex: string;
-  client_pub_x_hex: string;
-  client_pub_y_hex: string;
-}
-const TK = (JSON.parse(readFileSync(TINYDTLS_B, 'utf8')) as { ecdsa_keys: TinydtlsKeys }).ecdsa_keys;
+const TK = tinydtlsKeys();
 const TINY_SERVER: P256HexKey = { privHex: TK.server_priv_hex, xHex: TK.server_pub_x_hex, yHex: TK.server_pub_y_hex };
 const TINY_CLIENT: P256HexKey = { privHex: TK.client_priv_hex, xHex: TK.client_pub_x_hex, yHex: TK.client_pub_y_hex };
 

@@ -1,5 +1,5 @@
 /**
- * DTLS 1.2 PSK (TLS_PSK_WITH_AES_128_CCM_8) against real peers (shared/interop/PEERS.md):
+ * DTLS 1.2 PSK (TLS_PSK_WITH_AES_128_CCM_8) against real peers (interop/PEERS.md):
  * OpenSSL 3.0 s_server/s_client, GnuTLS 3.7 gnutls-serv/gnutls-cli, node-dtls-client 1.1.1,
  * and our CLI. Install them with `interop/install-peers.sh`.
  *

@@ -13,13 +13,13 @@
  *   coap_packet_1_1_1_result contradicts the RFC 7252 expectation, see its note_coap_packet,
  *   and the decode/encode quirks documented in codec.ts) are asserted as deliberate differences.
  */
-import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { generate, parse, type ParsedPacket } from 'coap-packet';
 import { describe, expect, it } from 'vitest';
 import { concat, fromHex, toHex } from '../lib/bytes/util.js';
 import { CoapFormatError, type CoapFormatErrorKind, decodeMessage, encodeMessage, MAX_OPTION_VALUE_LENGTH, peekHeader } from '../lib/coap/codec.js';
 import { codeText, MessageType, type CoapMessage, type CoapOption } from '../lib/coap/message.js';
+import { readFixtureJson } from './helpers/fixtures.js';
 
 // ---------------------------------------------------------------------------------------------
 // the oracle
@@ -378,10 +378,10 @@ interface MessageVector {
   expected?: string;
   coap_packet_1_1_1_result: { ok: boolean; error?: string };
 }
-const VECTOR_FILE = JSON.parse(readFileSync(new URL('../../shared/vectors/lwm2m/coap_messages.json', import.meta.url), 'utf8')) as {
+const VECTOR_FILE = readFixtureJson<{
   note_coap_packet: string;
   messages: MessageVector[];
-};
+}>('lwm2m-vectors/coap_messages.json');
 function vectorBytes(v: MessageVector): Uint8Array {
   const out = new Uint8Array(v.length); // payload_max gives only a prefix: zero-padded
   out.set(fromHex(v.hex));

@@ -3,11 +3,13 @@ import { nodeCrypto } from '../lib/crypto/node.js';
 import { memoryKeyStore } from '../lib/dtls/keystore.js';
 import { CipherSuite } from '../lib/dtls/wire/constants.js';
 import { fromHex } from '../lib/bytes/util.js';
-import { dec, enc, Pair } from './harness.js';
+import { dec, enc, Pair } from './helpers/harness.js';
+import { tinydtlsKeys } from './helpers/tinydtls.js';
 
-// The tinydtls example key pairs (shared/interop/tinydtls/B_*.json).
-const serverKey = nodeCrypto.p256.privateKeyFromScalar(fromHex('d9e2707a72da6a0504995c86eddbe3efc7f1cd74838f7570c8072d0a76261bd4'));
-const clientKey = nodeCrypto.p256.privateKeyFromScalar(fromHex('41c1cb6b51247a144321435b7a80e714896a33bbad7294ca401455a194a949fa'));
+// The tinydtls example key pairs (test/fixtures/tinydtls/B_*.json).
+const TINYDTLS = tinydtlsKeys();
+const serverKey = nodeCrypto.p256.privateKeyFromScalar(fromHex(TINYDTLS.server_priv_hex));
+const clientKey = nodeCrypto.p256.privateKeyFromScalar(fromHex(TINYDTLS.client_priv_hex));
 const strangerKey = nodeCrypto.p256.privateKeyFromScalar(nodeCrypto.random(32));
 
 function rpkPair(o: { clientAuth?: 'none' | 'optional' | 'required'; trustServer?: boolean; trustClient?: boolean; clientKey?: typeof clientKey } = {}) {

@@ -6,7 +6,7 @@ import { AlertDescription, ContentType } from '../lib/dtls/wire/constants.js';
 import { encodeRecord } from '../lib/dtls/wire/record.js';
 import { encodeHandshake } from '../lib/dtls/wire/handshake.js';
 import { DtlsError } from '../lib/dtls/errors.js';
-import { dec, enc, IDENTITY, KEY, Pair, SERVER } from './harness.js';
+import { dec, enc, IDENTITY, KEY, Pair, SERVER } from './helpers/harness.js';
 
 function connect(p: Pair, port = 40000) {
   const c = p.addClient(port);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ContentType, HandshakeType } from '../lib/dtls/wire/constants.js';
 import { DtlsError } from '../lib/dtls/errors.js';
-import { dec, enc, Pair } from './harness.js';
+import { dec, enc, Pair } from './helpers/harness.js';
 
 /** The handshake flights of a cookie exchange, by datagram index when nothing is lost. */
 const FLIGHTS = ['ClientHello', 'HelloVerifyRequest', 'ClientHello+cookie', 'ServerHello..Done', 'CKE+CCS+Finished', 'CCS+Finished'];

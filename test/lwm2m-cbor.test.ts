@@ -1,10 +1,9 @@
 /**
- * LwM2M CBOR (11544): the specification's examples (shared/vectors/lwm2m/lwm2m_cbor.json) both
- * ways, what Anjay writes (indefinite-length maps), strictness, and properties: random records
- * of every type round-trip, random bytes and random LwM2M-CBOR-shaped items give records or
- * Lwm2mCodecError only.
+ * LwM2M CBOR (11544): the specification's examples
+ * (test/fixtures/lwm2m-vectors/lwm2m_cbor.json) both ways, what Anjay writes (indefinite-length
+ * maps), strictness, and properties: random records of every type round-trip, random bytes and
+ * random LwM2M-CBOR-shaped items give records or Lwm2mCodecError only.
  */
-import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fromHex, toHex } from '../lib/bytes/util.js';
@@ -13,6 +12,7 @@ import { decodeLwm2mCbor, encodeLwm2mCbor, LWM2M_CBOR_CONTENT_FORMAT, lwm2mCborC
 import type { RequestPath, TimedRecord } from '../lib/lwm2m/codec/senml.js';
 import { DEVICE, resolverFor, SECURITY, SERVER } from '../lib/lwm2m/objects.js';
 import { Lwm2mCodecError, parsePath, type Lwm2mRecord, type ObjectDefinition, type Path, type ResourceDefinition, type ResourceType, type Value } from '../lib/lwm2m/types.js';
+import { readFixtureJson } from './helpers/fixtures.js';
 
 const TYPES = resolverFor([SECURITY, SERVER, DEVICE]);
 
@@ -22,7 +22,7 @@ interface Vector {
   hex: string;
   spec_diagnostic: string;
 }
-const VECTORS = (JSON.parse(readFileSync(new URL('../../shared/vectors/lwm2m/lwm2m_cbor.json', import.meta.url), 'utf8')) as { vectors: Vector[] }).vectors;
+const VECTORS = readFixtureJson<{ vectors: Vector[] }>('lwm2m-vectors/lwm2m_cbor.json').vectors;
 
 const OMA = 'Open Mobile Alliance';
 const DEVICE_3_0: Lwm2mRecord[] = [

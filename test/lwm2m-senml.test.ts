@@ -1,10 +1,9 @@
 /**
- * SenML JSON (110) and SenML CBOR (112): every vector of shared/vectors/lwm2m/senml_json.json
+ * SenML JSON (110) and SenML CBOR (112): every vector of test/fixtures/lwm2m-vectors/senml_json.json
  * and senml_cbor.json (Leshan's exact strings and bytes, wakaama's parse/serialize tests, the
  * spec's examples), then properties: random bytes / random JSON / random SenML-shaped input
  * give records or Lwm2mCodecError only, and random records of every type round-trip.
  */
-import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fromHex, toHex } from '../lib/bytes/util.js';
@@ -14,6 +13,7 @@ import { base64Decode, base64UrlEncode, decodeSenmlJson, decodeSenmlJsonPaths, e
 import type { RequestPath, TimedRecord } from '../lib/lwm2m/codec/senml.js';
 import { DEVICE, resolverFor, SECURITY, SERVER } from '../lib/lwm2m/objects.js';
 import { Lwm2mCodecError, parsePath, pathToString, type ObjectDefinition, type Path, type ResourceDefinition, type ResourceType, type Value } from '../lib/lwm2m/types.js';
+import { readFixtureJson } from './helpers/fixtures.js';
 
 // ---------------------------------------------------------------------------------------------
 // Test objects
@@ -47,7 +47,7 @@ interface Vector {
   wakaama_uri?: string | null;
   values?: Record<string, unknown> | string[];
 }
-const load = (f: string): Vector[] => (JSON.parse(readFileSync(new URL(`../../shared/vectors/lwm2m/${f}`, import.meta.url), 'utf8')) as { vectors: Vector[] }).vectors;
+const load = (f: string): Vector[] => readFixtureJson<{ vectors: Vector[] }>(`lwm2m-vectors/${f}`).vectors;
 const JSON_VECTORS = load('senml_json.json');
 const CBOR_VECTORS = load('senml_cbor.json');
 

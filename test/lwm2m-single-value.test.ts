@@ -1,11 +1,10 @@
 /**
  * Single-value LwM2M formats: text/plain (0), opaque (42) and CBOR single value (60). Every
- * vector of shared/vectors/lwm2m/text_opaque.json and cbor_single_value.json (decode to the
- * described value, encode to the same bytes where the vector says encode), path and type rules,
- * and properties: random bytes decode or throw Lwm2mCodecError only; values of every type
- * round-trip.
+ * vector of test/fixtures/lwm2m-vectors/text_opaque.json and cbor_single_value.json (decode
+ * to the described value, encode to the same bytes where the vector says encode), path and type
+ * rules, and properties: random bytes decode or throw Lwm2mCodecError only; values of every
+ * type round-trip.
  */
-import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fromHex, toHex } from '../lib/bytes/util.js';
@@ -24,6 +23,7 @@ import {
   type TypeResolver,
   type Value,
 } from '../lib/lwm2m/types.js';
+import { readFixtureJson } from './helpers/fixtures.js';
 
 // ---------------------------------------------------------------------------------------------
 // Test-only objects and helpers
@@ -79,7 +79,7 @@ interface TextVector {
   direction: string;
   expect_error?: boolean;
 }
-const TEXT_VECTORS = (JSON.parse(readFileSync(new URL('../../shared/vectors/lwm2m/text_opaque.json', import.meta.url), 'utf8')) as { vectors: TextVector[] }).vectors;
+const TEXT_VECTORS = readFixtureJson<{ vectors: TextVector[] }>('lwm2m-vectors/text_opaque.json').vectors;
 
 /** A vector's described value for the resource's type. */
 function describedTextValue(v: TextVector, type: ResourceType): Value {
@@ -143,7 +143,7 @@ interface CborVector {
   expect_error?: boolean;
   expected_asserts?: string[];
 }
-const CBOR_VECTORS = (JSON.parse(readFileSync(new URL('../../shared/vectors/lwm2m/cbor_single_value.json', import.meta.url), 'utf8')) as { vectors: CborVector[] }).vectors;
+const CBOR_VECTORS = readFixtureJson<{ vectors: CborVector[] }>('lwm2m-vectors/cbor_single_value.json').vectors;
 
 const WAKAAMA_TYPE: Record<string, ResourceType> = {
   INTEGER: 'integer',

@@ -1,10 +1,10 @@
 /**
- * LwM2M TLV (Content-Format 11542): every vector of shared/vectors/lwm2m/tlv.json (decode to the
- * described records, re-encode byte for byte where the vector says encode/roundtrip), structural
- * rules (nesting, ids against the request path, lengths, value sizes), and properties: random
- * bytes decode to records or throw Lwm2mCodecError only; records of every type round-trip.
+ * LwM2M TLV (Content-Format 11542): every vector of test/fixtures/lwm2m-vectors/tlv.json
+ * (decode to the described records, re-encode byte for byte where the vector says
+ * encode/roundtrip), structural rules (nesting, ids against the request path, lengths, value
+ * sizes), and properties: random bytes decode to records or throw Lwm2mCodecError only; records
+ * of every type round-trip.
  */
-import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fromHex, toHex } from '../lib/bytes/util.js';
@@ -30,6 +30,7 @@ import {
   type TypeResolver,
   type Value,
 } from '../lib/lwm2m/types.js';
+import { readFixtureJson } from './helpers/fixtures.js';
 
 // ---------------------------------------------------------------------------------------------
 // Test-only object definitions for the objects the vectors use
@@ -97,7 +98,7 @@ interface Vector {
   description: string;
 }
 
-const FILE = JSON.parse(readFileSync(new URL('../../shared/vectors/lwm2m/tlv.json', import.meta.url), 'utf8')) as { vectors: Vector[] };
+const FILE = readFixtureJson<{ vectors: Vector[] }>('lwm2m-vectors/tlv.json');
 const VECTORS = FILE.vectors;
 const byId = (id: string): Vector => {
   const v = VECTORS.find((x) => x.id === id);

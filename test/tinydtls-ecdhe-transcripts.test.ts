@@ -1,6 +1,6 @@
 /**
  * Passive verification of real TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8 sessions with RFC 7250 raw
- * public keys and mutual authentication (/work/shared/interop/tinydtls, interop/PEERS.md):
+ * public keys and mutual authentication (test/fixtures/tinydtls, interop/PEERS.md):
  *   B  tinydtls client <-> tinydtls server
  *   F  gnutls-cli      <-> tinydtls server
  *
@@ -13,7 +13,8 @@
  */
 import { createECDH } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { loadTranscript, observe, type Datagram, type Delivered, type Dir, type Protected } from './transcript-observer.js';
+import { loadTranscript, type Dir, type EcdheTranscript } from './helpers/tinydtls.js';
+import { observe, type Delivered, type Protected } from './helpers/transcript-observer.js';
 import { concat, fromHex, toHex } from '../lib/bytes/util.js';
 import { nodeCrypto } from '../lib/crypto/node.js';
 import { spkiFromPoint } from '../lib/crypto/p256-spki.js';
@@ -37,26 +38,6 @@ import { decodeServerHello, type ServerHello } from '../lib/dtls/wire/server-hel
 
 const c = nodeCrypto;
 const ECDHE_TRANSCRIPTS = ['B', 'F'];
-
-interface EcdsaKeys {
-  curve: string;
-  server_priv_hex: string;
-  server_pub_x_hex: string;
-  server_pub_y_hex: string;
-  client_priv_hex: string;
-  client_pub_x_hex: string;
-  client_pub_y_hex: string;
-}
-interface TranscriptFile {
-  description: string;
-  cipher_suite_id: string;
-  ecdsa_keys: EcdsaKeys;
-  client_random_hex: string;
-  master_secret_hex: string;
-  keylog: Array<{ client_random_hex: string; master_secret_hex: string; role?: string; server_random?: string; ems?: string }>;
-  app_data_expected: { c2s: string; s2c: string };
-  datagrams: Datagram[];
-}
 
 /** `<message> (echo)` in app_data_expected is an annotation: the server echoes the client's bytes. */
 function expectedText(s: string): string {
@@ -106,7 +87,7 @@ function msg(handshake: Delivered[], dir: Dir, type: number): Delivered {
   );
 }
 
-function analyse(t: TranscriptFile) {
+function analyse(t: EcdheTranscript) {
   const { messages, protectedRecords, ccs } = observe(t);
   const withCookie = messages.filter((m) => m.msgType === HandshakeType.client_hello && decodeClientHello(m.body).cookie.length > 0);
   const hello = only(withCookie, 'one ClientHello with a cookie');
@@ -156,7 +137,7 @@ function analyse(t: TranscriptFile) {
 }
 
 for (const prefix of ECDHE_TRANSCRIPTS) {
-  const { file, t } = loadTranscript<TranscriptFile>(prefix);
+  const { file, t } = loadTranscript<EcdheTranscript>(prefix);
 
   describe(`transcript ${file}`, () => {
     let cached: ReturnType<typeof analyse> | undefined;

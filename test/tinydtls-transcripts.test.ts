@@ -1,6 +1,6 @@
 /**
  * Passive verification of real tinydtls / OpenSSL / GnuTLS PSK sessions
- * (/work/shared/interop/tinydtls, described in interop/PEERS.md).
+ * (test/fixtures/tinydtls, described in interop/PEERS.md).
  *
  * For each transcript we rebuild the handshake from the captured datagrams with our own
  * record splitter, reassembler, transcript hash, key schedule and CCM_8 record layer, and
@@ -9,7 +9,8 @@
  * master secret and CCM nonce/AAD layout match the peers bit for bit.
  */
 import { describe, expect, it } from 'vitest';
-import { loadTranscript, observe, type Datagram, type Dir, type Protected } from './transcript-observer.js';
+import { loadTranscript, type Dir, type PskTranscript } from './helpers/tinydtls.js';
+import { observe, type Protected } from './helpers/transcript-observer.js';
 import { fromHex, toHex } from '../lib/bytes/util.js';
 import { nodeCrypto } from '../lib/crypto/node.js';
 import { computeVerifyData, deriveKeyBlock, deriveMasterSecret, type KeyBlock } from '../lib/dtls/handshake/key-schedule.js';
@@ -28,17 +29,6 @@ import { decodeServerHello, type ServerHello } from '../lib/dtls/wire/server-hel
 const c = nodeCrypto;
 /** The PSK transcripts (B and F are ECDHE_ECDSA). */
 const PSK_TRANSCRIPTS = ['A', 'C', 'D', 'G', 'E2', 'E3'];
-
-interface TranscriptFile {
-  description: string;
-  psk_identity: string;
-  psk_hex: string;
-  client_random_hex: string;
-  master_secret_hex: string;
-  keylog: Array<{ client_random_hex: string; master_secret_hex: string; server_random?: string; ems?: string }>;
-  app_data_expected: { c2s: string; s2c: string };
-  datagrams: Datagram[];
-}
 
 /**
  * app_data_expected marks an echoing server as `<message> (echo)`: the record carries the
@@ -62,7 +52,7 @@ function openAll(keys: KeyBlock, recs: Protected[]): Array<Protected & { plainte
 }
 
 /** The whole passive analysis of one transcript; throws (inside a test) if any step fails. */
-function analyse(t: TranscriptFile) {
+function analyse(t: PskTranscript) {
   const { messages, protectedRecords, ccs } = observe(t);
   // The handshake transcript starts at the ClientHello that carries the cookie
   // (RFC 6347 §4.2.1: the first ClientHello and the HelloVerifyRequest are left out).
@@ -86,7 +76,7 @@ function analyse(t: TranscriptFile) {
 }
 
 for (const prefix of PSK_TRANSCRIPTS) {
-  const { file, t } = loadTranscript<TranscriptFile>(prefix);
+  const { file, t } = loadTranscript<PskTranscript>(prefix);
 
   describe(`transcript ${file}`, () => {
     let cached: ReturnType<typeof analyse> | undefined;

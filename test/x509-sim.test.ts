@@ -1,10 +1,10 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ecdheCredentials, keyStore } from '../lib/dtls/credentials.js';
 import { AlertDescription } from '../lib/dtls/wire/constants.js';
-import { Pair } from './harness.js';
+import { readFixture } from './helpers/fixtures.js';
+import { Pair } from './helpers/harness.js';
 
-const pki = (f: string) => readFileSync(new URL(`./fixtures/pki/${f}`, import.meta.url), 'utf8');
+const pki = (f: string) => readFixture(`pki/${f}`);
 const server = ecdheCredentials({ key: pki('server.key'), certificate: pki('server.crt'), rawPublicKey: false });
 const client = ecdheCredentials({ key: pki('client.key'), certificate: pki('client.crt'), rawPublicKey: false });
 const stranger = ecdheCredentials({ key: pki('stranger.key'), certificate: pki('stranger.crt'), rawPublicKey: false });

@@ -4,7 +4,6 @@
  * (make-pki.sh: P-256, ECDSA-SHA256, every certificate valid 2025-01-01 .. 2045-01-01).
  */
 import { createPublicKey, X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DecodeError } from '../lib/bytes/reader.js';
@@ -16,9 +15,9 @@ import { verifyPeer, type PeerCredential, type PeerVerdict, type VerifyContext }
 import { AlertDescription } from '../lib/dtls/wire/constants.js';
 import { children, KeyUsage, keyUsageBits, oidToString, readTlv } from '../lib/x509/der.js';
 import { parseCertificates, verifyChain, type ChainOptions } from '../lib/x509/verify.js';
+import { readFixture } from './helpers/fixtures.js';
 
-const PKI = new URL('./fixtures/pki/', import.meta.url);
-const pem = (name: string) => readFileSync(new URL(name, PKI), 'utf8');
+const pem = (name: string) => readFixture(`pki/${name}`);
 const cert = (name: string) => parseCertificates(pem(`${name}.crt`))[0]!;
 const der = (name: string) => new Uint8Array(cert(name).raw);
 /** DER SubjectPublicKeyInfo of a PEM public key file (server.pub, client.pub). */

@@ -37,12 +37,11 @@ import {
   type QuickJSRuntime,
   type QuickJSWASMModule,
 } from 'quickjs-emscripten';
-import { LOOPBACK, PSK_ASCII, PSK_HEX, runPeer, type Peer } from '../helpers.js';
+import { GNUTLS_CCM8_ONLY, LOOPBACK, PSK_ASCII, PSK_HEX, runPeer, type Peer } from '../helpers.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '../..');
 export const DRIVER_SOURCE = readFileSync(join(HERE, 'vm-driver.js'), 'utf8');
-export const CCM8_ONLY = resolve(ROOT, '../shared/interop/gnutls/ccm8-only.conf');
 
 // ---------------------------------------------------------------------------------------
 // The bundle
@@ -487,7 +486,7 @@ export class QuickJsPskClient {
 }
 
 // ---------------------------------------------------------------------------------------
-// Peers (shared/interop/PEERS.md) and the two scenarios
+// Peers (interop/PEERS.md) and the two scenarios
 
 /** openssl s_server, PSK, CCM_8, one client; stdin stays open (lines typed there go to the client). */
 export async function opensslServer(port: number): Promise<Peer> {
@@ -503,7 +502,7 @@ export async function opensslServer(port: number): Promise<Peer> {
 /** libcoap's coap-server-gnutls forced to TLS_PSK_WITH_AES_128_CCM_8; coaps on port + 1. */
 export async function libcoapServer(port: number): Promise<Peer> {
   const p = runPeer('coap-server-gnutls', ['-A', LOOPBACK, '-p', String(port), '-k', PSK_ASCII, '-h', '', '-v', '7'], {
-    env: { ...process.env, GNUTLS_SYSTEM_PRIORITY_FILE: CCM8_ONLY },
+    env: { ...process.env, GNUTLS_SYSTEM_PRIORITY_FILE: GNUTLS_CCM8_ONLY },
     timeoutMs: 30_000,
     endStdin: true,
     maxOutput: 1024 * 1024,

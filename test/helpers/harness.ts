@@ -1,12 +1,12 @@
-import { resolveConfig, type ConnectionOptions } from '../lib/dtls/config.js';
-import { DtlsEndpoint, type EndpointEvent, type EndpointOptions } from '../lib/dtls/endpoint.js';
-import type { DtlsEvent } from '../lib/dtls/events.js';
-import { ClientConnection } from '../lib/dtls/handshake/client.js';
-import { pskMap, type KeyStore } from '../lib/dtls/keystore.js';
-import { verifyPeer } from '../lib/dtls/trust.js';
-import { nodeCrypto } from '../lib/crypto/node.js';
-import { SimNetwork, type LinkConditions, type SimDatagram } from '../transports/sim.js';
-import { SimClient, SimServer } from '../transports/sim-nodes.js';
+import { resolveConfig, type ConnectionOptions } from '../../lib/dtls/config.js';
+import { DtlsEndpoint, type EndpointEvent, type EndpointOptions } from '../../lib/dtls/endpoint.js';
+import type { DtlsEvent } from '../../lib/dtls/events.js';
+import { ClientConnection } from '../../lib/dtls/handshake/client.js';
+import { pskMap, type KeyStore } from '../../lib/dtls/keystore.js';
+import { verifyPeer } from '../../lib/dtls/trust.js';
+import { nodeCrypto } from '../../lib/crypto/node.js';
+import { SimNetwork, type LinkConditions, type SimDatagram } from '../../transports/sim.js';
+import { SimClient, SimServer } from '../../transports/sim-nodes.js';
 
 export const enc = (s: string) => new TextEncoder().encode(s);
 export const dec = (b: Uint8Array) => new TextDecoder().decode(b);

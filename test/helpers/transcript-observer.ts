@@ -1,29 +1,16 @@
 /**
- * Shared by the passive transcript tests: loading a tinydtls transcript file
- * (/work/shared/interop/tinydtls) and replaying its datagrams as a passive observer would
- * see them, through our own record splitter and reassembler.
+ * Shared by the passive transcript tests: replaying the datagrams of a tinydtls transcript
+ * (test/helpers/tinydtls.ts) as a passive observer would see them, through our own record
+ * splitter and reassembler.
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
-import { fromHex } from '../lib/bytes/util.js';
-import { Reassembler, type HandshakeMessage } from '../lib/dtls/record/reassembler.js';
-import { isChangeCipherSpec } from '../lib/dtls/wire/change-cipher-spec.js';
-import { ContentType } from '../lib/dtls/wire/constants.js';
-import { decodeHandshakeFragments } from '../lib/dtls/wire/handshake.js';
-import { splitRecords, type RawRecord } from '../lib/dtls/wire/record.js';
-
-export const TRANSCRIPT_DIR = new URL('../../shared/interop/tinydtls/', import.meta.url);
-
-export type Dir = 'c2s' | 's2c';
-
-export interface Datagram {
-  dir: Dir;
-  t_ms: number;
-  hex: string;
-  dropped?: boolean;
-  records: Array<{ type: string; epoch: number; seq: number; length: number }>;
-}
+import { fromHex } from '../../lib/bytes/util.js';
+import { Reassembler, type HandshakeMessage } from '../../lib/dtls/record/reassembler.js';
+import { isChangeCipherSpec } from '../../lib/dtls/wire/change-cipher-spec.js';
+import { ContentType } from '../../lib/dtls/wire/constants.js';
+import { decodeHandshakeFragments } from '../../lib/dtls/wire/handshake.js';
+import { splitRecords, type RawRecord } from '../../lib/dtls/wire/record.js';
+import type { Datagram, Dir } from './tinydtls.js';
 
 export interface Delivered extends HandshakeMessage {
   dir: Dir;
@@ -31,13 +18,6 @@ export interface Delivered extends HandshakeMessage {
 export interface Protected {
   dir: Dir;
   record: RawRecord;
-}
-
-/** The transcript file whose name starts with `<prefix>_`. */
-export function loadTranscript<T>(prefix: string): { file: string; t: T } {
-  const file = readdirSync(fileURLToPath(TRANSCRIPT_DIR)).find((f) => f.startsWith(`${prefix}_`) && f.endsWith('.json'));
-  if (!file) throw new Error(`no transcript ${prefix}_*.json in ${fileURLToPath(TRANSCRIPT_DIR)}`);
-  return { file, t: JSON.parse(readFileSync(new URL(file, TRANSCRIPT_DIR), 'utf8')) as T };
 }
 
 const CONTENT_TYPE_NAME: Record<number, string> = {
