@@ -118,6 +118,10 @@ function findMessage(d: Uint8Array, type: number): { at: number; length: number 
   return undefined;
 }
 
+function flipLowBit(d: Uint8Array, at: number): void {
+  d[at] = d[at]! ^ 0x01;
+}
+
 describe('forged signatures fail the handshake with decrypt_error and a typed error', () => {
   it('a forged ServerKeyExchange signature', () => {
     let tampered = 0;
@@ -127,7 +131,7 @@ describe('forged signatures fail the handshake with decrypt_error and a typed er
       filter: (d) => {
         const m = findMessage(d.data, 12);
         if (m && d.from.port === 5684) {
-          d.data[m.at + m.length - 5] ^= 0x01; // inside the DER signature
+          flipLowBit(d.data, m.at + m.length - 5); // inside the DER signature
           tampered++;
         }
         return true;
@@ -150,7 +154,7 @@ describe('forged signatures fail the handshake with decrypt_error and a typed er
       ...base,
       filter: (d) => {
         const m = findMessage(d.data, 15);
-        if (m && d.from.port === 40000) d.data[m.at + m.length - 3] ^= 0x01;
+        if (m && d.from.port === 40000) flipLowBit(d.data, m.at + m.length - 3);
         return true;
       },
     });
