@@ -3,7 +3,7 @@ import { nodeCrypto } from '../lib/crypto/node.js';
 import { memoryKeyStore } from '../lib/dtls/keystore.js';
 import { CipherSuite } from '../lib/dtls/wire/constants.js';
 import { fromHex } from '../lib/bytes/util.js';
-import { dec, enc, Pair } from './helpers/harness.js';
+import { dec, enc, handshake, Pair } from './helpers/harness.js';
 import { tinydtlsKeys } from './helpers/tinydtls.js';
 
 // The tinydtls example key pairs (test/fixtures/tinydtls/B_*.json).
@@ -23,13 +23,6 @@ function rpkPair(o: { clientAuth?: 'none' | 'optional' | 'required'; trustServer
     client: { psk: undefined, ecdhe: { key: o.clientKey ?? clientKey, rawPublicKey: true }, acceptPeerCertificateTypes: [2] },
     clientStore: memoryKeyStore({ rawPublicKeys: o.trustServer === false ? [] : [[serverKey.publicKey.spki, 'tinydtls-server']] }),
   });
-}
-
-function handshake(p: Pair) {
-  const c = p.addClient();
-  c.conn.start(p.net.now);
-  p.run(120_000, () => p.settled(c) || p.serverHas('failed'));
-  return c;
 }
 
 describe('ECDHE-ECDSA with raw public keys (RFC 7250) on a virtual clock', () => {
