@@ -20,6 +20,7 @@ import { concat, fromHex, toHex } from '../lib/bytes/util.js';
 import { CoapFormatError, type CoapFormatErrorKind, decodeMessage, encodeMessage, MAX_OPTION_VALUE_LENGTH, peekHeader } from '../lib/coap/codec.js';
 import { codeText, MessageType, type CoapMessage, type CoapOption } from '../lib/coap/message.js';
 import { readFixtureJson } from './helpers/fixtures.js';
+import { optionsByDeltaArb } from './helpers/coap.js';
 
 // ---------------------------------------------------------------------------------------------
 // the oracle
@@ -156,16 +157,7 @@ const arbValue = fc.oneof(
   { weight: 1, arbitrary: fc.uint8Array({ minLength: 260, maxLength: 1500 }) },
 );
 /** Options by delta (ascending, repeats allowed). */
-const arbOptionsByDelta = fc.array(fc.tuple(arbDelta, arbValue), { maxLength: 10 }).map((xs) => {
-  const out: CoapOption[] = [];
-  let n = 0;
-  for (const [d, value] of xs) {
-    if (n + d > 0xffff) break;
-    n += d;
-    out.push({ number: n, value });
-  }
-  return out;
-});
+const arbOptionsByDelta = optionsByDeltaArb(arbDelta, arbValue, 10);
 /** Options drawn from coap-packet's named numbers and the top of the range, sorted stably. */
 const arbOptionsByNumber = fc
   .array(

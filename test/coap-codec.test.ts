@@ -21,6 +21,7 @@ import {
 import { ContentFormat, contentFormatFromName, contentFormatName, decodeContentFormat, encodeContentFormat } from '../lib/coap/content-format.js';
 import { Code, codeText, decodeUint, getOption, getOptions, isCritical, MessageType, OptionNumber, type CoapMessage, type CoapOption } from '../lib/coap/message.js';
 import { readFixtureJson } from './helpers/fixtures.js';
+import { optionsByDeltaArb } from './helpers/coap.js';
 
 // ---------------------------------------------------------------------------------------------
 // helpers
@@ -608,16 +609,7 @@ const arbDelta = fc.oneof(
   { weight: 3, arbitrary: fc.integer({ min: 0, max: 300 }) },
   { weight: 1, arbitrary: fc.integer({ min: 0, max: 65535 }) },
 );
-const arbOptions = fc.array(fc.tuple(arbDelta, arbValue), { maxLength: 8 }).map((xs) => {
-  const out: CoapOption[] = [];
-  let n = 0;
-  for (const [d, value] of xs) {
-    if (n + d > 0xffff) break;
-    n += d;
-    out.push({ number: n, value });
-  }
-  return out;
-});
+const arbOptions = optionsByDeltaArb(arbDelta, arbValue, 8);
 const validCodes = [...Array(256).keys()].filter((c) => ![1, 6, 7].includes(c >> 5) && c !== 0);
 const arbMessage: fc.Arbitrary<CoapMessage> = fc.oneof(
   {

@@ -44,6 +44,7 @@ import { findExtension } from '../lib/dtls/wire/extensions.js';
 import { decodeHandshakeFragments, type HandshakeFragment } from '../lib/dtls/wire/handshake.js';
 import { splitRecords } from '../lib/dtls/wire/record.js';
 import { decodeServerHello } from '../lib/dtls/wire/server-hello.js';
+import { mutated } from './helpers/bytes.js';
 import { readFixture } from './helpers/fixtures.js';
 import { transcriptDatagrams, type Dir } from './helpers/tinydtls.js';
 
@@ -243,22 +244,6 @@ function outcome<T>(decode: () => T): { ok: true; value: T } | { ok: false } {
     if (e instanceof DecodeError) return { ok: false };
     throw e;
   }
-}
-
-/** Flip, overwrite, truncate and extend bytes of a valid message. */
-function mutated(valid: Uint8Array) {
-  const edit = fc.record({ at: fc.nat({ max: Math.max(0, valid.length - 1) }), value: fc.integer({ min: 0, max: 255 }), xor: fc.boolean() });
-  return fc
-    .record({
-      edits: fc.array(edit, { maxLength: 4 }),
-      cut: fc.option(fc.nat({ max: valid.length }), { nil: undefined }),
-      tail: fc.uint8Array({ maxLength: 8 }),
-    })
-    .map(({ edits, cut, tail }) => {
-      const b = valid.slice();
-      for (const e of edits) if (e.at < b.length) b[e.at] = e.xor ? b[e.at]! ^ (1 << (e.value & 7)) : e.value;
-      return concat(b.subarray(0, cut ?? b.length), tail);
-    });
 }
 
 interface Codec {

@@ -18,6 +18,7 @@ import { decodePskIdentity, encodePskIdentity, pskPremasterSecret } from '../lib
 import { encodeRecord, RECORD_HEADER_LENGTH, splitRecords } from '../lib/dtls/wire/record.js';
 import { decodeServerHello, encodeServerHello } from '../lib/dtls/wire/server-hello.js';
 import { Writer } from '../lib/bytes/writer.js';
+import { mutated } from './helpers/bytes.js';
 import { transcriptDatagrams, transcriptFiles } from './helpers/tinydtls.js';
 
 // Transcript A (tinydtls client <-> tinydtls server, PSK), first datagrams of the handshake.
@@ -224,22 +225,6 @@ const DECODERS: Record<string, (b: Uint8Array) => unknown> = {
   decodeFinished,
   decodeExtensions: (b) => decodeExtensions(new Reader(b)),
 };
-
-/** Flip, overwrite, truncate and extend bytes of a valid message. */
-function mutated(valid: Uint8Array) {
-  const edit = fc.record({ at: fc.nat({ max: valid.length - 1 }), value: fc.integer({ min: 0, max: 255 }), xor: fc.boolean() });
-  return fc
-    .record({
-      edits: fc.array(edit, { maxLength: 4 }),
-      cut: fc.option(fc.nat({ max: valid.length }), { nil: undefined }),
-      tail: fc.uint8Array({ maxLength: 8 }),
-    })
-    .map(({ edits, cut, tail }) => {
-      const b = valid.slice();
-      for (const e of edits) b[e.at] = e.xor ? b[e.at]! ^ (1 << (e.value & 7)) : e.value;
-      return concat(b.subarray(0, cut ?? b.length), tail);
-    });
-}
 
 describe('decoders only ever throw DecodeError', () => {
   for (const [name, decode] of Object.entries(DECODERS)) {
