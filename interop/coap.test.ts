@@ -20,17 +20,18 @@ import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CoapClient, createServer, type CoapServer, type CoapServerOptions } from '../transports/coap-node.js';
 import { demoRouter } from '../lib/cli/serve.js';
 import { pskMap, type PeerIdentity } from '../lib/entry/dtls.js';
 import type { IncomingRequest } from '../lib/coap/api-types.js';
 import {
+  CLI,
   CONTENT_TYPE,
   GNUTLS_CCM8_ONLY,
   GNUTLS_CCM8_P256,
   LOOPBACK,
+  PEERS_DIR,
   PSK_ASCII,
   PSK_HEX,
   PSK_IDENTITY,
@@ -47,9 +48,6 @@ import {
   type Peer,
 } from './helpers.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const CLI = join(ROOT, 'dist/lib/cli/main.js');
-const PEERS_DIR = join(ROOT, 'interop/peers');
 const nextPort = portAllocator('interop/coap.test.ts');
 
 const KEY = Buffer.from(PSK_HEX, 'hex');

@@ -13,6 +13,7 @@ import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { fixturePath } from '../test/helpers/fixtures.js';
 
 // ---------------------------------------------------------------------------------------
@@ -39,6 +40,13 @@ export const GNUTLS_CCM8_ONLY = fixturePath('gnutls/ccm8-only.conf');
 export const GNUTLS_CCM8_P256 = fixturePath('gnutls/ccm8-p256.conf');
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** The repository root. */
+export const ROOT = fileURLToPath(new URL('..', import.meta.url));
+/** The built CLI (`npm run build`; `npm install` builds it too, through `prepare`). */
+export const CLI = join(ROOT, 'dist/lib/cli/main.js');
+/** Where install-peers.sh puts the npm peers (node-dtls-client, node-coap-client). */
+export const PEERS_DIR = join(ROOT, 'interop/peers');
 
 // ---------------------------------------------------------------------------------------
 // Ports
