@@ -2,7 +2,8 @@
  * `npm run bench -- coaps`: CoAP request/response pairs per second over established DTLS 1.2
  * PSK sessions (TLS_PSK_WITH_AES_128_CCM_8), our server (bench/coap-server.ts: transports/
  * coap-node.ts createServer + the library's Router) in its own process on cpu0, the neutral
- * generator `dtls-load coap` (../shared/tools/dtls-load, C over Mbed TLS) on cpu1: N sessions,
+ * generator `dtls-load coap` (../shared/tools/dtls-load beside the repository, C over Mbed TLS;
+ * bench/lib/dtls-load.ts) on cpu1: N sessions,
  * W CON GETs in flight on each, only 2.xx responses completed inside the window counted.
  * The same load runs against libcoap's coap-server-gnutls (GnuTLS forced to CCM_8) in the
  * same run, interleaved with ours, and the figures are printed as ratios: coaps / libcoap, to
@@ -17,21 +18,21 @@
  *          --windows 1,4 (requests in flight per session), --path /p (skip the discovery),
  *          --no-libcoap, --no-profile, --profile-duration S (3).
  */
-import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { summarizeProfile } from './lib/cpuprofile.js';
-import { BUILD_DIR, REPO_ROOT, SHARED_DIR, ensureDtlsLoad, runDtlsLoad, type DtlsLoadResult } from './lib/dtls-load.js';
-import { grandchildPid, isStopping, runToEnd, spawnTracked, stop, waitForOutput, type Tracked } from './lib/procs.js';
-import { freePorts, udpBound, which } from './lib/sys.js';
+import { ensureDtlsLoad, runDtlsLoad, type DtlsLoadResult } from './lib/dtls-load.js';
+import { BUILD_DIR, REPO_ROOT } from './lib/paths.js';
+import { isStopping, runToEnd, stop } from './lib/procs.js';
+import { Contention, fmt2, fmtInt, log, logSummaryTable, median, medianRun, paren, spread } from './lib/report.js';
+import { LOAD_CPU, SERVER_CPU, startLibcoap as startLibcoapProcess, startNodeServer, withServers, type ServerProcess } from './lib/servers.js';
+import { freePorts, which } from './lib/sys.js';
 
 // DESIGN.md, "Budgets on this machine": CoAP request/response over an established DTLS session,
 // one core, 68-92k/s; the project's target is 50k/s.
 const CEILING = 80_000;
 const TARGET = 50_000;
-const SERVER_CPU = 0;
-const LOAD_CPU = 1;
 const WARMUP_S = 0.5;
 const DRAIN_MS = 300;
 let processCapS = 300;
@@ -74,63 +75,21 @@ function estimateSeconds(o: Opts): number {
   return 3 + 1.5 + o.runs * o.windows.length * (o.libcoap ? 2 : 1) * perRun + (o.profile ? o.profileDuration + 3 : 0);
 }
 
-// --- formatting ------------------------------------------------------------------------
-
-const fmtInt = (x: number) => Math.round(x).toLocaleString('en-US');
-const fmt2 = (x: number) => x.toFixed(2);
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-/** The run whose rate is the median (so its CPU figures belong to the same run). */
-function medianRun<T extends { rate: number }>(runs: T[]): T {
-  const s = [...runs].sort((a, b) => a.rate - b.rate);
-  return s[(s.length - 1) >> 1]!;
-}
-const spread = (xs: number[]) => (xs.length < 2 ? '' : ` [${xs.map(fmtInt).join(', ')}]`);
-function log(s = ''): void {
-  process.stdout.write(`${s}\n`);
-}
-
 // --- servers ---------------------------------------------------------------------------
 
-interface Server {
-  t: Tracked;
-  pid: number;
+interface Server extends ServerProcess {
   name: string;
   port: number; // the coaps port
 }
 
-async function startOurs(port: number, extraNodeArgs: string[] = [], name = 'coaps'): Promise<Server> {
-  const script = join(REPO_ROOT, 'dist/bench/coap-server.js');
-  if (!existsSync(script)) throw new Error(`${script} missing: run \`npx tsc -p .\` first`);
-  const t = spawnTracked('timeout', ['-k', '2', String(processCapS), 'taskset', '-c', String(SERVER_CPU), process.execPath, ...extraNodeArgs, script, String(port), '127.0.0.1']);
-  await waitForOutput(t, /LISTENING (\d+)/, 10_000);
-  return { t, pid: await grandchildPid(t.proc.pid!), name, port };
+async function startOurs(port: number, nodeArgs: string[] = [], name = 'coaps'): Promise<Server> {
+  return { ...(await startNodeServer('coap-server.js', port, { capS: processCapS, nodeArgs })), name, port };
 }
 
 /** libcoap's example server, coap on `port`, coaps on port+1 (interop/PEERS.md). */
 async function startLibcoap(port: number): Promise<Server | { skip: string }> {
-  const bin = which('coap-server-gnutls');
-  if (!bin) return { skip: 'coap-server-gnutls not installed (apt-get install libcoap3-bin, see interop/PEERS.md)' };
-  const prio = join(SHARED_DIR, 'interop/gnutls/ccm8-only.conf');
-  if (!existsSync(prio)) return { skip: `${prio} missing: cannot force libcoap+GnuTLS to CCM_8` };
-  // -k is the ASCII key ('secretPSK' = dtls-load's default); -h '' removes the PSK hint.
-  const t = spawnTracked(
-    'timeout',
-    ['-k', '2', String(processCapS), 'taskset', '-c', String(SERVER_CPU), bin, '-A', '127.0.0.1', '-p', String(port), '-k', 'secretPSK', '-h', ''],
-    { env: { ...process.env, GNUTLS_SYSTEM_PRIORITY_FILE: prio } },
-  );
-  const deadline = performance.now() + 5000;
-  while (!udpBound(port + 1)) {
-    if (t.proc.exitCode !== null || performance.now() > deadline) {
-      await stop(t);
-      return { skip: `coap-server-gnutls did not bind UDP ${port + 1}: ${t.err().trim().slice(-300)}` };
-    }
-    await sleep(20);
-  }
-  return { t, pid: await grandchildPid(t.proc.pid!), name: 'libcoap-gnutls', port: port + 1 };
+  const p = await startLibcoapProcess(port, processCapS);
+  return 'skip' in p ? p : { ...p, name: 'libcoap-gnutls', port: port + 1 };
 }
 
 /** The resources libcoap's server lists in /.well-known/core (over plain coap://). */
@@ -162,16 +121,7 @@ interface Run {
 
 type CoapResult = DtlsLoadResult & Record<string, unknown>;
 
-let contendedRuns = 0;
-let measuredRuns = 0;
-function contentionNote(r: DtlsLoadResult, serverCpu: number, clientCpu: number): string {
-  const b0 = r.cpu_busy_pct[SERVER_CPU];
-  const b1 = r.cpu_busy_pct[LOAD_CPU];
-  const notes: string[] = [];
-  if (b0 !== undefined && b0 - serverCpu > 10) notes.push(`cpu${SERVER_CPU} ${Math.round(b0 - serverCpu)}% busy with other work`);
-  if (b1 !== undefined && b1 - clientCpu > 10) notes.push(`cpu${LOAD_CPU} ${Math.round(b1 - clientCpu)}% busy with other work`);
-  return notes.length ? `contention: ${notes.join(', ')}` : '';
-}
+const contention = new Contention();
 
 async function coapRun(bin: string, s: Server, o: Opts, path: string, window: number, durationS: number, warmupS = WARMUP_S, counted = true): Promise<Run | { error: string; text: string }> {
   const args = ['coap', '--port', String(s.port), '--sessions', String(o.sessions), '--window', String(window), '--path', path];
@@ -191,11 +141,7 @@ async function coapRun(bin: string, s: Server, o: Opts, path: string, window: nu
   if (!/^2\.05=\d+$/.test(codes)) problems.push(`response codes ${codes} (want only 2.05)`);
   if (Object.keys(r.errors ?? {}).length) problems.push(`errors ${JSON.stringify(r.errors)}`);
   const serverCpu = r.server_cpu_pct ?? NaN;
-  const contention = contentionNote(r, serverCpu, r.client_cpu_pct);
-  if (counted) {
-    measuredRuns++;
-    if (contention) contendedRuns++;
-  }
+  const note = contention.note(r.cpu_busy_pct, serverCpu, r.client_cpu_pct, counted);
   return {
     server: s.name,
     window,
@@ -207,7 +153,7 @@ async function coapRun(bin: string, s: Server, o: Opts, path: string, window: nu
     p99: r.p99_ms,
     codes,
     problems,
-    contention,
+    contention: note,
     r,
   };
 }
@@ -219,7 +165,7 @@ function runLine(x: Run): string {
     `${x.server.padEnd(15)} ${fmtInt(x.rate).padStart(7)} req/s  server cpu ${x.serverCpu.toFixed(1).padStart(5)}%  ${x.usPerReq.toFixed(2).padStart(5)} us/req  ` +
     `client cpu ${x.clientCpu.toFixed(0)}%${clientBound}  p50 ${x.p50.toFixed(3)} ms  p99 ${x.p99.toFixed(3)} ms  ${x.codes}${drops}` +
     (x.problems.length ? `  FAILURES: ${x.problems.join('; ')}` : '') +
-    (x.contention ? `  (${x.contention})` : '')
+    paren(x.contention)
   );
 }
 
@@ -229,12 +175,7 @@ export async function main(args: string[]): Promise<number> {
   const o = parseOpts(args);
   processCapS = Math.ceil(estimateSeconds(o) * 1.5 + 30);
   const t0 = performance.now();
-  const servers: Server[] = [];
-  try {
-    return await body(o, servers, t0);
-  } finally {
-    for (const s of servers) await stop(s.t);
-  }
+  return withServers<Server>((servers) => body(o, servers, t0));
 }
 
 async function body(o: Opts, servers: Server[], t0: number): Promise<number> {
@@ -248,8 +189,8 @@ async function body(o: Opts, servers: Server[], t0: number): Promise<number> {
   }
   const dl = await ensureDtlsLoad();
   if ('skip' in dl) {
-    log(`FAILED: no load generator: ${dl.skip}`);
-    return 1;
+    log(`SKIP coaps: every measurement here is \`dtls-load coap\` against coaps and libcoap: ${dl.skip}`);
+    return 0;
   }
   log(`dtls-load: ${dl.bin}`);
 
@@ -374,13 +315,7 @@ async function body(o: Opts, servers: Server[], t0: number): Promise<number> {
       row('', '', `libcoap-gnutls ${c.usPerReq.toFixed(2)} us`, fmt2(c.usPerReq / m.usPerReq));
     }
   }
-  const head = ['metric', 'coaps', 'reference', 'ratio'];
-  const wd = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (c: string[]) => `| ${c.map((x, i) => (i === 3 ? x.padStart(wd[i]!) : x.padEnd(wd[i]!))).join(' | ')} |`;
-  log(`\nsummary (medians; [runs]; ratio > 1 is better than the reference; CPU figures from the median run)`);
-  log(line(head));
-  log(`|${wd.map((n, i) => (i === 3 ? '-'.repeat(n + 1) + ':' : '-'.repeat(n + 2))).join('|')}|`);
-  for (const r of rows) log(line(r));
+  logSummaryTable('summary (medians; [runs]; ratio > 1 is better than the reference; CPU figures from the median run)', rows);
   if (coap) {
     for (const w of o.windows) {
       const a = runs.get(key(ours.name, w)) ?? [];
@@ -396,12 +331,7 @@ async function body(o: Opts, servers: Server[], t0: number): Promise<number> {
     `checks: ${all.length} measured runs, ${fmtInt(all.reduce((s, x) => s + x.r.ok, 0))} responses counted, ` +
       `${failures ? `${failures} run(s) with FAILURES (see above)` : '0 failures (every response 2.05; no timeouts, RSTs, errors or unanswered requests)'}`,
   );
-  if (contendedRuns > 0) {
-    log(
-      `NOTE: other processes used cpu${SERVER_CPU}/cpu${LOAD_CPU} (>10% of a core) during ${contendedRuns} of ${measuredRuns} measurements: ` +
-        'rates are lower bounds; the CPU-per-request figures (us/req) are the steadier ratios.',
-    );
-  }
+  contention.logNote('rates are lower bounds; the CPU-per-request figures (us/req) are the steadier ratios.');
   for (const l of profileLines) log(l);
 
   for (const s of servers.splice(0)) {

@@ -5,7 +5,7 @@
  * in the same run, as ratios to DESIGN.md's ceiling (5.3-5.6k/s, 5.45k used) and to the 4k/s
  * target (without client authentication).
  *
- * The load: no neutral C generator does ECDHE here (../shared/tools/dtls-load is PSK only), so
+ * The load: no neutral C generator does ECDHE here (dtls-load, bench/lib/dtls-load.ts, is PSK only), so
  * bench/ecdhe-load-client.ts drives our own sans-IO client over real UDP: C handshakes at a
  * time, a fresh socket and source port per handshake, cookie exchange, close_notify at the end.
  * The client side of ECDHE costs about as much CPU as the server's, so by default the client
@@ -31,12 +31,14 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { nodeCrypto } from '../lib/crypto/node.js';
 import type { ClientAuth } from '../lib/dtls/config.js';
-import { summarizeProfile } from './lib/cpuprofile.js';
-import { BUILD_DIR, REPO_ROOT } from './lib/dtls-load.js';
-import { clientKey, serverKey } from './lib/ecdhe-keys.js';
-import { grandchildPid, isStopping, runToEnd, spawnTracked, stop, waitForOutput, type Tracked } from './lib/procs.js';
-import { cpuBusyPct, cpuSnap, freePorts, which } from './lib/sys.js';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { summarizeProfile } from './lib/cpuprofile.js';
+import { clientKey, serverKey } from './lib/ecdhe-keys.js';
+import { BUILD_DIR, REPO_ROOT } from './lib/paths.js';
+import { isStopping, runToEnd, stop } from './lib/procs.js';
+import { Contention, fmt2, fmtInt, log, logSummaryTable, median, medianRun, paren, spread } from './lib/report.js';
+import { LOAD_CPU, SERVER_CPU, startNodeServer, type ServerProcess } from './lib/servers.js';
+import { cpuBusyPct, cpuSnap, freePorts, which } from './lib/sys.js';
 
 // DESIGN.md, "Budgets on this machine"
 const HS_CEILING = 5_450; // ECDHE_ECDSA handshakes/s, server, one core: 5.3-5.6k (crypto ~153 us)
@@ -45,8 +47,6 @@ const DESIGN_CRYPTO_US = 153;
 /** Unmeasured load before the first window: JIT warm-up of the server and of the client. */
 const WARMUP_S = 2;
 
-const SERVER_CPU = 0;
-const LOAD_CPU = 1;
 let processCapS = 300;
 
 interface Opts {
@@ -79,28 +79,6 @@ function parseOpts(args: string[]): Opts {
 function estimateSeconds(o: Opts): number {
   const perMode = 1.5 + WARMUP_S + o.runs * o.duration + 0.5;
   return 3.5 + (o.openssl ? 1.5 : 0) + (perMode + 0.4) * (o.clientAuthRun ? 2 : 1) + (o.profile ? 8 : 0);
-}
-
-// --- formatting ------------------------------------------------------------------------
-
-const fmtInt = (x: number) => Math.round(x).toLocaleString('en-US');
-const fmt2 = (x: number) => x.toFixed(2);
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-/** The run whose rate is the median (so its CPU figures belong to the same run). */
-function medianRun<T extends { rate: number }>(runs: T[]): T {
-  const s = [...runs].sort((a, b) => a.rate - b.rate);
-  return s[(s.length - 1) >> 1]!;
-}
-function spread(xs: number[], f = fmtInt): string {
-  if (xs.length < 2) return '';
-  return ` [${xs.map(f).join(', ')}]`;
-}
-function log(s = ''): void {
-  process.stdout.write(`${s}\n`);
 }
 
 // --- crypto floor ------------------------------------------------------------------------
@@ -159,17 +137,12 @@ async function opensslEcdhUs(): Promise<{ us: number; version: string } | undefi
 
 // --- server ------------------------------------------------------------------------------
 
-interface Server {
-  t: Tracked;
-  pid: number;
+interface Server extends ServerProcess {
   mode: ClientAuth;
 }
 
-async function startServer(port: number, mode: ClientAuth, extraNodeArgs: string[] = []): Promise<Server> {
-  const script = join(REPO_ROOT, 'dist/bench/ecdhe-server.js');
-  const t = spawnTracked('timeout', ['-k', '2', String(processCapS), 'taskset', '-c', String(SERVER_CPU), process.execPath, ...extraNodeArgs, script, String(port), '127.0.0.1', mode]);
-  await waitForOutput(t, /LISTENING (\d+)/, 10_000);
-  return { t, pid: await grandchildPid(t.proc.pid!), mode };
+async function startServer(port: number, mode: ClientAuth, nodeArgs: string[] = []): Promise<Server> {
+  return { ...(await startNodeServer('ecdhe-server.js', port, { capS: processCapS, nodeArgs, args: [mode] })), mode };
 }
 
 interface ServerCounters {
@@ -288,18 +261,9 @@ function boundBy(j: ClientResult): string {
   return 'neither saturated';
 }
 
-let contendedRuns = 0;
-let measuredRuns = 0;
-function contention(r: ClientResult): string {
-  measuredRuns++;
-  const b0 = r.cpu_busy_pct[SERVER_CPU];
-  const b1 = r.cpu_busy_pct[LOAD_CPU];
-  const notes: string[] = [];
-  if (b0 !== undefined && r.server_cpu_pct !== null && b0 - r.server_cpu_pct > 10) notes.push(`cpu${SERVER_CPU} ${Math.round(b0 - r.server_cpu_pct)}% busy with other work`);
-  if (b1 !== undefined && b1 - r.client_cpu_pct > 10) notes.push(`cpu${LOAD_CPU} ${Math.round(b1 - r.client_cpu_pct)}% busy with other work`);
-  if (notes.length) contendedRuns++;
-  return notes.length ? `  (contention: ${notes.join(', ')})` : '';
-}
+const contention = new Contention();
+/** The contention note of one window ('' if none), counted. */
+const contentionOf = (r: ClientResult): string => contention.note(r.cpu_busy_pct, r.server_cpu_pct, r.client_cpu_pct);
 
 /** Problems that make a run's numbers meaningless (the brief: 0 failures). */
 function runProblems(r: ClientResult): string[] {
@@ -369,11 +333,11 @@ async function measureMode(mode: ClientAuth, o: Opts): Promise<ModeResult> {
         runs.push(a);
         const r = a.r;
         const problems = runProblems(r);
-        const cont = contention(r);
+        const cont = contentionOf(r);
         a.contended = cont !== '';
         log(
           `  ${fmtInt(a.rate).padStart(6)}/s  server cpu ${a.serverCpu.toFixed(1)}%  ${a.usPerHs.toFixed(0)} us/hs  client cpu ${a.clientCpu.toFixed(0)}% (${r.client_cpu_us_per_hs.toFixed(0)} us/hs)  ` +
-            `p50 ${r.p50_ms.toFixed(2)} ms p99 ${r.p99_ms.toFixed(2)} ms  ${a.bound}  per-s ${JSON.stringify(r.per_sec)}${cont}`,
+            `p50 ${r.p50_ms.toFixed(2)} ms p99 ${r.p99_ms.toFixed(2)} ms  ${a.bound}  per-s ${JSON.stringify(r.per_sec)}${paren(cont)}`,
         );
         if (problems.length) log(`    problems: ${problems.join('; ')}`);
         const notes = runNotes(r);
@@ -472,7 +436,7 @@ export async function main(args: string[]): Promise<number> {
     try {
       const res = await loadRun(port, ps, o, 4, 1, 1);
       prof = 'error' in res ? undefined : res.runs[0];
-      if (prof) prof.contended = contention(prof.r) !== '';
+      if (prof) prof.contended = contentionOf(prof.r) !== '';
     } finally {
       await stop(ps.t, 5000);
     }
@@ -538,13 +502,7 @@ export async function main(args: string[]): Promise<number> {
     row(`  crypto share of server CPU`, `${((100 * floorUs) / med.usPerHs).toFixed(0)}%`, `non-crypto ${(med.usPerHs - floorUs).toFixed(0)} us/hs`, '');
   }
   if (rows.length) {
-    const head = ['metric', 'coaps', 'reference', 'ratio'];
-    const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-    const line = (c: string[]) => `| ${c.map((x, i) => (i === 3 ? x.padStart(w[i]!) : x.padEnd(w[i]!))).join(' | ')} |`;
-    log(`\nsummary (medians; [windows]; ratio > 1 is better than the reference; target is for no client auth)`);
-    log(line(head));
-    log(`|${w.map((n, i) => (i === 3 ? '-'.repeat(n + 1) + ':' : '-'.repeat(n + 2))).join('|')}|`);
-    for (const r of rows) log(line(r));
+    logSummaryTable('summary (medians; [windows]; ratio > 1 is better than the reference; target is for no client auth)', rows);
     for (const n of usedNotes) log(`(${n})`);
   }
   const a = byMode.get('none');
@@ -565,12 +523,7 @@ export async function main(args: string[]): Promise<number> {
           "so the achieved rate understates the server; the server CPU per handshake and the one-core capacity are the server's figures.",
   );
   if (!o.realCrypto) log('(load client used the BENCH-ONLY crypto shortcuts described at the top; the server did all of its crypto)');
-  if (contendedRuns > 0) {
-    log(
-      `NOTE: other processes used cpu${SERVER_CPU}/cpu${LOAD_CPU} (>10% of a core) during ${contendedRuns} of ${measuredRuns} measurements: ` +
-        'rates are lower bounds, and heavy contention inflates the CPU per handshake too (shared caches, scheduling): prefer uncontended windows.',
-    );
-  }
+  contention.logNote('rates are lower bounds, and heavy contention inflates the CPU per handshake too (shared caches, scheduling): prefer uncontended windows.');
   for (const l of profileLines) log(l);
   for (const m of modes) if (m.counters) log(`server (${m.mode}): ${m.counters.line.replace(/^ecdhe-server: /, '')}`);
   log(`total ${((performance.now() - t0) / 1000).toFixed(1)} s`);

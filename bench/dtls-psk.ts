@@ -2,9 +2,9 @@
  * `npm run bench -- dtls-psk`: our DTLS 1.2 PSK server (TLS_PSK_WITH_AES_128_CCM_8) on one
  * core, measured from the other core in the same run:
  *  1. full handshakes/s with the neutral generator `dtls-load hs` (../shared/tools/dtls-load,
- *     Mbed TLS: extended master secret, cookie exchange, close_notify), against our server and
- *     against libcoap's coap-server-gnutls, as ratios to DESIGN.md's ceiling, to the 8k/s
- *     target and to libcoap;
+ *     beside the repository, bench/lib/dtls-load.ts; Mbed TLS: extended master secret, cookie
+ *     exchange, close_notify), against our server and against libcoap's coap-server-gnutls, as
+ *     ratios to DESIGN.md's ceiling, to the 8k/s target and to libcoap;
  *  2. echoed application records/s at 64 B and 1 KB over established sessions, with our own
  *     client (bench/psk-load-client.ts) in a separate process: dtls-load's `echo` mode is
  *     plain UDP and its `coap` mode only counts CoAP 2.xx responses, so neither fits.
@@ -12,19 +12,23 @@
  *  3. the same echo over plain UDP through node:dgram (bench/udp-echo-server.ts, driven by
  *     `dtls-load echo`): the ceiling of any Node dgram driver, so the DTLS cost shows apart.
  *
+ * Without dtls-load, 1 and 3 (and the handshake profile) are skipped, saying so; 2 runs.
+ *
  * Options: --runs N (default 3: medians), --duration S (hs window, default 5),
  *          --rec-duration S (records window, default 2), --sessions N (16), --window W (8),
  *          --no-libcoap, --no-records, --profile (extra runs: node --cpu-prof of our server
  *          under the hs load and under the 64 B record load; top functions printed).
  */
-import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { summarizeProfile } from './lib/cpuprofile.js';
-import { BUILD_DIR, REPO_ROOT, SHARED_DIR, ensureDtlsLoad, runDtlsLoad, type DtlsLoadResult, type DtlsLoadRun } from './lib/dtls-load.js';
-import { grandchildPid, isStopping, runToEnd, spawnTracked, stop, waitForOutput, type Tracked } from './lib/procs.js';
-import { freePorts, udpBound, which } from './lib/sys.js';
+import { ensureDtlsLoad, runDtlsLoad, type DtlsLoadResult, type DtlsLoadRun } from './lib/dtls-load.js';
+import { BUILD_DIR, REPO_ROOT } from './lib/paths.js';
+import { isStopping, runToEnd, stop } from './lib/procs.js';
+import { Contention, fmt2, fmtInt, log, logSummaryTable, median, medianRun, paren, spread } from './lib/report.js';
+import { LOAD_CPU, SERVER_CPU, startLibcoap as startLibcoapProcess, startNodeServer, withServers, type ServerProcess } from './lib/servers.js';
+import { freePorts, which } from './lib/sys.js';
 
 // DESIGN.md, "Budgets on this machine"
 const HS_CEILING = 15_000; // 14-16k PSK_CCM_8 full handshakes/s, server, one core
@@ -32,8 +36,6 @@ const HS_TARGET = 8_000;
 const REC_CEILING = 80_000; // CoAP request/response over DTLS, one core: 68-92k/s (mid)
 const CCM_NS_PER_BYTE = 1.6; // AES-128-CCM_8 per record: ~2.5 us fixed + 1.6 ns/B
 
-const SERVER_CPU = 0;
-const LOAD_CPU = 1;
 /** `timeout` around every server, so nothing outlives a killed run for long: set from the options. */
 let processCapS = 300;
 function estimateSeconds(o: Opts): number {
@@ -71,73 +73,23 @@ function parseOpts(args: string[]): Opts {
   return o;
 }
 
-// --- formatting ------------------------------------------------------------------------
-
-const fmtInt = (x: number) => Math.round(x).toLocaleString('en-US');
-const fmt2 = (x: number) => x.toFixed(2);
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-/** The run whose rate is the median (so its CPU figures belong to the same run). */
-function medianRun<T extends { rate: number }>(runs: T[]): T {
-  const s = [...runs].sort((a, b) => a.rate - b.rate);
-  return s[(s.length - 1) >> 1]!;
-}
-function spread(xs: number[]): string {
-  if (xs.length < 2) return '';
-  return ` [${xs.map(fmtInt).join(', ')}]`;
-}
-function log(s = ''): void {
-  process.stdout.write(`${s}\n`);
-}
-
 // --- servers ---------------------------------------------------------------------------
 
-interface Server {
-  t: Tracked;
-  pid: number;
+interface Server extends ServerProcess {
   name: string;
 }
 
-async function startOurServer(port: number, extraNodeArgs: string[] = [], name = 'coaps'): Promise<Server> {
-  const script = join(REPO_ROOT, 'dist/bench/psk-echo-server.js');
-  if (!existsSync(script)) throw new Error(`${script} missing: run \`npx tsc -p .\` first`);
-  const t = spawnTracked('timeout', ['-k', '2', String(processCapS), 'taskset', '-c', String(SERVER_CPU), process.execPath, ...extraNodeArgs, script, String(port), '127.0.0.1']);
-  await waitForOutput(t, /LISTENING (\d+)/, 10_000);
-  const pid = await grandchildPid(t.proc.pid!);
-  return { t, pid, name };
+async function startOurServer(port: number, nodeArgs: string[] = [], name = 'coaps'): Promise<Server> {
+  return { ...(await startNodeServer('psk-echo-server.js', port, { capS: processCapS, nodeArgs })), name };
 }
 
 async function startUdpEcho(port: number): Promise<Server> {
-  const script = join(REPO_ROOT, 'dist/bench/udp-echo-server.js');
-  const t = spawnTracked('timeout', ['-k', '2', String(processCapS), 'taskset', '-c', String(SERVER_CPU), process.execPath, script, String(port), '127.0.0.1']);
-  await waitForOutput(t, /LISTENING (\d+)/, 10_000);
-  return { t, pid: await grandchildPid(t.proc.pid!), name: 'node-udp-echo' };
+  return { ...(await startNodeServer('udp-echo-server.js', port, { capS: processCapS })), name: 'node-udp-echo' };
 }
 
 async function startLibcoap(port: number): Promise<Server | { skip: string }> {
-  const bin = which('coap-server-gnutls');
-  if (!bin) return { skip: 'coap-server-gnutls not installed (apt-get install libcoap3-bin, see interop/PEERS.md)' };
-  const prio = join(SHARED_DIR, 'interop/gnutls/ccm8-only.conf');
-  if (!existsSync(prio)) return { skip: `${prio} missing: cannot force libcoap+GnuTLS to CCM_8` };
-  // PEERS.md: coaps on P+1; -h '' removes the PSK hint; -k is the ASCII key.
-  const t = spawnTracked(
-    'timeout',
-    ['-k', '2', String(processCapS), 'taskset', '-c', String(SERVER_CPU), bin, '-A', '127.0.0.1', '-p', String(port), '-k', 'secretPSK', '-h', ''],
-    { env: { ...process.env, GNUTLS_SYSTEM_PRIORITY_FILE: prio } },
-  );
-  const deadline = performance.now() + 5000;
-  while (!udpBound(port + 1)) {
-    if (t.proc.exitCode !== null || performance.now() > deadline) {
-      await stop(t);
-      return { skip: `coap-server-gnutls did not bind UDP ${port + 1}: ${t.err().trim().slice(-300)}` };
-    }
-    await sleep(20);
-  }
-  const pid = await grandchildPid(t.proc.pid!);
-  return { t, pid, name: 'libcoap-gnutls' };
+  const p = await startLibcoapProcess(port, processCapS);
+  return 'skip' in p ? p : { ...p, name: 'libcoap-gnutls' };
 }
 
 // --- measurements ----------------------------------------------------------------------
@@ -173,18 +125,9 @@ function hsChecks(r: DtlsLoadResult): string[] {
   return problems;
 }
 
-let contendedRuns = 0;
-let measuredRuns = 0;
-function contention(r: { cpu_busy_pct: number[] }, serverCpu: number | null, clientCpu: number): string {
-  measuredRuns++;
-  const b0 = r.cpu_busy_pct[SERVER_CPU];
-  const b1 = r.cpu_busy_pct[LOAD_CPU];
-  const notes: string[] = [];
-  if (b0 !== undefined && serverCpu !== null && b0 - serverCpu > 10) notes.push(`cpu${SERVER_CPU} ${Math.round(b0 - serverCpu)}% busy with other work`);
-  if (b1 !== undefined && b1 - clientCpu > 10) notes.push(`cpu${LOAD_CPU} ${Math.round(b1 - clientCpu)}% busy with other work`);
-  if (notes.length) contendedRuns++;
-  return notes.length ? `  (contention: ${notes.join(', ')})` : '';
-}
+const contention = new Contention();
+/** The contention note of one measurement, counted. */
+const contended = (busy: number[], serverCpu: number | null, clientCpu: number) => paren(contention.note(busy, serverCpu, clientCpu));
 
 interface RecRun {
   rate: number;
@@ -221,12 +164,7 @@ export async function main(args: string[]): Promise<number> {
   const o = parseOpts(args);
   processCapS = Math.ceil(estimateSeconds(o) * 1.5 + 30);
   const t0 = performance.now();
-  const servers: Server[] = [];
-  try {
-    return await body(o, servers, t0);
-  } finally {
-    for (const s of servers) await stop(s.t);
-  }
+  return withServers<Server>((servers) => body(o, servers, t0));
 }
 
 async function body(o: Opts, servers: Server[], t0: number): Promise<number> {
@@ -239,8 +177,10 @@ async function body(o: Opts, servers: Server[], t0: number): Promise<number> {
     return 1;
   }
   const dl = await ensureDtlsLoad();
-  if ('skip' in dl) log(`SKIP handshakes: ${dl.skip}`);
-  else log(`dtls-load: ${dl.bin}`);
+  if ('skip' in dl) {
+    log(`SKIP [hs] handshakes/s (coaps and libcoap-gnutls), [udp] the node:dgram echo ceiling and the hs profile: ${dl.skip}`);
+    log('     (only [records], with our own load client, runs)');
+  } else log(`dtls-load: ${dl.bin}`);
 
   const base = await freePorts(4);
   const ours = await startOurServer(base);
@@ -278,7 +218,7 @@ async function body(o: Opts, servers: Server[], t0: number): Promise<number> {
       const problems = hsChecks(a.r);
       if (problems.length) log(`  coaps: dtls-load hs reports problems: ${problems.join('; ')}`);
       if (problems.length && a.text) log(a.text.split('\n').map((l) => `    | ${l}`).join('\n'));
-      log(`  coaps          ${fmtInt(a.rate).padStart(7)}/s  server cpu ${a.serverCpu.toFixed(1)}%  ${a.usPerHs.toFixed(0)} us/hs  p50 ${a.r.p50_ms.toFixed(2)} ms  client ${a.r.client_cpu_pct.toFixed(0)}%  per-s ${JSON.stringify(a.r.per_sec)}${contention(a.r, a.r.server_cpu_pct, a.r.client_cpu_pct)}`);
+      log(`  coaps          ${fmtInt(a.rate).padStart(7)}/s  server cpu ${a.serverCpu.toFixed(1)}%  ${a.usPerHs.toFixed(0)} us/hs  p50 ${a.r.p50_ms.toFixed(2)} ms  client ${a.r.client_cpu_pct.toFixed(0)}%  per-s ${JSON.stringify(a.r.per_sec)}${contended(a.r.cpu_busy_pct, a.r.server_cpu_pct, a.r.client_cpu_pct)}`);
       if (coap) {
         const b = await hsRun(dl.bin, base + 3, coap, o);
         if ('error' in b) {
@@ -287,7 +227,7 @@ async function body(o: Opts, servers: Server[], t0: number): Promise<number> {
           coapHs.push(b);
           const problems = hsChecks(b.r);
           if (problems.length) log(`  libcoap-gnutls: ${problems.join('; ')}`);
-          log(`  libcoap-gnutls ${fmtInt(b.rate).padStart(7)}/s  server cpu ${b.serverCpu.toFixed(1)}%  ${b.usPerHs.toFixed(0)} us/hs  p50 ${b.r.p50_ms.toFixed(2)} ms  client ${b.r.client_cpu_pct.toFixed(0)}%  per-s ${JSON.stringify(b.r.per_sec)}${contention(b.r, b.r.server_cpu_pct, b.r.client_cpu_pct)}`);
+          log(`  libcoap-gnutls ${fmtInt(b.rate).padStart(7)}/s  server cpu ${b.serverCpu.toFixed(1)}%  ${b.usPerHs.toFixed(0)} us/hs  p50 ${b.r.p50_ms.toFixed(2)} ms  client ${b.r.client_cpu_pct.toFixed(0)}%  per-s ${JSON.stringify(b.r.per_sec)}${contended(b.r.cpu_busy_pct, b.r.server_cpu_pct, b.r.client_cpu_pct)}`);
         }
       }
     }
@@ -320,7 +260,7 @@ async function body(o: Opts, servers: Server[], t0: number): Promise<number> {
         const lossy = Number(j['lost']) + Number(j['bad']) + Number(j['late']) > 0 ? `  lost ${j['lost']} late ${j['late']} bad ${j['bad']} stalls ${j['stalls']}` : '';
         log(
           `  ${String(size).padStart(4)} B  ${fmtInt(r.rate).padStart(7)} rec/s  ${r.mbps.toFixed(2)} MB/s  server cpu ${r.serverCpu.toFixed(1)}%  ${r.usPerRec.toFixed(1)} us/rec  client cpu ${r.clientCpu.toFixed(0)}%  p50 ${Number(j['p50_ms']).toFixed(2)} ms${lossy}` +
-            contention(j as { cpu_busy_pct: number[] }, r.serverCpu, r.clientCpu),
+            contended(j['cpu_busy_pct'] as number[], r.serverCpu, r.clientCpu),
         );
       }
     }
@@ -328,6 +268,7 @@ async function body(o: Opts, servers: Server[], t0: number): Promise<number> {
 
   // 3. plain UDP echo through node:dgram: the ceiling of a Node driver -----------------------
   const udp = new Map<number, { rate: number; serverCpu: number; usPerRec: number }>();
+  if (o.records && 'skip' in dl) log('\n[udp] SKIPPED: no dtls-load (see above)');
   if (o.records && 'bin' in dl) {
     const port = await freePorts(1);
     const echo = await startUdpEcho(port);
@@ -344,7 +285,7 @@ async function body(o: Opts, servers: Server[], t0: number): Promise<number> {
       }
       const serverCpu = r.server_cpu_pct ?? NaN;
       udp.set(size, { rate: r.rate, serverCpu, usPerRec: (serverCpu / 100 / r.rate) * 1e6 });
-      log(`  ${String(size).padStart(4)} B  ${fmtInt(r.rate).padStart(7)} echoes/s  server cpu ${serverCpu.toFixed(1)}%  ${((serverCpu / 100 / r.rate) * 1e6).toFixed(1)} us/echo  client cpu ${r.client_cpu_pct.toFixed(0)}%${contention(r, r.server_cpu_pct, r.client_cpu_pct)}`);
+      log(`  ${String(size).padStart(4)} B  ${fmtInt(r.rate).padStart(7)} echoes/s  server cpu ${serverCpu.toFixed(1)}%  ${((serverCpu / 100 / r.rate) * 1e6).toFixed(1)} us/echo  client cpu ${r.client_cpu_pct.toFixed(0)}%${contended(r.cpu_busy_pct, r.server_cpu_pct, r.client_cpu_pct)}`);
     }
     await stop(echo.t);
   }
@@ -353,6 +294,11 @@ async function body(o: Opts, servers: Server[], t0: number): Promise<number> {
   const profileLines: string[] = [];
   if (o.profile) {
     const profile = async (what: 'hs' | 'records'): Promise<void> => {
+      const bin = 'bin' in dl ? dl.bin : undefined;
+      if (what === 'hs' && !bin) {
+        profileLines.push('\n[profile hs] SKIPPED: no dtls-load (see above)');
+        return;
+      }
       const dir = join(BUILD_DIR, `prof-${what}`);
       rmSync(dir, { recursive: true, force: true });
       mkdirSync(dir, { recursive: true });
@@ -360,13 +306,13 @@ async function body(o: Opts, servers: Server[], t0: number): Promise<number> {
       const ps = await startOurServer(port, ['--cpu-prof', `--cpu-prof-dir=${dir}`], `coaps (profiled, ${what})`);
       servers.push(ps);
       let rate = 'failed';
-      if (what === 'hs' && 'bin' in dl) {
-        const a = await hsRun(dl.bin, port, ps, o, 4, 0);
+      if (what === 'hs' && bin) {
+        const a = await hsRun(bin, port, ps, o, 4, 0);
         if (!('error' in a)) rate = `${fmtInt(a.rate)} hs/s at ${a.serverCpu.toFixed(0)}% cpu, ${a.usPerHs.toFixed(0)} us/hs`;
-      } else if (what === 'records') {
+      } else {
         const a = await recRun(port, ps, 64, { ...o, recDuration: 3 });
         if (!('error' in a)) rate = `${fmtInt(a.rate)} rec/s at ${a.serverCpu.toFixed(0)}% cpu, ${a.usPerRec.toFixed(1)} us/rec`;
-      } else return;
+      }
       await stop(ps.t, 5000);
       const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
       if (!file) {
@@ -410,6 +356,8 @@ async function body(o: Opts, servers: Server[], t0: number): Promise<number> {
     }
   } else if (hsBroken) {
     row('PSK full handshakes/s', 'FAILED', 'see above', '-');
+  } else if ('skip' in dl) {
+    row('PSK full handshakes/s', 'SKIPPED', 'no dtls-load (see the top)', '-');
   }
   for (const [size, runs] of rec) {
     if (!runs.length) continue;
@@ -426,26 +374,13 @@ async function body(o: Opts, servers: Server[], t0: number): Promise<number> {
     const u = udp.get(size);
     if (u) row('', '', `node:dgram UDP echo ${u.usPerRec.toFixed(1)} us`, `${fmt2(u.usPerRec / m.usPerRec)}`);
   }
-  if (rows.length) {
-    const head = ['metric', 'coaps', 'reference', 'ratio'];
-    const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-    const line = (c: string[]) => `| ${c.map((x, i) => (i === 3 ? x.padStart(w[i]!) : x.padEnd(w[i]!))).join(' | ')} |`;
-    log(`\nsummary (medians; [runs]; ratio > 1 is better than the reference)`);
-    log(line(head));
-    log(`|${w.map((n, i) => (i === 3 ? '-'.repeat(n + 1) + ':' : '-'.repeat(n + 2))).join('|')}|`);
-    for (const r of rows) log(line(r));
-  }
+  if (rows.length) logSummaryTable('summary (medians; [runs]; ratio > 1 is better than the reference)', rows);
   if (oursHs.length && coapHs.length) {
     const ratio = median(oursHs.map((r) => r.rate)) / median(coapHs.map((r) => r.rate));
     const eff = medianRun(coapHs).usPerHs / medianRun(oursHs).usPerHs;
     log(`coaps / libcoap-gnutls = ${fmt2(ratio)}   (handshakes/s, same generator, same run; per server CPU-second: ${fmt2(eff)})`);
   }
-  if (contendedRuns > 0) {
-    log(
-      `NOTE: other processes used cpu${SERVER_CPU}/cpu${LOAD_CPU} (>10% of a core) during ${contendedRuns} of ${measuredRuns} measurements: ` +
-        'rates are lower bounds; the CPU-per-operation figures (us/hs, us/record) are the steadier ratios.',
-    );
-  }
+  contention.logNote('rates are lower bounds; the CPU-per-operation figures (us/hs, us/record) are the steadier ratios.');
   for (const l of profileLines) log(l);
 
   // stop the servers now, to show their own counters

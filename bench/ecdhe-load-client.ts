@@ -35,13 +35,7 @@ import { ClientConnection } from '../lib/dtls/handshake/client.js';
 import { CipherSuite } from '../lib/dtls/wire/constants.js';
 import { CertificateType } from '../lib/dtls/wire/ec-extensions.js';
 import { clientKey, serverKey } from './lib/ecdhe-keys.js';
-import { clockTicks, cpuBusyPct, cpuSnap, procTicks } from './lib/sys.js';
-
-function arg(name: string, dflt: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : dflt;
-}
-const flag = (name: string) => process.argv.includes(`--${name}`);
+import { arg, flag, hardTimeLimit, mark, pct, perSecond, windowFigures } from './lib/load-client.js';
 const host = arg('host', '127.0.0.1');
 const port = Number(arg('port', '0'));
 const concurrency = Math.max(1, Number(arg('concurrency', '8')));
@@ -60,11 +54,7 @@ if (!port) {
   console.error('usage: ecdhe-load-client --port P [--concurrency C] [--duration S] [--windows N] [--warmup S] [--client-auth] [--real-crypto] [--server-pid PID]');
   process.exit(2);
 }
-// Never hang: the whole run is bounded.
-setTimeout(() => {
-  console.error('ecdhe-load-client: hard time limit reached');
-  process.exit(3);
-}, (windows * durationS + warmupS + 20) * 1000).unref();
+hardTimeLimit('ecdhe-load-client', windows * durationS + warmupS + 20);
 
 /** BENCH ONLY: see the header. The server cannot tell; its work is unchanged. */
 function benchCrypto(): CryptoProvider {
@@ -296,12 +286,6 @@ function finish(slot: Slot, error: string | undefined): void {
   startHandshake(slot);
 }
 
-function pct(a: number[], p: number): number {
-  if (a.length === 0) return 0;
-  const s = [...a].sort((x, y) => x - y);
-  return s[Math.min(s.length - 1, Math.floor(p * s.length))]!;
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function main(): Promise<void> {
@@ -328,29 +312,16 @@ async function main(): Promise<void> {
   // counted everywhere (warm-up and drain too), successes only inside a window
   const warm = windowCounters();
   st.measuring = true;
-  let c0 = process.cpuUsage();
-  let s0 = serverPid ? procTicks(serverPid) : -1;
-  let cpu0 = cpuSnap();
-  let w0 = performance.now();
+  let start = mark(serverPid);
   for (let w = 1; w <= windows; w++) {
-    const perSec: number[] = [];
-    let lastOk = 0;
-    const ticker = setInterval(() => {
-      perSec.push(st.ok - lastOk);
-      lastOk = st.ok;
-    }, 1000);
+    const ticker = perSecond(() => st.ok);
     await sleep(durationS * 1000);
-    clearInterval(ticker);
-    const w1 = performance.now();
-    const c1 = process.cpuUsage();
-    const s1 = serverPid ? procTicks(serverPid) : -1;
-    const cpu1 = cpuSnap();
+    ticker.stop();
+    const end = mark(serverPid);
     const win = windowCounters();
     const lat = latencies.splice(0);
     if (w === windows) st.measuring = false;
-    const secs = (w1 - w0) / 1000;
-    const clientCpu = (c1.user - c0.user + (c1.system - c0.system)) / 1e6;
-    const serverCpu = s0 >= 0 && s1 >= 0 ? (s1 - s0) / clockTicks() : -1;
+    const { secs, clientCpuS: clientCpu, cpuFields } = windowFigures(start, end, serverPid);
     console.log(
       JSON.stringify({
         tool: 'ecdhe-load-client',
@@ -374,18 +345,12 @@ async function main(): Promise<void> {
         rx_per_hs: win.ok ? Number((win.rx / win.ok).toFixed(2)) : 0,
         p50_ms: Number(pct(lat, 0.5).toFixed(3)),
         p99_ms: Number(pct(lat, 0.99).toFixed(3)),
-        client_cpu_pct: Number(((100 * clientCpu) / secs).toFixed(1)),
         client_cpu_us_per_hs: win.ok ? Number(((clientCpu / win.ok) * 1e6).toFixed(1)) : 0,
-        server_pid: serverPid || null,
-        server_cpu_pct: serverCpu >= 0 ? Number(((100 * serverCpu) / secs).toFixed(1)) : null,
-        cpu_busy_pct: cpuBusyPct(cpu0, cpu1).map((x) => Number(x.toFixed(1))),
-        per_sec: perSec,
+        ...cpuFields,
+        per_sec: ticker.perSec,
       }),
     );
-    c0 = c1;
-    s0 = s1;
-    cpu0 = cpu1;
-    w0 = w1;
+    start = end;
   }
 
   // drain: no new handshakes; let those in flight end (they are not counted)

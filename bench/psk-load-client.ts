@@ -13,12 +13,8 @@
  */
 import { performance } from 'node:perf_hooks';
 import { connect, type DtlsSession } from '../transports/node-dgram.js';
-import { clockTicks, cpuBusyPct, cpuSnap, procTicks } from './lib/sys.js';
-
-function arg(name: string, dflt: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : dflt;
-}
+import { arg, hardTimeLimit, mark, pct, perSecond, windowFigures } from './lib/load-client.js';
+import { BENCH_PSK_IDENTITY, BENCH_PSK_KEY } from './lib/server-process.js';
 const host = arg('host', '127.0.0.1');
 const port = Number(arg('port', '0'));
 const sessionsWanted = Number(arg('sessions', '16'));
@@ -33,13 +29,9 @@ if (!port) {
   console.error('usage: psk-load-client --port P [--sessions N] [--window W] [--size B] [--duration S] [--warmup S] [--server-pid PID]');
   process.exit(2);
 }
-// Never hang: the whole run is bounded.
-setTimeout(() => {
-  console.error('psk-load-client: hard time limit reached');
-  process.exit(3);
-}, (durationS + warmupS + 20) * 1000).unref();
+hardTimeLimit('psk-load-client', durationS + warmupS + 20);
 
-const psk = { identity: new TextEncoder().encode('Client_identity'), key: Uint8Array.from(Buffer.from('73656372657450534b', 'hex')) };
+const psk = { identity: new TextEncoder().encode(BENCH_PSK_IDENTITY), key: BENCH_PSK_KEY };
 
 interface Load {
   s: DtlsSession;
@@ -100,12 +92,6 @@ function onEcho(l: Load, d: Uint8Array): void {
   while (st.issuing && !l.s.closed && l.outstanding < window) sendOne(l);
 }
 
-function pct(a: number[], p: number): number {
-  if (a.length === 0) return 0;
-  const s = [...a].sort((x, y) => x - y);
-  return s[Math.min(s.length - 1, Math.floor(p * s.length))]!;
-}
-
 async function main(): Promise<void> {
   const t0 = performance.now();
   const results = await Promise.allSettled(
@@ -153,24 +139,13 @@ async function main(): Promise<void> {
   for (const l of loads) while (l.outstanding < window) sendOne(l);
   await new Promise((r) => setTimeout(r, warmupS * 1000));
 
-  const c0 = process.cpuUsage();
-  const s0 = serverPid ? procTicks(serverPid) : -1;
-  const cpu0 = cpuSnap();
-  const w0 = performance.now();
+  const start = mark(serverPid);
   st.measuring = true;
-  const perSec: number[] = [];
-  let lastOk = 0;
-  const ticker = setInterval(() => {
-    perSec.push(st.ok - lastOk);
-    lastOk = st.ok;
-  }, 1000);
+  const ticker = perSecond(() => st.ok);
   await new Promise((r) => setTimeout(r, durationS * 1000));
   st.measuring = false;
-  const w1 = performance.now();
-  const c1 = process.cpuUsage();
-  const s1 = serverPid ? procTicks(serverPid) : -1;
-  const cpu1 = cpuSnap();
-  clearInterval(ticker);
+  const end = mark(serverPid);
+  ticker.stop();
   st.issuing = false;
   clearInterval(stall);
 
@@ -178,9 +153,7 @@ async function main(): Promise<void> {
   await new Promise((r) => setTimeout(r, 150));
   await Promise.race([Promise.all(loads.map((l) => l.s.close())), new Promise((r) => setTimeout(r, 1000))]);
 
-  const win = (w1 - w0) / 1000;
-  const clientCpu = (c1.user - c0.user + (c1.system - c0.system)) / 1e6;
-  const serverCpu = s0 >= 0 && s1 >= 0 ? (s1 - s0) / clockTicks() : -1;
+  const { secs: win, cpuFields } = windowFigures(start, end, serverPid);
   const out = {
     tool: 'psk-load-client',
     sessions: sessionsWanted,
@@ -201,11 +174,8 @@ async function main(): Promise<void> {
     closed_early: st.closedEarly,
     p50_ms: Number(pct(lat, 0.5).toFixed(3)),
     p99_ms: Number(pct(lat, 0.99).toFixed(3)),
-    client_cpu_pct: Number(((100 * clientCpu) / win).toFixed(1)),
-    server_pid: serverPid || null,
-    server_cpu_pct: serverCpu >= 0 ? Number(((100 * serverCpu) / win).toFixed(1)) : null,
-    cpu_busy_pct: cpuBusyPct(cpu0, cpu1).map((x) => Number(x.toFixed(1))),
-    per_sec: perSec,
+    ...cpuFields,
+    per_sec: ticker.perSec,
   };
   console.log(JSON.stringify(out));
   process.exit(0);

@@ -5,9 +5,9 @@
  *   node dist/bench/udp-echo-server.js [port] [host]   -> prints `LISTENING <port>`
  */
 import { createSocket } from 'node:dgram';
+import { announceListening, listenArgs, stopOnSignals } from './lib/server-process.js';
 
-const port = Number(process.argv[2] ?? 0);
-const host = process.argv[3] ?? '127.0.0.1';
+const { port, host } = listenArgs();
 const socket = createSocket('udp4');
 socket.on('message', (msg, rinfo) => {
   socket.send(msg, rinfo.port, rinfo.address);
@@ -19,14 +19,6 @@ socket.bind(port, host, () => {
   } catch {
     /* capped by the kernel */
   }
-  process.stdout.write(`LISTENING ${socket.address().port}\n`);
+  announceListening(socket.address().port);
 });
-const stop = () => {
-  socket.close();
-  setTimeout(() => process.exit(0), 10).unref();
-};
-process.on('SIGTERM', stop);
-process.on('SIGINT', stop);
-process.stdin.on('end', stop);
-process.stdin.on('error', stop);
-process.stdin.resume();
+stopOnSignals(undefined, () => new Promise<void>((r) => socket.close(() => r())));

@@ -1,5 +1,5 @@
 /**
- * CoAP over DTLS (and plain UDP) against real CoAP programs (shared/interop/PEERS.md):
+ * CoAP over DTLS (and plain UDP) against real CoAP programs (interop/PEERS.md):
  * libcoap 4.3.1 (coap-client-gnutls / coap-client-openssl / coap-server-gnutls /
  * coap-server-openssl), node-coap-client 2.1.0, and our CLI (`coaps get|serve`).
  * Install them with `interop/install-peers.sh`; build with `npx tsc -p .` (the CLI cases run
@@ -20,15 +20,18 @@ import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CoapClient, createServer, type CoapServer, type CoapServerOptions } from '../transports/coap-node.js';
 import { demoRouter } from '../lib/cli/serve.js';
 import { pskMap, type PeerIdentity } from '../lib/entry/dtls.js';
 import type { IncomingRequest } from '../lib/coap/api-types.js';
 import {
+  CLI,
   CONTENT_TYPE,
+  GNUTLS_CCM8_ONLY,
+  GNUTLS_CCM8_P256,
   LOOPBACK,
+  PEERS_DIR,
   PSK_ASCII,
   PSK_HEX,
   PSK_IDENTITY,
@@ -45,11 +48,6 @@ import {
   type Peer,
 } from './helpers.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const CLI = join(ROOT, 'dist/lib/cli/main.js');
-const PEERS_DIR = join(ROOT, 'interop/peers');
-const CCM8_ONLY = fileURLToPath(new URL('../../shared/interop/gnutls/ccm8-only.conf', import.meta.url));
-const CCM8_P256 = fileURLToPath(new URL('../../shared/interop/gnutls/ccm8-p256.conf', import.meta.url));
 const nextPort = portAllocator('interop/coap.test.ts');
 
 const KEY = Buffer.from(PSK_HEX, 'hex');
@@ -75,7 +73,7 @@ afterAll(() => removeTempDirs());
 
 type Build = 'gnutls' | 'openssl';
 /** The environment of a libcoap gnutls program: CCM_8 forced (PEERS.md). */
-const gnutlsEnv = (conf = CCM8_ONLY): NodeJS.ProcessEnv => ({ ...process.env, GNUTLS_SYSTEM_PRIORITY_FILE: conf });
+const gnutlsEnv = (conf = GNUTLS_CCM8_ONLY): NodeJS.ProcessEnv => ({ ...process.env, GNUTLS_SYSTEM_PRIORITY_FILE: conf });
 const envFor = (build: Build) => (build === 'gnutls' ? gnutlsEnv() : process.env);
 const PSK_CLIENT_ARGS = ['-u', PSK_IDENTITY, '-k', PSK_ASCII];
 
@@ -479,7 +477,7 @@ describe('coap-client-gnutls -M (raw public key) -> our server (ECDHE-ECDSA, cli
       keyStore: { rawPublicKeys: [[client.publicKey.export({ type: 'spki', format: 'pem' }) as string, 'libcoap-client']] },
       clientAuth: 'required',
     });
-    const c = coapClient('gnutls', ['-M', clientKey, '-w', `coaps://${LOOPBACK}:${s.tap.port}/hello`], { env: gnutlsEnv(CCM8_P256) });
+    const c = coapClient('gnutls', ['-M', clientKey, '-w', `coaps://${LOOPBACK}:${s.tap.port}/hello`], { env: gnutlsEnv(GNUTLS_CCM8_P256) });
     await exitedOk(c);
     expect(c.stdout.trim()).toBe('Hello, coaps!');
     expect(negotiatedSuite(s.tap)).toBe(TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8);

@@ -1,6 +1,6 @@
 /**
  * DTLS 1.2 TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8 (0xC0AE, secp256r1) against real peers
- * (shared/interop/PEERS.md): GnuTLS 3.7 with RFC 7250 raw public keys (the tinydtls example
+ * (interop/PEERS.md): GnuTLS 3.7 with RFC 7250 raw public keys (the tinydtls example
  * key pairs), OpenSSL 3.0 with X.509 (test/fixtures/pki), our CLI with tinydtls-style hex
  * key files, and the failures a user meets first (unknown CA, wrong name, expired, an
  * untrusted client certificate or raw key). Install the peers with `interop/install-peers.sh`.
@@ -13,33 +13,28 @@
  * reads as a warning close_notify.
  */
 import { createHash, createPublicKey, X509Certificate } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { fromHex } from '../lib/bytes/util.js';
 import {
   AlertDescription,
   CipherSuite,
-  connect,
-  createServer,
   DtlsError,
   keyStore,
   nodeCrypto,
   type ConnectOptions,
-  type DtlsServer,
-  type DtlsSession,
   type PeerIdentity,
   type ServerOptions,
 } from '../lib/entry/dtls.js';
 import {
   ALERT_CLOSE_NOTIFY,
+  CLI,
   CONTENT_TYPE,
   GNUTLS_RPK_PRIORITY,
   LOOPBACK,
   OPENSSL_ECDHE_ARGS,
   killAllPeers,
-  onCleanup,
   portAllocator,
   randomP256HexKey,
   removeTempDirs,
@@ -55,36 +50,24 @@ import {
   type P256KeyFiles,
   type Peer,
 } from './helpers.js';
+import { keyLogTo, ourClient, ourClientFails, ourEchoServer, text, type OurClient, type OurServer } from './our-dtls.js';
+import { fixturePath, readFixture } from '../test/helpers/fixtures.js';
+import { tinydtlsKeys } from '../test/helpers/tinydtls.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const CLI = join(ROOT, 'dist/lib/cli/main.js');
-const PKI = join(ROOT, 'test/fixtures/pki');
-const TINYDTLS_B = new URL('../../shared/interop/tinydtls/B_tinydtls_client_server_ecdhe_ecdsa.json', import.meta.url);
 const nextPort = portAllocator('interop/dtls-ecdhe.test.ts');
 
 const ECDHE_SUITE = CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8;
-/** Fast but tolerant: the peers answer in a few ms on loopback. */
-const FAST = { initialMs: 400, maxMs: 1600, maxRetransmits: 3 };
 const HS = { server_hello: 2, certificate: 11, certificate_request: 13, certificate_verify: 15 } as const;
 const EXT = { client_certificate_type: 19, server_certificate_type: 20 } as const;
 const RAW_PUBLIC_KEY = 2;
 
-const pki = (f: string) => readFileSync(join(PKI, f), 'utf8');
-const pkiPath = (f: string) => join(PKI, f);
-const text = (d: Uint8Array) => Buffer.from(d).toString('utf8');
+const pki = (f: string) => readFixture(`pki/${f}`);
+const pkiPath = (f: string) => fixturePath(`pki/${f}`);
 const sha256hex = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const spkiDer = (pem: string) => new Uint8Array(createPublicKey(pem).export({ type: 'spki', format: 'der' }));
 
 // The tinydtls example key pairs (tests/dtls-server.c and tests/dtls-client.c)
-interface TinydtlsKeys {
-  server_priv_hex: string;
-  server_pub_x_hex: string;
-  server_pub_y_hex: string;
-  client_priv_hex: string;
-  client_pub_x_hex: string;
-  client_pub_y_hex: string;
-}
-const TK = (JSON.parse(readFileSync(TINYDTLS_B, 'utf8')) as { ecdsa_keys: TinydtlsKeys }).ecdsa_keys;
+const TK = tinydtlsKeys();
 const TINY_SERVER: P256HexKey = { privHex: TK.server_priv_hex, xHex: TK.server_pub_x_hex, yHex: TK.server_pub_y_hex };
 const TINY_CLIENT: P256HexKey = { privHex: TK.client_priv_hex, xHex: TK.client_pub_x_hex, yHex: TK.client_pub_y_hex };
 
@@ -113,82 +96,22 @@ afterAll(() => removeTempDirs());
 // Our side
 
 let keylogCounter = 0;
-/** A fresh key log file and the callback writing it (for tshark). */
-function keyLogFile(): { file: string; keyLog: (line: string) => void } {
-  const file = join(tmp, `keylog-${++keylogCounter}.txt`);
-  const lines: string[] = [];
-  return {
-    file,
-    keyLog: (line) => {
-      lines.push(line);
-      // rewritten whole each time: tshark reads it only after the session
-      writeFileSync(file, lines.join('\n') + '\n', { mode: 0o600 });
-    },
-  };
-}
+/** A fresh key log file name in the temp dir (tshark decrypts with it). */
+const nextKeyLog = () => join(tmp, `keylog-${++keylogCounter}.txt`);
 
-interface OurServer {
-  server: DtlsServer;
-  port: number;
-  keylog: string;
-  sessions: DtlsSession[];
-  closes: Array<{ session: DtlsSession; error: DtlsError | undefined }>;
-  handshakeErrors: Array<{ error: DtlsError; peer: { address: string; port: number } }>;
-  received: string[];
-}
-
-/** createServer in-process, echoing every record back. */
-async function ourEchoServer(opts: Omit<ServerOptions, 'retransmission'>): Promise<OurServer> {
-  const port = await nextPort();
-  const kl = keyLogFile();
-  const server = createServer({ retransmission: FAST, keyLog: kl.keyLog, ...opts });
-  const s: OurServer = { server, port, keylog: kl.file, sessions: [], closes: [], handshakeErrors: [], received: [] };
-  server.on('session', (session: DtlsSession) => {
-    s.sessions.push(session);
-    session.on('data', (d: Uint8Array) => {
-      s.received.push(text(d));
-      if (!session.closed) session.send(d);
-    });
-    session.on('close', (error?: DtlsError) => s.closes.push({ session, error }));
-  });
-  server.on('handshakeError', (error: DtlsError, peer: { address: string; port: number }) => s.handshakeErrors.push({ error, peer }));
-  await new Promise<void>((r) => server.listen(port, LOOPBACK, r));
-  onCleanup(() => server.close());
-  return s;
+/** ourEchoServer with a key log. */
+async function ourKeyLoggingServer(opts: Omit<ServerOptions, 'retransmission'>): Promise<OurServer & { keylog: string }> {
+  const keylog = nextKeyLog();
+  return Object.assign(await ourEchoServer(await nextPort(), { keyLog: keyLogTo(keylog), ...opts }), { keylog });
 }
 
 /** Our X.509 server: server.crt (CN=localhost, SAN localhost + 127.0.0.1). */
 const x509Server = () => ({ key: pki('server.key'), certificate: pki('server.crt'), rawPublicKey: false });
 
-interface OurClient {
-  session: DtlsSession;
-  keylog: string;
-  received: () => string;
-  closeEvents: Array<DtlsError | undefined>;
-}
-
-async function ourClient(port: number, opts: Omit<ConnectOptions, 'host' | 'port'>): Promise<OurClient> {
-  const kl = keyLogFile();
-  const session = await connect({ host: LOOPBACK, port, retransmission: FAST, timeoutMs: 5000, keyLog: kl.keyLog, ...opts });
-  onCleanup(() => session.close());
-  const chunks: string[] = [];
-  const closeEvents: Array<DtlsError | undefined> = [];
-  session.on('data', (d: Uint8Array) => chunks.push(text(d)));
-  session.on('close', (e?: DtlsError) => closeEvents.push(e));
-  return { session, keylog: kl.file, received: () => chunks.join(''), closeEvents };
-}
-
-/** connect() that must fail: returns the DtlsError. */
-async function ourClientFails(port: number, opts: Omit<ConnectOptions, 'host' | 'port'>): Promise<DtlsError> {
-  let session: DtlsSession | undefined;
-  try {
-    session = await connect({ host: LOOPBACK, port, retransmission: FAST, timeoutMs: 5000, ...opts });
-  } catch (e) {
-    expect(e).toBeInstanceOf(DtlsError);
-    return e as DtlsError;
-  }
-  await session.close();
-  throw new Error(`the handshake succeeded: ${JSON.stringify(session.info.identity)}`);
+/** ourClient with a key log. */
+async function ourKeyLoggingClient(port: number, opts: Omit<ConnectOptions, 'host' | 'port'>): Promise<OurClient & { keylog: string }> {
+  const keylog = nextKeyLog();
+  return Object.assign(await ourClient(port, { keyLog: keyLogTo(keylog), ...opts }), { keylog });
 }
 
 function expectRpkIdentity(id: PeerIdentity, spki: Uint8Array, name: string): void {
@@ -355,7 +278,7 @@ async function expectCloseNotify(tap: UdpTap, keylog: string, dirs: Direction[])
 
 describe('GnuTLS 3.7, RFC 7250 raw public keys (tinydtls example keys)', () => {
   it('gnutls-cli -> our server (one-way): echo, anonymous client, close_notify both ways', async () => {
-    const srv = await ourEchoServer({ ecdhe: { key: readFileSync(tinyServer.keyPem, 'utf8'), rawPublicKey: true }, clientAuth: 'none' });
+    const srv = await ourKeyLoggingServer({ ecdhe: { key: readFileSync(tinyServer.keyPem, 'utf8'), rawPublicKey: true }, clientAuth: 'none' });
     const tap = await UdpTap.start(await nextPort(), srv.port);
     // gnutls-cli has a key of its own (and offers client_certificate_type RawPublicKey), but
     // our server does not ask for it
@@ -390,7 +313,7 @@ describe('GnuTLS 3.7, RFC 7250 raw public keys (tinydtls example keys)', () => {
   });
 
   it('gnutls-cli -> our server (mutual, clientAuth required): identity rpk "tinydtls-client"', async () => {
-    const srv = await ourEchoServer({
+    const srv = await ourKeyLoggingServer({
       ecdhe: { key: readFileSync(tinyServer.keyPem, 'utf8'), rawPublicKey: true },
       keyStore: { rawPublicKeys: [[readFileSync(tinyClient.pubPem, 'utf8'), 'tinydtls-client']] },
       clientAuth: 'required',
@@ -427,7 +350,7 @@ describe('GnuTLS 3.7, RFC 7250 raw public keys (tinydtls example keys)', () => {
     await gs.waitFor(GNUTLS_SERV_READY, 5000);
     const tap = await UdpTap.start(await nextPort(), sPort);
 
-    const c = await ourClient(tap.port, { trust: { rawPublicKeys: [[readFileSync(tinyServer.pubPem, 'utf8'), 'tinydtls-server']] } });
+    const c = await ourKeyLoggingClient(tap.port, { trust: { rawPublicKeys: [[readFileSync(tinyServer.pubPem, 'utf8'), 'tinydtls-server']] } });
     expect(c.session.info.cipherSuite).toBe(ECDHE_SUITE);
     expectRpkIdentity(c.session.info.identity, serverSpki, 'tinydtls-server');
     c.session.send('hello gnutls-serv\n');
@@ -454,7 +377,7 @@ describe('GnuTLS 3.7, RFC 7250 raw public keys (tinydtls example keys)', () => {
     await gs.waitFor(GNUTLS_SERV_READY, 5000);
     const tap = await UdpTap.start(await nextPort(), sPort);
 
-    const c = await ourClient(tap.port, {
+    const c = await ourKeyLoggingClient(tap.port, {
       // the key as a parsed scalar, as tinydtls keeps it
       ecdhe: { key: nodeCrypto.p256.privateKeyFromScalar(fromHex(TINY_CLIENT.privHex)), rawPublicKey: true },
       trust: { rawPublicKeys: [[serverSpki, 'tinydtls-server']] },
@@ -481,7 +404,7 @@ describe('OpenSSL 3.0, X.509 (test/fixtures/pki)', () => {
     await ss.waitFor(/ACCEPT/, 5000);
     const tap = await UdpTap.start(await nextPort(), sPort);
 
-    const c = await ourClient(tap.port, { trust: { ca: pki('ca.crt') } });
+    const c = await ourKeyLoggingClient(tap.port, { trust: { ca: pki('ca.crt') } });
     expect(c.session.info.cipherSuite).toBe(ECDHE_SUITE);
     expectX509Identity(c.session.info.identity, 'localhost', 'server.crt');
     c.session.send('hello from coaps\n');
@@ -506,7 +429,7 @@ describe('OpenSSL 3.0, X.509 (test/fixtures/pki)', () => {
     await ss.waitFor(/ACCEPT/, 5000);
     const tap = await UdpTap.start(await nextPort(), sPort);
 
-    const c = await ourClient(tap.port, { ecdhe: { key: pki('client.key'), certificate: pki('client.crt') }, trust: { ca: pki('ca.crt') } });
+    const c = await ourKeyLoggingClient(tap.port, { ecdhe: { key: pki('client.key'), certificate: pki('client.crt') }, trust: { ca: pki('ca.crt') } });
     expect(c.session.info.cipherSuite).toBe(ECDHE_SUITE);
     expectX509Identity(c.session.info.identity, 'localhost', 'server.crt');
     c.session.send('mutual hello from coaps\n');
@@ -527,7 +450,7 @@ describe('OpenSSL 3.0, X.509 (test/fixtures/pki)', () => {
   });
 
   it('openssl s_client -> our server (server.crt, one-way): echo, anonymous client, close_notify both ways', async () => {
-    const srv = await ourEchoServer({ ecdhe: x509Server(), clientAuth: 'none' });
+    const srv = await ourKeyLoggingServer({ ecdhe: x509Server(), clientAuth: 'none' });
     const tap = await UdpTap.start(await nextPort(), srv.port);
     const sc = opensslClient(tap.port);
     sc.write('hello from s_client\n');
@@ -548,7 +471,7 @@ describe('OpenSSL 3.0, X.509 (test/fixtures/pki)', () => {
   });
 
   it('openssl s_client -cert client.crt -> our server (mutual, clientAuth required): identity x509 client.example', async () => {
-    const srv = await ourEchoServer({ ecdhe: x509Server(), keyStore: { ca: pki('ca.crt') }, clientAuth: 'required' });
+    const srv = await ourKeyLoggingServer({ ecdhe: x509Server(), keyStore: { ca: pki('ca.crt') }, clientAuth: 'required' });
     const tap = await UdpTap.start(await nextPort(), srv.port);
     const sc = opensslClient(tap.port, ['-cert', pkiPath('client.crt'), '-key', pkiPath('client.key')]);
     sc.write('hello from client.example\n');
@@ -663,7 +586,7 @@ describe('failures, live', () => {
   });
 
   it('s_client presenting stranger.crt (other-ca) -> our server requiring client auth: UNKNOWN_CA, then a good client is served', async () => {
-    const srv = await ourEchoServer({ ecdhe: x509Server(), keyStore: { ca: pki('ca.crt') }, clientAuth: 'required' });
+    const srv = await ourKeyLoggingServer({ ecdhe: x509Server(), keyStore: { ca: pki('ca.crt') }, clientAuth: 'required' });
     const tap = await UdpTap.start(await nextPort(), srv.port);
     const bad = opensslClient(tap.port, ['-cert', pkiPath('stranger.crt'), '-key', pkiPath('stranger.key')]);
     bad.write('never delivered\n');
@@ -694,7 +617,7 @@ describe('failures, live', () => {
   });
 
   it('gnutls-cli with an untrusted raw public key -> our server (clientAuth required): CERTIFICATE_UNKNOWN, then the trusted key is served', async () => {
-    const srv = await ourEchoServer({
+    const srv = await ourKeyLoggingServer({
       ecdhe: { key: readFileSync(tinyServer.keyPem, 'utf8'), rawPublicKey: true },
       keyStore: { rawPublicKeys: [[readFileSync(tinyClient.pubPem, 'utf8'), 'tinydtls-client']] },
       clientAuth: 'required',

@@ -1,5 +1,5 @@
 /**
- * DTLS 1.2 PSK (TLS_PSK_WITH_AES_128_CCM_8) against real peers (shared/interop/PEERS.md):
+ * DTLS 1.2 PSK (TLS_PSK_WITH_AES_128_CCM_8) against real peers (interop/PEERS.md):
  * OpenSSL 3.0 s_server/s_client, GnuTLS 3.7 gnutls-serv/gnutls-cli, node-dtls-client 1.1.1,
  * and our CLI. Install them with `interop/install-peers.sh`.
  *
@@ -11,15 +11,16 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { connect, createServer, DtlsError, pskMap, type DtlsServer, type DtlsSession } from '../lib/entry/dtls.js';
+import { connect, DtlsError, pskMap } from '../lib/entry/dtls.js';
 import {
   ALERT_BAD_RECORD_MAC,
   ALERT_CLOSE_NOTIFY,
+  CLI,
   CONTENT_TYPE,
   GNUTLS_PSK_PRIORITY,
   LOOPBACK,
+  PEERS_DIR,
   PSK_ASCII,
   PSK_HEX,
   PSK_IDENTITY,
@@ -37,17 +38,13 @@ import {
   waitFor,
   type Peer,
 } from './helpers.js';
+import { FAST, ourClient, ourEchoServer, text, type OurClient, type OurServer } from './our-dtls.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const CLI = join(ROOT, 'dist/lib/cli/main.js');
-const PEERS_DIR = join(ROOT, 'interop/peers');
 const nextPort = portAllocator('interop/dtls-psk.test.ts');
 
 const KEY = Buffer.from(PSK_HEX, 'hex');
 const WRONG_KEY_HEX = '73656372657450534c';
 const IDENTITY = new TextEncoder().encode(PSK_IDENTITY);
-/** Fast but tolerant: the peers answer in a few ms on loopback. */
-const FAST = { initialMs: 400, maxMs: 1600, maxRetransmits: 3 };
 const OPENSSL_PSK = ['-psk_identity', PSK_IDENTITY, '-cipher', 'PSK-AES128-CCM8'];
 
 let tmp = '';
@@ -60,54 +57,11 @@ afterEach(async () => {
 });
 afterAll(() => removeTempDirs());
 
-const text = (d: Uint8Array) => Buffer.from(d).toString('utf8');
-
 // ---------------------------------------------------------------------------------------
-// Our side
+// Our side (our-dtls.ts), with the test PSK
 
-interface OurServer {
-  server: DtlsServer;
-  port: number;
-  sessions: DtlsSession[];
-  closes: Array<{ session: DtlsSession; error: DtlsError | undefined }>;
-  handshakeErrors: Array<{ error: DtlsError; peer: { address: string; port: number } }>;
-  received: string[];
-}
-
-/** createServer in-process, echoing every record back. */
-async function ourEchoServer(extra: { mtu?: number } = {}): Promise<OurServer> {
-  const port = await nextPort();
-  const server = createServer({ psk: pskMap([[PSK_IDENTITY, KEY]]), retransmission: FAST, ...extra });
-  const s: OurServer = { server, port, sessions: [], closes: [], handshakeErrors: [], received: [] };
-  server.on('session', (session: DtlsSession) => {
-    s.sessions.push(session);
-    session.on('data', (d: Uint8Array) => {
-      s.received.push(text(d));
-      if (!session.closed) session.send(d);
-    });
-    session.on('close', (error?: DtlsError) => s.closes.push({ session, error }));
-  });
-  server.on('handshakeError', (error: DtlsError, peer: { address: string; port: number }) => s.handshakeErrors.push({ error, peer }));
-  await new Promise<void>((r) => server.listen(port, LOOPBACK, r));
-  onCleanup(() => server.close());
-  return s;
-}
-
-interface OurClient {
-  session: DtlsSession;
-  received: () => string;
-  closeEvents: Array<DtlsError | undefined>;
-}
-
-async function ourClient(port: number, extra: { mtu?: number } = {}): Promise<OurClient> {
-  const session = await connect({ host: LOOPBACK, port, psk: { identity: IDENTITY, key: KEY }, retransmission: FAST, timeoutMs: 5000, ...extra });
-  onCleanup(() => session.close());
-  const chunks: string[] = [];
-  const closeEvents: Array<DtlsError | undefined> = [];
-  session.on('data', (d: Uint8Array) => chunks.push(text(d)));
-  session.on('close', (e?: DtlsError) => closeEvents.push(e));
-  return { session, received: () => chunks.join(''), closeEvents };
-}
+const ourPskServer = async (extra: { mtu?: number } = {}): Promise<OurServer> => ourEchoServer(await nextPort(), { psk: pskMap([[PSK_IDENTITY, KEY]]), ...extra });
+const ourPskClient = (port: number, extra: { mtu?: number } = {}): Promise<OurClient> => ourClient(port, { psk: { identity: IDENTITY, key: KEY }, ...extra });
 
 // ---------------------------------------------------------------------------------------
 // Peers
@@ -210,7 +164,7 @@ describe('OpenSSL 3.0', () => {
     await ss.waitFor(/ACCEPT/, 5000);
     const tap = await UdpTap.start(await nextPort(), sPort);
 
-    const c = await ourClient(tap.port);
+    const c = await ourPskClient(tap.port);
     expect(c.session.info.cipherSuite).toBe(0xc0a8);
     expect(c.session.info.extendedMasterSecret).toBe(true);
     const ourHello = tap.records().find((r) => r.dir === 'c2s' && r.type === CONTENT_TYPE.handshake && r.fragment[0] === 1)!;
@@ -229,7 +183,7 @@ describe('OpenSSL 3.0', () => {
   });
 
   it('openssl s_client <-> our server: echo, s_client closes at EOF, our session closes cleanly', async () => {
-    const srv = await ourEchoServer();
+    const srv = await ourPskServer();
     const tap = await UdpTap.start(await nextPort(), srv.port);
     const sc = opensslClient(tap.port);
     sc.write('hello from s_client\n');
@@ -249,7 +203,7 @@ describe('OpenSSL 3.0', () => {
   });
 
   it('-mtu 256: openssl s_client <-> our server (mtu 256)', async () => {
-    const srv = await ourEchoServer({ mtu: 256 });
+    const srv = await ourPskServer({ mtu: 256 });
     const tap = await UdpTap.start(await nextPort(), srv.port);
     const sc = opensslClient(tap.port, ['-mtu', '256']);
     const line = 'x'.repeat(150) + '\n';
@@ -270,7 +224,7 @@ describe('OpenSSL 3.0', () => {
     await ss.waitFor(/ACCEPT/, 5000);
     const tap = await UdpTap.start(await nextPort(), sPort);
 
-    const c = await ourClient(tap.port, { mtu: 256 });
+    const c = await ourPskClient(tap.port, { mtu: 256 });
     c.session.send('y'.repeat(150) + '\n');
     await ss.waitFor(/y{150}/, 3000);
     ss.write('z'.repeat(150) + '\n');
@@ -286,7 +240,7 @@ describe('OpenSSL 3.0', () => {
   // OpenSSL refuses an MTU below 256 and no PSK handshake message comes near that, so it
   // never fragments here; ours goes down to 64: OpenSSL must reassemble our fragments.
   it('mtu 64: our server fragments its ServerHello, openssl s_client reassembles it', async () => {
-    const srv = await ourEchoServer({ mtu: 64 });
+    const srv = await ourPskServer({ mtu: 64 });
     const tap = await UdpTap.start(await nextPort(), srv.port);
     const sc = opensslClient(tap.port);
     sc.write('short line\n');
@@ -327,7 +281,7 @@ describe('OpenSSL 3.0', () => {
   });
 
   it('openssl s_client with a wrong key: handshakeError BAD_RECORD_MAC, then a correct client is served', async () => {
-    const srv = await ourEchoServer();
+    const srv = await ourPskServer();
     const tap = await UdpTap.start(await nextPort(), srv.port);
     const bad = opensslClient(tap.port, [], WRONG_KEY_HEX);
     bad.write('never delivered\n');
@@ -371,7 +325,7 @@ describe('GnuTLS 3.7', () => {
     await gs.waitFor(/listening on IPv4 0\.0\.0\.0 port \d+\.\.\.done/, 5000);
     const tap = await UdpTap.start(await nextPort(), sPort);
 
-    const c = await ourClient(tap.port);
+    const c = await ourPskClient(tap.port);
     expect(c.session.info.extendedMasterSecret).toBe(true);
     c.session.send('hello gnutls-serv\n');
     await waitFor(() => c.received().includes('hello gnutls-serv'), 3000, 'the echo');
@@ -390,7 +344,7 @@ describe('GnuTLS 3.7', () => {
   });
 
   it('gnutls-cli --udp <-> our server: echo, EOF, close_notify reaches our server', async () => {
-    const srv = await ourEchoServer();
+    const srv = await ourPskServer();
     const tap = await UdpTap.start(await nextPort(), srv.port);
     const gc = runPeer(
       'gnutls-cli',
@@ -421,7 +375,7 @@ describe('libcoap 4.3.1 (GnuTLS build)', () => {
     const cs = runPeer('coap-server-gnutls', ['-A', LOOPBACK, '-p', String(base), '-k', PSK_ASCII, '-h', ''], { timeoutMs: 15_000 });
     const tap = await UdpTap.start(await nextPort(), base + 1);
     // coap-server prints nothing when it is ready: our ClientHello is retransmitted until it is
-    const c = await ourClient(tap.port);
+    const c = await ourPskClient(tap.port);
     expect(c.session.info.cipherSuite).toBe(0xc0a8);
     // CoAP GET /time (CON, message id 0x1234): the server answers with a piggybacked 2.05
     const answer = once<[Uint8Array]>(c.session, 'data', 3000);
@@ -446,7 +400,7 @@ describe('node-dtls-client 1.1.1', () => {
 
   it.skipIf(!installed)('node-dtls-client <-> our server (no PSK hint): echo, close', async () => {
     const { dtls } = requirePeer('node-dtls-client') as { dtls: NodeDtlsClient };
-    const srv = await ourEchoServer(); // no pskHint: node-dtls-client throws on a ServerKeyExchange
+    const srv = await ourPskServer(); // no pskHint: node-dtls-client throws on a ServerKeyExchange
     const tap = await UdpTap.start(await nextPort(), srv.port);
     const sock = dtls.createSocket({
       type: 'udp4',

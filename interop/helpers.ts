@@ -13,6 +13,8 @@ import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { fixturePath } from '../test/helpers/fixtures.js';
 
 // ---------------------------------------------------------------------------------------
 // Constants shared by the interop tests (PEERS.md)
@@ -30,8 +32,21 @@ export const GNUTLS_ECC_PRIORITY =
 export const GNUTLS_RPK_PRIORITY = `${GNUTLS_ECC_PRIORITY}:-CTYPE-ALL:+CTYPE-CLI-RAWPK:+CTYPE-SRV-RAWPK`;
 /** OpenSSL's name for TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8, and the P-256 options it needs (PEERS.md). */
 export const OPENSSL_ECDHE_ARGS = ['-cipher', 'ECDHE-ECDSA-AES128-CCM8', '-groups', 'P-256'];
+/**
+ * GNUTLS_SYSTEM_PRIORITY_FILE configs that force CCM_8 on GnuTLS programs that take no priority
+ * string (libcoap's gnutls build): 0xC0A8, or 0xC0AE on secp256r1 (PEERS.md).
+ */
+export const GNUTLS_CCM8_ONLY = fixturePath('gnutls/ccm8-only.conf');
+export const GNUTLS_CCM8_P256 = fixturePath('gnutls/ccm8-p256.conf');
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** The repository root. */
+export const ROOT = fileURLToPath(new URL('..', import.meta.url));
+/** The built CLI (`npm run build`; `npm install` builds it too, through `prepare`). */
+export const CLI = join(ROOT, 'dist/lib/cli/main.js');
+/** Where install-peers.sh puts the npm peers (node-dtls-client, node-coap-client). */
+export const PEERS_DIR = join(ROOT, 'interop/peers');
 
 // ---------------------------------------------------------------------------------------
 // Ports

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the real DTLS peers the interop suite runs (see shared/interop/PEERS.md):
+# Installs the real DTLS peers the interop suite runs (see interop/PEERS.md):
 # Debian's openssl, gnutls-bin, libcoap3-bin, tshark (+ libmbedtls-dev), and the npm
 # packages node-dtls-client@1.1.1 / node-coap-client@2.1.0 into interop/peers/.
 # For a fresh Debian bookworm machine running as root (CI); idempotent.

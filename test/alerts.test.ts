@@ -15,7 +15,7 @@ import type { Extension } from '../lib/dtls/wire/extensions.js';
 import { decodeHandshakeFragments, encodeHandshake } from '../lib/dtls/wire/handshake.js';
 import { encodeRecord, splitRecords } from '../lib/dtls/wire/record.js';
 import { encodeServerHello, type ServerHello } from '../lib/dtls/wire/server-hello.js';
-import { IDENTITY, KEY, Pair } from './harness.js';
+import { IDENTITY, KEY, Pair } from './helpers/harness.js';
 
 /** Every code, and the alert we must send for it (undefined: none). */
 const EXPECTED: Record<DtlsErrorCode, number | undefined> = {

@@ -1,8 +1,8 @@
 /**
- * Block1/Block2 option values (lib/coap/block.ts, RFC 7959 §2.2): the shared vectors
- * (block_option_values_rfc7959 in coap_messages.json) both ways, and properties.
+ * Block1/Block2 option values (lib/coap/block.ts, RFC 7959 §2.2): the vectors
+ * (block_option_values_rfc7959 in test/fixtures/lwm2m-vectors/coap_messages.json) both ways,
+ * and properties.
  */
-import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fromHex, toHex } from '../lib/bytes/util.js';
@@ -19,6 +19,7 @@ import {
 } from '../lib/coap/block.js';
 import { decodeMessage, encodeMessage } from '../lib/coap/codec.js';
 import { Code, decodeUint, getOption, MessageType, OptionNumber } from '../lib/coap/message.js';
+import { readFixtureJson } from './helpers/fixtures.js';
 
 interface BlockVector {
   num: number;
@@ -28,9 +29,9 @@ interface BlockVector {
   option_value_hex: string;
   option_value_length: number;
 }
-const FILE = JSON.parse(readFileSync(new URL('../../shared/vectors/lwm2m/coap_messages.json', import.meta.url), 'utf8')) as {
+const FILE = readFixtureJson<{
   block_option_values_rfc7959: { rule: string; vectors: BlockVector[] };
-};
+}>('lwm2m-vectors/coap_messages.json');
 const VECTORS = FILE.block_option_values_rfc7959.vectors;
 
 function blockError(value: Uint8Array): BlockOptionError {

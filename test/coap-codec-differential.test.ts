@@ -13,13 +13,14 @@
  *   coap_packet_1_1_1_result contradicts the RFC 7252 expectation, see its note_coap_packet,
  *   and the decode/encode quirks documented in codec.ts) are asserted as deliberate differences.
  */
-import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { generate, parse, type ParsedPacket } from 'coap-packet';
 import { describe, expect, it } from 'vitest';
 import { concat, fromHex, toHex } from '../lib/bytes/util.js';
 import { CoapFormatError, type CoapFormatErrorKind, decodeMessage, encodeMessage, MAX_OPTION_VALUE_LENGTH, peekHeader } from '../lib/coap/codec.js';
 import { codeText, MessageType, type CoapMessage, type CoapOption } from '../lib/coap/message.js';
+import { readFixtureJson } from './helpers/fixtures.js';
+import { optionsByDeltaArb } from './helpers/coap.js';
 
 // ---------------------------------------------------------------------------------------------
 // the oracle
@@ -156,16 +157,7 @@ const arbValue = fc.oneof(
   { weight: 1, arbitrary: fc.uint8Array({ minLength: 260, maxLength: 1500 }) },
 );
 /** Options by delta (ascending, repeats allowed). */
-const arbOptionsByDelta = fc.array(fc.tuple(arbDelta, arbValue), { maxLength: 10 }).map((xs) => {
-  const out: CoapOption[] = [];
-  let n = 0;
-  for (const [d, value] of xs) {
-    if (n + d > 0xffff) break;
-    n += d;
-    out.push({ number: n, value });
-  }
-  return out;
-});
+const arbOptionsByDelta = optionsByDeltaArb(arbDelta, arbValue, 10);
 /** Options drawn from coap-packet's named numbers and the top of the range, sorted stably. */
 const arbOptionsByNumber = fc
   .array(
@@ -378,10 +370,10 @@ interface MessageVector {
   expected?: string;
   coap_packet_1_1_1_result: { ok: boolean; error?: string };
 }
-const VECTOR_FILE = JSON.parse(readFileSync(new URL('../../shared/vectors/lwm2m/coap_messages.json', import.meta.url), 'utf8')) as {
+const VECTOR_FILE = readFixtureJson<{
   note_coap_packet: string;
   messages: MessageVector[];
-};
+}>('lwm2m-vectors/coap_messages.json');
 function vectorBytes(v: MessageVector): Uint8Array {
   const out = new Uint8Array(v.length); // payload_max gives only a prefix: zero-padded
   out.set(fromHex(v.hex));

@@ -1,10 +1,9 @@
 /**
- * CoAP message codec (lib/coap/codec.ts): the shared vectors (coap_messages.json), hand-made
+ * CoAP message codec (lib/coap/codec.ts): the vectors (lwm2m-vectors/coap_messages.json), hand-made
  * byte vectors both ways, the coap-packet 1.1.1 divergences, and properties: no input makes
  * decodeMessage throw anything but CoapFormatError, valid messages round-trip, and every
  * accepted datagram re-encodes to the same bytes (the format is canonical).
  */
-import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { parse as coapPacketParse } from 'coap-packet';
 import { describe, expect, it } from 'vitest';
@@ -21,6 +20,8 @@ import {
 } from '../lib/coap/codec.js';
 import { ContentFormat, contentFormatFromName, contentFormatName, decodeContentFormat, encodeContentFormat } from '../lib/coap/content-format.js';
 import { Code, codeText, decodeUint, getOption, getOptions, isCritical, MessageType, OptionNumber, type CoapMessage, type CoapOption } from '../lib/coap/message.js';
+import { readFixtureJson } from './helpers/fixtures.js';
+import { optionsByDeltaArb } from './helpers/coap.js';
 
 // ---------------------------------------------------------------------------------------------
 // helpers
@@ -93,7 +94,7 @@ function referenceEncode(m: CoapMessage): Uint8Array {
 }
 
 // ---------------------------------------------------------------------------------------------
-// the shared vectors
+// the vectors (test/fixtures/lwm2m-vectors/coap_messages.json)
 
 interface CoapPacketResult {
   ok: boolean;
@@ -119,9 +120,9 @@ interface MessageVector {
   other_asserts?: string[];
   coap_packet_1_1_1_result: CoapPacketResult;
 }
-const VECTORS = JSON.parse(readFileSync(new URL('../../shared/vectors/lwm2m/coap_messages.json', import.meta.url), 'utf8')) as {
+const VECTORS = readFixtureJson<{
   messages: MessageVector[];
-};
+}>('lwm2m-vectors/coap_messages.json');
 
 /** The datagram of a vector: `hex`, zero-padded to `length` when only a prefix is given (payload_max). */
 function vectorBytes(v: MessageVector): Uint8Array {
@@ -608,16 +609,7 @@ const arbDelta = fc.oneof(
   { weight: 3, arbitrary: fc.integer({ min: 0, max: 300 }) },
   { weight: 1, arbitrary: fc.integer({ min: 0, max: 65535 }) },
 );
-const arbOptions = fc.array(fc.tuple(arbDelta, arbValue), { maxLength: 8 }).map((xs) => {
-  const out: CoapOption[] = [];
-  let n = 0;
-  for (const [d, value] of xs) {
-    if (n + d > 0xffff) break;
-    n += d;
-    out.push({ number: n, value });
-  }
-  return out;
-});
+const arbOptions = optionsByDeltaArb(arbDelta, arbValue, 8);
 const validCodes = [...Array(256).keys()].filter((c) => ![1, 6, 7].includes(c >> 5) && c !== 0);
 const arbMessage: fc.Arbitrary<CoapMessage> = fc.oneof(
   {

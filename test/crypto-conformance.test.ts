@@ -7,7 +7,7 @@
  * - RFC 4231 §4.2, §4.3, §4.7 HMAC-SHA-256 test cases 1, 2 and 6.
  * - FIPS 180-2 Appendix B SHA-256 examples (one block, two blocks, one million "a"), and "".
  * - P-256: the PKI fixtures made by OpenSSL (test/fixtures/pki), the tinydtls test scalars
- *   (../shared/interop/tinydtls/B_*.json), signatures made by node:crypto (OpenSSL).
+ *   (test/fixtures/tinydtls/B_*.json), signatures made by node:crypto (OpenSSL).
  */
 import {
   createECDH,
@@ -19,7 +19,7 @@ import {
   sign as nodeSign,
   verify as nodeVerify,
 } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -30,11 +30,14 @@ import { CCM8_TAG_LENGTH } from '../lib/crypto/provider.js';
 import { createPureCrypto } from '../lib/crypto/pure.js';
 import { memoryKeyStore } from '../lib/dtls/keystore.js';
 import { CipherSuite } from '../lib/dtls/wire/constants.js';
-import { dec, enc, Pair } from './harness.js';
+import { listFixtures, readFixture } from './helpers/fixtures.js';
+import { dec, enc, Pair } from './helpers/harness.js';
+import { tinydtlsKeys } from './helpers/tinydtls.js';
+import { counting, flipBit } from './helpers/bytes.js';
+import { RFC3610_AAD, RFC3610_KEY, RFC3610_VECTORS } from './helpers/rfc3610.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '..');
-const PKI = join(HERE, 'fixtures', 'pki');
 
 const nodeRandom = (n: number): Uint8Array => randomFillSync(new Uint8Array(n));
 const pureCrypto = createPureCrypto(nodeRandom);
@@ -43,44 +46,6 @@ const PROVIDERS: Array<[string, CryptoProvider]> = [
   ['pure', pureCrypto],
 ];
 const other = (c: CryptoProvider): CryptoProvider => (c === nodeCrypto ? pureCrypto : nodeCrypto);
-
-function counting(from: number, to: number): Uint8Array {
-  const out = new Uint8Array(to - from + 1);
-  for (let i = 0; i < out.length; i++) out[i] = from + i;
-  return out;
-}
-
-function flipBit(b: Uint8Array, bit: number): Uint8Array {
-  const out = b.slice();
-  out[bit >> 3] = out[bit >> 3]! ^ (1 << (bit & 7));
-  return out;
-}
-
-const RFC3610_KEY = fromHex('c0c1c2c3c4c5c6c7c8c9cacbcccdcecf');
-const RFC3610_AAD = counting(0x00, 0x07);
-const RFC3610 = [
-  {
-    name: 'Packet Vector #1',
-    nonce: fromHex('00000003020100a0a1a2a3a4a5'),
-    plaintext: counting(0x08, 0x1e),
-    ciphertext: fromHex('588c979a61c663d2f066d0c2c0f989806d5f6b61dac384'),
-    tag: fromHex('17e8d12cfdf926e0'),
-  },
-  {
-    name: 'Packet Vector #2',
-    nonce: fromHex('00000004030201a0a1a2a3a4a5'),
-    plaintext: counting(0x08, 0x1f),
-    ciphertext: fromHex('72c91a36e135f8cf291ca894085c87e3cc15c439c9e43a3b'),
-    tag: fromHex('a091d56e10400916'),
-  },
-  {
-    name: 'Packet Vector #3',
-    nonce: fromHex('00000005040302a0a1a2a3a4a5'),
-    plaintext: counting(0x08, 0x20),
-    ciphertext: fromHex('51b1e5f44a197d1da46b0f8e2d282ae871e838bb64da859657'),
-    tag: fromHex('4adaa76fbd9fb0c5'),
-  },
-];
 
 /** secp256r1 group order. */
 const N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
@@ -115,23 +80,12 @@ function opensslSignature(pem: string, data: Uint8Array, high: boolean): Uint8Ar
   return s > N / 2n === high ? sig : derSig(r, N - s);
 }
 
-const keyFiles = readdirSync(PKI).filter((f) => f.endsWith('.key'));
+const keyFiles = listFixtures('pki').filter((f) => f.endsWith('.key'));
 const ecKeyFiles = keyFiles.filter((f) => !f.startsWith('rsa-'));
-const pem = (f: string) => readFileSync(join(PKI, f), 'utf8');
+const pem = (f: string) => readFixture(`pki/${f}`);
 const spkiOfPem = (p: string) => new Uint8Array(createPublicKey(p).export({ type: 'spki', format: 'der' }));
 
-const TINYDTLS_JSON = join(ROOT, '..', 'shared', 'interop', 'tinydtls', 'B_tinydtls_client_server_ecdhe_ecdsa.json');
-const TINYDTLS_KEYS = (existsSync(TINYDTLS_JSON)
-  ? JSON.parse(readFileSync(TINYDTLS_JSON, 'utf8')).ecdsa_keys
-  : {
-      // The same public test keys (tinydtls tests/dtls-server.c, tests/dtls-client.c).
-      server_priv_hex: 'd9e2707a72da6a0504995c86eddbe3efc7f1cd74838f7570c8072d0a76261bd4',
-      server_pub_x_hex: 'd055ee14084d6e0615599db583913e4a3e4526a2704d61f27a4ccfba9758ef9a',
-      server_pub_y_hex: 'b418b64afe8030da1ddcf4f42e2f2631d043b1fb03e22f4d17de43f9f9adee70',
-      client_priv_hex: '41c1cb6b51247a144321435b7a80e714896a33bbad7294ca401455a194a949fa',
-      client_pub_x_hex: '36dfe2c6f9f2ed29da0a9a8f62684e916375ba10300c28c5e47cfbf25fa58f52',
-      client_pub_y_hex: '71a0d4fcde1ab8785a3c786935a7cfabe93f987209daed0b4fabc36fc772f829',
-    }) as Record<string, string>;
+const TINYDTLS_KEYS = tinydtlsKeys();
 
 describe.each(PROVIDERS)('CryptoProvider conformance: %s', (name, c) => {
   it('has its name', () => {
@@ -139,7 +93,7 @@ describe.each(PROVIDERS)('CryptoProvider conformance: %s', (name, c) => {
   });
 
   describe('AES-128-CCM_8: RFC 3610 packet vectors (13-byte nonce, 8-byte tag)', () => {
-    for (const v of RFC3610) {
+    for (const v of RFC3610_VECTORS) {
       const sealed = concat(v.ciphertext, v.tag);
 
       it(`${v.name}: encrypts to the published ciphertext and tag, and decrypts it`, () => {
@@ -449,9 +403,9 @@ describe.each(PROVIDERS)('CryptoProvider conformance: %s', (name, c) => {
     });
 
     it('tinydtls test key scalars give the published public points', () => {
-      for (const who of ['server', 'client']) {
-        const key = c.p256.privateKeyFromScalar(fromHex(TINYDTLS_KEYS[`${who}_priv_hex`]!));
-        expect(toHex(key.publicKey.point)).toBe('04' + TINYDTLS_KEYS[`${who}_pub_x_hex`]! + TINYDTLS_KEYS[`${who}_pub_y_hex`]!);
+      for (const who of ['server', 'client'] as const) {
+        const key = c.p256.privateKeyFromScalar(fromHex(TINYDTLS_KEYS[`${who}_priv_hex`]));
+        expect(toHex(key.publicKey.point)).toBe('04' + TINYDTLS_KEYS[`${who}_pub_x_hex`] + TINYDTLS_KEYS[`${who}_pub_y_hex`]);
         const sig = c.p256.sign(key, utf8(who));
         expect(other(c).p256.verify(other(c).p256.importPublicKey(key.publicKey.spki), utf8(who), sig)).toBe(true);
       }
@@ -466,8 +420,8 @@ describe.each(PROVIDERS)('CryptoProvider conformance: %s', (name, c) => {
   });
 
   describe('DTLS handshakes with this provider on one side and the other provider on the other', () => {
-    const serverKey = (p: CryptoProvider) => p.p256.privateKeyFromScalar(fromHex(TINYDTLS_KEYS.server_priv_hex!));
-    const clientKey = (p: CryptoProvider) => p.p256.privateKeyFromScalar(fromHex(TINYDTLS_KEYS.client_priv_hex!));
+    const serverKey = (p: CryptoProvider) => p.p256.privateKeyFromScalar(fromHex(TINYDTLS_KEYS.server_priv_hex));
+    const clientKey = (p: CryptoProvider) => p.p256.privateKeyFromScalar(fromHex(TINYDTLS_KEYS.client_priv_hex));
 
     for (const [side, serverC, clientC] of [
       ['server', c, other(c)],

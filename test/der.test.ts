@@ -22,7 +22,7 @@ import {
 import { base64Decode, looksLikePem, pemToDer, readPem } from '../lib/bytes/pem.js';
 import { DecodeError } from '../lib/bytes/reader.js';
 import { concat, fromHex, latin1, toHex } from '../lib/bytes/util.js';
-import { oid, tlv } from './x509-builder.js';
+import { oid, tlv } from './helpers/x509-builder.js';
 
 const h = fromHex;
 

@@ -3,11 +3,13 @@ import { nodeCrypto } from '../lib/crypto/node.js';
 import { memoryKeyStore } from '../lib/dtls/keystore.js';
 import { CipherSuite } from '../lib/dtls/wire/constants.js';
 import { fromHex } from '../lib/bytes/util.js';
-import { dec, enc, Pair } from './harness.js';
+import { dec, enc, handshake, Pair } from './helpers/harness.js';
+import { tinydtlsKeys } from './helpers/tinydtls.js';
 
-// The tinydtls example key pairs (shared/interop/tinydtls/B_*.json).
-const serverKey = nodeCrypto.p256.privateKeyFromScalar(fromHex('d9e2707a72da6a0504995c86eddbe3efc7f1cd74838f7570c8072d0a76261bd4'));
-const clientKey = nodeCrypto.p256.privateKeyFromScalar(fromHex('41c1cb6b51247a144321435b7a80e714896a33bbad7294ca401455a194a949fa'));
+// The tinydtls example key pairs (test/fixtures/tinydtls/B_*.json).
+const TINYDTLS = tinydtlsKeys();
+const serverKey = nodeCrypto.p256.privateKeyFromScalar(fromHex(TINYDTLS.server_priv_hex));
+const clientKey = nodeCrypto.p256.privateKeyFromScalar(fromHex(TINYDTLS.client_priv_hex));
 const strangerKey = nodeCrypto.p256.privateKeyFromScalar(nodeCrypto.random(32));
 
 function rpkPair(o: { clientAuth?: 'none' | 'optional' | 'required'; trustServer?: boolean; trustClient?: boolean; clientKey?: typeof clientKey } = {}) {
@@ -21,13 +23,6 @@ function rpkPair(o: { clientAuth?: 'none' | 'optional' | 'required'; trustServer
     client: { psk: undefined, ecdhe: { key: o.clientKey ?? clientKey, rawPublicKey: true }, acceptPeerCertificateTypes: [2] },
     clientStore: memoryKeyStore({ rawPublicKeys: o.trustServer === false ? [] : [[serverKey.publicKey.spki, 'tinydtls-server']] }),
   });
-}
-
-function handshake(p: Pair) {
-  const c = p.addClient();
-  c.conn.start(p.net.now);
-  p.run(120_000, () => p.settled(c) || p.serverHas('failed'));
-  return c;
 }
 
 describe('ECDHE-ECDSA with raw public keys (RFC 7250) on a virtual clock', () => {
@@ -116,6 +111,10 @@ function findMessage(d: Uint8Array, type: number): { at: number; length: number 
   return undefined;
 }
 
+function flipLowBit(d: Uint8Array, at: number): void {
+  d[at] = d[at]! ^ 0x01;
+}
+
 describe('forged signatures fail the handshake with decrypt_error and a typed error', () => {
   it('a forged ServerKeyExchange signature', () => {
     let tampered = 0;
@@ -125,7 +124,7 @@ describe('forged signatures fail the handshake with decrypt_error and a typed er
       filter: (d) => {
         const m = findMessage(d.data, 12);
         if (m && d.from.port === 5684) {
-          d.data[m.at + m.length - 5] ^= 0x01; // inside the DER signature
+          flipLowBit(d.data, m.at + m.length - 5); // inside the DER signature
           tampered++;
         }
         return true;
@@ -148,7 +147,7 @@ describe('forged signatures fail the handshake with decrypt_error and a typed er
       ...base,
       filter: (d) => {
         const m = findMessage(d.data, 15);
-        if (m && d.from.port === 40000) d.data[m.at + m.length - 3] ^= 0x01;
+        if (m && d.from.port === 40000) flipLowBit(d.data, m.at + m.length - 3);
         return true;
       },
     });

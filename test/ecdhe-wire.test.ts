@@ -4,8 +4,6 @@
  * re-encode to identical bytes, generated values round-trip, and whatever the input, every
  * decoder returns a value or throws DecodeError, nothing else.
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DecodeError } from '../lib/bytes/reader.js';
@@ -46,24 +44,13 @@ import { findExtension } from '../lib/dtls/wire/extensions.js';
 import { decodeHandshakeFragments, type HandshakeFragment } from '../lib/dtls/wire/handshake.js';
 import { splitRecords } from '../lib/dtls/wire/record.js';
 import { decodeServerHello } from '../lib/dtls/wire/server-hello.js';
-
-const DIR = new URL('../../shared/interop/tinydtls/', import.meta.url);
-const PKI = new URL('./fixtures/pki/', import.meta.url);
-
-interface Datagram {
-  dir: 'c2s' | 's2c';
-  hex: string;
-  dropped?: boolean;
-}
-function datagrams(prefix: string): Datagram[] {
-  const file = readdirSync(fileURLToPath(DIR)).find((f) => f.startsWith(`${prefix}_`) && f.endsWith('.json'));
-  if (!file) throw new Error(`no transcript ${prefix}_*.json`);
-  return (JSON.parse(readFileSync(new URL(file, DIR), 'utf8')) as { datagrams: Datagram[] }).datagrams;
-}
+import { mutated } from './helpers/bytes.js';
+import { readFixture } from './helpers/fixtures.js';
+import { transcriptDatagrams, type Dir } from './helpers/tinydtls.js';
 
 /** Every epoch-0 handshake fragment of a transcript (tinydtls and GnuTLS never fragment these). */
-function fragments(prefix: string): Array<HandshakeFragment & { dir: Datagram['dir'] }> {
-  return datagrams(prefix)
+function fragments(prefix: string): Array<HandshakeFragment & { dir: Dir }> {
+  return transcriptDatagrams(prefix)
     .filter((d) => !d.dropped)
     .flatMap((d) =>
       splitRecords(fromHex(d.hex))
@@ -73,7 +60,7 @@ function fragments(prefix: string): Array<HandshakeFragment & { dir: Datagram['d
 }
 
 /** The body of the (first) message of a type in a direction; it must be whole. */
-function body(prefix: string, dir: Datagram['dir'], type: number): Uint8Array {
+function body(prefix: string, dir: Dir, type: number): Uint8Array {
   const f = fragments(prefix).find((x) => x.dir === dir && x.msgType === type);
   if (!f) throw new Error(`transcript ${prefix}: no ${dir} message of type ${type}`);
   expect(f.fragmentOffset).toBe(0);
@@ -111,7 +98,7 @@ const extData = (exts: Array<{ type: number; data: Uint8Array }>, type: number) 
 
 /** DER of a PEM certificate fixture. */
 function pemDer(name: string): Uint8Array {
-  const text = readFileSync(new URL(name, PKI), 'utf8');
+  const text = readFixture(`pki/${name}`);
   const b64 = text.replace(/-----(BEGIN|END) CERTIFICATE-----/g, '').replace(/\s+/g, '');
   return new Uint8Array(Buffer.from(b64, 'base64'));
 }
@@ -257,22 +244,6 @@ function outcome<T>(decode: () => T): { ok: true; value: T } | { ok: false } {
     if (e instanceof DecodeError) return { ok: false };
     throw e;
   }
-}
-
-/** Flip, overwrite, truncate and extend bytes of a valid message. */
-function mutated(valid: Uint8Array) {
-  const edit = fc.record({ at: fc.nat({ max: Math.max(0, valid.length - 1) }), value: fc.integer({ min: 0, max: 255 }), xor: fc.boolean() });
-  return fc
-    .record({
-      edits: fc.array(edit, { maxLength: 4 }),
-      cut: fc.option(fc.nat({ max: valid.length }), { nil: undefined }),
-      tail: fc.uint8Array({ maxLength: 8 }),
-    })
-    .map(({ edits, cut, tail }) => {
-      const b = valid.slice();
-      for (const e of edits) if (e.at < b.length) b[e.at] = e.xor ? b[e.at]! ^ (1 << (e.value & 7)) : e.value;
-      return concat(b.subarray(0, cut ?? b.length), tail);
-    });
 }
 
 interface Codec {

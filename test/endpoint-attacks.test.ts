@@ -6,7 +6,7 @@ import { AlertDescription, ContentType } from '../lib/dtls/wire/constants.js';
 import { encodeRecord } from '../lib/dtls/wire/record.js';
 import { encodeHandshake } from '../lib/dtls/wire/handshake.js';
 import { DtlsError } from '../lib/dtls/errors.js';
-import { dec, enc, IDENTITY, KEY, Pair, SERVER } from './harness.js';
+import { dec, enc, IDENTITY, KEY, Pair, SERVER } from './helpers/harness.js';
 
 function connect(p: Pair, port = 40000) {
   const c = p.addClient(port);
@@ -16,7 +16,9 @@ function connect(p: Pair, port = 40000) {
 }
 
 function connectedSession(p: Pair, port: number) {
-  return p.serverEvents.find((e) => e.type === 'connected' && e.peer.port === port)!;
+  const e = p.serverEvents.find((ev) => ev.type === 'connected' && ev.peer.port === port);
+  if (e?.type !== 'connected') throw new Error(`no session from port ${port}`);
+  return e;
 }
 
 describe('wrong keys and unknown identities', () => {

@@ -13,7 +13,7 @@ import { AlertDescription } from '../lib/dtls/wire/constants.js';
 import { fromHex } from '../lib/bytes/util.js';
 import { nodeCrypto } from '../lib/crypto/node.js';
 import { memoryKeyStore } from '../lib/dtls/keystore.js';
-import { enc, IDENTITY, KEY, Pair } from './harness.js';
+import { enc, IDENTITY, KEY, Pair } from './helpers/harness.js';
 
 const outage = new Error('connection to the key database refused');
 

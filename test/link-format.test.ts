@@ -1,10 +1,9 @@
 /**
  * CoRE Link Format (RFC 6690): byte-exact emitter vectors (RFC 6690 §5, LwM2M payloads), every
- * vector of shared/vectors/lwm2m/link_format.json, lenient parsing, strict-emitter rejections,
- * RFC 6690 §4.1 discovery filtering, and properties (round trip; the parser throws nothing but
- * LinkFormatError).
+ * vector of test/fixtures/lwm2m-vectors/link_format.json, lenient parsing, strict-emitter
+ * rejections, RFC 6690 §4.1 discovery filtering, and properties (round trip; the parser throws
+ * nothing but LinkFormatError).
  */
-import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -17,6 +16,7 @@ import {
   parseDiscoveryQuery,
   parseLinks,
 } from '../lib/coap/link-format.js';
+import { readFixtureJson } from './helpers/fixtures.js';
 
 type Attr = Link['attributes'][number];
 const L = (target: string, ...attributes: Attr[]): Link => ({ target, attributes });
@@ -34,11 +34,7 @@ interface Vector {
   notes?: string;
 }
 
-const VECTORS = (
-  JSON.parse(readFileSync(new URL('../../shared/vectors/lwm2m/link_format.json', import.meta.url), 'utf8')) as {
-    vectors: Vector[];
-  }
-).vectors;
+const VECTORS = readFixtureJson<{ vectors: Vector[] }>('lwm2m-vectors/link_format.json').vectors;
 
 function describedLinks(v: Vector): Link[] {
   return (v.links ?? []).map((l) => ({
@@ -205,7 +201,7 @@ const HANDLERS: Record<string, (v: Vector) => void> = {
   },
 };
 
-describe('shared vectors: lwm2m/link_format.json', () => {
+describe('vectors: lwm2m-vectors/link_format.json', () => {
   it('has vectors and a handler for every kind', () => {
     expect(VECTORS.length).toBeGreaterThanOrEqual(50);
     for (const v of VECTORS) expect(Object.keys(HANDLERS)).toContain(v.kind);

@@ -1,10 +1,9 @@
 /**
- * LwM2M CBOR (11544): the specification's examples (shared/vectors/lwm2m/lwm2m_cbor.json) both
- * ways, what Anjay writes (indefinite-length maps), strictness, and properties: random records
- * of every type round-trip, random bytes and random LwM2M-CBOR-shaped items give records or
- * Lwm2mCodecError only.
+ * LwM2M CBOR (11544): the specification's examples
+ * (test/fixtures/lwm2m-vectors/lwm2m_cbor.json) both ways, what Anjay writes (indefinite-length
+ * maps), strictness, and properties: random records of every type round-trip, random bytes and
+ * random LwM2M-CBOR-shaped items give records or Lwm2mCodecError only.
  */
-import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fromHex, toHex } from '../lib/bytes/util.js';
@@ -12,7 +11,9 @@ import { CborFloat, CborTag, encodeCbor, type CborItem } from '../lib/lwm2m/code
 import { decodeLwm2mCbor, encodeLwm2mCbor, LWM2M_CBOR_CONTENT_FORMAT, lwm2mCborCodec } from '../lib/lwm2m/codec/lwm2m-cbor.js';
 import type { RequestPath, TimedRecord } from '../lib/lwm2m/codec/senml.js';
 import { DEVICE, resolverFor, SECURITY, SERVER } from '../lib/lwm2m/objects.js';
-import { Lwm2mCodecError, parsePath, type Lwm2mRecord, type ObjectDefinition, type Path, type ResourceDefinition, type ResourceType, type Value } from '../lib/lwm2m/types.js';
+import { Lwm2mCodecError, parsePath, type Lwm2mRecord, type Path, type ResourceType, type Value } from '../lib/lwm2m/types.js';
+import { readFixtureJson } from './helpers/fixtures.js';
+import { allTypesObject, allTypesRecordsArb, intValue, objlnkArb, res } from './helpers/lwm2m.js';
 
 const TYPES = resolverFor([SECURITY, SERVER, DEVICE]);
 
@@ -22,7 +23,7 @@ interface Vector {
   hex: string;
   spec_diagnostic: string;
 }
-const VECTORS = (JSON.parse(readFileSync(new URL('../../shared/vectors/lwm2m/lwm2m_cbor.json', import.meta.url), 'utf8')) as { vectors: Vector[] }).vectors;
+const VECTORS = readFixtureJson<{ vectors: Vector[] }>('lwm2m-vectors/lwm2m_cbor.json').vectors;
 
 const OMA = 'Open Mobile Alliance';
 const DEVICE_3_0: Lwm2mRecord[] = [
@@ -183,14 +184,7 @@ describe('LwM2M CBOR details', () => {
 // ---------------------------------------------------------------------------------------------
 // Properties
 
-function res(id: number, type: ResourceType, multiple = false): ResourceDefinition {
-  return { id, name: `r${id}`, type, multiple, operations: 'RW', mandatory: false };
-}
-const ORDER: ResourceType[] = ['string', 'integer', 'unsigned', 'float', 'boolean', 'opaque', 'time', 'objlnk', 'corelnk'];
-const ALL: ObjectDefinition = { id: 9000, name: 'All types', multiple: true, mandatory: false, resources: [...ORDER.map((t, i) => res(i, t)), ...ORDER.map((t, i) => res(10 + i, t, true))] };
-const PROP_TYPES = resolverFor([ALL]);
-const intValue = (b: bigint): number | bigint => (b >= BigInt(Number.MIN_SAFE_INTEGER) && b <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(b) : b);
-const objlnk = fc.tuple(fc.integer({ min: 0, max: 65535 }), fc.integer({ min: 0, max: 65535 })).map(([objectId, instanceId]) => ({ objectId, instanceId }));
+const PROP_TYPES = resolverFor([allTypesObject(10)]);
 
 function valueOf(t: ResourceType | undefined): fc.Arbitrary<Value> {
   switch (t) {
@@ -209,37 +203,13 @@ function valueOf(t: ResourceType | undefined): fc.Arbitrary<Value> {
     case 'opaque':
       return fc.uint8Array({ maxLength: 12 });
     case 'objlnk':
-      return objlnk;
+      return objlnkArb;
     default:
       return fc.oneof(fc.string({ maxLength: 8 }), fc.boolean(), fc.uint8Array({ maxLength: 8 }), fc.bigInt({ min: -(2n ** 70n), max: 2n ** 70n }).map(intValue), fc.double().filter((d) => !Number.isSafeInteger(d) || Object.is(d, -0)));
   }
 }
 
-const recordsArb: fc.Arbitrary<Lwm2mRecord[]> = fc
-  .uniqueArray(fc.tuple(fc.constantFrom(9000, 9001), fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 18 }), fc.integer({ min: 0, max: 2 })), {
-    maxLength: 10,
-    selector: ([o, i, r, ri]) => `${o}/${i}/${r}/${o === 9000 && r < 10 ? '' : ri}`,
-  })
-  .chain((slots) =>
-    fc.tuple(
-      ...slots.map(([o, i, r, ri]) => {
-        const def = PROP_TYPES(o, r);
-        return fc.tuple(fc.constant(def && !def.multiple ? [o, i, r] : [o, i, r, ri]), valueOf(def?.type));
-      }),
-    ),
-  )
-  .map((pairs) => {
-    const byRes = new Map<string, number>();
-    return pairs
-      .filter(([p]) => {
-        const k = p.slice(0, 3).join('/');
-        const prev = byRes.get(k);
-        if (prev !== undefined && prev !== p.length) return false;
-        byRes.set(k, p.length);
-        return true;
-      })
-      .map(([path, value]) => ({ path, value }));
-  });
+const recordsArb = allTypesRecordsArb(PROP_TYPES, valueOf, { maxLength: 10 });
 
 /** Records in tree order (the encoder groups by path prefix, in order of first appearance). */
 function treeOrder(records: Lwm2mRecord[]): Lwm2mRecord[] {

@@ -8,7 +8,7 @@
 import { performance } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
 import { ContentFormat } from '../lib/coap/content-format.js';
-import { ENDPOINT, HOUR, MINUTE, SECOND, simSetup } from './lwm2m-sim-setup.js';
+import { ENDPOINT, HOUR, MINUTE, SECOND, simSetup } from './helpers/lwm2m-sim-setup.js';
 
 const DAY = 24 * HOUR;
 const TEMPERATURE_PATH = '/3303/0/5700';

@@ -1,10 +1,9 @@
 /**
- * SenML JSON (110) and SenML CBOR (112): every vector of shared/vectors/lwm2m/senml_json.json
+ * SenML JSON (110) and SenML CBOR (112): every vector of test/fixtures/lwm2m-vectors/senml_json.json
  * and senml_cbor.json (Leshan's exact strings and bytes, wakaama's parse/serialize tests, the
  * spec's examples), then properties: random bytes / random JSON / random SenML-shaped input
  * give records or Lwm2mCodecError only, and random records of every type round-trip.
  */
-import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fromHex, toHex } from '../lib/bytes/util.js';
@@ -14,12 +13,13 @@ import { base64Decode, base64UrlEncode, decodeSenmlJson, decodeSenmlJsonPaths, e
 import type { RequestPath, TimedRecord } from '../lib/lwm2m/codec/senml.js';
 import { base64Encode } from '../lib/lwm2m/codec/base64.js';
 import { DEVICE, resolverFor, SECURITY, SERVER } from '../lib/lwm2m/objects.js';
-import { Lwm2mCodecError, parsePath, pathToString, type ObjectDefinition, type Path, type ResourceDefinition, type ResourceType, type Value } from '../lib/lwm2m/types.js';
+import { Lwm2mCodecError, parsePath, pathToString, type ObjectDefinition, type Path, type ResourceType, type Value } from '../lib/lwm2m/types.js';
+import { readFixtureJson } from './helpers/fixtures.js';
+import { allTypesObject, allTypesRecordsArb, intValue, objlnkArb, res } from './helpers/lwm2m.js';
 
 // ---------------------------------------------------------------------------------------------
 // Test objects
 
-const res = (id: number, type: ResourceType, multiple = false): ResourceDefinition => ({ id, name: `r${id}`, type, multiple, operations: 'RW', mandatory: false });
 /** Float resources the vectors use (Location radius, the 1024 test sensor, Leshan's 3442 test object). */
 const VECTOR_OBJECTS: ObjectDefinition[] = [
   { id: 6, name: 'Location', multiple: false, mandatory: false, resources: [res(3, 'float')] },
@@ -48,12 +48,11 @@ interface Vector {
   wakaama_uri?: string | null;
   values?: Record<string, unknown> | string[];
 }
-const load = (f: string): Vector[] => (JSON.parse(readFileSync(new URL(`../../shared/vectors/lwm2m/${f}`, import.meta.url), 'utf8')) as { vectors: Vector[] }).vectors;
+const load = (f: string): Vector[] => readFixtureJson<{ vectors: Vector[] }>(`lwm2m-vectors/${f}`).vectors;
 const JSON_VECTORS = load('senml_json.json');
 const CBOR_VECTORS = load('senml_cbor.json');
 
 const reqPath = (v: Vector): RequestPath => (v.path === null ? null : parsePath(v.path));
-const intValue = (b: bigint): number | bigint => (b >= BigInt(Number.MIN_SAFE_INTEGER) && b <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(b) : b);
 
 /**
  * The records a vector's semantic 'values' describe:
@@ -458,19 +457,9 @@ describe('SenML details', () => {
 // ---------------------------------------------------------------------------------------------
 // Properties
 
-/** A test object with one resource of each type, single (0-8) and multiple (10-18). */
-const TYPES_ORDER: ResourceType[] = ['string', 'integer', 'unsigned', 'float', 'boolean', 'opaque', 'time', 'objlnk', 'corelnk'];
-const PROP_OBJECT: ObjectDefinition = {
-  id: 9000,
-  name: 'All types',
-  multiple: true,
-  mandatory: false,
-  resources: [...TYPES_ORDER.map((t, i) => res(i, t)), ...TYPES_ORDER.map((t, i) => res(10 + i, t, true))],
-};
-const PROP_TYPES = resolverFor([PROP_OBJECT, DEVICE]);
-const UNKNOWN_OBJECT = 9001;
+/** allTypesObject(10) (single resources 0-8, multiple 10-18), Device, and 9001 unknown. */
+const PROP_TYPES = resolverFor([allTypesObject(10), DEVICE]);
 
-const objlnk = fc.tuple(fc.integer({ min: 0, max: 65535 }), fc.integer({ min: 0, max: 65535 })).map(([objectId, instanceId]) => ({ objectId, instanceId }));
 const int64 = fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }).map(intValue);
 const valueOf = (t: ResourceType | undefined): fc.Arbitrary<Value> => {
   switch (t) {
@@ -489,7 +478,7 @@ const valueOf = (t: ResourceType | undefined): fc.Arbitrary<Value> => {
     case 'opaque':
       return fc.uint8Array({ maxLength: 12 });
     case 'objlnk':
-      return objlnk;
+      return objlnkArb;
     default:
       // an unknown resource: every value whose wire form says what it is
       return fc.oneof(
@@ -498,39 +487,12 @@ const valueOf = (t: ResourceType | undefined): fc.Arbitrary<Value> => {
         fc.uint8Array({ maxLength: 8 }),
         fc.bigInt({ min: -(2n ** 70n), max: 2n ** 70n }).map(intValue),
         fc.double({ noNaN: true, noDefaultInfinity: true }).filter((d) => !Number.isInteger(d)),
-        objlnk,
+        objlnkArb,
       );
   }
 };
 
-/** Distinct resources (single ones by path, multiple ones per instance), values of their type. */
-const recordsArb: fc.Arbitrary<TimedRecord[]> = fc
-  .uniqueArray(
-    fc.tuple(fc.constantFrom(9000, UNKNOWN_OBJECT), fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 18 }), fc.integer({ min: 0, max: 2 })),
-    { minLength: 1, maxLength: 8, selector: ([o, i, r, ri]) => `${o}/${i}/${r}/${o === 9000 && r < 10 ? '' : ri}` },
-  )
-  .chain((slots) =>
-    fc.tuple(
-      ...slots.map(([o, i, r, ri]) => {
-        const def = PROP_TYPES(o, r);
-        const path = def && !def.multiple ? [o, i, r] : [o, i, r, ri];
-        return fc.tuple(fc.constant(path), valueOf(def?.type));
-      }),
-    ),
-  )
-  // unknown resources are either single or multiple: drop instance clashes
-  .map((pairs) => {
-    const byRes = new Map<string, number>();
-    return pairs
-      .filter(([p]) => {
-        const k = p.slice(0, 3).join('/');
-        const prev = byRes.get(k);
-        if (prev !== undefined && prev !== p.length) return false;
-        byRes.set(k, p.length);
-        return true;
-      })
-      .map(([path, value]) => ({ path, value }) as TimedRecord);
-  });
+const recordsArb: fc.Arbitrary<TimedRecord[]> = allTypesRecordsArb(PROP_TYPES, valueOf, { minLength: 1, maxLength: 8 });
 
 /** Records with times: runs sharing a time, times integral or fractional, never 0. */
 const timedRecordsArb: fc.Arbitrary<TimedRecord[]> = fc.tuple(recordsArb, fc.array(fc.oneof(fc.integer({ min: 1, max: 2 ** 31 }), fc.double({ min: 1, max: 2e9, noNaN: true })), { minLength: 1, maxLength: 3 }), fc.nat()).map(([rs, times, seed]) =>

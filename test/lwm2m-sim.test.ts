@@ -13,7 +13,7 @@ import { CoapAgent } from '../lib/lwm2m/coap-agent.js';
 import { deviceStore } from '../lib/lwm2m/device.js';
 import { Lwm2mError } from '../lib/lwm2m/errors.js';
 import { SimLwm2mClient, SimServerNode, type SimPeer } from '../transports/sim-lwm2m.js';
-import { BS, BS_PSK, DEVICE_ADDRESS, DM, ENDPOINT, EPOCH, HOUR, MINUTE, SECOND, TEMPERATURE, enc, simSetup } from './lwm2m-sim-setup.js';
+import { BS, BS_PSK, DEVICE_ADDRESS, DM, ENDPOINT, EPOCH, HOUR, MINUTE, SECOND, TEMPERATURE, enc, simSetup } from './helpers/lwm2m-sim-setup.js';
 
 /** A bootstrap server that accepts the Bootstrap-Request and then says nothing. */
 class SilentBootstrapCore {

@@ -1,11 +1,10 @@
 /**
  * Single-value LwM2M formats: text/plain (0), opaque (42) and CBOR single value (60). Every
- * vector of shared/vectors/lwm2m/text_opaque.json and cbor_single_value.json (decode to the
- * described value, encode to the same bytes where the vector says encode), path and type rules,
- * and properties: random bytes decode or throw Lwm2mCodecError only; values of every type
- * round-trip.
+ * vector of test/fixtures/lwm2m-vectors/text_opaque.json and cbor_single_value.json (decode
+ * to the described value, encode to the same bytes where the vector says encode), path and type
+ * rules, and properties: random bytes decode or throw Lwm2mCodecError only; values of every
+ * type round-trip.
  */
-import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fromHex, toHex } from '../lib/bytes/util.js';
@@ -17,19 +16,16 @@ import {
   Lwm2mCodecError,
   parsePath,
   type Lwm2mRecord,
-  type ObjectDefinition,
   type Path,
-  type ResourceDefinition,
   type ResourceType,
   type TypeResolver,
   type Value,
 } from '../lib/lwm2m/types.js';
+import { readFixtureJson } from './helpers/fixtures.js';
+import { canonValue, expectCodecError, obj, res, RESOURCE_TYPES } from './helpers/lwm2m.js';
 
 // ---------------------------------------------------------------------------------------------
 // Test-only objects and helpers
-
-const res = (id: number, type: ResourceType, multiple = false): ResourceDefinition => ({ id, name: `r${id}`, type, multiple, operations: 'RW', mandatory: false });
-const obj = (id: number, resources: ResourceDefinition[]): ObjectDefinition => ({ id, name: `o${id}`, multiple: true, mandatory: false, resources });
 
 /** Firmware Update /5/x/0 Package (opaque); /323/x/15 a float resource (Leshan's test model). */
 const FIRMWARE = obj(5, [res(0, 'opaque'), res(1, 'string')]);
@@ -39,30 +35,10 @@ const UNKNOWN: TypeResolver = () => undefined;
 /** A resolver where /O/x/R has type `t` (single resource). */
 const typed = (t: ResourceType, multiple = false): TypeResolver => (_o, r) => res(r, t, multiple);
 
-const ALL_TYPES: ResourceType[] = ['string', 'integer', 'unsigned', 'float', 'boolean', 'opaque', 'time', 'objlnk', 'corelnk'];
-
-function canonValue(v: Value): string {
-  if (v instanceof Uint8Array) return `bytes:${toHex(v)}`;
-  if (typeof v === 'number') return `number:${Object.is(v, -0) ? '-0' : String(v)}`;
-  if (typeof v === 'bigint') return `bigint:${v}`;
-  if (typeof v === 'object') return `objlnk:${v.objectId}:${v.instanceId}`;
-  return `${typeof v}:${JSON.stringify(v)}`;
-}
-
 function one(records: Lwm2mRecord[], path: Path): Value {
   expect(records).toHaveLength(1);
   expect([...records[0]!.path]).toEqual([...path]);
   return records[0]!.value;
-}
-
-function expectCodecError(f: () => unknown): void {
-  let caught: unknown;
-  try {
-    f();
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught, 'expected a Lwm2mCodecError').toBeInstanceOf(Lwm2mCodecError);
 }
 
 const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -79,7 +55,7 @@ interface TextVector {
   direction: string;
   expect_error?: boolean;
 }
-const TEXT_VECTORS = (JSON.parse(readFileSync(new URL('../../shared/vectors/lwm2m/text_opaque.json', import.meta.url), 'utf8')) as { vectors: TextVector[] }).vectors;
+const TEXT_VECTORS = readFixtureJson<{ vectors: TextVector[] }>('lwm2m-vectors/text_opaque.json').vectors;
 
 /** A vector's described value for the resource's type. */
 function describedTextValue(v: TextVector, type: ResourceType): Value {
@@ -143,7 +119,7 @@ interface CborVector {
   expect_error?: boolean;
   expected_asserts?: string[];
 }
-const CBOR_VECTORS = (JSON.parse(readFileSync(new URL('../../shared/vectors/lwm2m/cbor_single_value.json', import.meta.url), 'utf8')) as { vectors: CborVector[] }).vectors;
+const CBOR_VECTORS = readFixtureJson<{ vectors: CborVector[] }>('lwm2m-vectors/cbor_single_value.json').vectors;
 
 const WAKAAMA_TYPE: Record<string, ResourceType> = {
   INTEGER: 'integer',
@@ -230,7 +206,7 @@ describe('cbor_single_value.json vectors', () => {
     if (v.expect_error) {
       it(`${v.id}: ${v.cbor_diagnostic_check} is refused for every resource type`, () => {
         expectCodecError(() => decodeCborSingle(b, path, UNKNOWN));
-        for (const t of ALL_TYPES) expectCodecError(() => decodeCborSingle(b, path, typed(t)));
+        for (const t of RESOURCE_TYPES) expectCodecError(() => decodeCborSingle(b, path, typed(t)));
       });
       continue;
     }
@@ -443,7 +419,7 @@ function valueArb(t: ResourceType): fc.Arbitrary<Value> {
 
 describe('single-value properties', () => {
   it('random bytes decode to a record or throw Lwm2mCodecError, never anything else', () => {
-    const types = [undefined, ...ALL_TYPES];
+    const types = [undefined, ...RESOURCE_TYPES];
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 24 }), fc.constantFrom(...types), fc.boolean(), (b, t, instance) => {
         const path: Path = instance ? [1, 0, 2, 3] : [1, 0, 2];
@@ -464,7 +440,7 @@ describe('single-value properties', () => {
   it('CBOR-shaped random input (plausible heads) decodes or throws Lwm2mCodecError', () => {
     const item = fc.tuple(fc.integer({ min: 0, max: 255 }), fc.uint8Array({ maxLength: 10 })).map(([h, rest]) => Uint8Array.of(h, ...rest));
     fc.assert(
-      fc.property(item, fc.constantFrom(undefined, ...ALL_TYPES), (b, t) => {
+      fc.property(item, fc.constantFrom(undefined, ...RESOURCE_TYPES), (b, t) => {
         try {
           decodeCborSingle(b, [1, 0, 2], t ? typed(t) : UNKNOWN);
         } catch (e) {
@@ -475,7 +451,7 @@ describe('single-value properties', () => {
     );
   });
 
-  const roundTrip = (name: string, encode: typeof encodeText, decode: typeof decodeText, types: ResourceType[]): void => {
+  const roundTrip = (name: string, encode: typeof encodeText, decode: typeof decodeText, types: readonly ResourceType[]): void => {
     it(`${name}: encode -> decode round trip for ${types.join(', ')}`, () => {
       for (const t of types) {
         fc.assert(
@@ -490,9 +466,9 @@ describe('single-value properties', () => {
       }
     });
   };
-  roundTrip('text', encodeText, decodeText, ALL_TYPES);
+  roundTrip('text', encodeText, decodeText, RESOURCE_TYPES);
   roundTrip('opaque', encodeOpaque, decodeOpaque, ['opaque']);
-  roundTrip('cbor', encodeCborSingle, decodeCborSingle, ALL_TYPES);
+  roundTrip('cbor', encodeCborSingle, decodeCborSingle, RESOURCE_TYPES);
 
   it('cbor floats use the shortest exact width', () => {
     fc.assert(
@@ -508,7 +484,7 @@ describe('single-value properties', () => {
 
   it('unknown resources: the value type picks the encoding', () => {
     fc.assert(
-      fc.property(fc.constantFrom(...ALL_TYPES.filter((t) => t !== 'corelnk' && t !== 'time')).chain(valueArb), (value) => {
+      fc.property(fc.constantFrom(...RESOURCE_TYPES.filter((t) => t !== 'corelnk' && t !== 'time')).chain(valueArb), (value) => {
         for (const [encode, decode] of [
           [encodeText, decodeText],
           [encodeCborSingle, decodeCborSingle],

@@ -1,10 +1,10 @@
 /**
- * LwM2M TLV (Content-Format 11542): every vector of shared/vectors/lwm2m/tlv.json (decode to the
- * described records, re-encode byte for byte where the vector says encode/roundtrip), structural
- * rules (nesting, ids against the request path, lengths, value sizes), and properties: random
- * bytes decode to records or throw Lwm2mCodecError only; records of every type round-trip.
+ * LwM2M TLV (Content-Format 11542): every vector of test/fixtures/lwm2m-vectors/tlv.json
+ * (decode to the described records, re-encode byte for byte where the vector says
+ * encode/roundtrip), structural rules (nesting, ids against the request path, lengths, value
+ * sizes), and properties: random bytes decode to records or throw Lwm2mCodecError only; records
+ * of every type round-trip.
  */
-import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fromHex, toHex } from '../lib/bytes/util.js';
@@ -23,67 +23,26 @@ import {
   Lwm2mCodecError,
   parsePath,
   type Lwm2mRecord,
-  type ObjectDefinition,
   type Path,
-  type ResourceDefinition,
   type ResourceType,
   type TypeResolver,
   type Value,
 } from '../lib/lwm2m/types.js';
+import { readFixtureJson } from './helpers/fixtures.js';
+import { allTypesObject, canon, canonValue, expectCodecError, intValue, obj, res, RESOURCE_TYPES } from './helpers/lwm2m.js';
 
 // ---------------------------------------------------------------------------------------------
 // Test-only object definitions for the objects the vectors use
 
-const res = (id: number, type: ResourceType, multiple = false): ResourceDefinition => ({
-  id,
-  name: `r${id}`,
-  type,
-  multiple,
-  operations: 'RW',
-  mandatory: false,
-});
-const obj = (id: number, multiple: boolean, resources: ResourceDefinition[]): ObjectDefinition => ({
-  id,
-  name: `o${id}`,
-  multiple,
-  mandatory: false,
-  resources,
-});
-
-const ACL = obj(2, true, [res(0, 'integer'), res(1, 'integer'), res(2, 'integer', true), res(3, 'integer')]);
-const OBJ65 = obj(65, false, [res(0, 'objlnk', true), res(1, 'string'), res(2, 'integer')]);
-const OBJ66 = obj(66, true, [res(0, 'string'), res(1, 'string'), res(2, 'objlnk')]);
-const OBJ3442 = obj(3442, true, [res(180, 'corelnk')]);
+const ACL = obj(2, [res(0, 'integer'), res(1, 'integer'), res(2, 'integer', true), res(3, 'integer')]);
+const OBJ65 = obj(65, [res(0, 'objlnk', true), res(1, 'string'), res(2, 'integer')], false);
+const OBJ66 = obj(66, [res(0, 'string'), res(1, 'string'), res(2, 'objlnk')]);
+const OBJ3442 = obj(3442, [res(180, 'corelnk')]);
 const TYPES = resolverFor([...STANDARD_OBJECTS, ACL, OBJ65, OBJ66, OBJ3442]);
 const UNKNOWN: TypeResolver = () => undefined;
 
 // ---------------------------------------------------------------------------------------------
-// Helpers
-
-/** Order-insensitive, exact (Object.is, bigint vs number, bytes) view of records. */
-function canon(records: readonly Lwm2mRecord[]): string[] {
-  return records.map((r) => `${r.path.join('/')}=${canonValue(r.value)}`).sort();
-}
-function canonValue(v: Value): string {
-  if (v instanceof Uint8Array) return `bytes:${toHex(v)}`;
-  if (typeof v === 'number') return `number:${Object.is(v, -0) ? '-0' : String(v)}`;
-  if (typeof v === 'bigint') return `bigint:${v}`;
-  if (typeof v === 'object') return `objlnk:${v.objectId}:${v.instanceId}`;
-  return `${typeof v}:${JSON.stringify(v)}`;
-}
-
-function expectCodecError(f: () => unknown): void {
-  let caught: unknown;
-  try {
-    f();
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught, 'expected a Lwm2mCodecError').toBeInstanceOf(Lwm2mCodecError);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Shared vectors and the mapper from their 'values' descriptions to records
+// The vectors and the mapper from their 'values' descriptions to records
 
 interface Vector {
   id: string;
@@ -97,7 +56,7 @@ interface Vector {
   description: string;
 }
 
-const FILE = JSON.parse(readFileSync(new URL('../../shared/vectors/lwm2m/tlv.json', import.meta.url), 'utf8')) as { vectors: Vector[] };
+const FILE = readFixtureJson<{ vectors: Vector[] }>('lwm2m-vectors/tlv.json');
 const VECTORS = FILE.vectors;
 const byId = (id: string): Vector => {
   const v = VECTORS.find((x) => x.id === id);
@@ -499,16 +458,11 @@ describe('TLV rules', () => {
 // ---------------------------------------------------------------------------------------------
 // Properties
 
-const TYPES_UNDER_TEST: ResourceType[] = ['string', 'integer', 'unsigned', 'float', 'boolean', 'opaque', 'time', 'objlnk', 'corelnk'];
-/** Object 9000: resource k (single) and 100+k (multiple) of TYPES_UNDER_TEST[k]. */
-const PROP_OBJECT = obj(9000, true, [
-  ...TYPES_UNDER_TEST.map((t, k) => res(k, t)),
-  ...TYPES_UNDER_TEST.map((t, k) => res(100 + k, t, true)),
-]);
+/** Object 9000: resource k (single) and 100+k (multiple) of RESOURCE_TYPES[k]. */
+const PROP_OBJECT = allTypesObject(100);
 const PROP_TYPES = resolverFor([PROP_OBJECT, DEVICE]);
 
 const INT64 = fc.bigInt(-(2n ** 63n), 2n ** 63n - 1n);
-const asModelInt = (b: bigint): number | bigint => (b >= BigInt(Number.MIN_SAFE_INTEGER) && b <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(b) : b);
 function valueArb(t: ResourceType): fc.Arbitrary<Value> {
   switch (t) {
     case 'string':
@@ -516,9 +470,9 @@ function valueArb(t: ResourceType): fc.Arbitrary<Value> {
       return fc.string({ unit: 'binary', maxLength: 40 });
     case 'integer':
     case 'time':
-      return fc.oneof(fc.integer({ min: -1000, max: 1000 }), fc.integer(), INT64.map(asModelInt));
+      return fc.oneof(fc.integer({ min: -1000, max: 1000 }), fc.integer(), INT64.map(intValue));
     case 'unsigned':
-      return fc.oneof(fc.integer({ min: 0, max: 300 }), fc.bigInt(0n, 2n ** 64n - 1n).map(asModelInt));
+      return fc.oneof(fc.integer({ min: 0, max: 300 }), fc.bigInt(0n, 2n ** 64n - 1n).map(intValue));
     case 'float':
       return fc.double();
     case 'boolean':
@@ -535,12 +489,12 @@ function valueArb(t: ResourceType): fc.Arbitrary<Value> {
 const instanceRecordsArb = (i: number): fc.Arbitrary<Lwm2mRecord[]> =>
   fc
     .tuple(
-      fc.subarray([...TYPES_UNDER_TEST.keys()]).chain((ks) => fc.tuple(...ks.map((k) => valueArb(TYPES_UNDER_TEST[k]!).map((value): Lwm2mRecord => ({ path: [9000, i, k], value }))))),
-      fc.subarray([...TYPES_UNDER_TEST.keys()], { maxLength: 3 }).chain((ks) =>
+      fc.subarray([...RESOURCE_TYPES.keys()]).chain((ks) => fc.tuple(...ks.map((k) => valueArb(RESOURCE_TYPES[k]!).map((value): Lwm2mRecord => ({ path: [9000, i, k], value }))))),
+      fc.subarray([...RESOURCE_TYPES.keys()], { maxLength: 3 }).chain((ks) =>
         fc.tuple(
           ...ks.map((k) =>
             fc.uniqueArray(fc.integer({ min: 0, max: 65535 }), { minLength: 1, maxLength: 3 }).chain((ris) =>
-              fc.tuple(...ris.map((ri) => valueArb(TYPES_UNDER_TEST[k]!).map((value): Lwm2mRecord => ({ path: [9000, i, 100 + k, ri], value })))),
+              fc.tuple(...ris.map((ri) => valueArb(RESOURCE_TYPES[k]!).map((value): Lwm2mRecord => ({ path: [9000, i, 100 + k, ri], value })))),
             ),
           ),
         ),
@@ -613,7 +567,7 @@ describe('TLV properties', () => {
   });
 
   it('value round trip per type', () => {
-    for (const t of TYPES_UNDER_TEST) {
+    for (const t of RESOURCE_TYPES) {
       fc.assert(
         fc.property(valueArb(t), (v) => {
           expect(canonValue(decodeTlvValue(encodeTlvValue(v, t), t))).toBe(canonValue(v));

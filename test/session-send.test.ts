@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect, createServer, DtlsError, pskMap, type DtlsServer, type DtlsSession } from '../lib/entry/dtls.js';
-import { enc, IDENTITY, KEY } from './harness.js';
+import { enc, IDENTITY, KEY } from './helpers/harness.js';
 
 const FAST = { retransmission: { initialMs: 100, maxMs: 400, maxRetransmits: 8 } } as const;
 const cleanup: Array<() => Promise<void>> = [];

@@ -1,6 +1,6 @@
 /**
  * Passive verification of real TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8 sessions with RFC 7250 raw
- * public keys and mutual authentication (/work/shared/interop/tinydtls, interop/PEERS.md):
+ * public keys and mutual authentication (test/fixtures/tinydtls, interop/PEERS.md):
  *   B  tinydtls client <-> tinydtls server
  *   F  gnutls-cli      <-> tinydtls server
  *
@@ -13,60 +13,28 @@
  */
 import { createECDH } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { loadTranscript, observe, type Datagram, type Delivered, type Dir, type Protected } from './transcript-observer.js';
 import { concat, fromHex, toHex } from '../lib/bytes/util.js';
 import { nodeCrypto } from '../lib/crypto/node.js';
 import { spkiFromPoint } from '../lib/crypto/p256-spki.js';
 import type { P256PublicKey } from '../lib/crypto/provider.js';
 import { DtlsError } from '../lib/dtls/errors.js';
 import { readServerKeyExchange } from '../lib/dtls/handshake/ecdhe.js';
-import { computeVerifyData, deriveKeyBlock, deriveMasterSecret, type KeyBlock } from '../lib/dtls/handshake/key-schedule.js';
+import { computeVerifyData, deriveKeyBlock, deriveMasterSecret } from '../lib/dtls/handshake/key-schedule.js';
 import { Transcript } from '../lib/dtls/handshake/transcript.js';
 import { openRecord } from '../lib/dtls/record/ccm8-cipher.js';
 import { decodeAlert } from '../lib/dtls/wire/alert.js';
 import { decodeCertificate } from '../lib/dtls/wire/certificate.js';
 import { CLIENT_CERTIFICATE_TYPE_ECDSA_SIGN, decodeCertificateRequest } from '../lib/dtls/wire/certificate-request.js';
-import { decodeClientHello, type ClientHello } from '../lib/dtls/wire/client-hello.js';
 import { AlertDescription, AlertLevel, CipherSuite, ContentType, ExtensionType, HandshakeType } from '../lib/dtls/wire/constants.js';
 import { CertificateType, decodeCertificateTypeChoice, decodeU16List, decodeU8List, EC_POINT_FORMAT_UNCOMPRESSED, ECDSA_SECP256R1_SHA256, NamedCurve } from '../lib/dtls/wire/ec-extensions.js';
 import { decodeCertificateVerify, decodeClientEcdhKeyExchange, decodeServerEcdhKeyExchange } from '../lib/dtls/wire/ecdh-key-exchange.js';
 import { findExtension } from '../lib/dtls/wire/extensions.js';
 import { decodeFinished } from '../lib/dtls/wire/finished.js';
-import { decodeHandshakeFragments } from '../lib/dtls/wire/handshake.js';
-import { decodeServerHello, type ServerHello } from '../lib/dtls/wire/server-hello.js';
+import { loadTranscript, type Dir, type EcdheTranscript } from './helpers/tinydtls.js';
+import { appRecords, appText, cookieHandshake, expectedText, finishedMessage, msg, observe, openAll } from './helpers/transcript-observer.js';
 
 const c = nodeCrypto;
 const ECDHE_TRANSCRIPTS = ['B', 'F'];
-
-interface EcdsaKeys {
-  curve: string;
-  server_priv_hex: string;
-  server_pub_x_hex: string;
-  server_pub_y_hex: string;
-  client_priv_hex: string;
-  client_pub_x_hex: string;
-  client_pub_y_hex: string;
-}
-interface TranscriptFile {
-  description: string;
-  cipher_suite_id: string;
-  ecdsa_keys: EcdsaKeys;
-  client_random_hex: string;
-  master_secret_hex: string;
-  keylog: Array<{ client_random_hex: string; master_secret_hex: string; role?: string; server_random?: string; ems?: string }>;
-  app_data_expected: { c2s: string; s2c: string };
-  datagrams: Datagram[];
-}
-
-/** `<message> (echo)` in app_data_expected is an annotation: the server echoes the client's bytes. */
-function expectedText(s: string): string {
-  return s.endsWith(' (echo)') ? s.slice(0, -' (echo)'.length) : s;
-}
-
-function only<T>(xs: T[], what: string): T {
-  expect(xs, what).toHaveLength(1);
-  return xs[0]!;
-}
 
 /** The code of the DtlsError `f` throws; fails the test if it returns or throws anything else. */
 function dtlsErrorCode(f: () => unknown): string {
@@ -90,29 +58,9 @@ function point(x: string, y: string): Uint8Array {
   return concat(new Uint8Array([4]), fromHex(x), fromHex(y));
 }
 
-function openAll(keys: KeyBlock, recs: Protected[]): Array<Protected & { plaintext: Uint8Array }> {
-  return recs.map((p) => {
-    const plaintext = openRecord(c, p.dir === 'c2s' ? keys.client : keys.server, p.record, p.record.fragment);
-    expect(plaintext, `${p.dir} epoch ${p.record.epoch} seq ${p.record.sequence} must open`).toBeDefined();
-    return { ...p, plaintext: plaintext! };
-  });
-}
-
-/** The message of a type sent in a direction, exactly once. */
-function msg(handshake: Delivered[], dir: Dir, type: number): Delivered {
-  return only(
-    handshake.filter((m) => m.dir === dir && m.msgType === type),
-    `one ${dir} handshake message of type ${type}`,
-  );
-}
-
-function analyse(t: TranscriptFile) {
+function analyse(t: EcdheTranscript) {
   const { messages, protectedRecords, ccs } = observe(t);
-  const withCookie = messages.filter((m) => m.msgType === HandshakeType.client_hello && decodeClientHello(m.body).cookie.length > 0);
-  const hello = only(withCookie, 'one ClientHello with a cookie');
-  const handshake = messages.slice(messages.indexOf(hello));
-  const ch: ClientHello = decodeClientHello(hello.body);
-  const sh: ServerHello = decodeServerHello(msg(handshake, 's2c', HandshakeType.server_hello).body);
+  const { hello, handshake, ch, sh } = cookieHandshake(messages);
 
   const k = t.ecdsa_keys;
   const serverSpki = spkiFromPoint(point(k.server_pub_x_hex, k.server_pub_y_hex));
@@ -156,7 +104,7 @@ function analyse(t: TranscriptFile) {
 }
 
 for (const prefix of ECDHE_TRANSCRIPTS) {
-  const { file, t } = loadTranscript<TranscriptFile>(prefix);
+  const { file, t } = loadTranscript<EcdheTranscript>(prefix);
 
   describe(`transcript ${file}`, () => {
     let cached: ReturnType<typeof analyse> | undefined;
@@ -346,19 +294,8 @@ for (const prefix of ECDHE_TRANSCRIPTS) {
     it('with the logged master secret: every protected record opens and both Finished messages verify', () => {
       const { keys, protectedRecords, master, sessionHash, cvSessionHash, handshake } = get();
       const opened = openAll(keys, protectedRecords);
-      const finished = (dir: Dir) => {
-        const copies = opened
-          .filter((o) => o.dir === dir && o.record.type === ContentType.handshake)
-          .map((o) => only(decodeHandshakeFragments(o.plaintext), 'one Finished per record'));
-        expect(copies.length).toBeGreaterThanOrEqual(1);
-        for (const f of copies) {
-          expect(f).toMatchObject({ msgType: HandshakeType.finished, messageSeq: dir === 'c2s' ? 5 : 6, fragmentOffset: 0, length: 12 });
-          expect(toHex(f.body)).toBe(toHex(copies[0]!.body));
-        }
-        return copies[0]!;
-      };
-      const clientFinished = finished('c2s');
-      const serverFinished = finished('s2c');
+      const clientFinished = finishedMessage(opened, 'c2s', 5);
+      const serverFinished = finishedMessage(opened, 's2c', 6);
 
       // The client's Finished covers everything through its CertificateVerify.
       expect(toHex(decodeFinished(clientFinished.body))).toBe(toHex(computeVerifyData(c, master, 'client', sessionHash)));
@@ -376,16 +313,12 @@ for (const prefix of ECDHE_TRANSCRIPTS) {
     it('decrypts the application data (the server echoes) and the close_notify alerts', () => {
       const { keys, protectedRecords } = get();
       const opened = openAll(keys, protectedRecords);
-      const app = (dir: Dir) => opened.filter((o) => o.dir === dir && o.record.type === ContentType.application_data);
-      const text = (dir: Dir) =>
-        app(dir)
-          .map((o) => new TextDecoder('utf-8', { fatal: true }).decode(o.plaintext))
-          .join('');
-      expect(text('c2s')).toBe(t.app_data_expected.c2s);
+      expect(appText(opened, 'c2s')).toBe(t.app_data_expected.c2s);
       expect(t.app_data_expected.s2c).toMatch(/ \(echo\)$/);
-      expect(text('s2c')).toBe(expectedText(t.app_data_expected.s2c));
-      expect(text('s2c')).toBe(text('c2s'));
-      expect(app('s2c').map((o) => o.record.length)).toEqual(app('c2s').map((o) => o.record.length));
+      expect(appText(opened, 's2c')).toBe(expectedText(t.app_data_expected.s2c));
+      expect(appText(opened, 's2c')).toBe(appText(opened, 'c2s'));
+      const lengths = (dir: Dir) => appRecords(opened, dir).map((o) => o.record.length);
+      expect(lengths('s2c')).toEqual(lengths('c2s'));
 
       const alerts = opened.filter((o) => o.record.type === ContentType.alert).map((o) => decodeAlert(o.plaintext));
       expect(alerts.length).toBeGreaterThanOrEqual(1);

@@ -1,6 +1,6 @@
 /**
  * Passive verification of real tinydtls / OpenSSL / GnuTLS PSK sessions
- * (/work/shared/interop/tinydtls, described in interop/PEERS.md).
+ * (test/fixtures/tinydtls, described in interop/PEERS.md).
  *
  * For each transcript we rebuild the handshake from the captured datagrams with our own
  * record splitter, reassembler, transcript hash, key schedule and CCM_8 record layer, and
@@ -9,72 +9,31 @@
  * master secret and CCM nonce/AAD layout match the peers bit for bit.
  */
 import { describe, expect, it } from 'vitest';
-import { loadTranscript, observe, type Datagram, type Dir, type Protected } from './transcript-observer.js';
 import { fromHex, toHex } from '../lib/bytes/util.js';
 import { nodeCrypto } from '../lib/crypto/node.js';
-import { computeVerifyData, deriveKeyBlock, deriveMasterSecret, type KeyBlock } from '../lib/dtls/handshake/key-schedule.js';
+import { computeVerifyData, deriveKeyBlock, deriveMasterSecret } from '../lib/dtls/handshake/key-schedule.js';
 import { Transcript } from '../lib/dtls/handshake/transcript.js';
 import { openRecord } from '../lib/dtls/record/ccm8-cipher.js';
 import { decodeAlert } from '../lib/dtls/wire/alert.js';
-import { decodeClientHello, type ClientHello } from '../lib/dtls/wire/client-hello.js';
 import { AlertDescription, AlertLevel, CipherSuite, ContentType, ExtensionType, HandshakeType } from '../lib/dtls/wire/constants.js';
 import { findExtension } from '../lib/dtls/wire/extensions.js';
 import { decodeFinished } from '../lib/dtls/wire/finished.js';
 import { decodeHandshakeFragments } from '../lib/dtls/wire/handshake.js';
 import { decodePskIdentity, pskPremasterSecret } from '../lib/dtls/wire/psk-key-exchange.js';
 import { splitRecords } from '../lib/dtls/wire/record.js';
-import { decodeServerHello, type ServerHello } from '../lib/dtls/wire/server-hello.js';
+import { flipBit } from './helpers/bytes.js';
+import { loadTranscript, type PskTranscript } from './helpers/tinydtls.js';
+import { appText, cookieHandshake, expectedText, finishedMessage, msg, observe, openAll } from './helpers/transcript-observer.js';
 
 const c = nodeCrypto;
 /** The PSK transcripts (B and F are ECDHE_ECDSA). */
 const PSK_TRANSCRIPTS = ['A', 'C', 'D', 'G', 'E2', 'E3'];
 
-interface TranscriptFile {
-  description: string;
-  psk_identity: string;
-  psk_hex: string;
-  client_random_hex: string;
-  master_secret_hex: string;
-  keylog: Array<{ client_random_hex: string; master_secret_hex: string; server_random?: string; ems?: string }>;
-  app_data_expected: { c2s: string; s2c: string };
-  datagrams: Datagram[];
-}
-
-/**
- * app_data_expected marks an echoing server as `<message> (echo)`: the record carries the
- * client's bytes unchanged (its length proves it), the suffix is an annotation.
- */
-function expectedText(s: string): string {
-  return s.endsWith(' (echo)') ? s.slice(0, -' (echo)'.length) : s;
-}
-
-function only<T>(xs: T[], what: string): T {
-  expect(xs, what).toHaveLength(1);
-  return xs[0]!;
-}
-
-function openAll(keys: KeyBlock, recs: Protected[]): Array<Protected & { plaintext: Uint8Array }> {
-  return recs.map((p) => {
-    const plaintext = openRecord(c, p.dir === 'c2s' ? keys.client : keys.server, p.record, p.record.fragment);
-    expect(plaintext, `${p.dir} epoch ${p.record.epoch} seq ${p.record.sequence} must open`).toBeDefined();
-    return { ...p, plaintext: plaintext! };
-  });
-}
-
 /** The whole passive analysis of one transcript; throws (inside a test) if any step fails. */
-function analyse(t: TranscriptFile) {
+function analyse(t: PskTranscript) {
   const { messages, protectedRecords, ccs } = observe(t);
-  // The handshake transcript starts at the ClientHello that carries the cookie
-  // (RFC 6347 §4.2.1: the first ClientHello and the HelloVerifyRequest are left out).
-  const withCookie = messages.filter((m) => m.msgType === HandshakeType.client_hello && decodeClientHello(m.body).cookie.length > 0);
-  const hello = only(withCookie, 'one ClientHello with a cookie');
-  const handshake = messages.slice(messages.indexOf(hello));
-  const ch: ClientHello = decodeClientHello(hello.body);
-  const sh: ServerHello = decodeServerHello(only(handshake.filter((m) => m.msgType === HandshakeType.server_hello), 'one ServerHello').body);
-  const cke = only(
-    handshake.filter((m) => m.msgType === HandshakeType.client_key_exchange),
-    'one ClientKeyExchange',
-  );
+  const { hello, handshake, ch, sh } = cookieHandshake(messages);
+  const cke = msg(handshake, 'c2s', HandshakeType.client_key_exchange);
 
   const transcript = new Transcript(c);
   for (const m of handshake) transcript.add(m.msgType, m.messageSeq, m.body);
@@ -86,7 +45,7 @@ function analyse(t: TranscriptFile) {
 }
 
 for (const prefix of PSK_TRANSCRIPTS) {
-  const { file, t } = loadTranscript<TranscriptFile>(prefix);
+  const { file, t } = loadTranscript<PskTranscript>(prefix);
 
   describe(`transcript ${file}`, () => {
     let cached: ReturnType<typeof analyse> | undefined;
@@ -137,19 +96,9 @@ for (const prefix of PSK_TRANSCRIPTS) {
     it('every protected record opens; both Finished messages verify over the right transcript hash', () => {
       const { keys, protectedRecords, master, sessionHash, handshake } = get();
       const opened = openAll(keys, protectedRecords);
-      const finished = (dir: Dir) => {
-        const copies = opened
-          .filter((o) => o.dir === dir && o.record.type === ContentType.handshake)
-          .map((o) => only(decodeHandshakeFragments(o.plaintext), 'one Finished per record'));
-        expect(copies.length).toBeGreaterThanOrEqual(1);
-        for (const f of copies) {
-          expect(f).toMatchObject({ msgType: HandshakeType.finished, messageSeq: 3, fragmentOffset: 0, length: 12 });
-          expect(toHex(f.body)).toBe(toHex(copies[0]!.body)); // retransmissions are identical
-        }
-        return copies[0]!;
-      };
-      const clientFinished = finished('c2s');
-      const serverFinished = finished('s2c');
+      // message_seq 3 on both sides; retransmitted copies are identical.
+      const clientFinished = finishedMessage(opened, 'c2s', 3);
+      const serverFinished = finishedMessage(opened, 's2c', 3);
 
       expect(toHex(decodeFinished(clientFinished.body))).toBe(toHex(computeVerifyData(c, master, 'client', sessionHash)));
       // The server's Finished covers the client's Finished too (added once, as if unfragmented).
@@ -164,13 +113,8 @@ for (const prefix of PSK_TRANSCRIPTS) {
     it('decrypts the application data and the close_notify alerts', () => {
       const { keys, protectedRecords } = get();
       const opened = openAll(keys, protectedRecords);
-      const text = (dir: Dir) =>
-        opened
-          .filter((o) => o.dir === dir && o.record.type === ContentType.application_data)
-          .map((o) => new TextDecoder('utf-8', { fatal: true }).decode(o.plaintext))
-          .join('');
-      expect(text('c2s')).toBe(t.app_data_expected.c2s);
-      expect(text('s2c')).toBe(expectedText(t.app_data_expected.s2c));
+      expect(appText(opened, 'c2s')).toBe(t.app_data_expected.c2s);
+      expect(appText(opened, 's2c')).toBe(expectedText(t.app_data_expected.s2c));
 
       const alerts = opened.filter((o) => o.record.type === ContentType.alert).map((o) => decodeAlert(o.plaintext));
       for (const a of alerts) expect(a).toEqual({ level: AlertLevel.warning, description: AlertDescription.close_notify });
@@ -224,9 +168,7 @@ for (const prefix of PSK_TRANSCRIPTS) {
       const keysFor = app.dir === 'c2s' ? keys.client : keys.server;
       expect(openRecord(c, keysFor, app.record, app.record.fragment)).toBeDefined();
       for (const at of [8, app.record.fragment.length - 9, app.record.fragment.length - 1]) {
-        const bad = app.record.fragment.slice();
-        bad[at] = bad[at]! ^ 0x01;
-        expect(openRecord(c, keysFor, app.record, bad)).toBeUndefined();
+        expect(openRecord(c, keysFor, app.record, flipBit(app.record.fragment, 8 * at))).toBeUndefined();
       }
       expect(openRecord(c, keysFor, { ...app.record, sequence: app.record.sequence + 1 }, app.record.fragment)).toBeUndefined();
       // The other direction's keys do not open it either.

@@ -3,8 +3,6 @@
  * other transcripts) decode and re-encode to identical bytes; and no decoder ever throws
  * anything but DecodeError, whatever the input.
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DecodeError, Reader } from '../lib/bytes/reader.js';
@@ -20,22 +18,11 @@ import { decodePskIdentity, encodePskIdentity, pskPremasterSecret } from '../lib
 import { encodeRecord, RECORD_HEADER_LENGTH, splitRecords } from '../lib/dtls/wire/record.js';
 import { decodeServerHello, encodeServerHello } from '../lib/dtls/wire/server-hello.js';
 import { Writer } from '../lib/bytes/writer.js';
-
-const DIR = new URL('../../shared/interop/tinydtls/', import.meta.url);
-
-interface Datagram {
-  dir: 'c2s' | 's2c';
-  hex: string;
-  dropped?: boolean;
-}
-function datagrams(prefix: string): Datagram[] {
-  const file = readdirSync(fileURLToPath(DIR)).find((f) => f.startsWith(`${prefix}_`) && f.endsWith('.json'));
-  if (!file) throw new Error(`no transcript ${prefix}_*.json`);
-  return (JSON.parse(readFileSync(new URL(file, DIR), 'utf8')) as { datagrams: Datagram[] }).datagrams;
-}
+import { mutated } from './helpers/bytes.js';
+import { transcriptDatagrams, transcriptFiles } from './helpers/tinydtls.js';
 
 // Transcript A (tinydtls client <-> tinydtls server, PSK), first datagrams of the handshake.
-const A = datagrams('A').map((d) => fromHex(d.hex));
+const A = transcriptDatagrams('A').map((d) => fromHex(d.hex));
 const A_CLIENT_HELLO = A[0]!; // ClientHello without cookie, one record
 const A_HVR = A[1]!;
 const A_CLIENT_HELLO_COOKIE = A[2]!;
@@ -190,10 +177,9 @@ describe('byte-exact round trips of real messages (transcript A)', () => {
   });
 
   it('every hello in every tinydtls transcript (tinydtls, OpenSSL, GnuTLS) round-trips', () => {
-    const files = readdirSync(fileURLToPath(DIR)).filter((f) => f.endsWith('.json'));
     let hellos = 0;
-    for (const f of files) {
-      for (const d of datagrams(f.split('_')[0]!)) {
+    for (const f of transcriptFiles()) {
+      for (const d of transcriptDatagrams(f.split('_')[0]!)) {
         for (const r of splitRecords(fromHex(d.hex))) {
           if (r.epoch !== 0 || r.type !== ContentType.handshake) continue;
           for (const h of decodeHandshakeFragments(r.fragment)) {
@@ -240,22 +226,6 @@ const DECODERS: Record<string, (b: Uint8Array) => unknown> = {
   decodeExtensions: (b) => decodeExtensions(new Reader(b)),
 };
 
-/** Flip, overwrite, truncate and extend bytes of a valid message. */
-function mutated(valid: Uint8Array) {
-  const edit = fc.record({ at: fc.nat({ max: valid.length - 1 }), value: fc.integer({ min: 0, max: 255 }), xor: fc.boolean() });
-  return fc
-    .record({
-      edits: fc.array(edit, { maxLength: 4 }),
-      cut: fc.option(fc.nat({ max: valid.length }), { nil: undefined }),
-      tail: fc.uint8Array({ maxLength: 8 }),
-    })
-    .map(({ edits, cut, tail }) => {
-      const b = valid.slice();
-      for (const e of edits) b[e.at] = e.xor ? b[e.at]! ^ (1 << (e.value & 7)) : e.value;
-      return concat(b.subarray(0, cut ?? b.length), tail);
-    });
-}
-
 describe('decoders only ever throw DecodeError', () => {
   for (const [name, decode] of Object.entries(DECODERS)) {
     it(`${name}: arbitrary bytes`, () => {
@@ -292,7 +262,7 @@ describe('decoders only ever throw DecodeError', () => {
   const chRecord = A_CLIENT_HELLO_COOKIE;
   const chHandshake = splitRecords(chRecord)[0]!.fragment;
   const chBody = decodeHandshakeFragments(chHandshake)[0]!.body;
-  const opensslHello = datagrams('D')
+  const opensslHello = transcriptDatagrams('D')
     .flatMap((d) => splitRecords(fromHex(d.hex)))
     .filter((r) => r.epoch === 0 && r.type === ContentType.handshake)
     .flatMap((r) => decodeHandshakeFragments(r.fragment))

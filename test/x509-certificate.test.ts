@@ -39,7 +39,7 @@ import {
   tlv,
   utcTime,
   type CertSpec,
-} from './x509-builder.js';
+} from './helpers/x509-builder.js';
 
 const PKI = new URL('./fixtures/pki/', import.meta.url);
 const pem = (f: string) => readFileSync(new URL(f, PKI), 'utf8');

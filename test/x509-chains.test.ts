@@ -36,7 +36,7 @@ import {
   time,
   type Ext,
   type Signer,
-} from './x509-builder.js';
+} from './helpers/x509-builder.js';
 
 const pureCrypto = createPureCrypto((n) => randomFillSync(new Uint8Array(n)));
 const PROVIDERS: Array<[string, CryptoProvider]> = [

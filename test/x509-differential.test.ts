@@ -37,7 +37,7 @@ import {
   utcTime,
   type Ext,
   type NameSpec,
-} from './x509-builder.js';
+} from './helpers/x509-builder.js';
 
 const PKI = new URL('./fixtures/pki/', import.meta.url);
 const FIXTURES = readdirSync(PKI)

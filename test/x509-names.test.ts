@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { fromHex } from '../lib/bytes/util.js';
 import { parseCertificate } from '../lib/x509/certificate.js';
 import { certificateMatchesName, matchesHostname, matchesIpAddress } from '../lib/x509/hostname.js';
-import { certificate, name, signer, str, subjectAltName } from './x509-builder.js';
+import { certificate, name, signer, str, subjectAltName } from './helpers/x509-builder.js';
 
 const KEY = signer('p256');
 const make = (o: { dns?: string[]; ip?: Uint8Array[]; cn?: string[] }) => {

@@ -11,7 +11,7 @@ import { build } from 'esbuild';
 import { newQuickJSWASMModule, RELEASE_SYNC } from 'quickjs-emscripten';
 import { describe, expect, it } from 'vitest';
 import { toHex } from '../lib/bytes/util.js';
-import { certificate, selfSignedCa, signer, simpleName } from './x509-builder.js';
+import { certificate, selfSignedCa, signer, simpleName } from './helpers/x509-builder.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const pem = (f: string) => readFileSync(resolve(ROOT, 'test/fixtures/pki', f), 'utf8');

@@ -1,10 +1,10 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ecdheCredentials, keyStore } from '../lib/dtls/credentials.js';
 import { AlertDescription } from '../lib/dtls/wire/constants.js';
-import { Pair } from './harness.js';
+import { readFixture } from './helpers/fixtures.js';
+import { handshake, Pair, type PairClient } from './helpers/harness.js';
 
-const pki = (f: string) => readFileSync(new URL(`./fixtures/pki/${f}`, import.meta.url), 'utf8');
+const pki = (f: string) => readFixture(`pki/${f}`);
 const server = ecdheCredentials({ key: pki('server.key'), certificate: pki('server.crt'), rawPublicKey: false });
 const client = ecdheCredentials({ key: pki('client.key'), certificate: pki('client.crt'), rawPublicKey: false });
 const stranger = ecdheCredentials({ key: pki('stranger.key'), certificate: pki('stranger.crt'), rawPublicKey: false });
@@ -23,15 +23,8 @@ function x509Pair(o: { ca?: string; clock?: () => Date; serverName?: string; mut
   });
 }
 
-function handshake(p: Pair) {
-  const c = p.addClient();
-  c.conn.start(0);
-  p.run(60_000, () => (p.has(c, 'connected') && p.serverHas('connected')) || p.has(c, 'failed') || p.serverHas('failed'));
-  p.run(p.net.now + 50, () => p.has(c, 'failed') && p.serverHas('failed'));
-  return c;
-}
-
-function clientFailure(p: Pair, c: ReturnType<typeof handshake>) {
+/** The client's error code and the alert the server saw. */
+function clientFailure(p: Pair, c: PairClient) {
   const f = c.events.find((e) => e.type === 'failed');
   const sf = p.serverEvents.find((e) => e.type === 'failed');
   return { code: f?.type === 'failed' ? f.error.code : undefined, serverSaw: sf?.type === 'failed' ? sf.error.alert : undefined };

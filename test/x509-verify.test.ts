@@ -5,7 +5,6 @@
  * ECDSA-SHA256, every certificate valid 2025-01-01 .. 2045-01-01).
  */
 import { createPublicKey, randomFillSync, X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { decodeBitString, decodeOid, DerReader, readOne, Tag } from '../lib/bytes/der.js';
@@ -24,9 +23,9 @@ import { KeyUsage } from '../lib/x509/extensions.js';
 import { parseCertificates, verifyChain, type ChainOptions } from '../lib/x509/verify.js';
 import { systemClock, withSystemClock } from '../transports/node-dgram.js';
 import { keyStore as nodeKeyStore } from '../lib/entry/dtls.js';
+import { readFixture } from './helpers/fixtures.js';
 
-const PKI = new URL('./fixtures/pki/', import.meta.url);
-const pem = (name: string) => readFileSync(new URL(name, PKI), 'utf8');
+const pem = (name: string) => readFixture(`pki/${name}`);
 const cert = (name: string): Certificate => parseCertificates(pem(`${name}.crt`))[0]!;
 const der = (name: string) => cert(name).der;
 /** node:crypto's view of a fixture, to check the fixtures and our results independently. */

@@ -1,21 +1,25 @@
-/** Finding, building and running the shared neutral load generator (../shared/tools/dtls-load). */
+/**
+ * Finding, building and running the neutral load generator dtls-load (C over Mbed TLS). It is
+ * not part of this repository: it lives in ../shared/tools/dtls-load beside it, shared with the
+ * other implementations measured against the same load. This file is the only one that reads
+ * ../shared; without it, each benchmark says which measurements it skips and runs the others.
+ */
 import { existsSync, mkdirSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
+import { BUILD_DIR, REPO_ROOT } from './paths.js';
 import { runToEnd } from './procs.js';
 
-/** The repository root (dist/bench/lib/ -> ../../..). */
-export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 /** ../shared from the repository root (BENCH_SHARED_DIR overrides it, e.g. to test the skip path). */
 export const SHARED_DIR = resolve(REPO_ROOT, process.env['BENCH_SHARED_DIR'] ?? '../shared');
 export const DTLS_LOAD_SRC_DIR = join(SHARED_DIR, 'tools/dtls-load');
-export const BUILD_DIR = join(REPO_ROOT, 'bench/.build');
 const BIN_NAME = 'dtls-load';
 
 /** Path of a built dtls-load binary, or a reason why there is none. */
 export async function ensureDtlsLoad(): Promise<{ bin: string } | { skip: string }> {
   const src = join(DTLS_LOAD_SRC_DIR, 'dtls-load.c');
-  if (!existsSync(src)) return { skip: `${src} not found (the shared tools directory is missing)` };
+  if (!existsSync(src)) {
+    return { skip: `the neutral load generator dtls-load is not here: ${src} not found (it lives in ../shared/tools/dtls-load beside the repository, not in it; BENCH_SHARED_DIR names another place)` };
+  }
   const bin = join(BUILD_DIR, BIN_NAME);
   if (existsSync(bin) && statSync(bin).mtimeMs >= statSync(src).mtimeMs) return { bin };
   mkdirSync(BUILD_DIR, { recursive: true });

@@ -1,6 +1,6 @@
 /**
  * Key material for the ECDHE_ECDSA benchmarks: the public tinydtls test keys (tests/dtls-server.c,
- * tests/dtls-client.c; also in ../shared/interop/tinydtls/B_*.json `ecdsa_keys`). P-256 private
+ * tests/dtls-client.c; also in test/fixtures/tinydtls/B_*.json `ecdsa_keys`). P-256 private
  * scalars; the public halves are derived. Test keys only: never use them for anything real.
  */
 import type { CryptoProvider, P256PrivateKey } from '../../lib/crypto/provider.js';

@@ -27,7 +27,7 @@ import { build } from 'esbuild';
 import { randomBytes } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   newQuickJSWASMModule,
@@ -37,12 +37,10 @@ import {
   type QuickJSRuntime,
   type QuickJSWASMModule,
 } from 'quickjs-emscripten';
-import { LOOPBACK, PSK_ASCII, PSK_HEX, runPeer, type Peer } from '../helpers.js';
+import { GNUTLS_CCM8_ONLY, LOOPBACK, PSK_ASCII, PSK_HEX, ROOT, runPeer, type Peer } from '../helpers.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const ROOT = resolve(HERE, '../..');
 export const DRIVER_SOURCE = readFileSync(join(HERE, 'vm-driver.js'), 'utf8');
-export const CCM8_ONLY = resolve(ROOT, '../shared/interop/gnutls/ccm8-only.conf');
 
 // ---------------------------------------------------------------------------------------
 // The bundle
@@ -487,7 +485,7 @@ export class QuickJsPskClient {
 }
 
 // ---------------------------------------------------------------------------------------
-// Peers (shared/interop/PEERS.md) and the two scenarios
+// Peers (interop/PEERS.md) and the two scenarios
 
 /** openssl s_server, PSK, CCM_8, one client; stdin stays open (lines typed there go to the client). */
 export async function opensslServer(port: number): Promise<Peer> {
@@ -503,7 +501,7 @@ export async function opensslServer(port: number): Promise<Peer> {
 /** libcoap's coap-server-gnutls forced to TLS_PSK_WITH_AES_128_CCM_8; coaps on port + 1. */
 export async function libcoapServer(port: number): Promise<Peer> {
   const p = runPeer('coap-server-gnutls', ['-A', LOOPBACK, '-p', String(port), '-k', PSK_ASCII, '-h', '', '-v', '7'], {
-    env: { ...process.env, GNUTLS_SYSTEM_PRIORITY_FILE: CCM8_ONLY },
+    env: { ...process.env, GNUTLS_SYSTEM_PRIORITY_FILE: GNUTLS_CCM8_ONLY },
     timeoutMs: 30_000,
     endStdin: true,
     maxOutput: 1024 * 1024,
@@ -531,19 +529,19 @@ export interface ScenarioResult {
 }
 
 /**
- * openssl s_server: handshake, "hello from quickjs\n" to s_server (it prints it), s_server
- * sends "hello from s_server\n" (typed on its stdin), the VM receives it, the VM closes
- * (close_notify) and s_server reports the closed connection.
+ * Boots `c` and runs `steps` on it, then disposes of it. The result says how far it got
+ * (`step`, set by the steps) and what the VM measured; a failure inside the VM is a result
+ * (ok: false), anything else is thrown with the partial result attached.
  */
-export async function opensslScenario(bundle: string, memoryLimit: number, port: number, onClient?: (c: QuickJsPskClient) => void): Promise<ScenarioResult> {
-  const ss = await opensslServer(port);
-  const c = new QuickJsPskClient({ bundle, memoryLimit, peerPort: port });
-  onClient?.(c);
+async function runScenario<X extends object>(
+  c: QuickJsPskClient,
+  base: { peer: ScenarioResult['peer']; limit: number } & X,
+  steps: (setStep: (name: string) => void) => Promise<Partial<ScenarioResult>>,
+): Promise<ScenarioResult & X> {
   let step = 'boot';
-  const result = (ok: boolean, extra: Partial<ScenarioResult> = {}): ScenarioResult => ({
+  const result = (ok: boolean, extra: Partial<ScenarioResult> = {}): ScenarioResult & X => ({
     ok,
-    peer: 'openssl',
-    limit: memoryLimit,
+    ...base,
     ...(c.failure ? { failure: c.failure } : {}),
     step,
     bootMs: c.bootMs,
@@ -554,20 +552,9 @@ export async function opensslScenario(bundle: string, memoryLimit: number, port:
   });
   try {
     await c.boot();
-    step = 'handshake';
-    c.dtlsStart();
-    const connected = await c.waitFor((e) => e.type === 'connected', 8000, 'the DTLS handshake');
-    step = 'send';
-    c.dtlsSend('hello from quickjs\n');
-    await ss.waitFor(/hello from quickjs/, 5000);
-    step = 'receive';
-    ss.write('hello from s_server\n');
-    const data = await c.waitFor((e) => e.type === 'data' && String(e.data.text).includes('hello from s_server'), 5000, "s_server's line");
-    step = 'close';
-    c.close();
-    await ss.waitFor(/DONE\s+shutting down SSL\s+CONNECTION CLOSED/, 5000);
+    const extra = await steps((name) => (step = name));
     step = 'done';
-    return result(true, { received: data.data.text as string, cipherSuite: connected.data.cipherSuite as number });
+    return result(true, extra);
   } catch (e) {
     if (!(e instanceof QuickJsVmError) && !c.failure) throw Object.assign(e as Error, { result: result(false) });
     return result(false);
@@ -576,45 +563,50 @@ export async function opensslScenario(bundle: string, memoryLimit: number, port:
   }
 }
 
+/**
+ * openssl s_server: handshake, "hello from quickjs\n" to s_server (it prints it), s_server
+ * sends "hello from s_server\n" (typed on its stdin), the VM receives it, the VM closes
+ * (close_notify) and s_server reports the closed connection.
+ */
+export async function opensslScenario(bundle: string, memoryLimit: number, port: number, onClient?: (c: QuickJsPskClient) => void): Promise<ScenarioResult> {
+  const ss = await opensslServer(port);
+  const c = new QuickJsPskClient({ bundle, memoryLimit, peerPort: port });
+  onClient?.(c);
+  return runScenario(c, { peer: 'openssl', limit: memoryLimit }, async (step) => {
+    step('handshake');
+    c.dtlsStart();
+    const connected = await c.waitFor((e) => e.type === 'connected', 8000, 'the DTLS handshake');
+    step('send');
+    c.dtlsSend('hello from quickjs\n');
+    await ss.waitFor(/hello from quickjs/, 5000);
+    step('receive');
+    ss.write('hello from s_server\n');
+    const data = await c.waitFor((e) => e.type === 'data' && String(e.data.text).includes('hello from s_server'), 5000, "s_server's line");
+    step('close');
+    c.close();
+    await ss.waitFor(/DONE\s+shutting down SSL\s+CONNECTION CLOSED/, 5000);
+    return { received: data.data.text as string, cipherSuite: connected.data.cipherSuite as number };
+  });
+}
+
 /** coap-server-gnutls: handshake, GET /time, 2.05 with the time, close. */
 export async function libcoapScenario(bundle: string, memoryLimit: number, port: number, onClient?: (c: QuickJsPskClient) => void): Promise<ScenarioResult & { server: Peer }> {
   const server = await libcoapServer(port);
   const c = new QuickJsPskClient({ bundle, memoryLimit, peerPort: port + 1 });
   onClient?.(c);
-  let step = 'boot';
-  const result = (ok: boolean, extra: Partial<ScenarioResult> = {}) => ({
-    ok,
-    peer: 'libcoap' as const,
-    limit: memoryLimit,
-    ...(c.failure ? { failure: c.failure } : {}),
-    step,
-    bootMs: c.bootMs,
-    ...(c.handshake?.ms !== undefined ? { handshakeMs: c.handshake.ms, handshakeVmBusyMs: c.handshake.vmBusyMs! } : {}),
-    heap: { ...c.heap },
-    client: c,
-    server,
-    ...extra,
-  });
-  try {
-    await c.boot();
-    step = 'handshake';
+  return runScenario(c, { peer: 'libcoap', limit: memoryLimit, server }, async (step) => {
+    step('handshake');
     c.coapStart();
     const connected = await c.waitFor((e) => e.type === 'connected', 8000, 'the DTLS handshake');
-    step = 'get';
+    step('get');
     c.coapGet('/time');
     const r = await c.waitFor((e) => e.type === 'response' || e.type === 'failed', 8000, 'the response to GET /time');
     if (r.type !== 'response') throw new Error(`GET /time failed in the VM: ${JSON.stringify(r.data)}`);
-    step = 'close';
+    step('close');
     c.close();
     await new Promise((r) => setTimeout(r, 50)); // let the close_notify leave before the socket closes
-    step = 'done';
-    return result(true, { received: r.data.payload as string, responseCode: r.data.code as string, cipherSuite: connected.data.cipherSuite as number });
-  } catch (e) {
-    if (!(e instanceof QuickJsVmError) && !c.failure) throw Object.assign(e as Error, { result: result(false) });
-    return result(false);
-  } finally {
-    c.dispose();
-  }
+    return { received: r.data.payload as string, responseCode: r.data.code as string, cipherSuite: connected.data.cipherSuite as number };
+  });
 }
 
 export const kib = (n: number) => `${(n / 1024).toFixed(1)} KiB`;

@@ -1,12 +1,12 @@
-import { resolveConfig, type ConnectionOptions } from '../lib/dtls/config.js';
-import { DtlsEndpoint, type EndpointEvent, type EndpointOptions } from '../lib/dtls/endpoint.js';
-import type { DtlsEvent } from '../lib/dtls/events.js';
-import { ClientConnection } from '../lib/dtls/handshake/client.js';
-import { pskMap, type KeyStore } from '../lib/dtls/keystore.js';
-import { verifyPeer } from '../lib/dtls/trust.js';
-import { nodeCrypto } from '../lib/crypto/node.js';
-import { SimNetwork, type LinkConditions, type SimDatagram } from '../transports/sim.js';
-import { SimClient, SimServer } from '../transports/sim-nodes.js';
+import { resolveConfig, type ConnectionOptions } from '../../lib/dtls/config.js';
+import { DtlsEndpoint, type EndpointEvent, type EndpointOptions } from '../../lib/dtls/endpoint.js';
+import type { DtlsEvent } from '../../lib/dtls/events.js';
+import { ClientConnection } from '../../lib/dtls/handshake/client.js';
+import { pskMap, type KeyStore } from '../../lib/dtls/keystore.js';
+import { verifyPeer } from '../../lib/dtls/trust.js';
+import { nodeCrypto } from '../../lib/crypto/node.js';
+import { SimNetwork, type LinkConditions, type SimDatagram } from '../../transports/sim.js';
+import { SimClient, SimServer } from '../../transports/sim-nodes.js';
 
 export const enc = (s: string) => new TextEncoder().encode(s);
 export const dec = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -24,12 +24,19 @@ export interface PairOptions {
   clientStore?: KeyStore;
 }
 
+/** A client of a Pair: its simulated node, its connection and the events it emitted. */
+export interface PairClient {
+  node: SimClient;
+  conn: ClientConnection;
+  events: DtlsEvent[];
+}
+
 /** A client and a server endpoint on a simulated network, with their events collected. */
 export class Pair {
   readonly net: SimNetwork;
   readonly endpoint: DtlsEndpoint;
   readonly server: SimServer;
-  readonly clients: Array<{ node: SimClient; conn: ClientConnection; events: DtlsEvent[] }> = [];
+  readonly clients: PairClient[] = [];
   readonly serverEvents: EndpointEvent[] = [];
 
   constructor(readonly opts: PairOptions = {}) {
@@ -39,7 +46,7 @@ export class Pair {
     node = this.server = this.net.add(new SimServer(SERVER, this.endpoint));
   }
 
-  addClient(port = 40000 + this.clients.length, options: ConnectionOptions = {}): { node: SimClient; conn: ClientConnection; events: DtlsEvent[] } {
+  addClient(port = 40000 + this.clients.length, options: ConnectionOptions = {}): PairClient {
     const conn = new ClientConnection(resolveConfig({ psk: { identity: IDENTITY, key: KEY }, ...this.opts.client, ...options }));
     const node = this.net.add(new SimClient({ address: '10.0.0.2', port }, SERVER, conn));
     const c = { node, conn, events: [] as DtlsEvent[] };
@@ -98,4 +105,18 @@ export class Pair {
   settled(c = this.clients[0]!): boolean {
     return (this.has(c, 'connected') && this.serverHas('connected')) || this.has(c, 'failed');
   }
+}
+
+/**
+ * Starts a new client of `p` and runs until both sides are connected or either side failed, or
+ * until `untilMs` of virtual time; when one side failed, up to 50 ms more let the other side's
+ * failure (the alert in flight) land too. `p.net.now` is then the time it stopped.
+ */
+export function handshake(p: Pair, untilMs = 120_000): PairClient {
+  const c = p.addClient();
+  c.conn.start(p.net.now);
+  p.run(untilMs, () => p.settled(c) || p.serverHas('failed'));
+  const bothFailed = () => p.has(c, 'failed') && p.serverHas('failed');
+  if (p.has(c, 'failed') || p.serverHas('failed')) p.run(p.net.now + 50, bothFailed);
+  return c;
 }

@@ -5,7 +5,7 @@
  * to feed the differential test against node:crypto's X509Certificate.
  */
 import { createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
-import { concat, utf8 } from '../lib/bytes/util.js';
+import { concat, utf8 } from '../../lib/bytes/util.js';
 
 export function tlv(tag: number, ...parts: Uint8Array[]): Uint8Array {
   const body = concat(...parts);

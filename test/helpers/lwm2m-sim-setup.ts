@@ -2,13 +2,13 @@
  * An LwM2M deployment on the virtual clock (transports/sim-lwm2m.ts): a bootstrap server, an
  * LwM2M server and one client, all PSK over the sans-IO DTLS engine, on a SimNetwork.
  */
-import '../lib/crypto/node.js';
-import { pskMap } from '../lib/dtls/keystore.js';
-import { deviceStore } from '../lib/lwm2m/device.js';
-import { DEVICE, SECURITY, SERVER } from '../lib/lwm2m/objects.js';
-import type { ObjectDefinition } from '../lib/lwm2m/types.js';
-import { SimNetwork, type LinkConditions, type SimDatagram } from '../transports/sim.js';
-import { SimBootstrapServer, SimLwm2mClient, SimLwm2mServer, type SimLwm2mClientOptions } from '../transports/sim-lwm2m.js';
+import '../../lib/crypto/node.js';
+import { pskMap } from '../../lib/dtls/keystore.js';
+import { deviceStore } from '../../lib/lwm2m/device.js';
+import { DEVICE, SECURITY, SERVER } from '../../lib/lwm2m/objects.js';
+import type { ObjectDefinition } from '../../lib/lwm2m/types.js';
+import { SimNetwork, type LinkConditions, type SimDatagram } from '../../transports/sim.js';
+import { SimBootstrapServer, SimLwm2mClient, SimLwm2mServer, type SimLwm2mClientOptions } from '../../transports/sim-lwm2m.js';
 
 export const enc = (s: string) => new TextEncoder().encode(s);
 export const BS = { address: '10.0.0.1', port: 5684 };
