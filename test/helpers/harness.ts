@@ -46,9 +46,9 @@ export class Pair {
     node = this.server = this.net.add(new SimServer(SERVER, this.endpoint));
   }
 
-  addClient(port = 40000 + this.clients.length, options: ConnectionOptions = {}): PairClient {
+  addClient(port = 40000 + this.clients.length, options: ConnectionOptions = {}, address = '10.0.0.2'): PairClient {
     const conn = new ClientConnection(resolveConfig({ psk: { identity: IDENTITY, key: KEY }, ...this.opts.client, ...options }));
-    const node = this.net.add(new SimClient({ address: '10.0.0.2', port }, SERVER, conn));
+    const node = this.net.add(new SimClient({ address, port }, SERVER, conn));
     const c = { node, conn, events: [] as DtlsEvent[] };
     this.clients.push(c);
     return c;
