@@ -1,12 +1,13 @@
 import { appendFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { connect, createServer } from '../entry/dtls.js';
+import { connect, createServer, type KeyStoreErrorInfo } from '../entry/dtls.js';
 import { toHex } from '../bytes/util.js';
 import { DtlsError } from '../dtls/errors.js';
 import { pskMap } from '../dtls/keystore.js';
 import { alertName } from '../dtls/wire/constants.js';
 import { parseHostPort, parseIntArg, parsePskArg, untilSignal } from './args.js';
 import { resolveCredentialFlags } from './credentials.js';
+import { refusalLogger, serverLimits } from './server-limits.js';
 import { parseFlags } from './flags.js';
 import { DTLS_CLIENT, DTLS_SERVER } from './specs/dtls.js';
 import type { PeerIdentity } from '../dtls/keystore.js';
@@ -53,8 +54,12 @@ export async function dtlsServer(argv: string[]): Promise<number> {
     mtu: parseIntArg(values.mtu, '--mtu', 64, 65507),
     keyLog: keyLogger(values.keylog),
     pskHint: values.hint !== undefined ? new TextEncoder().encode(values.hint) : undefined,
+    ...serverLimits(values),
   };
   const server = createServer(opts);
+  const refused = refusalLogger(log);
+  server.on('handshakeRefused', (peer: { address: string; port: number }, reason: string) => refused(peer, reason));
+  server.on('keyStoreError', (i: KeyStoreErrorInfo) => log(`key store failed (${i.lookup}${i.identity ? ` identity=${printable(i.identity)}` : ''}) for ${i.peer.address}:${i.peer.port}: ${describeError(i.cause)}`));
   server.on('session', (s) => {
     const who = `${s.peer.address}:${s.peer.port}`;
     log(`session ${who} ${describeIdentity(s.info.identity)} suite=0x${s.info.cipherSuite.toString(16)}`);
@@ -64,7 +69,11 @@ export async function dtlsServer(argv: string[]): Promise<number> {
     });
     s.on('close', (e?: DtlsError) => log(`closed ${who}${e ? ' ' + describeError(e) : ''}`));
   });
-  server.on('handshakeError', (e: DtlsError, peer: { address: string; port: number }) => log(`handshake failed ${peer.address}:${peer.port} ${describeError(e)}`));
+  server.on('handshakeError', (e: DtlsError, peer: { address: string; port: number }) => {
+    // stalled handshakes making room come in floods: summed up like refusals
+    if (e instanceof DtlsError && e.code === 'EVICTED') refused(peer, 'a stalled handshake made room (EVICTED)');
+    else log(`handshake failed ${peer.address}:${peer.port} ${describeError(e)}`);
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());

@@ -1,6 +1,7 @@
 import { DEFAULT_MTU } from '../../dtls/config.js';
 import { CLIENT_AUTH_FLAG, CREDENTIAL_FLAGS } from '../credentials.js';
 import { commandSpec } from '../flags.js';
+import { SERVER_LIMIT_FLAGS } from '../server-limits.js';
 
 const PSK = 'Client_identity:73656372657450534b';
 
@@ -18,6 +19,7 @@ export const DTLS_SERVER = commandSpec({
     { name: 'echo', kind: 'boolean', description: 'send each record back to the client that sent it' },
     { name: 'hint', kind: 'string', arg: 'TEXT', description: 'PSK identity hint to send in ServerKeyExchange' },
     MTU,
+    ...SERVER_LIMIT_FLAGS,
     KEYLOG,
     { name: 'quiet', short: 'q', kind: 'boolean', description: 'no session log on stderr' },
   ],
@@ -26,6 +28,7 @@ export const DTLS_SERVER = commandSpec({
     `coaps dtls server --listen 127.0.0.1:5684 --psk ${PSK} --echo`,
     'coaps dtls server --listen 127.0.0.1:5684 --key server.hex --trust client.xy --require-client-auth --echo',
     'coaps dtls server --listen [::1]:5684 --key server.key --cert server.crt --ca ca.crt --keylog keys.txt',
+    `coaps dtls server --listen 0.0.0.0:5684 --psk ${PSK} --max-sessions 100000 --max-handshakes 5000`,
   ],
 });
 
