@@ -5,6 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { lookup } from 'node:dns/promises';
 import { lookup as dnsLookup, type LookupOneOptions } from 'node:dns';
 import { resolveConfig, type ConnectionOptions, type ClientPskOption } from '../lib/dtls/config.js';
+import { integerOption } from '../lib/dtls/option-checks.js';
 import { DtlsEndpoint, type EndpointOptions } from '../lib/dtls/endpoint.js';
 import { DtlsError } from '../lib/dtls/errors.js';
 import type { DtlsEvent, SessionInfo } from '../lib/dtls/events.js';
@@ -468,7 +469,12 @@ export interface ConnectOptions extends Omit<ConnectionOptions, 'psk' | 'ecdhe' 
 
 /** Connects and completes the handshake; rejects with a DtlsError. */
 export async function connect(opts: ConnectOptions): Promise<DtlsSession> {
+  if (typeof opts !== 'object' || opts === null) throw new DtlsError('INVALID_ARGUMENT', 'connect() takes an options object');
   const { host, port, localPort, timeoutMs, trace, ecdhe, trust, ...rest } = opts;
+  if (typeof host !== 'string' || host === '') throw new DtlsError('INVALID_ARGUMENT', 'host must be a host name or address');
+  integerOption('port', port, 1, 65535);
+  if (localPort !== undefined) integerOption('localPort', localPort, 0, 65535);
+  if (timeoutMs !== undefined) integerOption('timeoutMs', timeoutMs, 1, 2 ** 31 - 1);
   const store: KeyStore = trust ? withSystemClock(trust) : {};
   const accept: number[] = [];
   if (store.rawPublicKey) accept.push(CertificateType.RawPublicKey);

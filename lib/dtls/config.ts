@@ -2,6 +2,8 @@ import type { CryptoProvider, P256PrivateKey, P256PublicKey } from '../crypto/pr
 import { CipherSuite } from './wire/constants.js';
 import { defaultCrypto } from '../crypto/default.js';
 import { DtlsError } from './errors.js';
+import { arrayOf, booleanOption, bytesOption, functionOption, integerOption, oneOf, stringOption } from './option-checks.js';
+import { CertificateType } from './wire/ec-extensions.js';
 
 /** RFC 6347 §4.2.4 retransmission timer settings. */
 export interface RetransmissionConfig {
@@ -21,12 +23,20 @@ export const RETRANSMISSION_PRESETS = {
 
 /** A PSK as the client presents it. */
 export interface ClientPsk {
-  identity: Uint8Array;
+  /** The identity: bytes, or text (sent as UTF-8). At most 128 bytes. */
+  identity: Uint8Array | string;
+  /** The key: bytes (1..64), never text: decode a hex key first (fromHex). */
   key: Uint8Array;
 }
 
 /** The client's PSK: fixed, or chosen from the server's identity hint. */
 export type ClientPskOption = ClientPsk | ((hint: Uint8Array | undefined) => ClientPsk | undefined);
+
+/** A PSK after checking: bytes both. */
+export interface CheckedPsk {
+  identity: Uint8Array;
+  key: Uint8Array;
+}
 
 /** Our own credentials for TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8. */
 export interface OwnEcdheCredentials {
@@ -71,8 +81,8 @@ export interface ConnectionConfig {
   idleTimeoutMs: number;
   /** Largest PSK identity accepted or sent. */
   maxIdentityLength: number;
-  /** Client: the PSK. */
-  psk?: ClientPskOption;
+  /** Client: the PSK, checked (a function's answer is checked when it is called). */
+  psk?: CheckedPsk | ((hint: Uint8Array | undefined) => CheckedPsk | undefined);
   /** Client, X.509: the DNS name or IP address the server certificate must carry. */
   serverName?: string;
   /** Server: the PSK identity hint sent in ServerKeyExchange (omitted when undefined). */
@@ -105,7 +115,8 @@ export interface ConnectionOptions {
   maxFragmentLength?: 512 | 1024 | 2048 | 4096;
   idleTimeoutMs?: number;
   psk?: ClientPskOption;
-  pskHint?: Uint8Array;
+  /** Server: the PSK identity hint (bytes or UTF-8 text). */
+  pskHint?: Uint8Array | string;
   serverName?: string;
   keyLog?: (line: string) => void;
 }
@@ -117,51 +128,69 @@ export function resolveRetransmission(opt: RetransmissionOption | undefined): Re
     if (!p) throw new DtlsError('INVALID_ARGUMENT', `unknown retransmission preset ${String(opt)}`);
     return { ...p };
   }
+  if (typeof opt !== 'object' || opt === null) throw new DtlsError('INVALID_ARGUMENT', `retransmission must be 'rfc6347', 'rfc7925' or { initialMs, maxMs, maxRetransmits }`);
   const r = { ...RETRANSMISSION_PRESETS.rfc6347, ...opt };
-  if (!(r.initialMs > 0 && r.maxMs >= r.initialMs && r.maxRetransmits >= 0)) {
-    throw new DtlsError('INVALID_ARGUMENT', 'retransmission: need 0 < initialMs <= maxMs and maxRetransmits >= 0');
-  }
+  integerOption('retransmission.initialMs', r.initialMs, 1, 3_600_000);
+  integerOption('retransmission.maxMs', r.maxMs, r.initialMs, 3_600_000);
+  integerOption('retransmission.maxRetransmits', r.maxRetransmits, 0, 100);
   return r;
 }
 
-export function resolveConfig(o: ConnectionOptions = {}): ConnectionConfig {
-  const mtu = o.mtu ?? DEFAULT_MTU;
-  if (!(Number.isInteger(mtu) && mtu >= 64 && mtu <= 65507)) throw new DtlsError('INVALID_ARGUMENT', `mtu ${mtu} outside 64..65507`);
-  if (o.psk && typeof o.psk !== 'function') checkPsk(o.psk);
-  // Default preference: ECDHE (forward secrecy) first. Each side still needs the
-  // credentials for a suite before it offers or chooses it (handshake/negotiation.ts).
-  const suites = o.suites ?? [CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8, CipherSuite.TLS_PSK_WITH_AES_128_CCM_8];
-  const cfg: ConnectionConfig = {
-    crypto: o.crypto ?? defaultCrypto(),
-    suites,
-    acceptPeerCertificateTypes: o.acceptPeerCertificateTypes ?? [],
-    clientAuth: o.clientAuth ?? 'none',
-    publicKeyCache: o.publicKeyCache ?? new Map(),
-    retransmission: resolveRetransmission(o.retransmission),
-    mtu,
-    requireExtendedMasterSecret: o.requireExtendedMasterSecret ?? false,
-    maxHandshakeBytes: o.maxHandshakeBytes ?? 16 * 1024,
-    maxEarlyRecords: o.maxEarlyRecords ?? 8,
-    recordSizeLimit: o.recordSizeLimit ?? 16384,
-    idleTimeoutMs: o.idleTimeoutMs ?? 0,
-    maxIdentityLength: MAX_PSK_IDENTITY,
+const SUITES = [CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8, CipherSuite.TLS_PSK_WITH_AES_128_CCM_8] as const;
+
+/** A client PSK checked: the identity bytes or text (UTF-8), the key bytes. */
+export function checkClientPsk(p: unknown, name = 'psk'): CheckedPsk {
+  if (typeof p !== 'object' || p === null) throw new DtlsError('INVALID_ARGUMENT', `${name} must be { identity, key }`);
+  const o = p as { identity?: unknown; key?: unknown };
+  return {
+    identity: bytesOption(`${name}.identity`, o.identity, { text: true, max: MAX_PSK_IDENTITY }),
+    key: bytesOption(`${name}.key`, o.key, { min: 1, max: MAX_PSK_KEY }),
   };
-  if (!(Number.isInteger(cfg.recordSizeLimit) && cfg.recordSizeLimit >= 64 && cfg.recordSizeLimit <= 16384)) {
-    throw new DtlsError('INVALID_ARGUMENT', 'recordSizeLimit must be 64..16384 (RFC 8449)');
-  }
-  if (o.maxFragmentLength !== undefined) {
-    if (![512, 1024, 2048, 4096].includes(o.maxFragmentLength)) throw new DtlsError('INVALID_ARGUMENT', 'maxFragmentLength must be 512, 1024, 2048 or 4096 (RFC 6066)');
-    cfg.maxFragmentLength = o.maxFragmentLength;
-  }
-  if (o.ecdhe) cfg.ecdhe = o.ecdhe;
-  if (o.psk) cfg.psk = o.psk;
-  if (o.pskHint) cfg.pskHint = o.pskHint;
-  if (o.serverName !== undefined) cfg.serverName = o.serverName;
-  if (o.keyLog) cfg.keyLog = o.keyLog;
-  return cfg;
 }
 
-export function checkPsk(p: ClientPsk): void {
-  if (p.identity.length > MAX_PSK_IDENTITY) throw new DtlsError('INVALID_ARGUMENT', `PSK identity longer than ${MAX_PSK_IDENTITY} bytes`);
-  if (p.key.length === 0 || p.key.length > MAX_PSK_KEY) throw new DtlsError('INVALID_ARGUMENT', `PSK key must be 1..${MAX_PSK_KEY} bytes`);
+function checkPskOption(o: ClientPskOption): CheckedPsk | ((hint: Uint8Array | undefined) => CheckedPsk | undefined) {
+  if (typeof o !== 'function') return checkClientPsk(o);
+  return (hint) => {
+    const p = o(hint);
+    return p === undefined ? undefined : checkClientPsk(p, 'the psk function\'s answer');
+  };
+}
+
+/** The configuration from the options, every one checked (a typed INVALID_ARGUMENT naming it otherwise). */
+export function resolveConfig(o: ConnectionOptions = {}): ConnectionConfig {
+  if (typeof o !== 'object' || o === null) throw new DtlsError('INVALID_ARGUMENT', 'options must be an object');
+  const opt = <T>(v: T | undefined, dflt: T, check: (name: string, v: unknown) => T, name: string): T => (v === undefined ? dflt : check(name, v));
+  const int = (min: number, max: number) => (name: string, v: unknown) => integerOption(name, v, min, max);
+  const crypto = o.crypto ?? defaultCrypto();
+  if (typeof crypto !== 'object' || crypto === null || typeof crypto.ccm8Encrypt !== 'function') throw new DtlsError('INVALID_ARGUMENT', 'crypto must be a CryptoProvider (see coaps/crypto)');
+  const cfg: ConnectionConfig = {
+    crypto,
+    // Default preference: ECDHE (forward secrecy) first. Each side still needs the
+    // credentials for a suite before it offers or chooses it (handshake/negotiation.ts).
+    suites: opt(o.suites, [...SUITES], (n, v) => arrayOf(n, v, (m, x) => oneOf(m, x, SUITES)), 'suites'),
+    acceptPeerCertificateTypes: opt(o.acceptPeerCertificateTypes, [], (n, v) => arrayOf(n, v, (m, x) => oneOf(m, x, [CertificateType.X509, CertificateType.RawPublicKey])), 'acceptPeerCertificateTypes'),
+    clientAuth: opt(o.clientAuth, 'none', (n, v) => oneOf(n, v, ['none', 'optional', 'required'] as const), 'clientAuth'),
+    publicKeyCache: o.publicKeyCache ?? new Map(),
+    retransmission: resolveRetransmission(o.retransmission),
+    mtu: opt(o.mtu, DEFAULT_MTU, int(64, 65507), 'mtu'),
+    requireExtendedMasterSecret: opt(o.requireExtendedMasterSecret, false, booleanOption, 'requireExtendedMasterSecret'),
+    maxHandshakeBytes: opt(o.maxHandshakeBytes, 16 * 1024, int(1024, 1 << 20), 'maxHandshakeBytes'),
+    maxEarlyRecords: opt(o.maxEarlyRecords, 8, int(0, 1024), 'maxEarlyRecords'),
+    // RFC 8449 §4: 64..2^14
+    recordSizeLimit: opt(o.recordSizeLimit, 16384, int(64, 16384), 'recordSizeLimit'),
+    idleTimeoutMs: opt(o.idleTimeoutMs, 0, int(0, 2 ** 31 - 1), 'idleTimeoutMs'),
+    maxIdentityLength: MAX_PSK_IDENTITY,
+  };
+  if (o.maxFragmentLength !== undefined) cfg.maxFragmentLength = oneOf('maxFragmentLength (RFC 6066)', o.maxFragmentLength, [512, 1024, 2048, 4096] as const);
+  if (o.ecdhe !== undefined) {
+    if (typeof o.ecdhe !== 'object' || o.ecdhe === null || typeof o.ecdhe.key !== 'object' || !o.ecdhe.key?.publicKey) {
+      throw new DtlsError('INVALID_ARGUMENT', 'ecdhe must be { key, certificateChain?, rawPublicKey } with a parsed key (see ecdheCredentials)');
+    }
+    cfg.ecdhe = o.ecdhe;
+  }
+  if (o.psk !== undefined) cfg.psk = checkPskOption(o.psk);
+  if (o.pskHint !== undefined) cfg.pskHint = bytesOption('pskHint', o.pskHint, { text: true, max: 65535 });
+  if (o.serverName !== undefined) cfg.serverName = stringOption('serverName', o.serverName);
+  if (o.keyLog !== undefined) cfg.keyLog = functionOption<(line: string) => void>('keyLog', o.keyLog);
+  return cfg;
 }

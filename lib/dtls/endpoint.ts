@@ -128,9 +128,10 @@ export class DtlsEndpoint {
   readonly stats = { helloVerifyRequests: 0, handshakesStarted: 0, handshakesRefused: 0, handshakesEvicted: 0, datagramsDropped: 0 };
 
   constructor(private readonly opts: EndpointOptions) {
+    if (typeof opts !== 'object' || opts === null) throw new DtlsError('INVALID_ARGUMENT', 'options must be an object');
     const { psk, keyStore, ...rest } = opts;
-    this.store = { ...keyStore };
-    if (psk) this.store.psk = psk;
+    this.store = checkKeyStore(keyStore);
+    if (psk !== undefined) this.store.psk = psk;
     if (this.store.psk !== undefined && typeof this.store.psk !== 'function') throw new DtlsError('INVALID_ARGUMENT', 'psk must be a lookup function (see pskMap)');
     if (!this.store.psk && !opts.ecdhe) throw new DtlsError('INVALID_ARGUMENT', 'a server needs a psk lookup or ecdhe credentials');
     const accept: number[] = [];
@@ -140,7 +141,7 @@ export class DtlsEndpoint {
       throw new DtlsError('INVALID_ARGUMENT', 'client authentication needs keyStore.rawPublicKey or keyStore.x509');
     }
     this.cfg = resolveConfig({ idleTimeoutMs: 30 * 60_000, ...rest, acceptPeerCertificateTypes: accept });
-    this.cookies = new CookieJar(this.cfg.crypto, opts.cookieRotationMs);
+    this.cookies = new CookieJar(this.cfg.crypto, positive('cookieRotationMs', opts.cookieRotationMs ?? 300_000));
     this.maxSessions = positive('maxSessions', opts.maxSessions ?? 10_000);
     this.slots = new HandshakeSlots(positive('maxHandshakes', opts.maxHandshakes ?? 1_000), positive('maxHandshakesPerAddress', opts.maxHandshakesPerAddress ?? 64));
     this.handshakeTimeoutMs = positive('handshakeTimeoutMs', opts.handshakeTimeoutMs ?? 30_000);
@@ -381,8 +382,19 @@ export class DtlsEndpoint {
       ).finally(() => this.opts.wake?.());
       return;
     }
+    this.pskAnswered(e, now, r);
+  }
+
+  /** The key store's answer: a key, undefined (an unknown identity), or a wrong type (a failure of the store). */
+  private pskAnswered(e: Entry, now: number, key: unknown): void {
+    if (key !== undefined && !(key instanceof Uint8Array)) {
+      const identity = e.lookup?.identity;
+      const cause = new DtlsError('INVALID_ARGUMENT', `the PSK lookup answered ${typeof key === 'string' ? 'a string' : `a ${typeof key}`}, not bytes (a Uint8Array) or undefined`);
+      this.keyStoreFailed(e, now, identity ? { lookup: 'psk', identity, cause } : { lookup: 'psk', cause });
+      return;
+    }
     e.lookup = undefined;
-    e.connection.providePsk(now, r);
+    e.connection.providePsk(now, key);
     this.collect(e, now);
   }
 
@@ -433,9 +445,7 @@ export class DtlsEndpoint {
         this.resolvePeer(entry, now, answer.verdict, answer.lookup);
         continue;
       }
-      entry.lookup = undefined;
-      entry.connection.providePsk(now, answer.psk);
-      this.collect(entry, now);
+      this.pskAnswered(entry, now, answer.psk);
     }
   }
 
@@ -477,6 +487,18 @@ function minDefined(a: number | undefined, b: number | undefined): number | unde
   if (a === undefined) return b;
   if (b === undefined) return a;
   return Math.min(a, b);
+}
+
+/** The key store, checked: each entry, when present, of the right kind. */
+function checkKeyStore(ks: KeyStore | undefined): KeyStore {
+  if (ks === undefined) return {};
+  if (typeof ks !== 'object' || ks === null) throw new DtlsError('INVALID_ARGUMENT', 'keyStore must be an object (see memoryKeyStore)');
+  if (ks.psk !== undefined && typeof ks.psk !== 'function') throw new DtlsError('INVALID_ARGUMENT', 'keyStore.psk must be a lookup function (see pskMap)');
+  if (ks.rawPublicKey !== undefined && typeof ks.rawPublicKey !== 'function') throw new DtlsError('INVALID_ARGUMENT', 'keyStore.rawPublicKey must be a function');
+  if (ks.x509 !== undefined && (typeof ks.x509 !== 'object' || !Array.isArray(ks.x509.anchors))) throw new DtlsError('INVALID_ARGUMENT', 'keyStore.x509 must be { anchors, clock, authorize? }');
+  // the engine reads no clock: certificate validity needs one given (the Node driver gives the system clock)
+  if (ks.x509 !== undefined && ks.x509.clock === undefined) throw new DtlsError('INVALID_ARGUMENT', "keyStore.x509.clock is needed: a clock (() => Date), or 'none' for a device without one");
+  return { ...ks };
 }
 
 function positive(name: string, v: number): number {

@@ -1,4 +1,6 @@
-import { toHex, utf8 } from '../bytes/util.js';
+import { toHex } from '../bytes/util.js';
+import { MAX_PSK_IDENTITY, MAX_PSK_KEY } from './config.js';
+import { bytesOption } from './option-checks.js';
 import type { Certificate } from '../x509/certificate.js';
 import { NO_CLOCK, type Clock, type VerifiedChain } from '../x509/verify.js';
 import { DtlsError } from './errors.js';
@@ -65,7 +67,12 @@ export interface KeyStore {
 /** A plain map of identity -> key as a lookup. Identities are compared as bytes. */
 export function pskMap(entries: Iterable<[Uint8Array | string, Uint8Array]>): PskLookup {
   const m = new Map<string, Uint8Array>();
-  for (const [id, key] of entries) m.set(typeof id === 'string' ? toHex(utf8(id)) : toHex(id), key);
+  let i = 0;
+  for (const [id, key] of entries) {
+    const identity = bytesOption(`pskMap entry ${i} identity`, id, { text: true, max: MAX_PSK_IDENTITY });
+    m.set(toHex(identity), bytesOption(`pskMap entry ${i} key`, key, { min: 1, max: MAX_PSK_KEY }));
+    i++;
+  }
   return (identity) => m.get(toHex(identity));
 }
 

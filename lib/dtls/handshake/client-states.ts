@@ -1,4 +1,4 @@
-import { checkPsk, type ClientPsk, type ConnectionConfig } from '../config.js';
+import type { CheckedPsk, ConnectionConfig } from '../config.js';
 import { DtlsError } from '../errors.js';
 import type { PeerIdentity } from '../keystore.js';
 import { encodeClientHello, type ClientHello } from '../wire/client-hello.js';
@@ -195,10 +195,10 @@ class PskKeyExchange implements ClientKeyExchange {
   }
 }
 
-function choosePsk(cfg: ConnectionConfig, hint: Uint8Array | undefined): ClientPsk {
+/** The PSK for the server's identity hint (checked by resolveConfig, a function's answer when called). */
+function choosePsk(cfg: ConnectionConfig, hint: Uint8Array | undefined): CheckedPsk {
   const opt = cfg.psk;
   const psk = typeof opt === 'function' ? opt(hint) : opt;
   if (!psk) throw new DtlsError('HANDSHAKE_FAILURE', 'no PSK for the server\'s identity hint');
-  checkPsk(psk);
   return psk;
 }
