@@ -13,12 +13,19 @@ export interface RetransmissionConfig {
   maxMs: number;
   /** Retransmissions of one flight before the handshake fails with HANDSHAKE_TIMEOUT. */
   maxRetransmits: number;
+  /**
+   * Client: when its last flight (…ChangeCipherSpec, Finished) is still unanswered after this
+   * many retransmissions, it starts over once with a fresh ClientHello instead of waiting out
+   * the rest (a server that lost our Finished, or never re-sends its own, as tinydtls does).
+   * 0: never.
+   */
+  restartAfter: number;
 }
 
 /** Presets: RFC 6347 §4.2.4.1 (1 s initial) and the RFC 7925 §11 constrained profile (9 s initial). */
 export const RETRANSMISSION_PRESETS = {
-  rfc6347: { initialMs: 1000, maxMs: 60_000, maxRetransmits: 6 },
-  rfc7925: { initialMs: 9000, maxMs: 60_000, maxRetransmits: 4 },
+  rfc6347: { initialMs: 1000, maxMs: 60_000, maxRetransmits: 6, restartAfter: 2 },
+  rfc7925: { initialMs: 9000, maxMs: 60_000, maxRetransmits: 4, restartAfter: 2 },
 } as const satisfies Record<string, RetransmissionConfig>;
 
 /** A PSK as the client presents it. */
@@ -133,6 +140,7 @@ export function resolveRetransmission(opt: RetransmissionOption | undefined): Re
   integerOption('retransmission.initialMs', r.initialMs, 1, 3_600_000);
   integerOption('retransmission.maxMs', r.maxMs, r.initialMs, 3_600_000);
   integerOption('retransmission.maxRetransmits', r.maxRetransmits, 0, 100);
+  integerOption('retransmission.restartAfter', r.restartAfter, 0, 100);
   return r;
 }
 

@@ -3,8 +3,8 @@ import type { ConnectionConfig } from './config.js';
 import { DtlsError, alertFor } from './errors.js';
 import type { DtlsEvent, SessionInfo } from './events.js';
 import { LastFlight, packFlight, type FlightItem, type HandshakeItem } from './handshake/flights.js';
-import { Reassembler } from './handshake/reassembler.js';
-import { DONE, type Done, type Handshake, type HandshakeState } from './handshake/state.js';
+import { Reassembler, type HandshakeMessage } from './handshake/reassembler.js';
+import { DONE, STALE, type Done, type Handshake, type HandshakeState, type Stale } from './handshake/state.js';
 import { copyRecord, RecordDrop, RecordLayer } from './record/record-layer.js';
 import type { PeerVerdict } from './trust.js';
 import { decodeAlert, encodeAlert } from './wire/alert.js';
@@ -41,7 +41,10 @@ type ConnectionState =
 export class DtlsConnection {
   private st: ConnectionState;
   private now = 0;
-  private readonly records: RecordLayer;
+  private records: RecordLayer;
+  /** A client's first state again, for starting over (a fresh ClientHello) once; given the abandoned handshake's server random. */
+  private readonly restart: ((staleServerRandom: Uint8Array) => HandshakeState) | undefined;
+  private restarted = false;
   private readonly flight: LastFlight;
   private nextMessageSeq: number;
   /** Records held while the handshake waits for the application (a key lookup). */
@@ -61,18 +64,21 @@ export class DtlsConnection {
   constructor(
     private readonly cfg: ConnectionConfig,
     initial: HandshakeState,
-    o: { messageSeq?: number; recordSeq?: number } = {},
+    o: { messageSeq?: number; recordSeq?: number; restart?: (staleServerRandom: Uint8Array) => HandshakeState } = {},
   ) {
     this.records = new RecordLayer(cfg.maxEarlyRecords);
     this.flight = new LastFlight(cfg.retransmission);
     this.nextMessageSeq = o.messageSeq ?? 0;
+    this.restart = o.restart;
     if (o.recordSeq !== undefined) this.records.startSequence(o.recordSeq);
     this.st = { phase: 'handshake', step: initial, reassembler: new Reassembler(this.nextMessageSeq, cfg.maxHandshakeBytes) };
-    const records = this.records;
+    const conn = this;
     this.hs = {
       cfg,
-      records,
-      message: (msgType, body, epoch = records.writeEpoch): HandshakeItem => ({ kind: 'handshake', msgType, messageSeq: this.nextMessageSeq++, body, epoch }),
+      get records() {
+        return conn.records;
+      },
+      message: (msgType, body, epoch = this.records.writeEpoch): HandshakeItem => ({ kind: 'handshake', msgType, messageSeq: this.nextMessageSeq++, body, epoch }),
       sendFlight: (items, expectReply) => this.sendFlight(items, expectReply),
       emit: (e) => this.events.push(e),
       established: (session, keepLastFlight) => this.established(session, keepLastFlight),
@@ -131,7 +137,20 @@ export class DtlsConnection {
     this.now = now;
     if (this.ended()) return;
     const tries = this.flight.tries;
-    switch (this.flight.due(now)) {
+    const due = this.flight.due(now);
+    const st = this.st;
+    if (due !== undefined && st.phase === 'handshake') {
+      const r = this.cfg.retransmission.restartAfter;
+      const last = st.step.afterLastFlight;
+      if (last && this.restart && !this.restarted && r > 0 && tries >= r) {
+        this.startOver(this.restart(last.serverRandom));
+        return;
+      }
+      // the peer's answer will come again whole: what was buffered of it (perhaps of an old
+      // flight) goes, unless a state waiting for the application holds the rest of the flight
+      if (!st.step.waiting) st.reassembler.discardPending();
+    }
+    switch (due) {
       case 'resend':
         this.transmitFlight();
         break;
@@ -236,15 +255,40 @@ export class DtlsConnection {
   // === the handshake ======================================================================
 
   /** Runs one step of the handshake; the state it returns becomes current, an error fails the connection. */
-  private advance(st: Extract<ConnectionState, { phase: 'handshake' }>, step: () => HandshakeState | Done): void {
+  private advance(st: Extract<ConnectionState, { phase: 'handshake' }>, step: () => HandshakeState | Done | Stale, m?: HandshakeMessage): void {
     try {
       const next = step();
+      if (next === STALE) {
+        if (m) st.reassembler.rewind(m.messageSeq);
+        return;
+      }
       if (next !== DONE && this.st === st) st.step = next;
     } catch (e) {
       if (e instanceof DtlsError) this.fail(e);
       else if (e instanceof DecodeError) this.fail(new DtlsError('DECODE_ERROR', e.message));
       else this.fail(new DtlsError('INTERNAL', e instanceof Error ? e.message : String(e)));
     }
+  }
+
+  /**
+   * A client whose last flight went unanswered starts over, once, with a fresh ClientHello: a
+   * new record layer (epoch 0, its sequence numbers continuing), message_seq from 0, a new
+   * random. A server that lost our Finished, or never re-sends its own (tinydtls), takes it as a
+   * new handshake after its cookie exchange.
+   */
+  private startOver(step: HandshakeState): void {
+    this.restarted = true;
+    const next0 = this.records.nextSequence(0);
+    this.records.wipe();
+    this.records = new RecordLayer(this.cfg.maxEarlyRecords);
+    this.records.startSequence(next0);
+    this.flight.release();
+    this.deferred = [];
+    this.nextMessageSeq = 0;
+    const st: Extract<ConnectionState, { phase: 'handshake' }> = { phase: 'handshake', step, reassembler: new Reassembler(0, this.cfg.maxHandshakeBytes) };
+    this.st = st;
+    const start = step.start;
+    if (start) this.advance(st, () => start.call(step, this.hs));
   }
 
   /** Feeds complete handshake messages to the current state, in order, until it waits or the handshake ends. */
@@ -255,7 +299,7 @@ export class DtlsConnection {
       const m = st.reassembler.poll();
       if (!m) return;
       const step = st.step;
-      this.advance(st, () => step.handle(this.hs, m));
+      this.advance(st, () => step.handle(this.hs, m), m);
     }
   }
 

@@ -11,6 +11,6 @@ import { ClientIdle } from './client-states.js';
 export class PskClientConnection extends DtlsConnection {
   constructor(cfg: ConnectionConfig) {
     if (ClientIdle.suites(cfg, undefined).length === 0) throw new DtlsError('INVALID_ARGUMENT', 'a PSK client needs a psk');
-    super(cfg, new ClientIdle(undefined));
+    super(cfg, new ClientIdle(undefined), { restart: (stale) => new ClientIdle(undefined, stale) });
   }
 }

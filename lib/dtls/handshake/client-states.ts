@@ -1,3 +1,4 @@
+import { equal } from '../../bytes/util.js';
 import type { CheckedPsk, ConnectionConfig } from '../config.js';
 import { DtlsError } from '../errors.js';
 import type { PeerIdentity } from '../keystore.js';
@@ -12,7 +13,7 @@ import type { FlightItem } from './flights.js';
 import { computeVerifyData } from './key-schedule.js';
 import { baseHelloExtensions, checkServerHelloExtensions, readRecordSize, recordSizeExtensions } from './negotiation.js';
 import type { HandshakeMessage } from './reassembler.js';
-import { expectMessage, type Handshake, type HandshakeState, type Hellos } from './state.js';
+import { expectMessage, STALE, type Handshake, type HandshakeState, type Hellos, type Stale } from './state.js';
 import { Transcript } from './transcript.js';
 
 /**
@@ -49,7 +50,11 @@ export interface ClientKeyExchange {
 /** Before start(): nothing sent, nothing expected (stray datagrams are ignored). */
 export class ClientIdle implements HandshakeState {
   readonly name = 'ClientIdle';
-  constructor(private readonly ecdhe: EcdheClientSupport | undefined) {}
+  constructor(
+    private readonly ecdhe: EcdheClientSupport | undefined,
+    /** Starting over: the abandoned handshake's server random, whose late ServerHello must be ignored. */
+    private readonly staleServerRandom?: Uint8Array,
+  ) {}
 
   /** The suites this client can offer, in the configured order. */
   static suites(cfg: ConnectionConfig, ecdhe: EcdheClientSupport | undefined): number[] {
@@ -76,7 +81,7 @@ export class ClientIdle implements HandshakeState {
       compressionMethods: new Uint8Array([0]),
       extensions,
     };
-    return ExpectServerHello.send(hs, hello, 0, this.ecdhe);
+    return ExpectServerHello.send(hs, hello, 0, this.ecdhe, this.staleServerRandom);
   }
 }
 
@@ -89,26 +94,29 @@ export class ExpectServerHello implements HandshakeState {
     private readonly messageSeq: number,
     private readonly verifyRequests: number,
     private readonly ecdhe: EcdheClientSupport | undefined,
+    private readonly staleServerRandom: Uint8Array | undefined,
   ) {}
 
-  static send(hs: Handshake, hello: ClientHello, verifyRequests: number, ecdhe: EcdheClientSupport | undefined): ExpectServerHello {
+  static send(hs: Handshake, hello: ClientHello, verifyRequests: number, ecdhe: EcdheClientSupport | undefined, staleServerRandom?: Uint8Array): ExpectServerHello {
     const body = encodeClientHello(hello);
     const item = hs.message(HandshakeType.client_hello, body, 0);
     hs.sendFlight([item], true);
-    return new ExpectServerHello(hello, body, item.messageSeq, verifyRequests, ecdhe);
+    return new ExpectServerHello(hello, body, item.messageSeq, verifyRequests, ecdhe, staleServerRandom);
   }
 
-  handle(hs: Handshake, m: HandshakeMessage): HandshakeState {
+  handle(hs: Handshake, m: HandshakeMessage): HandshakeState | Stale {
     if (m.msgType === HandshakeType.hello_verify_request && m.epoch === 0) {
       const hvr = decodeHelloVerifyRequest(m.body);
       if (this.verifyRequests >= MAX_HELLO_VERIFY_REQUESTS) throw new DtlsError('UNEXPECTED_MESSAGE', 'too many HelloVerifyRequests');
       // RFC 6347 §4.2.1: the same parameters again, now with the cookie.
-      return ExpectServerHello.send(hs, { ...this.hello, cookie: hvr.cookie.slice() }, this.verifyRequests + 1, this.ecdhe);
+      return ExpectServerHello.send(hs, { ...this.hello, cookie: hvr.cookie.slice() }, this.verifyRequests + 1, this.ecdhe, this.staleServerRandom);
     }
     expectMessage(this, m, HandshakeType.server_hello);
     const cfg = hs.cfg;
     const offered = this.hello.extensions;
     const sh = decodeServerHello(m.body);
+    // a late flight of the handshake we abandoned (same message_seq numbers as this one's): not ours
+    if (this.staleServerRandom && equal(sh.random, this.staleServerRandom)) return STALE;
     if (sh.serverVersion !== DTLS_1_2) throw new DtlsError('PROTOCOL_VERSION', `server chose version 0x${sh.serverVersion.toString(16)}`);
     if (!this.hello.cipherSuites.includes(sh.cipherSuite)) throw new DtlsError('ILLEGAL_PARAMETER', `server chose cipher suite 0x${sh.cipherSuite.toString(16)} that was not offered`);
     if (sh.compressionMethod !== 0) throw new DtlsError('ILLEGAL_PARAMETER', 'server chose a compression method');

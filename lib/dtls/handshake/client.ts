@@ -13,6 +13,6 @@ import { ClientIdle } from './client-states.js';
 export class ClientConnection extends DtlsConnection {
   constructor(cfg: ConnectionConfig) {
     if (ClientIdle.suites(cfg, ECDHE_CLIENT).length === 0) throw new DtlsError('INVALID_ARGUMENT', 'a client needs a psk, or trusted server keys for ECDHE');
-    super(cfg, new ClientIdle(ECDHE_CLIENT));
+    super(cfg, new ClientIdle(ECDHE_CLIENT), { restart: (stale) => new ClientIdle(ECDHE_CLIENT, stale) });
   }
 }

@@ -43,10 +43,13 @@ export function deriveSecrets(
 /** Waits for the peer's ChangeCipherSpec; its epoch-1 records (held until now) become readable. */
 export class ExpectChangeCipherSpec implements HandshakeState {
   readonly name = 'ExpectChangeCipherSpec';
+  readonly afterLastFlight: { serverRandom: Uint8Array } | undefined;
   constructor(
     private readonly role: Role,
     private readonly secrets: Secrets,
-  ) {}
+  ) {
+    this.afterLastFlight = role === 'client' ? { serverRandom: secrets.hellos.serverRandom } : undefined;
+  }
 
   handle(_hs: Handshake, m: HandshakeMessage): never {
     // RFC 6347 §4.2.6 orders ChangeCipherSpec before Finished; a handshake message here is out of place
@@ -65,10 +68,13 @@ export class ExpectChangeCipherSpec implements HandshakeState {
  */
 export class ExpectFinished implements HandshakeState {
   readonly name = 'ExpectFinished';
+  readonly afterLastFlight: { serverRandom: Uint8Array } | undefined;
   constructor(
     private readonly role: Role,
     private readonly secrets: Secrets,
-  ) {}
+  ) {
+    this.afterLastFlight = role === 'client' ? { serverRandom: secrets.hellos.serverRandom } : undefined;
+  }
 
   handle(hs: Handshake, m: HandshakeMessage): Done {
     expectMessage(this, m, HandshakeType.finished, 1);

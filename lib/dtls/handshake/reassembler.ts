@@ -79,6 +79,23 @@ export class Reassembler {
     return { msgType: p.msgType, messageSeq: this.next++, epoch: p.epoch, body: p.buf };
   }
 
+  /**
+   * Forgets every message not yet delivered. After we re-send our flight, the peer's answer
+   * comes again whole; a peer that answers with a new flight under the same message_seq
+   * numbers (tinydtls, after losing part of its first one) must not have its messages mixed
+   * with the old flight's buffered ones.
+   */
+  discardPending(): void {
+    this.pending.clear();
+    this.buffered = 0;
+  }
+
+  /** Takes back the delivery of message `seq` (a stale one) and forgets what followed it. */
+  rewind(seq: number): void {
+    this.discardPending();
+    this.next = seq;
+  }
+
   /** Bytes currently held for incomplete or future messages. */
   get bufferedBytes(): number {
     return this.buffered;

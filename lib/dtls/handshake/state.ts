@@ -35,11 +35,17 @@ export interface HandshakeState {
   /** For diagnostics: "ExpectServerHello", ... */
   readonly name: string;
   /** The next handshake message, whole and in message_seq order. */
-  handle(hs: Handshake, m: HandshakeMessage): HandshakeState | Done;
+  handle(hs: Handshake, m: HandshakeMessage): HandshakeState | Done | Stale;
   /** Only a client's first state has it: sends the first flight. */
   start?(hs: Handshake): HandshakeState;
   /** Only ExpectChangeCipherSpec takes the peer's ChangeCipherSpec; elsewhere it is ignored. */
   changeCipherSpec?(hs: Handshake): HandshakeState;
+  /**
+   * Set on a client's states after its last flight went out (only the server's
+   * ChangeCipherSpec and Finished remain): the server random of this handshake, so that a
+   * fresh start can tell this handshake's late datagrams from the new one's.
+   */
+  readonly afterLastFlight?: { readonly serverRandom: Uint8Array };
   /**
    * Set on states that wait for the application (a key lookup, a trust decision): records
    * are held until the answer comes through one of the methods below.
@@ -54,6 +60,13 @@ export interface HandshakeState {
 /** What a final state returns: the handshake called `established()`; there is no next state. */
 export const DONE = Symbol('handshake done');
 export type Done = typeof DONE;
+
+/**
+ * What a state returns for a message of an earlier, abandoned handshake (a late datagram after
+ * the client started over): the message is dropped as if it had never come, the state stays.
+ */
+export const STALE = Symbol('stale message');
+export type Stale = typeof STALE;
 
 /** What the two hellos fixed for the rest of the handshake. */
 export interface Hellos {

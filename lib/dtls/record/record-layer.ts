@@ -62,6 +62,11 @@ export class RecordLayer {
 
   // --- write ------------------------------------------------------------------------------
 
+  /** The sequence number the next record of `epoch` gets. */
+  nextSequence(epoch: number): number {
+    return this.writeSeq[epoch] ?? 0;
+  }
+
   /** RFC 6347 §4.2.1: a stateless server's first records continue the ClientHello's sequence numbers. */
   startSequence(sequence: number): void {
     this.writeSeq[0] = sequence;
