@@ -404,6 +404,10 @@ export function parseRecords(d: Buffer): DtlsRecordHeader[] {
 
 export class UdpTap {
   readonly datagrams: TappedDatagram[] = [];
+  /** Return true to drop a datagram (a lossy link); dropped ones are not recorded. */
+  dropIf: ((dir: Direction, data: Buffer, clientPort: number) => boolean) | undefined;
+  /** Datagrams dropped by dropIf, per direction. */
+  readonly dropped = { c2s: 0, s2c: 0 };
   private readonly front: Socket;
   private readonly upstream = new Map<string, Socket>();
   private readonly started = Date.now();
@@ -442,10 +446,18 @@ export class UdpTap {
       this.upstream.set(key, sock);
       sock.on('error', () => {});
       sock.on('message', (m) => {
+        if (this.dropIf?.('s2c', m, rinfo.port)) {
+          this.dropped.s2c++;
+          return;
+        }
         this.datagrams.push({ dir: 's2c', t: Date.now() - this.started, clientPort: rinfo.port, data: Buffer.from(m) });
         this.front.send(m, rinfo.port, rinfo.address);
       });
       sock.bind(0, LOOPBACK);
+    }
+    if (this.dropIf?.('c2s', msg, rinfo.port)) {
+      this.dropped.c2s++;
+      return;
     }
     this.datagrams.push({ dir: 'c2s', t: Date.now() - this.started, clientPort: rinfo.port, data: Buffer.from(msg) });
     up.send(msg, this.targetPort, this.targetHost);

@@ -487,7 +487,11 @@ export async function connect(opts: ConnectOptions): Promise<DtlsSession> {
     serverName: rest.serverName ?? host,
   });
   const address = isIPv6(host) || /^\d+\.\d+\.\d+\.\d+$/.test(host) ? host : (await lookup(host)).address;
-  const socket = createSocket({ type: isIPv6(address) ? 'udp6' : 'udp4' });
+  const family = isIPv6(address) ? 'udp6' : 'udp4';
+  let socket = createSocket({ type: family });
+  /** Whether `socket` is connected to the server (the first one is; one made for a fresh start is not). */
+  let connected = true;
+  let restartsSeen = 0;
   const conn = new ClientConnection(cfg);
   const peer: PeerAddress = { address, port };
   let session: DtlsSession | undefined;
@@ -538,9 +542,22 @@ export async function connect(opts: ConnectOptions): Promise<DtlsSession> {
   function pump(f: () => void): void {
     if (closed) return;
     f();
+    // The connection started over (its last flight went unanswered): a fresh handshake from a
+    // fresh port, a new association for the server, whatever it kept of the old one.
+    if (conn.restarts !== restartsSeen) {
+      restartsSeen = conn.restarts;
+      if (localPort === undefined) {
+        const old = socket;
+        socket = createSocket({ type: family });
+        connected = false;
+        listen(socket);
+        old.close();
+      }
+    }
     for (let d = conn.pollTransmit(); d; d = conn.pollTransmit()) {
       trace?.('out', peer, d);
-      socket.send(d);
+      if (connected) socket.send(d);
+      else socket.send(d, port, address);
     }
     for (let e = conn.pollEvent(); e; e = conn.pollEvent()) onEvent(e);
     if (conn.ended()) {
@@ -551,18 +568,23 @@ export async function connect(opts: ConnectOptions): Promise<DtlsSession> {
     alarm.arm(conn.pollTimeout());
   }
 
-  socket.on('message', (msg) => {
-    const data = new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength);
-    trace?.('in', peer, data);
-    pump(() => conn.handleDatagram(performance.now(), data));
-  });
-  socket.on('error', (err: NodeJS.ErrnoException) => {
-    // ICMP port unreachable on a connected socket: the server may not be up yet; the
-    // retransmission timer decides when to give up.
-    if (err.code === 'ECONNREFUSED') return;
-    if (!session) settle?.reject(err);
-    shutdown();
-  });
+  function listen(sock: Socket): void {
+    sock.on('message', (msg, rinfo) => {
+      if (sock !== socket || rinfo.port !== port || rinfo.address !== address) return;
+      const data = new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength);
+      trace?.('in', peer, data);
+      pump(() => conn.handleDatagram(performance.now(), data));
+    });
+    sock.on('error', (err: NodeJS.ErrnoException) => {
+      if (sock !== socket) return;
+      // ICMP port unreachable on a connected socket: the server may not be up yet; the
+      // retransmission timer decides when to give up.
+      if (err.code === 'ECONNREFUSED') return;
+      if (!session) settle?.reject(err);
+      shutdown();
+    });
+  }
+  listen(socket);
   await new Promise<void>((resolve, reject) => {
     socket.once('error', reject);
     socket.bind(localPort ?? 0, () => {

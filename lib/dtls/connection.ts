@@ -99,6 +99,14 @@ export class DtlsConnection {
   get session(): SessionInfo | undefined {
     return this.st.phase === 'connected' ? this.st.session : undefined;
   }
+  /**
+   * How often this connection started over with a fresh ClientHello (0 or 1): a driver that
+   * can, sends the new handshake from a new local port, a new association for the server.
+   */
+  get restarts(): number {
+    return this.restarted ? 1 : 0;
+  }
+
   /** The handshake state's name (diagnostics), or the phase after the handshake. */
   get stateName(): string {
     return this.st.phase === 'handshake' ? this.st.step.name : this.st.phase;
