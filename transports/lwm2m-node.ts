@@ -10,6 +10,7 @@ import { nodeCrypto } from '../lib/crypto/node.js';
 import type { CryptoProvider } from '../lib/crypto/provider.js';
 import type { TransmissionParameters } from '../lib/coap/config.js';
 import type { Link } from '../lib/coap/link-format.js';
+import { coapUriAuthority } from '../lib/coap/uri.js';
 import { Lwm2mClientCore, type Lwm2mClientEvent } from '../lib/lwm2m/client-core.js';
 import type { FactoryBootstrap } from '../lib/lwm2m/client-accounts.js';
 import { deviceStore as deviceStoreWithClock } from '../lib/lwm2m/device.js';
@@ -220,9 +221,12 @@ export class Lwm2mClient extends EventEmitter {
   private dispatch(e: Lwm2mClientEvent): void {
     for (const w of [...this.waiters]) if (w(e)) this.waiters.delete(w);
     switch (e.type) {
-      case 'open':
-        this.open(e.channel, e.uri, e.security);
+      case 'open': {
+        // the credentials are fetched here, never carried by the event; a channel closed already has none
+        const security = this.core.channelSecurity(e.channel);
+        if (security) this.open(e.channel, e.uri, security);
         break;
+      }
       case 'close': {
         const c = this.channels.get(e.channel);
         if (c) this.close(e.channel, c);
@@ -230,8 +234,9 @@ export class Lwm2mClient extends EventEmitter {
       }
       case 'persist': {
         const storage = this.opts.storage!;
+        const state = this.core.persistentState(); // secrets: to the storage only
         this.saving = this.saving
-          .then(() => storage.save(e.state))
+          .then(() => storage.save(state))
           .then(
             () => this.pump(() => this.core.persisted(now())),
             (err: Error) => this.pump(() => this.core.persisted(now(), err.message)),
@@ -264,10 +269,9 @@ export class Lwm2mClient extends EventEmitter {
       this.pump(() => (up ? this.core.channelLost(now(), id, reason) : this.core.channelFailed(now(), id, reason)));
     };
     void (async () => {
-      const u = new URL(uri);
-      const secure = u.protocol === 'coaps:';
-      const host = u.hostname.replace(/^\[|\]$/g, '');
-      const port = u.port ? Number(u.port) : secure ? 5684 : 5683;
+      const target = coapUriAuthority(uri);
+      if (!target) throw new Error(`${uri} is not a coap:// or coaps:// URI`);
+      const { secure, host, port } = target;
       const address = isIPv6(host) || /^\d+\.\d+\.\d+\.\d+$/.test(host) ? host : (await lookup(host)).address;
       if (secure) {
         const creds = dtlsCredentials(security, this.opts.crypto ?? nodeCrypto);

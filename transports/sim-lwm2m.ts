@@ -1,3 +1,4 @@
+import { coapUriAuthority } from '../lib/coap/uri.js';
 import { resolveConfig, type ConnectionOptions } from '../lib/dtls/config.js';
 import { DtlsEndpoint, type EndpointOptions } from '../lib/dtls/endpoint.js';
 import type { DtlsEvent } from '../lib/dtls/events.js';
@@ -35,10 +36,9 @@ export function seededBytes(seed: number): (n: number) => Uint8Array {
 
 /** The address of a coap:// or coaps:// URI with an IP literal host. */
 export function uriAddress(uri: string): { address: PeerAddress; secure: boolean } {
-  const m = /^(coaps?):\/\/(\[[^\]]*\]|[^:/?#]*)(?::(\d+))?/.exec(uri);
-  if (!m) throw new TypeError(`not a CoAP URI: ${uri}`);
-  const secure = m[1] === 'coaps';
-  return { address: { address: m[2]!.replace(/^\[|\]$/g, ''), port: m[3] ? Number(m[3]) : secure ? 5684 : 5683 }, secure };
+  const a = coapUriAuthority(uri);
+  if (!a) throw new TypeError(`not a CoAP URI: ${uri}`);
+  return { address: { address: a.host, port: a.port }, secure: a.secure };
 }
 
 export type Timed<E> = E & { at: number };
@@ -222,7 +222,10 @@ export class SimLwm2mClient implements SimNode {
       case 'open': {
         this.opened.push({ channel: e.channel, uri: e.uri, at: now });
         const { address, secure } = uriAddress(e.uri);
-        const creds = secure ? dtlsCredentials(e.security, this.opts.dtls?.crypto ?? this.opts.crypto ?? defaultCrypto()) : undefined;
+        // the credentials are fetched here, never carried by the event; a channel closed already has none
+        const security = this.core.channelSecurity(e.channel);
+        if (!security) break;
+        const creds = secure ? dtlsCredentials(security, this.opts.dtls?.crypto ?? this.opts.crypto ?? defaultCrypto()) : undefined;
         const l: Link = { channel: e.channel, to: address, conn: undefined, trust: creds?.trust ?? {}, up: !secure, closed: false };
         this.links.set(e.channel, l);
         if (creds) {
@@ -240,7 +243,7 @@ export class SimLwm2mClient implements SimNode {
         break;
       }
       case 'persist':
-        this.saved = e.state;
+        this.saved = this.core.persistentState();
         this.core.persisted(now);
         break;
     }
