@@ -1,11 +1,11 @@
-import { createSocket, type Socket } from 'node:dgram';
+import type { Socket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
-import { isIPv6 } from 'node:net';
-import { lookup } from 'node:dns/promises';
 import { performance } from 'node:perf_hooks';
 import { randomFillSync } from 'node:crypto';
 import { Alarm, connect as dtlsConnect, type ConnectOptions, type DtlsSession } from './node-dgram.js';
 import type { Storage } from './lwm2m-storage.js';
+import { Pump } from './pump.js';
+import { connectUdp, resolveHost } from './udp.js';
 import { nodeCrypto } from '../lib/crypto/node.js';
 import type { CryptoProvider } from '../lib/crypto/provider.js';
 import type { TransmissionParameters } from '../lib/coap/config.js';
@@ -75,7 +75,7 @@ export class Lwm2mClient extends EventEmitter {
   private readonly alarm = new Alarm(() => this.pump(() => this.core.handleTimeout(now())));
   private readonly waiters = new Set<Waiter>();
   private saving: Promise<void> = Promise.resolve();
-  private depth = 0;
+  private readonly pumping = new Pump(() => this.drain());
 
   constructor(readonly opts: Lwm2mClientOptions) {
     super();
@@ -177,29 +177,21 @@ export class Lwm2mClient extends EventEmitter {
     });
   }
 
-  /**
-   * Runs f on the core, then sends its datagrams and acts on its events until both queues are
-   * empty (datagrams first: a 'close' follows the last datagrams of its channel), and re-arms
-   * the timer. Re-entrant: a nested pump only runs f.
-   */
+  /** Runs f on the core, then moves its output (re-entrant: a nested pump only runs f). */
   private pump(f: () => void): void {
-    this.depth++;
-    try {
-      f();
-    } finally {
-      this.depth--;
-    }
-    if (this.depth > 0) return;
-    this.depth++;
-    try {
-      for (;;) {
-        this.transmit();
-        const e = this.core.pollEvent();
-        if (!e) break;
-        this.dispatch(e);
-      }
-    } finally {
-      this.depth--;
+    this.pumping.run(f);
+  }
+
+  /**
+   * Sends the core's datagrams and acts on its events until both queues are empty (datagrams
+   * first: a 'close' follows the last datagrams of its channel), and re-arms the timer.
+   */
+  private drain(): void {
+    for (;;) {
+      this.transmit();
+      const e = this.core.pollEvent();
+      if (!e) break;
+      this.dispatch(e);
     }
     this.alarm.arm(this.core.pollTimeout());
   }
@@ -272,7 +264,7 @@ export class Lwm2mClient extends EventEmitter {
       const target = coapUriAuthority(uri);
       if (!target) throw new Error(`${uri} is not a coap:// or coaps:// URI`);
       const { secure, host, port } = target;
-      const address = isIPv6(host) || /^\d+\.\d+\.\d+\.\d+$/.test(host) ? host : (await lookup(host)).address;
+      const address = await resolveHost(host);
       if (secure) {
         const creds = dtlsCredentials(security, this.opts.crypto ?? nodeCrypto);
         if (!creds) throw new Error(`${uri} needs DTLS credentials`);
@@ -286,11 +278,9 @@ export class Lwm2mClient extends EventEmitter {
         session.on('data', (d: Uint8Array) => this.pump(() => this.core.handleDatagram(now(), id, d)));
         session.on('close', (err?: Error) => lost(err ? `the DTLS session failed: ${err.message}` : 'the DTLS session was closed', true));
       } else {
-        const socket = createSocket({ type: isIPv6(address) ? 'udp6' : 'udp4' });
-        c.socket = socket;
-        socket.on('message', (msg) => this.pump(() => this.core.handleDatagram(now(), id, new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength))));
-        socket.on('error', () => undefined); // ICMP unreachable: retransmission decides
-        await new Promise<void>((r) => socket.connect(port, address, () => r()));
+        const udp = connectUdp(address, port, (d) => this.pump(() => this.core.handleDatagram(now(), id, d)));
+        c.socket = udp.socket;
+        await udp.connected;
         if (c.closed) return;
       }
       this.pump(() => this.core.channelUp(now(), id));
