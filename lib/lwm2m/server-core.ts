@@ -27,7 +27,11 @@ export interface Registration<P = unknown> {
   /** When it registered and last updated: the wall clock (ms since the epoch) if one was given, else the core's `now`. */
   registeredAt: number;
   updatedAt: number;
-  /** Where to send requests (the DTLS session, or the address handle). */
+  /**
+   * Where to send requests: the driver's handle (the DTLS session, or the address). Not
+   * enumerable: a session holds its keys, and a registration serialised from an event (JSON,
+   * a log line) must carry none.
+   */
   channel: P;
 }
 
@@ -290,7 +294,7 @@ export class Lwm2mServerCore<P> extends ServerRole<P, Lwm2mServerEvent<P>> {
     const id = String(this.nextId++);
     const at = this.opts.wallClock?.() ?? now;
     const lifetimeS = Number(query(req.query, 'lt') ?? 86400);
-    const reg: Registration<P> & { expiresAt: number } = {
+    const fields: Omit<Registration<P>, 'channel'> & { expiresAt: number } = {
       endpoint: ep,
       id,
       location: `/rd/${id}`,
@@ -301,9 +305,9 @@ export class Lwm2mServerCore<P> extends ServerRole<P, Lwm2mServerEvent<P>> {
       identity: this.peers.get(peer)?.identity,
       registeredAt: at,
       updatedAt: at,
-      channel: peer,
       expiresAt: this.expiry(now, lifetimeS),
     };
+    const reg = withChannel(fields, peer);
     this.byId.set(id, reg);
     this.log(`Register ep=${ep} lt=${reg.lifetimeS} b=${reg.binding} objects=${reg.objects.map((l) => l.target).join(',')} -> 2.01 ${reg.location}`);
     this.events.push({ type: 'registered', registration: reg });
@@ -321,6 +325,11 @@ export class Lwm2mServerCore<P> extends ServerRole<P, Lwm2mServerEvent<P>> {
     this.byId.delete(id);
     this.events.push({ type: why === 'expired' ? 'expired' : 'deregistered', registration: r });
   }
+}
+
+/** Adds the channel as a writable, non-enumerable property (see Registration.channel). */
+function withChannel<R extends object, P>(r: R, channel: P): R & { channel: P } {
+  return Object.defineProperty(r, 'channel', { value: channel, writable: true, enumerable: false, configurable: true }) as R & { channel: P };
 }
 
 const accept = (cf: number): CoapOption => ({ number: OptionNumber.Accept, value: encodeUint(cf) });
