@@ -119,6 +119,15 @@ describe('LwM2M client on the virtual clock: bootstrap', () => {
     expect(t.client.saved).toBeUndefined();
   });
 
+  it('the bootstrap server forgets a closed session entirely (its peer id too, after the agent dropped it)', () => {
+    const t = registered();
+    t.runFor(MINUTE);
+    const peers = (t.bs!.core as unknown as { peers: { info: Map<unknown, unknown>; ids: Map<unknown, string> } }).peers;
+    expect(t.bs!.events.filter((e) => e.type === 'bootstrapped')).toHaveLength(1);
+    expect(peers.info.size).toBe(0);
+    expect(peers.ids.size).toBe(0);
+  });
+
   it('a restarted client registers from its persisted configuration without bootstrapping', () => {
     const t = registered();
     const saved = t.client.saved!;

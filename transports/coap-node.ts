@@ -1,7 +1,6 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { isIPv6 } from 'node:net';
-import { lookup } from 'node:dns/promises';
 import { performance } from 'node:perf_hooks';
 import { randomFillSync } from 'node:crypto';
 import { Alarm, connect as dtlsConnect, createServer as createDtlsServer, enlargeBuffers, literalLookup, Outbox, type ConnectOptions, type DtlsServer, type DtlsSession, type ServerOptions as DtlsServerOptions } from './node-dgram.js';
@@ -16,6 +15,8 @@ import { Code, encodeUint, OptionNumber, type CoapMessage, type CoapOption } fro
 import { CoapResponse, describeRequest, METHOD_CODES, type IncomingRequest, type Method } from '../lib/coap/api-types.js';
 import { NotificationOrder } from '../lib/coap/observe.js';
 import { decodeBlock } from '../lib/coap/block.js';
+import { AsyncQueue } from './async-queue.js';
+import { connectUdp, resolveHost } from './udp.js';
 
 const enc = new TextEncoder();
 const randomBytes = (n: number) => randomFillSync(new Uint8Array(n));
@@ -466,9 +467,7 @@ interface Origin {
 
 /** An observation: notifications in order (stale ones dropped, RFC 7641 §4.4). */
 export class Observation extends EventEmitter implements AsyncIterable<CoapResponse> {
-  private readonly queue: CoapResponse[] = [];
-  private wake: (() => void) | undefined;
-  private ended: Error | null | undefined;
+  private readonly queue = new AsyncQueue<CoapResponse>();
   private readonly order = new NotificationOrder();
 
   constructor(private readonly cancelImpl: () => void) {
@@ -481,15 +480,12 @@ export class Observation extends EventEmitter implements AsyncIterable<CoapRespo
     if (seq !== undefined && !this.order.accept(seq, now())) return;
     this.queue.push(r);
     this.emit('notification', r);
-    this.wake?.();
   }
   /** @internal */
   _end(e: Error | null): void {
-    if (this.ended !== undefined) return;
-    this.ended = e;
+    if (!this.queue.end(e)) return;
     if (e && this.listenerCount('error') > 0) this.emit('error', e);
     this.emit('end');
-    this.wake?.();
   }
 
   cancel(): void {
@@ -497,19 +493,8 @@ export class Observation extends EventEmitter implements AsyncIterable<CoapRespo
     this._end(null);
   }
 
-  async *[Symbol.asyncIterator](): AsyncGenerator<CoapResponse> {
-    for (;;) {
-      if (this.queue.length) {
-        yield this.queue.shift()!;
-        continue;
-      }
-      if (this.ended !== undefined) {
-        if (this.ended) throw this.ended;
-        return;
-      }
-      await new Promise<void>((r) => (this.wake = r));
-      this.wake = undefined;
-    }
+  [Symbol.asyncIterator](): AsyncGenerator<CoapResponse> {
+    return this.queue[Symbol.asyncIterator]();
   }
 }
 
@@ -654,7 +639,7 @@ export class CoapClient {
     if (o) return o;
     const origin: Origin = { key, secure, host, port, ready: Promise.resolve() };
     origin.ready = (async () => {
-      const address = isIPv6(host) || /^\d+\.\d+\.\d+\.\d+$/.test(host) ? host : (await lookup(host)).address;
+      const address = await resolveHost(host);
       if (secure) {
         const s = await dtlsConnect({ ...(this.opts.dtls as ConnectOptions), host: address, port, serverName: this.opts.dtls?.serverName ?? host });
         origin.session = s;
@@ -664,11 +649,9 @@ export class CoapClient {
           this.pump(() => this.endpoint.dropPeer(key));
         });
       } else {
-        const socket = createSocket({ type: isIPv6(address) ? 'udp6' : 'udp4' });
-        origin.socket = socket;
-        socket.on('message', (msg) => this.pump(() => this.endpoint.handleDatagram(now(), key, new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength))));
-        socket.on('error', () => undefined); // ICMP unreachable: retransmission decides
-        await new Promise<void>((r) => socket.connect(port, address, () => r()));
+        const udp = connectUdp(address, port, (d) => this.pump(() => this.endpoint.handleDatagram(now(), key, d)));
+        origin.socket = udp.socket;
+        await udp.connected;
       }
     })();
     origin.ready.catch(() => this.origins.delete(key));

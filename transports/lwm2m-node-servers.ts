@@ -3,6 +3,8 @@ import { EventEmitter } from 'node:events';
 import { isIPv6 } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { randomFillSync } from 'node:crypto';
+import { AsyncQueue } from './async-queue.js';
+import { Pump } from './pump.js';
 import { Alarm, createServer as createDtlsServer, enlargeBuffers, literalLookup, type DtlsServer, type DtlsSession, type ServerOptions } from './node-dgram.js';
 import type { TransmissionParameters } from '../lib/coap/config.js';
 import type { Link } from '../lib/coap/link-format.js';
@@ -38,7 +40,7 @@ class ServerHost {
   private socket: Socket | undefined;
   private readonly addresses = new Map<string, PeerAddress>();
   private readonly alarm = new Alarm(() => this.pump(() => this.core.handleTimeout(now())));
-  private depth = 0;
+  private readonly pumping = new Pump(() => this.drain());
 
   constructor(
     private readonly core: ServerCore,
@@ -96,21 +98,13 @@ class ServerHost {
 
   /** Runs f on the core, then sends its datagrams and drains its events (re-entrant). */
   pump(f: () => void): void {
-    this.depth++;
-    try {
-      f();
-    } finally {
-      this.depth--;
-    }
-    if (this.depth > 0) return;
-    this.depth++;
-    try {
-      for (let t = this.core.pollTransmit(); t; t = this.core.pollTransmit()) this.send(t.peer, t.data);
-      this.events();
-      for (let t = this.core.pollTransmit(); t; t = this.core.pollTransmit()) this.send(t.peer, t.data);
-    } finally {
-      this.depth--;
-    }
+    this.pumping.run(f);
+  }
+
+  private drain(): void {
+    for (let t = this.core.pollTransmit(); t; t = this.core.pollTransmit()) this.send(t.peer, t.data);
+    this.events();
+    for (let t = this.core.pollTransmit(); t; t = this.core.pollTransmit()) this.send(t.peer, t.data);
     if (this.dtls || this.socket) this.alarm.arm(this.core.pollTimeout());
   }
 
@@ -131,71 +125,9 @@ interface Listening {
   address(): { address: string; port: number };
 }
 
-// ============================================================================ server ===
-
-export interface Lwm2mServerOptions {
-  dtls?: ServerOptions;
-  /** Object definitions for decoding (default: Security, Server, Device). */
-  objects?: ObjectDefinition[];
-  transmission?: Partial<TransmissionParameters>;
-  log?: (line: string) => void;
-}
-
-type Pending = { resolve: (r: OperationResult) => void; reject: (e: Error) => void };
-
-/** Notifications of one observation, as an async iterable. */
-class NotificationQueue implements AsyncIterable<Lwm2mRecord[]> {
-  private readonly queue: Lwm2mRecord[][] = [];
-  private wake: (() => void) | undefined;
-  private ended: Error | null | undefined;
-
-  push(r: Lwm2mRecord[]): void {
-    this.queue.push(r);
-    this.wake?.();
-  }
-  end(e: Error | null): void {
-    if (this.ended !== undefined) return;
-    this.ended = e;
-    this.wake?.();
-  }
-  async *[Symbol.asyncIterator](): AsyncGenerator<Lwm2mRecord[]> {
-    for (;;) {
-      if (this.queue.length) {
-        yield this.queue.shift()!;
-        continue;
-      }
-      if (this.ended !== undefined) {
-        if (this.ended) throw this.ended;
-        return;
-      }
-      await new Promise<void>((r) => (this.wake = r));
-      this.wake = undefined;
-    }
-  }
-}
-
-/**
- * An LwM2M server on Node (for tests and the demo): the sans-IO {@link Lwm2mServerCore} on
- * a DTLS server (or UDP for coap://). Events: 'registered', 'updated', 'deregistered',
- * 'expired' (Registration). Device management returns promises.
- */
-export class Lwm2mServer extends EventEmitter {
-  readonly core: Lwm2mServerCore<Peer>;
-  private readonly host: ServerHost;
-  private readonly pending = new Map<number, Pending>();
-  private readonly observations = new Map<number, NotificationQueue>();
-
-  constructor(opts: Lwm2mServerOptions = {}) {
-    super();
-    this.core = new Lwm2mServerCore<Peer>({
-      ...(opts.objects ? { objects: opts.objects } : {}),
-      ...(opts.transmission ? { transmission: opts.transmission } : {}),
-      ...(opts.log ? { log: opts.log } : {}),
-      wallClock: () => Date.now(),
-      random: randomBytes,
-    });
-    this.host = new ServerHost(this.core, () => this.drain(), opts.dtls);
-  }
+/** What both Node servers offer around their host: listen, close, the address. */
+abstract class HostedServer extends EventEmitter {
+  protected abstract readonly host: ServerHost;
 
   listen(port: number, host = '127.0.0.1'): Promise<void> {
     return this.host.listen(port, host, (e) => this.emit('error', e));
@@ -209,6 +141,45 @@ export class Lwm2mServer extends EventEmitter {
   /** The listening address as `coap.address()` (the API before the sans-IO core). */
   get coap(): Listening {
     return { address: () => this.address() };
+  }
+}
+
+// ============================================================================ server ===
+
+export interface Lwm2mServerOptions {
+  dtls?: ServerOptions;
+  /** Object definitions for decoding (default: Security, Server, Device). */
+  objects?: ObjectDefinition[];
+  transmission?: Partial<TransmissionParameters>;
+  log?: (line: string) => void;
+}
+
+type Pending = { resolve: (r: OperationResult) => void; reject: (e: Error) => void };
+
+/** Notifications of one observation, as an async iterable. */
+type NotificationQueue = AsyncQueue<Lwm2mRecord[]>;
+
+/**
+ * An LwM2M server on Node (for tests and the demo): the sans-IO {@link Lwm2mServerCore} on
+ * a DTLS server (or UDP for coap://). Events: 'registered', 'updated', 'deregistered',
+ * 'expired' (Registration). Device management returns promises.
+ */
+export class Lwm2mServer extends HostedServer {
+  readonly core: Lwm2mServerCore<Peer>;
+  protected readonly host: ServerHost;
+  private readonly pending = new Map<number, Pending>();
+  private readonly observations = new Map<number, NotificationQueue>();
+
+  constructor(opts: Lwm2mServerOptions = {}) {
+    super();
+    this.core = new Lwm2mServerCore<Peer>({
+      ...(opts.objects ? { objects: opts.objects } : {}),
+      ...(opts.transmission ? { transmission: opts.transmission } : {}),
+      ...(opts.log ? { log: opts.log } : {}),
+      wallClock: () => Date.now(),
+      random: randomBytes,
+    });
+    this.host = new ServerHost(this.core, () => this.drain(), opts.dtls);
   }
 
   /** Forgets a registration without telling the client (as a restarted server would). */
@@ -251,7 +222,7 @@ export class Lwm2mServer extends EventEmitter {
 
   /** Observe: the first value, then an async stream of decoded notifications. */
   async observe(endpoint: string, path: string, o: OperationOptions = {}): Promise<{ first: Lwm2mRecord[]; notifications: AsyncIterable<Lwm2mRecord[]>; cancel: () => void }> {
-    const queue = new NotificationQueue();
+    const queue: NotificationQueue = new AsyncQueue();
     let id = 0;
     const result = await this.operate((t) => {
       id = this.core.observe(t, endpoint, path, o);
@@ -331,9 +302,9 @@ export interface BootstrapServerOptions {
  * A bootstrap server on Node (for tests and the demo): the sans-IO {@link BootstrapServerCore}
  * on a DTLS server. Events: 'bootstrapped' (endpoint), 'failed' (endpoint, reason).
  */
-export class BootstrapServer extends EventEmitter {
+export class BootstrapServer extends HostedServer {
   readonly core: BootstrapServerCore<Peer>;
-  private readonly host: ServerHost;
+  protected readonly host: ServerHost;
 
   constructor(opts: BootstrapServerOptions) {
     super();
@@ -354,19 +325,5 @@ export class BootstrapServer extends EventEmitter {
       },
       opts.dtls,
     );
-  }
-
-  listen(port: number, host = '127.0.0.1'): Promise<void> {
-    return this.host.listen(port, host, (e) => this.emit('error', e));
-  }
-  close(): Promise<void> {
-    return this.host.close();
-  }
-  address(): { address: string; port: number } {
-    return this.host.address();
-  }
-  /** The listening address as `coap.address()` (the API before the sans-IO core). */
-  get coap(): Listening {
-    return { address: () => this.address() };
   }
 }

@@ -1,15 +1,16 @@
-import { createSocket, type Socket } from 'node:dgram';
+import type { Socket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
-import { isIPv6 } from 'node:net';
-import { lookup } from 'node:dns/promises';
 import { performance } from 'node:perf_hooks';
 import { randomFillSync } from 'node:crypto';
 import { Alarm, connect as dtlsConnect, type ConnectOptions, type DtlsSession } from './node-dgram.js';
 import type { Storage } from './lwm2m-storage.js';
+import { Pump } from './pump.js';
+import { connectUdp, resolveHost } from './udp.js';
 import { nodeCrypto } from '../lib/crypto/node.js';
 import type { CryptoProvider } from '../lib/crypto/provider.js';
 import type { TransmissionParameters } from '../lib/coap/config.js';
 import type { Link } from '../lib/coap/link-format.js';
+import { coapUriAuthority } from '../lib/coap/uri.js';
 import { Lwm2mClientCore, type Lwm2mClientEvent } from '../lib/lwm2m/client-core.js';
 import type { FactoryBootstrap } from '../lib/lwm2m/client-accounts.js';
 import { deviceStore as deviceStoreWithClock } from '../lib/lwm2m/device.js';
@@ -74,7 +75,7 @@ export class Lwm2mClient extends EventEmitter {
   private readonly alarm = new Alarm(() => this.pump(() => this.core.handleTimeout(now())));
   private readonly waiters = new Set<Waiter>();
   private saving: Promise<void> = Promise.resolve();
-  private depth = 0;
+  private readonly pumping = new Pump(() => this.drain());
 
   constructor(readonly opts: Lwm2mClientOptions) {
     super();
@@ -176,29 +177,21 @@ export class Lwm2mClient extends EventEmitter {
     });
   }
 
-  /**
-   * Runs f on the core, then sends its datagrams and acts on its events until both queues are
-   * empty (datagrams first: a 'close' follows the last datagrams of its channel), and re-arms
-   * the timer. Re-entrant: a nested pump only runs f.
-   */
+  /** Runs f on the core, then moves its output (re-entrant: a nested pump only runs f). */
   private pump(f: () => void): void {
-    this.depth++;
-    try {
-      f();
-    } finally {
-      this.depth--;
-    }
-    if (this.depth > 0) return;
-    this.depth++;
-    try {
-      for (;;) {
-        this.transmit();
-        const e = this.core.pollEvent();
-        if (!e) break;
-        this.dispatch(e);
-      }
-    } finally {
-      this.depth--;
+    this.pumping.run(f);
+  }
+
+  /**
+   * Sends the core's datagrams and acts on its events until both queues are empty (datagrams
+   * first: a 'close' follows the last datagrams of its channel), and re-arms the timer.
+   */
+  private drain(): void {
+    for (;;) {
+      this.transmit();
+      const e = this.core.pollEvent();
+      if (!e) break;
+      this.dispatch(e);
     }
     this.alarm.arm(this.core.pollTimeout());
   }
@@ -220,9 +213,12 @@ export class Lwm2mClient extends EventEmitter {
   private dispatch(e: Lwm2mClientEvent): void {
     for (const w of [...this.waiters]) if (w(e)) this.waiters.delete(w);
     switch (e.type) {
-      case 'open':
-        this.open(e.channel, e.uri, e.security);
+      case 'open': {
+        // the credentials are fetched here, never carried by the event; a channel closed already has none
+        const security = this.core.channelSecurity(e.channel);
+        if (security) this.open(e.channel, e.uri, security);
         break;
+      }
       case 'close': {
         const c = this.channels.get(e.channel);
         if (c) this.close(e.channel, c);
@@ -230,8 +226,9 @@ export class Lwm2mClient extends EventEmitter {
       }
       case 'persist': {
         const storage = this.opts.storage!;
+        const state = this.core.persistentState(); // secrets: to the storage only
         this.saving = this.saving
-          .then(() => storage.save(e.state))
+          .then(() => storage.save(state))
           .then(
             () => this.pump(() => this.core.persisted(now())),
             (err: Error) => this.pump(() => this.core.persisted(now(), err.message)),
@@ -264,11 +261,10 @@ export class Lwm2mClient extends EventEmitter {
       this.pump(() => (up ? this.core.channelLost(now(), id, reason) : this.core.channelFailed(now(), id, reason)));
     };
     void (async () => {
-      const u = new URL(uri);
-      const secure = u.protocol === 'coaps:';
-      const host = u.hostname.replace(/^\[|\]$/g, '');
-      const port = u.port ? Number(u.port) : secure ? 5684 : 5683;
-      const address = isIPv6(host) || /^\d+\.\d+\.\d+\.\d+$/.test(host) ? host : (await lookup(host)).address;
+      const target = coapUriAuthority(uri);
+      if (!target) throw new Error(`${uri} is not a coap:// or coaps:// URI`);
+      const { secure, host, port } = target;
+      const address = await resolveHost(host);
       if (secure) {
         const creds = dtlsCredentials(security, this.opts.crypto ?? nodeCrypto);
         if (!creds) throw new Error(`${uri} needs DTLS credentials`);
@@ -282,11 +278,9 @@ export class Lwm2mClient extends EventEmitter {
         session.on('data', (d: Uint8Array) => this.pump(() => this.core.handleDatagram(now(), id, d)));
         session.on('close', (err?: Error) => lost(err ? `the DTLS session failed: ${err.message}` : 'the DTLS session was closed', true));
       } else {
-        const socket = createSocket({ type: isIPv6(address) ? 'udp6' : 'udp4' });
-        c.socket = socket;
-        socket.on('message', (msg) => this.pump(() => this.core.handleDatagram(now(), id, new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength))));
-        socket.on('error', () => undefined); // ICMP unreachable: retransmission decides
-        await new Promise<void>((r) => socket.connect(port, address, () => r()));
+        const udp = connectUdp(address, port, (d) => this.pump(() => this.core.handleDatagram(now(), id, d)));
+        c.socket = udp.socket;
+        await udp.connected;
         if (c.closed) return;
       }
       this.pump(() => this.core.channelUp(now(), id));

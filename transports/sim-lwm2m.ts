@@ -1,3 +1,4 @@
+import { coapUriAuthority } from '../lib/coap/uri.js';
 import { resolveConfig, type ConnectionOptions } from '../lib/dtls/config.js';
 import { DtlsEndpoint, type EndpointOptions } from '../lib/dtls/endpoint.js';
 import type { DtlsEvent } from '../lib/dtls/events.js';
@@ -35,13 +36,31 @@ export function seededBytes(seed: number): (n: number) => Uint8Array {
 
 /** The address of a coap:// or coaps:// URI with an IP literal host. */
 export function uriAddress(uri: string): { address: PeerAddress; secure: boolean } {
-  const m = /^(coaps?):\/\/(\[[^\]]*\]|[^:/?#]*)(?::(\d+))?/.exec(uri);
-  if (!m) throw new TypeError(`not a CoAP URI: ${uri}`);
-  const secure = m[1] === 'coaps';
-  return { address: { address: m[2]!.replace(/^\[|\]$/g, ''), port: m[3] ? Number(m[3]) : secure ? 5684 : 5683 }, secure };
+  const a = coapUriAuthority(uri);
+  if (!a) throw new TypeError(`not a CoAP URI: ${uri}`);
+  return { address: { address: a.host, port: a.port }, secure: a.secure };
 }
 
 export type Timed<E> = E & { at: number };
+
+/** A sans-IO engine's one timer. */
+interface TimerOwner {
+  pollTimeout(): number | undefined;
+  handleTimeout(now: number): void;
+}
+
+/** Runs an engine's timer when it is due. */
+function fireIfDue(e: TimerOwner | undefined, now: number): void {
+  const t = e?.pollTimeout();
+  if (e && t !== undefined && t <= now) e.handleTimeout(now);
+}
+
+/** The earliest of some deadlines (undefined: none). */
+function earliest(...ts: Array<number | undefined>): number | undefined {
+  let min: number | undefined;
+  for (const t of ts) if (t !== undefined && (min === undefined || t < min)) min = t;
+  return min;
+}
 
 export interface SimLwm2mClientOptions extends Omit<Lwm2mClientCoreOptions, 'wake' | 'persist'> {
   /** DTLS settings of every session (retransmission, MTU, crypto); the credentials come from the account. */
@@ -115,12 +134,8 @@ export class SimLwm2mClient implements SimNode {
   handleTimeout(now: number): void {
     this.woken = false;
     for (const { link, verdict } of this.verdicts.splice(0)) link.conn?.resolvePeer(now, verdict);
-    const t = this.core.pollTimeout();
-    if (t !== undefined && t <= now) this.core.handleTimeout(now);
-    for (const l of this.links.values()) {
-      const lt = l.conn?.pollTimeout();
-      if (lt !== undefined && lt <= now) l.conn!.handleTimeout(now);
-    }
+    fireIfDue(this.core, now);
+    for (const l of this.links.values()) fireIfDue(l.conn, now);
     this.pump(now);
   }
 
@@ -131,10 +146,7 @@ export class SimLwm2mClient implements SimNode {
   pollTimeout(): number | undefined {
     if (this.woken) return 0;
     let t = this.core.pollTimeout();
-    for (const l of this.links.values()) {
-      const lt = l.conn?.pollTimeout();
-      if (lt !== undefined && (t === undefined || lt < t)) t = lt;
-    }
+    for (const l of this.links.values()) t = earliest(t, l.conn?.pollTimeout());
     return t;
   }
 
@@ -222,7 +234,10 @@ export class SimLwm2mClient implements SimNode {
       case 'open': {
         this.opened.push({ channel: e.channel, uri: e.uri, at: now });
         const { address, secure } = uriAddress(e.uri);
-        const creds = secure ? dtlsCredentials(e.security, this.opts.dtls?.crypto ?? this.opts.crypto ?? defaultCrypto()) : undefined;
+        // the credentials are fetched here, never carried by the event; a channel closed already has none
+        const security = this.core.channelSecurity(e.channel);
+        if (!security) break;
+        const creds = secure ? dtlsCredentials(security, this.opts.dtls?.crypto ?? this.opts.crypto ?? defaultCrypto()) : undefined;
         const l: Link = { channel: e.channel, to: address, conn: undefined, trust: creds?.trust ?? {}, up: !secure, closed: false };
         this.links.set(e.channel, l);
         if (creds) {
@@ -240,7 +255,7 @@ export class SimLwm2mClient implements SimNode {
         break;
       }
       case 'persist':
-        this.saved = e.state;
+        this.saved = this.core.persistentState();
         this.core.persisted(now);
         break;
     }
@@ -304,12 +319,8 @@ export class SimServerNode<C extends ServerCore<E>, E> implements SimNode {
 
   handleTimeout(now: number): void {
     this.woken = false;
-    if (this.endpoint) {
-      const et = this.endpoint.pollTimeout();
-      if (et !== undefined && et <= now) this.endpoint.handleTimeout(now);
-    }
-    const t = this.core.pollTimeout();
-    if (t !== undefined && t <= now) this.core.handleTimeout(now);
+    fireIfDue(this.endpoint, now);
+    fireIfDue(this.core, now);
     this.pump(now);
   }
 
@@ -319,9 +330,7 @@ export class SimServerNode<C extends ServerCore<E>, E> implements SimNode {
 
   pollTimeout(): number | undefined {
     if (this.woken) return 0;
-    const a = this.core.pollTimeout();
-    const b = this.endpoint?.pollTimeout();
-    return a === undefined ? b : b === undefined ? a : Math.min(a, b);
+    return earliest(this.core.pollTimeout(), this.endpoint?.pollTimeout());
   }
 
   private pump(now: number): void {

@@ -1,36 +1,10 @@
 /**
- * Base64 (RFC 4648 §4) and PEM (RFC 7468) in plain JavaScript: no Buffer, no atob, no
- * TextDecoder, so the pure build runs on small engines (QuickJS). Malformed input is a
+ * PEM (RFC 7468) in plain JavaScript: no Buffer, no atob, no TextDecoder, so the pure build
+ * runs on small engines (QuickJS). The base64 is lib/bytes/base64.ts. Malformed input is a
  * {@link DecodeError}.
  */
+import { base64Decode } from './base64.js';
 import { DecodeError } from './reader.js';
-
-const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-const B64_VALUE = new Int16Array(128).fill(-1);
-for (let i = 0; i < 64; i++) B64_VALUE[B64.charCodeAt(i)] = i;
-
-/** Standard base64 with `=` padding (RFC 4648 §4); whitespace is ignored, anything else refused. */
-export function base64Decode(s: string): Uint8Array {
-  const clean = s.replace(/\s+/g, '');
-  if (clean.length % 4 !== 0) throw new DecodeError('base64: length is not a multiple of 4');
-  const pad = clean.endsWith('==') ? 2 : clean.endsWith('=') ? 1 : 0;
-  const out = new Uint8Array((clean.length / 4) * 3 - pad);
-  let o = 0;
-  for (let i = 0; i < clean.length; i += 4) {
-    let v = 0;
-    for (let j = 0; j < 4; j++) {
-      const ch = clean.charCodeAt(i + j);
-      const isPad = ch === 0x3d && i + 4 === clean.length && j >= 4 - pad;
-      const x = isPad ? 0 : ch < 128 ? B64_VALUE[ch]! : -1;
-      if (x < 0) throw new DecodeError('base64: invalid character');
-      v = (v << 6) | x;
-    }
-    out[o++] = v >>> 16;
-    if (o < out.length) out[o++] = (v >>> 8) & 0xff;
-    if (o < out.length) out[o++] = v & 0xff;
-  }
-  return out;
-}
 
 /** One RFC 7468 block: its label ("CERTIFICATE", "PUBLIC KEY", ...) and the DER it carries. */
 export interface PemBlock {
@@ -47,7 +21,7 @@ export function readPem(text: string): PemBlock[] {
     const body = m[2]!;
     // RFC 1421 encapsulated headers (Proc-Type: 4,ENCRYPTED / DEK-Info) mean an encrypted key.
     if (body.includes(':')) throw new DecodeError(`PEM ${label}: encrypted or header-carrying PEM is not supported`);
-    out.push({ label, der: base64Decode(body) });
+    out.push({ label, der: base64Decode(body, { ignoreWhitespace: true }) });
   }
   return out;
 }

@@ -10,3 +10,4 @@ export { Code, MessageType, OptionNumber, codeText, type CoapMessage, type CoapO
 export { ContentFormat } from './content-format.js';
 export { formatLinks, parseLinks, filterLinks, LinkFormatError, type Link } from './link-format.js';
 export { DEFAULT_TRANSMISSION, type TransmissionParameters } from './config.js';
+export { coapUriAuthority, COAP_DEFAULT_PORT, COAPS_DEFAULT_PORT, type CoapUriAuthority } from './uri.js';

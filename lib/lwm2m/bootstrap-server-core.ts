@@ -1,13 +1,14 @@
-import { equal, toHex, utf8 } from '../bytes/util.js';
+import { equal, toHex } from '../bytes/util.js';
 import type { IncomingRequest } from '../coap/api-types.js';
 import type { TransmissionParameters } from '../coap/config.js';
 import { ContentFormat } from '../coap/content-format.js';
 import type { OutgoingRequest } from '../coap/endpoint.js';
-import { Code, codeText, encodeUint, OptionNumber, type CoapOption } from '../coap/message.js';
+import { Code, codeText, encodeUint, OptionNumber } from '../coap/message.js';
 import type { PeerIdentity } from '../dtls/keystore.js';
 import { encodeContent } from './codec/index.js';
-import { CoapAgent, pathOptions, type AgentEvent, type CoapAnswer, type PeerInfo } from './coap-agent.js';
+import { pathOptions, type AgentEvent, type CoapAnswer } from './coap-agent.js';
 import { STANDARD_OBJECTS, resolverFor } from './objects.js';
+import { ServerRole } from './server-role.js';
 import { securityResources, type SecurityConfig } from './security.js';
 import type { Lwm2mRecord, Value } from './types.js';
 
@@ -80,69 +81,20 @@ interface Session<P> {
  * the client the way Leshan does: Delete /0, Delete /1, Write /0/x and /1/x per account,
  * Finish, one command at a time. Events: 'bootstrapped', 'failed'.
  */
-export class BootstrapServerCore<P> {
-  private readonly agent: CoapAgent<P>;
-  private readonly peers = new Map<P, PeerInfo>();
-  private readonly peerIds = new Map<P, string>();
-  private nextPeer = 1;
+export class BootstrapServerCore<P> extends ServerRole<P, BootstrapServerEvent> {
   private readonly sessions = new Map<number, Session<P>>();
   /** Sessions accepted while serving, started once the 2.04 is queued. */
   private starting: Array<Session<P>> = [];
-  private readonly events: BootstrapServerEvent[] = [];
   private readonly log: (line: string) => void;
 
   constructor(private readonly opts: BootstrapServerCoreOptions) {
+    super({ ...(opts.transmission ? { transmission: opts.transmission } : {}), ...(opts.random ? { random: opts.random } : {}) });
     this.log = opts.log ?? (() => undefined);
-    this.agent = new CoapAgent<P>({
-      ...(opts.transmission ? { transmission: opts.transmission } : {}),
-      ...(opts.random ? { random: opts.random } : {}),
-      peerId: (p) => {
-        let id = this.peerIds.get(p);
-        if (!id) this.peerIds.set(p, (id = `peer#${this.nextPeer++}`));
-        return id;
-      },
-      describe: (p) => this.peers.get(p) ?? { address: { address: '?', port: 0 }, identity: undefined },
-      handler: (now, p, req) => this.serve(now, p, req),
-    });
-  }
-
-  // === driver interface ==================================================================
-
-  peerUp(peer: P, info: PeerInfo): void {
-    this.peers.set(peer, info);
-  }
-
-  peerDown(now: number, peer: P): void {
-    if (!this.peers.delete(peer)) return;
-    this.peerIds.delete(peer);
-    this.agent.dropPeer(now, peer);
-    this.settle(now);
-  }
-
-  handleDatagram(now: number, peer: P, data: Uint8Array): void {
-    if (!this.peers.has(peer)) return;
-    this.agent.handleDatagram(now, peer, data);
-    this.settle(now);
-  }
-
-  handleTimeout(now: number): void {
-    this.agent.handleTimeout(now);
-    this.settle(now);
-  }
-
-  pollTransmit(): { peer: P; data: Uint8Array } | undefined {
-    return this.agent.pollTransmit();
-  }
-  pollTimeout(): number | undefined {
-    return this.agent.pollTimeout();
-  }
-  pollEvent(): BootstrapServerEvent | undefined {
-    return this.events.shift();
   }
 
   // ------------------------------------------------------------------------------------
 
-  private serve(_now: number, peer: P, req: IncomingRequest): CoapAnswer {
+  protected serve(_now: number, peer: P, req: IncomingRequest): CoapAnswer {
     if (req.method !== 'POST' || req.path !== '/bs') return { code: Code.NotFound };
     const ep = query(req.query, 'ep');
     const cfg = ep ? this.opts.endpoints[ep] : undefined;
@@ -172,7 +124,7 @@ export class BootstrapServerCore<P> {
     return steps;
   }
 
-  private settle(now: number): void {
+  protected settle(now: number): void {
     for (;;) {
       const e = this.agent.pollEvent();
       if (e) {

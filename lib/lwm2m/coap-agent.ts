@@ -322,3 +322,8 @@ function answerOptions(a: CoapAnswer): CoapOption[] {
 export function pathOptions(path: string): CoapOption[] {
   return path.split('/').filter((s) => s !== '').map((s) => ({ number: OptionNumber.UriPath, value: utf8(s) }));
 }
+
+/** A Uri-Query option ("ep=name"). */
+export function queryOption(q: string): CoapOption {
+  return { number: OptionNumber.UriQuery, value: utf8(q) };
+}

@@ -2,7 +2,8 @@ import type { Link } from '../coap/link-format.js';
 import { Lwm2mError } from './errors.js';
 import type { Lwm2mRecord, ObjectDefinition, Path, ResourceDefinition, TypeResolver, Value } from './types.js';
 import { pathToString } from './types.js';
-import { base64Decode, base64Encode } from './codec/base64.js';
+import { base64Encode } from '../bytes/base64.js';
+import { decodeBase64 } from './codec/value.js';
 
 /** A single value, or the instances of a multiple resource. */
 type Stored = { single: Value } | { multi: Map<number, Value> };
@@ -293,7 +294,7 @@ function toJson(v: Value): JsonValue {
 }
 function fromJson(v: JsonValue): Value {
   if (typeof v !== 'object') return v;
-  if ('b64' in v) return base64Decode(v.b64, 'persisted opaque value');
+  if ('b64' in v) return decodeBase64(v.b64, 'persisted opaque value');
   if ('bigint' in v) return BigInt(v.bigint);
   return { objectId: v.objlnk[0], instanceId: v.objlnk[1] };
 }

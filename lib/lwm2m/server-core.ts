@@ -7,10 +7,11 @@ import { parseLinks, type Link } from '../coap/link-format.js';
 import { Code, codeText, encodeUint, OptionNumber, type CoapMessage, type CoapOption } from '../coap/message.js';
 import type { PeerIdentity } from '../dtls/keystore.js';
 import { decodeContent, encodeContent } from './codec/index.js';
-import { CoapAgent, pathOptions, type AgentEvent, type CoapAnswer, type PeerInfo } from './coap-agent.js';
+import { pathOptions, type AgentEvent, type CoapAnswer } from './coap-agent.js';
 import type { WallClock } from './device.js';
 import { Lwm2mError } from './errors.js';
 import { STANDARD_OBJECTS, resolverFor } from './objects.js';
+import { ServerRole } from './server-role.js';
 import { parsePath, type Lwm2mRecord, type ObjectDefinition, type TypeResolver } from './types.js';
 
 /** A registered client. */
@@ -26,7 +27,11 @@ export interface Registration<P = unknown> {
   /** When it registered and last updated: the wall clock (ms since the epoch) if one was given, else the core's `now`. */
   registeredAt: number;
   updatedAt: number;
-  /** Where to send requests (the DTLS session, or the address handle). */
+  /**
+   * Where to send requests: the driver's handle (the DTLS session, or the address). Not
+   * enumerable: a session holds its keys, and a registration serialised from an event (JSON,
+   * a log line) must carry none.
+   */
   channel: P;
 }
 
@@ -95,29 +100,17 @@ const DEFAULT_TIMEOUT_MS = 30_000;
  * arrive as events. Peers P are the driver's handles (a DTLS session): it reports them with
  * peerUp / peerDown and exchanges their datagrams.
  */
-export class Lwm2mServerCore<P> {
-  private readonly agent: CoapAgent<P>;
+export class Lwm2mServerCore<P> extends ServerRole<P, Lwm2mServerEvent<P>> {
   private readonly byId = new Map<string, Registration<P> & { expiresAt: number }>();
-  private readonly peers = new Map<P, PeerInfo>();
   private readonly operations = new Map<number, Operation>();
-  private readonly events: Array<Lwm2mServerEvent<P>> = [];
   private readonly types: TypeResolver;
   private nextId = 1;
   private readonly log: (line: string) => void;
-  private readonly peerIds = new Map<P, string>();
-  private nextPeer = 1;
 
   constructor(private readonly opts: Lwm2mServerCoreOptions = {}) {
+    super(opts);
     this.log = opts.log ?? (() => undefined);
     this.types = resolverFor(opts.objects ?? STANDARD_OBJECTS);
-    this.agent = new CoapAgent<P>({
-      ...(opts.transmission ? { transmission: opts.transmission } : {}),
-      ...(opts.random ? { random: opts.random } : {}),
-      ...(opts.blockSize ? { blockSize: opts.blockSize } : {}),
-      peerId: (p) => this.peerId(p),
-      describe: (p) => this.peers.get(p) ?? { address: { address: '?', port: 0 }, identity: undefined },
-      handler: (now, p, req) => this.serve(now, p, req),
-    });
   }
 
   registration(endpoint: string): Registration<P> | undefined {
@@ -179,54 +172,19 @@ export class Lwm2mServerCore<P> {
     this.agent.cancel(now, id);
   }
 
-  // === driver interface ==================================================================
+  // === the role's own timers: registrations expire ========================================
 
-  /** A peer (a DTLS session, an address) appeared: who it is. */
-  peerUp(peer: P, info: PeerInfo): void {
-    this.peers.set(peer, info);
-  }
-
-  /** A peer's transport closed: its exchanges fail. The registration stays until it expires. */
-  peerDown(now: number, peer: P): void {
-    if (!this.peers.delete(peer)) return;
-    this.agent.dropPeer(now, peer);
-    this.peerIds.delete(peer);
-    this.drain(now);
-  }
-
-  handleDatagram(now: number, peer: P, data: Uint8Array): void {
-    if (!this.peers.has(peer)) return;
-    this.agent.handleDatagram(now, peer, data);
-    this.drain(now);
-  }
-
-  handleTimeout(now: number): void {
-    this.agent.handleTimeout(now);
+  protected override expire(now: number): void {
     for (const r of [...this.byId.values()]) if (r.expiresAt <= now) this.drop(r.id, 'expired');
-    this.drain(now);
   }
 
-  pollTransmit(): { peer: P; data: Uint8Array } | undefined {
-    return this.agent.pollTransmit();
-  }
-
-  pollTimeout(): number | undefined {
-    let t = this.agent.pollTimeout();
+  protected override nextExpiry(): number | undefined {
+    let t: number | undefined;
     for (const r of this.byId.values()) if (t === undefined || r.expiresAt < t) t = r.expiresAt;
     return t;
   }
 
-  pollEvent(): Lwm2mServerEvent<P> | undefined {
-    return this.events.shift();
-  }
-
   // ------------------------------------------------------------------------------------
-
-  private peerId(p: P): string {
-    let id = this.peerIds.get(p);
-    if (!id) this.peerIds.set(p, (id = `peer#${this.nextPeer++}`));
-    return id;
-  }
 
   private operate(now: number, kind: Operation['kind'], endpoint: string, path: string, code: number, extra: CoapOption[], payload: Uint8Array | undefined, o: OperationOptions, observe = false): number {
     const reg = this.registration(endpoint);
@@ -240,7 +198,7 @@ export class Lwm2mServerCore<P> {
     return id;
   }
 
-  private drain(now: number): void {
+  protected settle(now: number): void {
     for (let e = this.agent.pollEvent(); e; e = this.agent.pollEvent()) this.outcome(now, e);
   }
 
@@ -295,7 +253,7 @@ export class Lwm2mServerCore<P> {
 
   // --- the registration interface (OMA-TS Core §5.3) ------------------------------------------
 
-  private serve(now: number, peer: P, req: IncomingRequest): CoapAnswer {
+  protected serve(now: number, peer: P, req: IncomingRequest): CoapAnswer {
     const segs = req.pathSegments;
     if (segs[0] !== 'rd') return { code: Code.NotFound };
     if (req.method === 'POST' && segs.length === 1) return this.register(now, peer, req);
@@ -336,7 +294,7 @@ export class Lwm2mServerCore<P> {
     const id = String(this.nextId++);
     const at = this.opts.wallClock?.() ?? now;
     const lifetimeS = Number(query(req.query, 'lt') ?? 86400);
-    const reg: Registration<P> & { expiresAt: number } = {
+    const fields: Omit<Registration<P>, 'channel'> & { expiresAt: number } = {
       endpoint: ep,
       id,
       location: `/rd/${id}`,
@@ -347,9 +305,9 @@ export class Lwm2mServerCore<P> {
       identity: this.peers.get(peer)?.identity,
       registeredAt: at,
       updatedAt: at,
-      channel: peer,
       expiresAt: this.expiry(now, lifetimeS),
     };
+    const reg = withChannel(fields, peer);
     this.byId.set(id, reg);
     this.log(`Register ep=${ep} lt=${reg.lifetimeS} b=${reg.binding} objects=${reg.objects.map((l) => l.target).join(',')} -> 2.01 ${reg.location}`);
     this.events.push({ type: 'registered', registration: reg });
@@ -367,6 +325,11 @@ export class Lwm2mServerCore<P> {
     this.byId.delete(id);
     this.events.push({ type: why === 'expired' ? 'expired' : 'deregistered', registration: r });
   }
+}
+
+/** Adds the channel as a writable, non-enumerable property (see Registration.channel). */
+function withChannel<R extends object, P>(r: R, channel: P): R & { channel: P } {
+  return Object.defineProperty(r, 'channel', { value: channel, writable: true, enumerable: false, configurable: true }) as R & { channel: P };
 }
 
 const accept = (cf: number): CoapOption => ({ number: OptionNumber.Accept, value: encodeUint(cf) });

@@ -44,16 +44,20 @@ export interface SimSetupOptions {
   /** Leave the bootstrap server out (nobody answers at BS). */
   noBootstrapServer?: boolean;
   client?: Partial<SimLwm2mClientOptions>;
+  /** Every core's log lines. */
+  log?: (who: 'client' | 'server' | 'bootstrap', line: string) => void;
 }
 
 export function simSetup(o: SimSetupOptions = {}) {
   const net = new SimNetwork(o.link ?? {}, o.seed ?? 1, o.filter);
   const clock = () => EPOCH + net.now;
-  const server = net.add(new SimLwm2mServer(DM, { objects: [SECURITY, SERVER, DEVICE, TEMPERATURE], wallClock: clock }, { psk: pskMap([[DM_PSK.identity, DM_PSK.key]]) }));
+  const log = o.log;
+  const logTo = (who: 'client' | 'server' | 'bootstrap') => (log ? { log: (line: string) => log(who, line) } : {});
+  const server = net.add(new SimLwm2mServer(DM, { objects: [SECURITY, SERVER, DEVICE, TEMPERATURE], wallClock: clock, ...logTo('server') }, { psk: pskMap([[DM_PSK.identity, DM_PSK.key]]) }));
   const account = { shortServerId: 101, uri: `coaps://${DM.address}:${DM.port}`, lifetimeS: o.lifetimeS ?? 300, security: { mode: 'psk' as const, ...DM_PSK } };
   const bs = o.noBootstrapServer
     ? undefined
-    : net.add(new SimBootstrapServer(BS, { endpoints: { [ENDPOINT]: { pskIdentity: BS_PSK.identity, servers: [account] } } }, { psk: pskMap([[BS_PSK.identity, BS_PSK.key]]) }));
+    : net.add(new SimBootstrapServer(BS, { endpoints: { [ENDPOINT]: { pskIdentity: BS_PSK.identity, servers: [account] } }, ...logTo('bootstrap') }, { psk: pskMap([[BS_PSK.identity, BS_PSK.key]]) }));
   const store = deviceStore({ clock }).define(TEMPERATURE);
   store.write([3303, 0], [{ path: [3303, 0, 5700], value: 20 }, { path: [3303, 0, 5701], value: 'Cel' }], 'replace', { ignoreAccess: true, create: true });
   const client = net.add(
@@ -63,6 +67,7 @@ export function simSetup(o: SimSetupOptions = {}) {
       bootstrap: { uri: `coaps://${BS.address}:${BS.port}`, security: { mode: 'psk', ...BS_PSK } },
       persist: true,
       wallClock: clock,
+      ...logTo('client'),
       ...o.client,
     }),
   );

@@ -15,11 +15,14 @@
  * exact (NaN as f97e00), time as tag 1 + integer seconds (Leshan), objlnk as "O:I" text, corelnk
  * as text.
  */
-import { Lwm2mCodecError, type Lwm2mRecord, type Path, type ResourceType, type TypeResolver, type Value } from '../types.js';
+import { type Lwm2mRecord, type Path, type ResourceType, type TypeResolver, type Value } from '../types.js';
 import {
   decodeUtf8,
   encodeUtf8,
+  fail,
   inferType,
+  INT64_MAX,
+  INT64_MIN,
   intValue,
   parseObjectLink,
   singleValueRecord,
@@ -32,12 +35,6 @@ import {
 
 export const CBOR_CONTENT_FORMAT = 60;
 
-const INT64_MIN = -(1n << 63n);
-const INT64_MAX = (1n << 63n) - 1n;
-
-const fail = (msg: string): never => {
-  throw new Lwm2mCodecError(msg);
-};
 
 // ---------------------------------------------------------------------------------------------
 // Minimal CBOR: one scalar item, optionally tagged once

@@ -20,7 +20,8 @@
 import { Lwm2mCodecError, pathToString, startsWith, type Lwm2mRecord, type Path, type TypeResolver } from '../types.js';
 import { CborError, CborFloat, CborTag, decodeCbor, encodeCbor, type CborItem, type CborMap } from './cbor.js';
 import { cborNum } from './senml-cbor.js';
-import { fail, senmlToValue, valueToSenml, type RequestPath, type SenmlValue, type TimedRecord } from './senml.js';
+import { senmlToValue, valueToSenml, type RequestPath, type SenmlValue, type TimedRecord } from './senml.js';
+import { fail } from './value.js';
 
 export const LWM2M_CBOR_CONTENT_FORMAT = 11544;
 const FORMAT = 'LwM2M CBOR';

@@ -20,7 +20,6 @@ import { Lwm2mCodecError, type Path, type TypeResolver } from '../types.js';
 import { CborError, CborFloat, CborTag, decodeCbor, encodeCbor, type CborItem, type CborMap } from './cbor.js';
 import {
   decNum,
-  fail,
   planPack,
   planPaths,
   resolvePack,
@@ -34,6 +33,7 @@ import {
   type SenmlValue,
   type TimedRecord,
 } from './senml.js';
+import { fail } from './value.js';
 
 export const SENML_CBOR_CONTENT_FORMAT = 112;
 const FORMAT = 'SenML CBOR';

@@ -15,10 +15,9 @@
  * \b \t \n \f \r and \u00XX (upper-case hex) for the other control characters.
  */
 import { Lwm2mCodecError, type Path, type TypeResolver } from '../types.js';
-import { base64Decode, base64UrlEncode } from './base64.js';
+import { base64UrlEncode } from '../../bytes/base64.js';
 import {
   decNum,
-  fail,
   planPack,
   planPaths,
   resolvePack,
@@ -33,6 +32,7 @@ import {
   type SenmlValue,
   type TimedRecord,
 } from './senml.js';
+import { decodeBase64, fail } from './value.js';
 
 export const SENML_JSON_CONTENT_FORMAT = 110;
 const FORMAT = 'SenML JSON';
@@ -275,7 +275,7 @@ function rawRecord(o: JsonValue, i: number): RawRecord {
         rec.values.push({ f: 'vb', b: v as boolean });
         break;
       case 'vd':
-        rec.values.push({ f: 'vd', d: base64Decode(str(k, v), `${what} "vd"`) });
+        rec.values.push({ f: 'vd', d: decodeBase64(str(k, v), `${what} "vd"`, { alphabet: 'either', padding: 'optional' }) });
         break;
       case 'vlo':
         rec.values.push({ f: 'vlo', s: str(k, v) });
@@ -378,5 +378,3 @@ export const senmlJsonCodec = {
   decodePaths: decodeSenmlJsonPaths,
   encodePaths: encodeSenmlJsonPaths,
 } as const;
-
-export { base64Decode, base64UrlEncode } from './base64.js';

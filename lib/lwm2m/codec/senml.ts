@@ -7,7 +7,6 @@
  * Every failure is a Lwm2mCodecError.
  */
 import {
-  Lwm2mCodecError,
   Lwm2mPathError,
   parsePath,
   pathToString,
@@ -20,10 +19,8 @@ import {
   type TypeResolver,
   type Value,
 } from '../types.js';
+import { fail, intValue, INT64_MAX, INT64_MIN, UINT64_MAX } from './value.js';
 
-export const fail = (msg: string): never => {
-  throw new Lwm2mCodecError(msg);
-};
 
 /**
  * A record with an optional SenML time (seconds; RFC 8428 §4.5.3: values below 2^28 are
@@ -49,15 +46,6 @@ export type Num = { k: 'int'; v: bigint } | { k: 'float'; v: number } | { k: 'de
 
 /** Bound on decimal exponents we compute with (JSON "1e999999" would otherwise cost 10^999999). */
 const MAX_DEC_EXP = 400;
-const INT64_MIN = -(1n << 63n);
-const INT64_MAX = (1n << 63n) - 1n;
-const UINT64_MAX = (1n << 64n) - 1n;
-const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
-
-/** A number when it is a safe integer, the bigint otherwise (the model's integer convention). */
-export function intValue(b: bigint): number | bigint {
-  return b >= -MAX_SAFE && b <= MAX_SAFE ? Number(b) : b;
-}
 
 /** m * 10^e, trailing zeros of m moved into e; zero is a float (the text had a fraction or exponent). */
 export function decNum(m: bigint, e: number, what: string): Num {

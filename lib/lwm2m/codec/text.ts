@@ -11,10 +11,14 @@
  *  - string, corelnk: as is.
  * Unknown resources decode as strings (Leshan) and encode by the JavaScript type of the value.
  */
-import { Lwm2mCodecError, type Lwm2mRecord, type Path, type ResourceType, type TypeResolver, type Value } from '../types.js';
+import { type Lwm2mRecord, type Path, type ResourceType, type TypeResolver, type Value } from '../types.js';
 import {
   decodeUtf8,
   encodeUtf8,
+  fail,
+  INT64_MAX,
+  INT64_MIN,
+  UINT64_MAX,
   inferType,
   intValue,
   parseObjectLink,
@@ -25,17 +29,9 @@ import {
   toUint64,
   toWellFormedString,
 } from './value.js';
-import { base64Decode, base64Encode } from './base64.js';
+import { base64Decode, base64Encode } from '../../bytes/base64.js';
 
 export const TEXT_CONTENT_FORMAT = 0;
-
-const INT64_MIN = -(1n << 63n);
-const INT64_MAX = (1n << 63n) - 1n;
-const UINT64_MAX = (1n << 64n) - 1n;
-
-const fail = (msg: string): never => {
-  throw new Lwm2mCodecError(msg);
-};
 
 /** Parses the text form of a value of `type`. */
 export function parseTextValue(s: string, type: ResourceType, where = ''): Value {
@@ -66,15 +62,13 @@ export function parseTextValue(s: string, type: ResourceType, where = ''): Value
       return bad();
     case 'objlnk':
       return parseObjectLink(s, where);
-    case 'opaque': {
-      if (s.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(s)) return bad();
-      // base64Decode rejects non-zero pad bits (the only non-canonical form the regex lets through)
+    case 'opaque':
+      // standard alphabet, padded, canonical (non-zero spare bits are refused)
       try {
-        return base64Decode(s, where);
+        return base64Decode(s);
       } catch {
         return bad();
       }
-    }
     case 'none':
       return fail(`${where}executable resource has no value`);
   }

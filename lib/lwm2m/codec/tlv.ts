@@ -25,12 +25,10 @@
  * corelnk are strict UTF-8; opaque is raw. Resources the type resolver does not know decode as
  * opaque and encode by the JavaScript type of the value.
  *
- * This file also holds the small value helpers the single-value codecs (text, opaque, CBOR single
- * value) share: int64/uint64 range checks, objlnk checks, type inference and the single-record
- * target of a resource or resource instance path.
+ * It re-exports the value helpers of value.ts (int64/uint64 range checks, objlnk checks, type
+ * inference, the single-record target of a path) for the callers that took them from here.
  */
 import {
-  Lwm2mCodecError,
   pathToString,
   startsWith,
   type Lwm2mRecord,
@@ -48,10 +46,6 @@ import {
   fail,
   inferType,
   intValue,
-  isObjectLink,
-  parseObjectLink,
-  singleValueRecord,
-  singleValueTarget,
   toInt64,
   toObjectLink,
   toUint64,

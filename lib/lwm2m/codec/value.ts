@@ -1,4 +1,6 @@
 /** Value helpers shared by the LwM2M codecs (TLV, text, opaque, CBOR single value). */
+import { base64Decode, type Base64DecodeOptions } from '../../bytes/base64.js';
+import { DecodeError } from '../../bytes/reader.js';
 import {
   Lwm2mCodecError,
   pathToString,
@@ -19,6 +21,16 @@ export const UINT64_MAX = (1n << 64n) - 1n;
 export const fail = (msg: string): never => {
   throw new Lwm2mCodecError(msg);
 };
+
+/** lib/bytes base64 for a codec: a DecodeError becomes a Lwm2mCodecError about `what`. */
+export function decodeBase64(s: string, what: string, o?: Base64DecodeOptions): Uint8Array {
+  try {
+    return base64Decode(s, o);
+  } catch (e) {
+    if (e instanceof DecodeError) return fail(`${what}: ${e.message}`);
+    throw e;
+  }
+}
 
 /** A number when it is a safe integer, the bigint otherwise (the model's integer convention). */
 export function intValue(b: bigint): number | bigint {
