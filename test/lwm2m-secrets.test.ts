@@ -15,7 +15,7 @@ import { deviceStore } from '../lib/lwm2m/device.js';
 import { DEVICE, SECURITY, SERVER } from '../lib/lwm2m/objects.js';
 import { SimNetwork } from '../transports/sim.js';
 import { SimBootstrapServer, SimLwm2mClient, SimLwm2mServer } from '../transports/sim-lwm2m.js';
-import { BS, BS_PSK, DEVICE_ADDRESS, DM, DM_PSK, ENDPOINT, MINUTE, simSetup } from './lwm2m-sim-setup.js';
+import { BS, BS_PSK, DEVICE_ADDRESS, DM, DM_PSK, ENDPOINT, MINUTE, simSetup } from './helpers/lwm2m-sim-setup.js';
 
 /** JSON with bytes as hex and errors as their name, code and message. */
 function serialise(x: unknown): string {
