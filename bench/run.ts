@@ -27,6 +27,10 @@ const BENCHES: Record<string, Bench> = {
     about: 'minified and gzipped bundle sizes: PSK client + CoAP client, ECDHE client, everything; tree-shaking checks',
     load: () => import('./size.js'),
   },
+  'half-open': {
+    about: 'half-open handshake flood (cookie exchange done, then silence) at 50/200/1,000 per second against `coaps dtls server`: real clients\' success rate and latency',
+    load: () => import('./half-open.js'),
+  },
   pure: {
     about: 'pure-JS crypto provider vs node:crypto: in-process PSK and ECDHE (RPK) handshakes, CCM_8 seal/open at 64 B and 1 KB, P-256 primitives; us/op and ratios',
     load: () => import('./pure.js'),
