@@ -25,7 +25,7 @@ export type Phase = 'handshake' | 'connected' | 'closed' | 'failed';
 
 /** Where a connection is: each phase holds only what is valid in it. */
 type ConnectionState =
-  | { readonly phase: 'handshake'; step: HandshakeState; readonly reassembler: Reassembler }
+  | { readonly phase: 'handshake'; step: HandshakeState; readonly reassembler: Reassembler; /** What the states may do to this connection. */ readonly hs: Handshake }
   | { readonly phase: 'connected'; readonly session: SessionInfo }
   | { readonly phase: 'closed' }
   | { readonly phase: 'failed'; readonly error: DtlsError };
@@ -48,7 +48,7 @@ export class DtlsConnection {
   private readonly flight: LastFlight;
   private nextMessageSeq: number;
   /** Records held while the handshake waits for the application (a key lookup). */
-  private deferred: RawRecord[] = [];
+  private deferred: RawRecord[] | undefined;
   private retransmittedThisDatagram = false;
   /**
    * The idle timer. It is not moved on every record (that would reschedule the driver's timer
@@ -58,8 +58,6 @@ export class DtlsConnection {
   private lastActivity = 0;
   private readonly out: Uint8Array[] = [];
   private readonly events: DtlsEvent[] = [];
-  /** What the handshake states may do to this connection. */
-  private readonly hs: Handshake;
 
   constructor(
     private readonly cfg: ConnectionConfig,
@@ -71,9 +69,8 @@ export class DtlsConnection {
     this.nextMessageSeq = o.messageSeq ?? 0;
     this.restart = o.restart;
     if (o.recordSeq !== undefined) this.records.startSequence(o.recordSeq);
-    this.st = { phase: 'handshake', step: initial, reassembler: new Reassembler(this.nextMessageSeq, cfg.maxHandshakeBytes) };
     const conn = this;
-    this.hs = {
+    const hs: Handshake = {
       cfg,
       get records() {
         return conn.records;
@@ -83,6 +80,8 @@ export class DtlsConnection {
       emit: (e) => this.events.push(e),
       established: (session, keepLastFlight) => this.established(session, keepLastFlight),
     };
+    // the handshake's view of the connection lives in the handshake phase only (gone once connected)
+    this.st = { phase: 'handshake', step: initial, reassembler: new Reassembler(this.nextMessageSeq, cfg.maxHandshakeBytes), hs };
   }
 
   get state(): Phase {
@@ -121,7 +120,7 @@ export class DtlsConnection {
     if (st.phase !== 'handshake') return;
     const step = st.step;
     const start = step.start;
-    if (start) this.advance(st, () => start.call(step, this.hs));
+    if (start) this.advance(st, () => start.call(step, st.hs));
   }
 
   handleDatagram(now: number, datagram: Uint8Array): void {
@@ -151,7 +150,7 @@ export class DtlsConnection {
       const r = this.cfg.retransmission.restartAfter;
       const last = st.step.afterLastFlight;
       if (last && this.restart && !this.restarted && r > 0 && tries >= r) {
-        this.startOver(this.restart(last.serverRandom));
+        this.startOver(st.hs, this.restart(last.serverRandom));
         return;
       }
       // the peer's answer will come again whole: what was buffered of it (perhaps of an old
@@ -229,7 +228,7 @@ export class DtlsConnection {
     const provide = step.providePsk;
     if (!provide) return;
     this.now = now;
-    this.advance(st, () => provide.call(step, this.hs, key));
+    this.advance(st, () => provide.call(step, st.hs, key));
     this.resume();
   }
 
@@ -241,7 +240,7 @@ export class DtlsConnection {
     const resolve = step.resolvePeer;
     if (!resolve) return;
     this.now = now;
-    this.advance(st, () => resolve.call(step, this.hs, verdict));
+    this.advance(st, () => resolve.call(step, st.hs, verdict));
     this.resume();
   }
 
@@ -284,19 +283,19 @@ export class DtlsConnection {
    * random. A server that lost our Finished, or never re-sends its own (tinydtls), takes it as a
    * new handshake after its cookie exchange.
    */
-  private startOver(step: HandshakeState): void {
+  private startOver(hs: Handshake, step: HandshakeState): void {
     this.restarted = true;
     const next0 = this.records.nextSequence(0);
     this.records.wipe();
     this.records = new RecordLayer(this.cfg.maxEarlyRecords);
     this.records.startSequence(next0);
     this.flight.release();
-    this.deferred = [];
+    this.deferred = undefined;
     this.nextMessageSeq = 0;
-    const st: Extract<ConnectionState, { phase: 'handshake' }> = { phase: 'handshake', step, reassembler: new Reassembler(0, this.cfg.maxHandshakeBytes) };
+    const st: Extract<ConnectionState, { phase: 'handshake' }> = { phase: 'handshake', step, reassembler: new Reassembler(0, this.cfg.maxHandshakeBytes), hs };
     this.st = st;
     const start = step.start;
-    if (start) this.advance(st, () => start.call(step, this.hs));
+    if (start) this.advance(st, () => start.call(step, st.hs));
   }
 
   /** Feeds complete handshake messages to the current state, in order, until it waits or the handshake ends. */
@@ -307,15 +306,15 @@ export class DtlsConnection {
       const m = st.reassembler.poll();
       if (!m) return;
       const step = st.step;
-      this.advance(st, () => step.handle(this.hs, m), m);
+      this.advance(st, () => step.handle(st.hs, m), m);
     }
   }
 
   /** After the application's answer: the messages and records held meanwhile go on. */
   private resume(): void {
     this.drainMessages();
-    const held = this.deferred;
-    this.deferred = [];
+    const held = this.deferred ?? [];
+    this.deferred = undefined;
     for (const r of held) {
       this.handleRecord(r, false);
       if (this.ended()) return;
@@ -351,7 +350,7 @@ export class DtlsConnection {
     const step = st.step;
     const ccs = step.changeCipherSpec;
     if (!ccs) return; // duplicate or early: the flight will come again
-    this.advance(st, () => ccs.call(step, this.hs));
+    this.advance(st, () => ccs.call(step, st.hs));
     if (this.ended()) return;
     // the peer's next epoch becomes readable: the records of it held so far go on now
     for (const r of this.records.activateRead()) {
@@ -383,7 +382,7 @@ export class DtlsConnection {
     this.st = st;
     this.flight.release();
     this.idleDeadline = undefined;
-    this.deferred = [];
+    this.deferred = undefined;
     this.records.wipe();
   }
 
@@ -396,7 +395,8 @@ export class DtlsConnection {
   private handleRecord(r: RawRecord, held: boolean): void {
     const st = this.st;
     if (st.phase === 'handshake' && st.step.waiting) {
-      if (this.deferred.length < this.cfg.maxEarlyRecords) this.deferred.push(copyRecord(r));
+      const held = (this.deferred ??= []);
+      if (held.length < this.cfg.maxEarlyRecords) held.push(copyRecord(r));
       return;
     }
     const plaintext = this.records.open(r);

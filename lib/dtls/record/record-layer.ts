@@ -36,7 +36,7 @@ export class RecordLayer {
   private reader: EpochProtection = NULL_PROTECTION;
   private pendingReader: EpochProtection | undefined;
   private window = new ReplayWindow();
-  private early: RawRecord[] = [];
+  private early: RawRecord[] | undefined;
   private holdingEarly = true;
 
   /** Largest record plaintext the peer accepts (RFC 8449 record_size_limit / RFC 6066). */
@@ -122,15 +122,15 @@ export class RecordLayer {
     this.pendingReader = undefined;
     this.readEpochNow++;
     this.window = new ReplayWindow();
-    const held = this.early;
-    this.early = [];
+    const held = this.early ?? [];
+    this.early = undefined;
     return held;
   }
 
   /** The handshake is over: no next epoch is coming, so nothing more is held. */
   stopHolding(): void {
     this.holdingEarly = false;
-    this.early = [];
+    this.early = undefined;
   }
 
   /**
@@ -153,8 +153,9 @@ export class RecordLayer {
       return pt;
     }
     if (epoch === this.readEpochNow + 1 && this.holdingEarly) {
-      if (this.early.length >= this.maxEarlyRecords) return RecordDrop.DISCARDED;
-      this.early.push(copyRecord(r));
+      const early = (this.early ??= []);
+      if (early.length >= this.maxEarlyRecords) return RecordDrop.DISCARDED;
+      early.push(copyRecord(r));
       return RecordDrop.HELD;
     }
     return RecordDrop.DISCARDED;
@@ -168,7 +169,7 @@ export class RecordLayer {
     this.reader = NULL_PROTECTION;
     this.pendingReader?.wipe();
     this.pendingReader = undefined;
-    this.early = [];
+    this.early = undefined;
   }
 }
 
