@@ -58,6 +58,7 @@ export async function dtlsServer(argv: string[]): Promise<number> {
   };
   const server = createServer(opts);
   const refused = refusalLogger(log);
+  const evicted = refusalLogger(log, 10_000, Date.now, 'evicted');
   server.on('handshakeRefused', (peer: { address: string; port: number }, reason: string) => refused(peer, reason));
   server.on('keyStoreError', (i: KeyStoreErrorInfo) => log(`key store failed (${i.lookup}${i.identity ? ` identity=${printable(i.identity)}` : ''}) for ${i.peer.address}:${i.peer.port}: ${describeError(i.cause)}`));
   server.on('session', (s) => {
@@ -71,7 +72,7 @@ export async function dtlsServer(argv: string[]): Promise<number> {
   });
   server.on('handshakeError', (e: DtlsError, peer: { address: string; port: number }) => {
     // stalled handshakes making room come in floods: summed up like refusals
-    if (e instanceof DtlsError && e.code === 'EVICTED') refused(peer, 'a stalled handshake made room (EVICTED)');
+    if (e instanceof DtlsError && e.code === 'EVICTED') evicted(peer, 'stalled, it made room for a new one');
     else log(`handshake failed ${peer.address}:${peer.port} ${describeError(e)}`);
   });
   await new Promise<void>((resolve, reject) => {

@@ -35,20 +35,20 @@ export function serverLimits(v: ServerLimitFlags): { maxSessions?: number; maxHa
  * Logs refused (or evicted) handshakes without flooding the log: the first of each reason at
  * once, then one line per interval with how many followed and from how many addresses.
  */
-export function refusalLogger(log: (line: string) => void, intervalMs = 10_000, now: () => number = () => Date.now()): (peer: PeerAddress, reason: string) => void {
+export function refusalLogger(log: (line: string) => void, intervalMs = 10_000, now: () => number = () => Date.now(), verb = 'refused'): (peer: PeerAddress, reason: string) => void {
   const pending = new Map<string, { count: number; addresses: Set<string>; since: number }>();
   return (peer, reason) => {
     const t = now();
     let p = pending.get(reason);
     if (!p) {
-      log(`refused a handshake from ${peer.address}:${peer.port}: ${reason} (more are summed up every ${intervalMs / 1000} s)`);
+      log(`${verb} a handshake from ${peer.address}:${peer.port}: ${reason} (more are summed up every ${intervalMs / 1000} s)`);
       pending.set(reason, { count: 0, addresses: new Set(), since: t });
       return;
     }
     p.count++;
     if (p.addresses.size < 10_000) p.addresses.add(peer.address);
     if (t - p.since >= intervalMs) {
-      log(`refused ${p.count} more handshake(s) from ${p.addresses.size} address(es) in ${Math.round((t - p.since) / 1000)} s: ${reason}`);
+      log(`${verb} ${p.count} more handshake(s) from ${p.addresses.size} address(es) in ${Math.round((t - p.since) / 1000)} s: ${reason}`);
       p = { count: 0, addresses: new Set(), since: t };
       pending.set(reason, p);
     }
