@@ -183,19 +183,20 @@ describe('RecordLayer: keys', () => {
   });
 
   it('takes any protection per epoch: the seam for another record format', () => {
-    // A stand-in format: content type 25 on the wire with the real type as the last byte of
-    // the plaintext (the shape of RFC 9146 tls12_cid records), XOR "protection".
+    // A stand-in format: every record goes out as application_data with the real type as the
+    // last byte of its plaintext (the shape of RFC 9146's inner type), XOR "protection".
     const tagged: EpochProtection = {
       overhead: RECORD_HEADER_LENGTH + 1,
+      accepts: (r) => r.type === 23,
       seal(type, epoch, sequence, plaintext) {
         const out = new Uint8Array(RECORD_HEADER_LENGTH + plaintext.length + 1);
-        writeHeader(out, 0, 25, 0xfefd, epoch, sequence, plaintext.length + 1);
+        writeHeader(out, 0, 23, 0xfefd, epoch, sequence, plaintext.length + 1);
         plaintext.forEach((b, i) => (out[RECORD_HEADER_LENGTH + i] = b ^ 0xaa));
         out[out.length - 1] = type;
         return out;
       },
       open(r) {
-        if (r.type !== 25) return undefined;
+        r.type = r.fragment[r.fragment.length - 1]!;
         return r.fragment.subarray(0, -1).map((b) => b ^ 0xaa);
       },
       wipe: () => undefined,
@@ -206,11 +207,13 @@ describe('RecordLayer: keys', () => {
     w.activateWrite();
     rd.installRead(tagged);
     rd.activateRead();
-    const bytes = w.protect(ContentType.application_data, data(6));
-    expect(bytes[0]).toBe(25);
-    expect(bytes[bytes.length - 1]).toBe(ContentType.application_data);
+    const bytes = w.protect(ContentType.alert, data(6));
+    expect(bytes[0]).toBe(23);
+    expect(bytes[bytes.length - 1]).toBe(ContentType.alert);
     expect(w.overhead()).toBe(RECORD_HEADER_LENGTH + 1);
-    expect(rd.open(one(bytes))).toEqual(data(6));
+    const r = one(bytes);
+    expect(rd.open(r)).toEqual(data(6));
+    expect(r.type).toBe(ContentType.alert);
     expect(NULL_PROTECTION.overhead).toBe(RECORD_HEADER_LENGTH);
   });
 });

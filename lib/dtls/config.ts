@@ -96,6 +96,14 @@ export interface ConnectionConfig {
   pskHint?: Uint8Array;
   /** Opt-in NSS key log (`CLIENT_RANDOM <random> <master secret>`), for Wireshark. */
   keyLog?: (line: string) => void;
+  /**
+   * RFC 9146 Connection ID, client: the CID to ask the server to put in its records (empty: we
+   * will send one when asked, but need none). Undefined: not offered. (A server's CID is chosen
+   * per connection by its endpoint.)
+   */
+  connectionId?: Uint8Array;
+  /** RFC 9146 §4: pad each tls12_cid record's DTLSInnerPlaintext to a multiple of this (0: none). */
+  cidPadding: number;
 }
 
 export const MAX_PSK_IDENTITY = 128;
@@ -126,6 +134,16 @@ export interface ConnectionOptions {
   pskHint?: Uint8Array | string;
   serverName?: string;
   keyLog?: (line: string) => void;
+  /**
+   * Client, RFC 9146 Connection ID: `true` to offer it (asking for no CID in the server's
+   * records: the client keeps its socket), a length to ask for a random CID of that many bytes,
+   * or the CID itself. The server answers with the CID it wants in ours, and uses it to find the
+   * session whatever address our records come from (a NAT rebinding). Servers: see the
+   * endpoint's `connectionId`.
+   */
+  connectionId?: boolean | number | Uint8Array;
+  /** RFC 9146 §4: pad the DTLSInnerPlaintext of tls12_cid records to a multiple of this many bytes (0: none). */
+  cidPadding?: number;
 }
 
 export function resolveRetransmission(opt: RetransmissionOption | undefined): RetransmissionConfig {
@@ -188,7 +206,12 @@ export function resolveConfig(o: ConnectionOptions = {}): ConnectionConfig {
     recordSizeLimit: opt(o.recordSizeLimit, 16384, int(64, 16384), 'recordSizeLimit'),
     idleTimeoutMs: opt(o.idleTimeoutMs, 0, int(0, 2 ** 31 - 1), 'idleTimeoutMs'),
     maxIdentityLength: MAX_PSK_IDENTITY,
+    cidPadding: opt(o.cidPadding, 0, int(0, 256), 'cidPadding'),
   };
+  if (o.connectionId !== undefined && o.connectionId !== false) {
+    const c = o.connectionId;
+    cfg.connectionId = c === true ? new Uint8Array(0) : typeof c === 'number' ? crypto.random(integerOption('connectionId', c, 0, 255)) : bytesOption('connectionId', c, { max: 255 });
+  }
   if (o.maxFragmentLength !== undefined) cfg.maxFragmentLength = oneOf('maxFragmentLength (RFC 6066)', o.maxFragmentLength, [512, 1024, 2048, 4096] as const);
   if (o.ecdhe !== undefined) {
     if (typeof o.ecdhe !== 'object' || o.ecdhe === null || typeof o.ecdhe.key !== 'object' || !o.ecdhe.key?.publicKey) {

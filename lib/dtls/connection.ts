@@ -50,6 +50,7 @@ export class DtlsConnection {
   /** Records held while the handshake waits for the application (a key lookup). */
   private deferred: RawRecord[] | undefined;
   private retransmittedThisDatagram = false;
+  private advanced = false;
   /**
    * The idle timer. It is not moved on every record (that would reschedule the driver's timer
    * per packet); it fires at its old deadline and re-arms from `lastActivity` if there was any.
@@ -123,7 +124,16 @@ export class DtlsConnection {
     if (start) this.advance(st, () => start.call(step, st.hs));
   }
 
+  /**
+   * Whether the last datagram held an authenticated record newer than any before (it moved the
+   * read window): RFC 9146 §6 lets only such a record move a session to a new address.
+   */
+  get lastDatagramAdvanced(): boolean {
+    return this.advanced;
+  }
+
   handleDatagram(now: number, datagram: Uint8Array): void {
+    this.advanced = false;
     if (this.ended()) return;
     this.now = now;
     let records: RawRecord[];
@@ -400,6 +410,7 @@ export class DtlsConnection {
       return;
     }
     const plaintext = this.records.open(r);
+    if (this.records.advanced) this.advanced = true;
     if (typeof plaintext === 'number') {
       // RFC 6347 §4.1.2.7: discard silently. The one exception is what a wrong key looks
       // like: the peer's Finished (a handshake record, arriving after its ChangeCipherSpec,

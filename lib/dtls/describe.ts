@@ -1,3 +1,4 @@
+import { toHex } from '../bytes/util.js';
 import { splitRecords } from './wire/record.js';
 import { decodeHandshakeFragments } from './wire/handshake.js';
 import { ContentType, HandshakeType, alertName } from './wire/constants.js';
@@ -8,12 +9,12 @@ const camel = (s: string) => s.replace(/(^|_)([a-z])/g, (_m, _u, c: string) => c
 /**
  * A one-line, secret-free description of a datagram for traces: record types, handshake
  * messages (with message_seq and fragment range when fragmented), and for protected records
- * only their epoch and size.
+ * only their epoch, connection ID (RFC 9146, when `cidLength` says its length) and size.
  */
-export function describeDatagram(d: Uint8Array): string {
+export function describeDatagram(d: Uint8Array, cidLength = 0): string {
   let records;
   try {
-    records = splitRecords(d);
+    records = splitRecords(d, cidLength);
   } catch {
     return `malformed (${d.length} B)`;
   }
@@ -21,8 +22,8 @@ export function describeDatagram(d: Uint8Array): string {
   return records
     .map((r) => {
       if (r.epoch > 0) {
-        const what = r.type === ContentType.application_data ? 'ApplicationData' : r.type === ContentType.alert ? 'Alert' : r.type === ContentType.handshake ? 'Handshake' : `type ${r.type}`;
-        return `${what}[epoch ${r.epoch}, ${r.length} B encrypted]`;
+        const what = r.type === ContentType.application_data ? 'ApplicationData' : r.type === ContentType.alert ? 'Alert' : r.type === ContentType.handshake ? 'Handshake' : r.type === ContentType.tls12_cid ? 'tls12_cid' : `type ${r.type}`;
+        return `${what}[epoch ${r.epoch}${r.cid ? `, cid ${toHex(r.cid)}` : ''}, ${r.length} B encrypted]`;
       }
       switch (r.type) {
         case ContentType.change_cipher_spec:

@@ -1,4 +1,4 @@
-import { equal } from '../bytes/util.js';
+import { equal, toHex } from '../bytes/util.js';
 import { resolveConfig, type ConnectionConfig, type ConnectionOptions } from './config.js';
 import { ClientHelloPool, type PeekedHello } from './client-hello-pool.js';
 import { CookieJar } from './cookie.js';
@@ -14,9 +14,9 @@ import { TimerQueue } from '../timers/timer-queue.js';
 import { ContentType, DTLS_1_0, HandshakeType } from './wire/constants.js';
 import { encodeHandshake } from './wire/handshake.js';
 import { encodeHelloVerifyRequest } from './wire/hello-verify-request.js';
-import { encodeRecord } from './wire/record.js';
+import { encodeRecord, TLS12_CID } from './wire/record.js';
 
-export interface EndpointOptions extends Omit<ConnectionOptions, 'psk' | 'acceptPeerCertificateTypes'> {
+export interface EndpointOptions extends Omit<ConnectionOptions, 'psk' | 'acceptPeerCertificateTypes' | 'connectionId'> {
   /** Identity -> key; sync or async (a shorthand for `keyStore.psk`). */
   psk?: PskLookup;
   /** Every credential: PSKs, trusted raw public keys, X.509 trust anchors. */
@@ -33,6 +33,13 @@ export interface EndpointOptions extends Omit<ConnectionOptions, 'psk' | 'accept
   keyLookupTimeoutMs?: number;
   /** Cookie secret rotation period (ms). */
   cookieRotationMs?: number;
+  /**
+   * RFC 9146 Connection ID: offered to clients that ask, with a CID of this many bytes (random,
+   * unique among the sessions), or `{ length, prefix }` to begin each CID with `prefix` (a worker
+   * or node number, for a load balancer). Sessions are then found by CID first, whatever
+   * address their records come from.
+   */
+  connectionId?: number | { length: number; prefix?: Uint8Array };
   /** Called when an asynchronous key lookup resolved: the driver should call handleTimeout(now). */
   wake?: () => void;
 }
@@ -72,7 +79,18 @@ export interface HandshakeRefusedEvent {
   reason: 'max-sessions' | SlotRefusal;
 }
 
-export type EndpointEvent = (DtlsEvent & { peer: PeerAddress; connection: ServerConnection }) | KeyStoreErrorEvent | HandshakeRefusedEvent;
+/**
+ * RFC 9146 §6: a record with a session's connection ID, newer than any before and
+ * authenticated, came from another address: the session now answers there.
+ */
+export interface PeerMovedEvent {
+  type: 'peer-moved';
+  peer: PeerAddress;
+  from: PeerAddress;
+  connection: ServerConnection;
+}
+
+export type EndpointEvent = (DtlsEvent & { peer: PeerAddress; connection: ServerConnection }) | KeyStoreErrorEvent | HandshakeRefusedEvent | PeerMovedEvent;
 
 interface KeyStoreFailure {
   lookup: KeyStoreErrorEvent['lookup'];
@@ -83,16 +101,23 @@ interface KeyStoreFailure {
 /** One peer's connection as the endpoint keeps it. */
 class Entry implements Session, SlotHolder {
   scheduledAt: number | undefined = undefined;
+  /**
+   * After the peer moved to an address (RFC 9146 §6) that has not yet sent a second fresh
+   * record: what we may still send there (the anti-amplification bound, see moveTo()).
+   */
+  unverified: { bytesIn: number; bytesOut: number; records: number } | undefined = undefined;
   /** A key store lookup in flight: which, and until when. */
   lookup: { kind: KeyStoreFailure['lookup']; identity: Uint8Array | undefined; deadline: number } | undefined = undefined;
   constructor(
-    readonly key: string,
-    readonly peer: PeerAddress,
+    public key: string,
+    public peer: PeerAddress,
     readonly connection: ServerConnection,
     /** The ClientHello.random of the handshake this connection serves (a repeat of it is a retransmission). */
     readonly clientRandom: Uint8Array,
     /** Until the handshake ends: when it is given up. */
     public handshakeDeadline: number | undefined,
+    /** RFC 9146: the CID this server asked for, as hex (the byCid key), if any. */
+    readonly cidKey: string | undefined,
   ) {}
   get address(): string {
     return this.peer.address;
@@ -112,7 +137,11 @@ class Entry implements Session, SlotHolder {
 export class DtlsEndpoint {
   private readonly cfg: ConnectionConfig;
   private readonly cookies: CookieJar;
+  /** Sessions by peer address. A session that moved away from an address another one took is found by CID only. */
   private readonly entries = new Map<string, Entry>();
+  /** RFC 9146: sessions by the CID they asked for (hex). */
+  private readonly byCid = new Map<string, Entry>();
+  private readonly cid: { length: number; prefix: Uint8Array } | undefined;
   private readonly byConnection = new Map<ServerConnection, Entry>();
   private readonly timers: TimerQueue<Entry>;
   private readonly out = new DatagramQueue();
@@ -125,11 +154,11 @@ export class DtlsEndpoint {
   private readonly handshakeTimeoutMs: number;
   private readonly keyLookupTimeoutMs: number;
   /** Counters for observability (no secrets). */
-  readonly stats = { helloVerifyRequests: 0, handshakesStarted: 0, handshakesRefused: 0, handshakesEvicted: 0, datagramsDropped: 0 };
+  readonly stats = { helloVerifyRequests: 0, handshakesStarted: 0, handshakesRefused: 0, handshakesEvicted: 0, datagramsDropped: 0, peersMoved: 0, amplificationDrops: 0 };
 
   constructor(private readonly opts: EndpointOptions) {
     if (typeof opts !== 'object' || opts === null) throw new DtlsError('INVALID_ARGUMENT', 'options must be an object');
-    const { psk, keyStore, ...rest } = opts;
+    const { psk, keyStore, connectionId: _cid, ...rest } = opts;
     this.store = checkKeyStore(keyStore);
     if (psk !== undefined) this.store.psk = psk;
     if (this.store.psk !== undefined && typeof this.store.psk !== 'function') throw new DtlsError('INVALID_ARGUMENT', 'psk must be a lookup function (see pskMap)');
@@ -146,14 +175,15 @@ export class DtlsEndpoint {
     this.slots = new HandshakeSlots(positive('maxHandshakes', opts.maxHandshakes ?? 1_000), positive('maxHandshakesPerAddress', opts.maxHandshakesPerAddress ?? 64));
     this.handshakeTimeoutMs = positive('handshakeTimeoutMs', opts.handshakeTimeoutMs ?? 30_000);
     this.keyLookupTimeoutMs = positive('keyLookupTimeoutMs', opts.keyLookupTimeoutMs ?? 10_000);
+    this.cid = checkCidOption(opts.connectionId);
     this.timers = new TimerQueue(
-      (e) => (this.entries.get(e.key) === e ? e.scheduledAt : undefined),
-      () => this.entries.size,
+      (e) => (this.alive(e) ? e.scheduledAt : undefined),
+      () => this.byConnection.size,
     );
   }
 
   get sessionCount(): number {
-    return this.entries.size;
+    return this.byConnection.size;
   }
   get handshakesInProgress(): number {
     return this.slots.size;
@@ -166,6 +196,13 @@ export class DtlsEndpoint {
   handleDatagram(now: number, peer: PeerAddress, datagram: Uint8Array): void {
     this.applyResolved(now);
     const key = peerKey(peer);
+    // RFC 9146: a tls12_cid record names its session, whatever address it comes from
+    if (this.cid && datagram[0] === TLS12_CID && datagram.length >= 13 + this.cid.length) {
+      const byCid = this.byCid.get(toHex(datagram.subarray(11, 11 + this.cid.length)));
+      if (byCid) this.feed(byCid, now, datagram, peer, key);
+      else this.stats.datagramsDropped++;
+      return;
+    }
     const entry = this.entries.get(key);
     const hello = this.hellos.take(key, datagram);
     if (!hello) {
@@ -187,10 +224,12 @@ export class DtlsEndpoint {
     // new handshake may replace an existing association; a spoofed datagram cannot do this.
     if (entry) this.remove(entry, { type: 'failed', error: new DtlsError('REPLACED', 'the peer started a new handshake') });
     if (!this.admit(now, peer)) return;
-    const connection = new ServerConnection(this.cfg, hello.recordSeq, hello.messageSeq, !!this.store.psk);
-    const e = new Entry(key, peer, connection, hello.ch.random.slice(), now + this.handshakeTimeoutMs);
+    const cid = this.cid ? this.newCid(this.cid) : undefined;
+    const connection = new ServerConnection(this.cfg, hello.recordSeq, hello.messageSeq, !!this.store.psk, cid);
+    const e = new Entry(key, peer, connection, hello.ch.random.slice(), now + this.handshakeTimeoutMs, cid && toHex(cid));
     this.entries.set(key, e);
     this.byConnection.set(connection, e);
+    if (e.cidKey !== undefined) this.byCid.set(e.cidKey, e);
     this.slots.add(e);
     this.stats.handshakesStarted++;
     this.feed(e, now, hello.whole ?? datagram);
@@ -236,11 +275,11 @@ export class DtlsEndpoint {
 
   /** Closes every session with close_notify. */
   close(now: number): void {
-    for (const e of [...this.entries.values()]) this.drive(e, now, (c) => c.close(now));
+    for (const e of [...this.byConnection.values()]) this.drive(e, now, (c) => c.close(now));
   }
 
   sessions(): Iterable<Session> {
-    return this.entries.values();
+    return this.byConnection.values();
   }
 
   pollTransmit(): { peer: PeerAddress; data: Uint8Array } | undefined {
@@ -275,7 +314,7 @@ export class DtlsEndpoint {
    * handshake slot, possibly made by evicting the handshake whose peer is silent longest.
    */
   private admit(now: number, peer: PeerAddress): boolean {
-    const established = this.entries.size - this.slots.size;
+    const established = this.byConnection.size - this.slots.size;
     const verdict = established >= this.maxSessions ? ({ refused: 'max-sessions' } as const) : this.slots.admit(peer.address);
     if ('refused' in verdict) {
       this.stats.handshakesRefused++;
@@ -319,11 +358,19 @@ export class DtlsEndpoint {
     }
   }
 
-  /** drive() for a datagram, without a closure per datagram. */
-  private feed(e: Entry, now: number, datagram: Uint8Array): void {
+  /**
+   * drive() for a datagram, without a closure per datagram. `from`/`fromKey`: where a datagram
+   * found by CID came from, which may be another address than the session's (RFC 9146 §6).
+   */
+  private feed(e: Entry, now: number, datagram: Uint8Array, from?: PeerAddress, fromKey?: string): void {
     if (e.handshakeDeadline !== undefined) this.slots.touch(e);
     try {
       e.connection.handleDatagram(now, datagram);
+      if (from && fromKey !== undefined && e.connection.lastDatagramAdvanced) {
+        if (fromKey !== e.key) this.moveTo(e, from, fromKey, datagram.length);
+        else if (e.unverified && ++e.unverified.records >= 2) e.unverified = undefined;
+        else if (e.unverified) e.unverified.bytesIn += datagram.length;
+      }
     } catch (err) {
       this.remove(e, { type: 'failed', error: new DtlsError('INTERNAL', err instanceof Error ? err.message : String(err)) });
     } finally {
@@ -331,9 +378,57 @@ export class DtlsEndpoint {
     }
   }
 
+  /**
+   * RFC 9146 §6: an authenticated record newer than any before, with this session's CID, came
+   * from `to`: the session answers there from now on. Until `to` has sent a second such record,
+   * we send it at most three times the bytes it sent us (QUIC's anti-amplification factor, RFC
+   * 9000 §8.1): an attacker who races a captured record from a spoofed address can redirect a
+   * session until the peer's next record, but not turn it into an amplifier; the excess is
+   * dropped (DTLS and CoAP retransmit). Without a CID, a new address is a new peer: a session
+   * is never moved by address alone.
+   */
+  private moveTo(e: Entry, to: PeerAddress, toKey: string, bytesIn: number): void {
+    const from = e.peer;
+    if (this.entries.get(e.key) === e) this.entries.delete(e.key);
+    // a session that stays at the new address (a NAT gave its port away) keeps its CID, not the address
+    this.entries.set(toKey, e);
+    e.key = toKey;
+    e.peer = to;
+    e.unverified = { bytesIn, bytesOut: 0, records: 1 };
+    this.stats.peersMoved++;
+    this.events.push({ type: 'peer-moved', peer: to, from, connection: e.connection });
+  }
+
+  /** Queues a datagram to a session's peer, within the bound of an address not yet verified. */
+  private sendTo(e: Entry, d: Uint8Array): void {
+    const u = e.unverified;
+    if (u) {
+      if (u.bytesOut + d.length > 3 * u.bytesIn) {
+        this.stats.amplificationDrops++;
+        return;
+      }
+      u.bytesOut += d.length;
+    }
+    this.out.push(e.peer, d);
+  }
+
+  /** A CID for a new session: the prefix, then random bytes, unused by any live session. */
+  private newCid(o: { length: number; prefix: Uint8Array }): Uint8Array {
+    for (;;) {
+      const cid = new Uint8Array(o.length);
+      cid.set(o.prefix);
+      cid.set(this.cfg.crypto.random(o.length - o.prefix.length), o.prefix.length);
+      if (!this.byCid.has(toHex(cid))) return cid;
+    }
+  }
+
+  private alive(e: Entry): boolean {
+    return this.byConnection.get(e.connection) === e;
+  }
+
   private collect(e: Entry, now: number): void {
     const c = e.connection;
-    for (let d = c.pollTransmit(); d; d = c.pollTransmit()) this.out.push(e.peer, d);
+    for (let d = c.pollTransmit(); d; d = c.pollTransmit()) this.sendTo(e, d);
     for (let ev = c.pollEvent(); ev; ev = c.pollEvent()) {
       switch (ev.type) {
         case 'psk-request':
@@ -358,7 +453,7 @@ export class DtlsEndpoint {
           this.events.push(endpointEvent(ev, e));
       }
     }
-    if (this.entries.get(e.key) !== e) return;
+    if (!this.alive(e)) return;
     const t = minDefined(minDefined(c.pollTimeout(), e.handshakeDeadline), e.lookup?.deadline);
     if (t !== e.scheduledAt) {
       e.scheduledAt = t;
@@ -436,7 +531,7 @@ export class DtlsEndpoint {
   private applyResolved(now: number): void {
     while (this.resolved.length > 0) {
       const { entry, answer } = this.resolved.shift()!;
-      if (this.entries.get(entry.key) !== entry) continue;
+      if (!this.alive(entry)) continue;
       if ('failed' in answer) {
         this.keyStoreFailed(entry, now, answer.failed);
         continue;
@@ -450,14 +545,15 @@ export class DtlsEndpoint {
   }
 
   private remove(e: Entry, ev: DtlsEvent): void {
-    if (this.entries.get(e.key) !== e) return;
-    this.entries.delete(e.key);
+    if (!this.alive(e)) return;
+    if (this.entries.get(e.key) === e) this.entries.delete(e.key);
+    if (e.cidKey !== undefined && this.byCid.get(e.cidKey) === e) this.byCid.delete(e.cidKey);
     this.byConnection.delete(e.connection);
     this.slots.remove(e);
     e.scheduledAt = undefined;
     e.lookup = undefined;
     // drain anything the connection still wanted to send (a final alert)
-    for (let d = e.connection.pollTransmit(); d; d = e.connection.pollTransmit()) this.out.push(e.peer, d);
+    for (let d = e.connection.pollTransmit(); d; d = e.connection.pollTransmit()) this.sendTo(e, d);
     this.events.push(endpointEvent(ev, e));
   }
 }
@@ -499,6 +595,14 @@ function checkKeyStore(ks: KeyStore | undefined): KeyStore {
   // the engine reads no clock: certificate validity needs one given (the Node driver gives the system clock)
   if (ks.x509 !== undefined && ks.x509.clock === undefined) throw new DtlsError('INVALID_ARGUMENT', "keyStore.x509.clock is needed: a clock (() => Date), or 'none' for a device without one");
   return { ...ks };
+}
+
+function checkCidOption(o: EndpointOptions['connectionId']): { length: number; prefix: Uint8Array } | undefined {
+  if (o === undefined) return undefined;
+  const { length, prefix } = typeof o === 'number' ? { length: o, prefix: new Uint8Array(0) } : { length: o.length, prefix: o.prefix ?? new Uint8Array(0) };
+  if (!Number.isInteger(length) || length < 1 || length > 255) throw new DtlsError('INVALID_ARGUMENT', 'connectionId length must be 1..255 (a server needs a CID to find sessions by)');
+  if (!(prefix instanceof Uint8Array) || prefix.length > length - 2) throw new DtlsError('INVALID_ARGUMENT', 'connectionId prefix must be bytes, at least 2 shorter than the CID (the rest is random)');
+  return { length, prefix };
 }
 
 function positive(name: string, v: number): number {

@@ -3,8 +3,9 @@ import type { CheckedPsk, ConnectionConfig } from '../config.js';
 import { DtlsError } from '../errors.js';
 import type { PeerIdentity } from '../keystore.js';
 import { encodeClientHello, type ClientHello } from '../wire/client-hello.js';
-import { CipherSuite, DTLS_1_2, HandshakeType } from '../wire/constants.js';
-import type { Extension } from '../wire/extensions.js';
+import { CipherSuite, DTLS_1_2, ExtensionType, HandshakeType } from '../wire/constants.js';
+import { decodeConnectionId, encodeConnectionId } from '../wire/connection-id.js';
+import { findExtension, type Extension } from '../wire/extensions.js';
 import { decodeHelloVerifyRequest } from '../wire/hello-verify-request.js';
 import { decodePskIdentity, encodePskIdentity, pskPremasterSecret } from '../wire/psk-key-exchange.js';
 import { decodeServerHello, type ServerHello } from '../wire/server-hello.js';
@@ -71,6 +72,7 @@ export class ClientIdle implements HandshakeState {
     const suites = ClientIdle.suites(cfg, this.ecdhe);
     if (suites.length === 0) throw new DtlsError('INVALID_ARGUMENT', 'a client needs a psk, or trusted server keys for ECDHE');
     const extensions = [...baseHelloExtensions(), ...recordSizeExtensions(cfg)];
+    if (cfg.connectionId) extensions.push({ type: ExtensionType.connection_id, data: encodeConnectionId(cfg.connectionId) });
     if (this.ecdhe && suites.includes(CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8)) extensions.push(...this.ecdhe.helloExtensions(cfg));
     const hello: ClientHello = {
       clientVersion: DTLS_1_2,
@@ -132,7 +134,11 @@ export class ExpectServerHello implements HandshakeState {
     const transcript = new Transcript(cfg.crypto, !psk && !!cfg.ecdhe);
     transcript.add(HandshakeType.client_hello, this.messageSeq, this.body);
     transcript.add(m.msgType, m.messageSeq, m.body);
-    const hellos: Hellos = { suite: sh.cipherSuite, clientRandom: this.hello.random, serverRandom: sh.random.slice(), extendedMasterSecret };
+    // RFC 9146 §3: the server's CID goes in our records, ours (possibly empty) in its records
+    const cidExt = findExtension(sh.extensions, ExtensionType.connection_id);
+    const connectionId = cidExt && cfg.connectionId ? { read: cfg.connectionId, write: decodeConnectionId(cidExt.data).slice() } : undefined;
+    if (connectionId) hs.records.readCidLength = connectionId.read.length;
+    const hellos: Hellos = { suite: sh.cipherSuite, clientRandom: this.hello.random, serverRandom: sh.random.slice(), extendedMasterSecret, ...(connectionId ? { connectionId } : {}) };
     if (psk) return new ExpectPskServerKeyExchange(hellos, transcript);
     if (!this.ecdhe) throw new DtlsError('INTERNAL', 'suite not supported by this build');
     return this.ecdhe.afterServerHello(hs, hellos, transcript, sh, offered);

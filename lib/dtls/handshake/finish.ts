@@ -1,7 +1,8 @@
 import { ctEqual } from '../../bytes/util.js';
 import { DtlsError } from '../errors.js';
-import { identityBytes } from '../events.js';
+import { identityBytes, type SessionInfo } from '../events.js';
 import type { PeerIdentity } from '../keystore.js';
+import { Ccm8CidProtection } from '../record/ccm8-cid.js';
 import { Ccm8Protection } from '../record/protection.js';
 import { HandshakeType } from '../wire/constants.js';
 import { decodeFinished } from '../wire/finished.js';
@@ -35,8 +36,10 @@ export function deriveSecrets(
   const kb = deriveKeyBlock(c, master, hellos.clientRandom, hellos.serverRandom);
   const mine = role === 'client' ? kb.client : kb.server;
   const theirs = role === 'client' ? kb.server : kb.client;
-  hs.records.installWrite(new Ccm8Protection(c, mine));
-  hs.records.installRead(new Ccm8Protection(c, theirs));
+  // RFC 9146: records carry the CID their receiver asked for, in the directions that have one
+  const cid = hellos.connectionId;
+  hs.records.installWrite(cid && cid.write.length > 0 ? new Ccm8CidProtection(c, mine, cid.write, hs.cfg.cidPadding) : new Ccm8Protection(c, mine));
+  hs.records.installRead(cid && cid.read.length > 0 ? new Ccm8CidProtection(c, theirs, cid.read) : new Ccm8Protection(c, theirs));
   return { hellos, transcript, master, peer };
 }
 
@@ -85,7 +88,8 @@ export class ExpectFinished implements HandshakeState {
     if (!ctEqual(got, computeVerifyData(c, master, peerRole, transcript.hash()))) {
       throw new DtlsError('DECRYPT_ERROR', `${peerRole} Finished verify_data mismatch`);
     }
-    const session = { cipherSuite: hellos.suite, identity: peer, peerIdentity: identityBytes(peer), extendedMasterSecret: hellos.extendedMasterSecret };
+    const session: SessionInfo = { cipherSuite: hellos.suite, identity: peer, peerIdentity: identityBytes(peer), extendedMasterSecret: hellos.extendedMasterSecret };
+    if (hellos.connectionId) session.connectionId = { read: hellos.connectionId.read, write: hellos.connectionId.write };
     if (this.role === 'client') {
       hs.established(session, false);
       return DONE;

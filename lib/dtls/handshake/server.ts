@@ -2,7 +2,9 @@ import { MAX_PSK_KEY, type ConnectionConfig } from '../config.js';
 import { DtlsConnection } from '../connection.js';
 import { DtlsError } from '../errors.js';
 import { decodeClientHello } from '../wire/client-hello.js';
-import { CipherSuite, DTLS_1_2, HandshakeType } from '../wire/constants.js';
+import { CipherSuite, DTLS_1_2, ExtensionType, HandshakeType } from '../wire/constants.js';
+import { decodeConnectionId, encodeConnectionId } from '../wire/connection-id.js';
+import { findExtension } from '../wire/extensions.js';
 import { decodePskIdentity, encodePskIdentity, pskPremasterSecret } from '../wire/psk-key-exchange.js';
 import { encodeServerHello } from '../wire/server-hello.js';
 import { deriveSecrets, ExpectChangeCipherSpec } from './finish.js';
@@ -30,15 +32,20 @@ export class ServerConnection extends DtlsConnection {
     helloSeq: number,
     /** Whether a PSK lookup exists (otherwise the PSK suite is not chosen). */
     hasPsk = true,
+    /** RFC 9146: the CID this server wants in the client's records, if the client offers the extension. */
+    connectionId?: Uint8Array,
   ) {
-    super(cfg, new ExpectClientHello(hasPsk), { messageSeq: helloSeq, recordSeq: firstRecordSeq });
+    super(cfg, new ExpectClientHello(hasPsk, connectionId), { messageSeq: helloSeq, recordSeq: firstRecordSeq });
   }
 }
 
 /** Waits for the (cookie-verified) ClientHello; answers with the server's first flight. */
 class ExpectClientHello implements HandshakeState {
   readonly name = 'ExpectClientHello';
-  constructor(private readonly hasPsk: boolean) {}
+  constructor(
+    private readonly hasPsk: boolean,
+    private readonly connectionId: Uint8Array | undefined,
+  ) {}
 
   handle(hs: Handshake, m: HandshakeMessage): HandshakeState {
     expectMessage(this, m, HandshakeType.client_hello);
@@ -56,7 +63,14 @@ class ExpectClientHello implements HandshakeState {
     // keep the messages when the client's CertificateVerify must be checked against them
     const transcript = new Transcript(cfg.crypto, ecdhe && choice.clientCertificateType !== undefined);
     transcript.add(m.msgType, m.messageSeq, m.body);
-    const hellos: Hellos = { suite: choice.suite, clientRandom: ch.random.slice(), serverRandom: cfg.crypto.random(32), extendedMasterSecret: choice.extendedMasterSecret };
+    // RFC 9146 §3: our CID goes in the client's records, the client's (possibly empty) in ours
+    const offered = findExtension(ch.extensions, ExtensionType.connection_id);
+    const connectionId = offered && this.connectionId ? { read: this.connectionId, write: decodeConnectionId(offered.data).slice() } : undefined;
+    if (connectionId) {
+      choice.extensions.push({ type: ExtensionType.connection_id, data: encodeConnectionId(connectionId.read) });
+      hs.records.readCidLength = connectionId.read.length;
+    }
+    const hellos: Hellos = { suite: choice.suite, clientRandom: ch.random.slice(), serverRandom: cfg.crypto.random(32), extendedMasterSecret: choice.extendedMasterSecret, ...(connectionId ? { connectionId } : {}) };
 
     const flight: FlightItem[] = [];
     const add = (type: number, body: Uint8Array) => {

@@ -74,6 +74,8 @@ export interface Hellos {
   readonly clientRandom: Uint8Array;
   readonly serverRandom: Uint8Array;
   readonly extendedMasterSecret: boolean;
+  /** RFC 9146: the connection IDs agreed (ours to read, the peer's to write); undefined when none. */
+  readonly connectionId?: { readonly read: Uint8Array; readonly write: Uint8Array };
 }
 
 /** After the key exchange: the master secret and who the peer is, for the Finished exchange. */

@@ -1,7 +1,7 @@
 import type { CryptoProvider } from '../../crypto/provider.js';
 import { wipe } from '../../bytes/util.js';
 import { DTLS_1_2 } from '../wire/constants.js';
-import { RECORD_HEADER_LENGTH, writeHeader, type RawRecord } from '../wire/record.js';
+import { RECORD_HEADER_LENGTH, TLS12_CID, writeHeader, type RawRecord } from '../wire/record.js';
 import { CCM8_RECORD_OVERHEAD, openRecord, sealRecordWith, type TrafficKeys } from './ccm8-cipher.js';
 
 /**
@@ -13,6 +13,8 @@ import { CCM8_RECORD_OVERHEAD, openRecord, sealRecordWith, type TrafficKeys } fr
 export interface EpochProtection {
   /** Bytes a record of this epoch adds to its plaintext, header included. */
   readonly overhead: number;
+  /** Whether a record has this epoch's format (a tls12_cid record with our CID, or a plain one). */
+  accepts(r: RawRecord): boolean;
   /** The whole record: header (with this epoch and sequence number) and protected fragment. */
   seal(type: number, epoch: number, sequence: number, plaintext: Uint8Array): Uint8Array;
   /** The plaintext of a record of this epoch, or undefined when it fails authentication. */
@@ -33,6 +35,7 @@ export const NULL_PROTECTION: EpochProtection = {
     out.set(plaintext, RECORD_HEADER_LENGTH);
     return out;
   },
+  accepts: (r) => r.type !== TLS12_CID,
   open: (r) => r.fragment,
   wipe: () => undefined,
 };
@@ -44,6 +47,10 @@ export class Ccm8Protection implements EpochProtection {
     private readonly crypto: CryptoProvider,
     private readonly keys: TrafficKeys,
   ) {}
+
+  accepts(r: RawRecord): boolean {
+    return r.type !== TLS12_CID;
+  }
 
   seal(type: number, epoch: number, sequence: number, plaintext: Uint8Array): Uint8Array {
     return sealRecordWith(this.crypto, this.keys, type, DTLS_1_2, epoch, sequence, plaintext);

@@ -1,5 +1,5 @@
 import { DtlsError } from '../errors.js';
-import { splitRecords, type RawRecord } from '../wire/record.js';
+import { splitRecords, TLS12_CID, type RawRecord } from '../wire/record.js';
 import { NULL_PROTECTION, type EpochProtection } from './protection.js';
 import { ReplayWindow } from './replay-window.js';
 
@@ -36,9 +36,15 @@ export class RecordLayer {
   private reader: EpochProtection = NULL_PROTECTION;
   private pendingReader: EpochProtection | undefined;
   private window = new ReplayWindow();
+  private advancedNow = false;
   private early: RawRecord[] | undefined;
   private holdingEarly = true;
 
+  /**
+   * RFC 9146: the length of the CID we asked our peer to put in its records, set as soon as the
+   * hellos agreed on one (its records may arrive before our keys for them).
+   */
+  readCidLength = 0;
   /** Largest record plaintext the peer accepts (RFC 8449 record_size_limit / RFC 6066). */
   sendLimit = MAX_PLAINTEXT;
   /** Largest record plaintext we accept: our announced limit, once the peer acknowledged it. */
@@ -55,9 +61,17 @@ export class RecordLayer {
     return this.readEpochNow;
   }
 
-  /** The records of one datagram (RFC 6347 §4.1.1: a datagram may carry several). */
+  /**
+   * The records of one datagram (RFC 6347 §4.1.1: a datagram may carry several); tls12_cid
+   * records with the CID length we asked for (RFC 9146), once we read (or are about to) with one.
+   */
   split(datagram: Uint8Array): RawRecord[] {
-    return splitRecords(datagram);
+    return splitRecords(datagram, this.readCidLength);
+  }
+
+  /** Whether the last open() moved the read window forward (an authenticated record newer than any before). */
+  get advanced(): boolean {
+    return this.advancedNow;
   }
 
   // --- write ------------------------------------------------------------------------------
@@ -140,13 +154,16 @@ export class RecordLayer {
    * the peer's real records look old.
    */
   open(r: RawRecord): Uint8Array | RecordDrop {
+    this.advancedNow = false;
     const epoch = r.epoch;
-    if (epoch === 0) return r.fragment;
+    if (epoch === 0) return r.type === TLS12_CID ? RecordDrop.DISCARDED : r.fragment;
     if (epoch === this.readEpochNow) {
+      if (!this.reader.accepts(r)) return RecordDrop.DISCARDED; // another record format than this epoch's
       const w = this.window;
       if (!w.check(r.sequence)) return RecordDrop.DISCARDED;
       const pt = this.reader.open(r);
       if (!pt) return RecordDrop.BAD_MAC;
+      this.advancedNow = r.sequence > w.highest;
       w.mark(r.sequence);
       // RFC 8449 §4: a record above the limit we announced (and the peer acknowledged) is an overflow
       if (pt.length > this.receiveLimit) return RecordDrop.DISCARDED;
@@ -175,5 +192,7 @@ export class RecordLayer {
 
 /** A record taken out of its datagram (the datagram's buffer may be reused by the driver). */
 export function copyRecord(r: RawRecord): RawRecord {
-  return { type: r.type, version: r.version, epoch: r.epoch, sequence: r.sequence, length: r.length, fragment: r.fragment.slice() };
+  const c: RawRecord = { type: r.type, version: r.version, epoch: r.epoch, sequence: r.sequence, length: r.length, fragment: r.fragment.slice() };
+  if (r.cid) c.cid = r.cid.slice();
+  return c;
 }

@@ -12,6 +12,11 @@ export class ReplayWindow {
   private lo = 0;
   private hi = 0;
 
+  /** The highest sequence number accepted so far (-1 before the first). */
+  get highest(): number {
+    return this.top;
+  }
+
   /** True when `seq` is new (not seen, and not older than the window). */
   check(seq: number): boolean {
     if (seq > this.top) return true;

@@ -6,6 +6,8 @@ export const ContentType = {
   alert: 21,
   handshake: 22,
   application_data: 23,
+  /** RFC 9146 §4: a protected record carrying a connection ID; the real type is inside. */
+  tls12_cid: 25,
 } as const;
 export type ContentType = (typeof ContentType)[keyof typeof ContentType];
 
@@ -48,6 +50,8 @@ export const ExtensionType = {
   extended_master_secret: 23,
   record_size_limit: 28,
   session_ticket: 35,
+  /** RFC 9146 §3 (the draft's 53 is not used). */
+  connection_id: 54,
   renegotiation_info: 0xff01,
 } as const;
 

@@ -31,15 +31,26 @@ export const MAX_CIPHERTEXT_LENGTH = 16384 + 2048;
 export interface RawRecord extends RecordHeader {
   /** A view into the datagram (no copy). */
   fragment: Uint8Array;
+  /**
+   * RFC 9146 §4, a `tls12_cid` record (type 25): the connection ID from its header (a view).
+   * Once the record is opened, `type` is the real content type from its DTLSInnerPlaintext.
+   */
+  cid?: Uint8Array;
 }
+
+/** RFC 9146 §4: the tls12_cid content type. */
+export const TLS12_CID = 25;
 
 /**
  * Splits a datagram into records. A datagram may carry several records (RFC 6347 §4.1.1);
  * a record whose header or body is cut short ends the datagram (the rest is dropped, as a
  * length error cannot be resynchronised). Records with an unknown version are skipped.
- * Throws DecodeError only when not even the first header is whole.
+ * RFC 9146 §4 `tls12_cid` records carry a connection ID of `cidLength` bytes (the length we
+ * asked our peer to use) before their length field; without one (cidLength 0) such a record
+ * cannot be delimited and ends the datagram. Throws DecodeError only when not even the first
+ * header is whole.
  */
-export function splitRecords(datagram: Uint8Array): RawRecord[] {
+export function splitRecords(datagram: Uint8Array, cidLength = 0): RawRecord[] {
   const out: RawRecord[] = [];
   const end = datagram.length;
   let off = 0;
@@ -50,12 +61,21 @@ export function splitRecords(datagram: Uint8Array): RawRecord[] {
     const version = (d[off + 1]! << 8) | d[off + 2]!;
     const epoch = (d[off + 3]! << 8) | d[off + 4]!;
     const sequence = ((d[off + 5]! << 8) | d[off + 6]!) * 0x1_0000_0000 + (((d[off + 7]! << 24) | (d[off + 8]! << 16) | (d[off + 9]! << 8) | d[off + 10]!) >>> 0);
-    const length = (d[off + 11]! << 8) | d[off + 12]!;
-    const start = off + RECORD_HEADER_LENGTH;
+    let at = off + 11;
+    let cid: Uint8Array | undefined;
+    if (type === TLS12_CID) {
+      if (cidLength === 0 || end - at < cidLength + 2) break;
+      cid = d.subarray(at, at + cidLength);
+      at += cidLength;
+    }
+    const length = (d[at]! << 8) | d[at + 1]!;
+    const start = at + 2;
     if (length > MAX_CIPHERTEXT_LENGTH || end - start < length) break;
     off = start + length;
     if (version !== DTLS_1_2 && version !== DTLS_1_0) continue;
-    out.push({ type, version, epoch, sequence, length, fragment: d.subarray(start, off) });
+    const r: RawRecord = { type, version, epoch, sequence, length, fragment: d.subarray(start, off) };
+    if (cid) r.cid = cid;
+    out.push(r);
   }
   if (out.length === 0 && datagram.length > 0 && datagram.length < RECORD_HEADER_LENGTH) {
     throw new DecodeError(`datagram of ${datagram.length} byte(s) is shorter than a record header`);
