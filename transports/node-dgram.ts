@@ -136,15 +136,15 @@ export class Alarm {
 
 /**
  * An established DTLS session (either role). Events: 'data' (Uint8Array), 'close'
- * (error?: DtlsError) and 'error' (only emitted when someone listens). Also an async
- * iterator of received records.
+ * (error?: DtlsError), 'moved' (to, from: the peer's address changed, with a connection ID)
+ * and 'error' (only emitted when someone listens). Also an async iterator of received records.
  */
 export class DtlsSession extends EventEmitter {
   private closedWith: { error?: DtlsError } | undefined;
   private readonly closeWaiters: Array<() => void> = [];
 
   constructor(
-    readonly peer: PeerAddress,
+    private address: PeerAddress,
     readonly info: SessionInfo,
     private readonly sendImpl: (data: Uint8Array) => void,
     private readonly closeImpl: () => void,
@@ -162,6 +162,11 @@ export class DtlsSession extends EventEmitter {
   }
 
   /** The authenticated peer identity (PSK identity). */
+  /** Where the peer is: with a connection ID (RFC 9146) it may move (a 'moved' event says so). */
+  get peer(): PeerAddress {
+    return this.address;
+  }
+
   get peerIdentity(): Uint8Array {
     return this.info.peerIdentity;
   }
@@ -199,6 +204,13 @@ export class DtlsSession extends EventEmitter {
   close(): Promise<void> {
     if (!this.closedWith) this.closeImpl();
     return new Promise((resolve) => (this.closedWith ? resolve() : this.closeWaiters.push(resolve)));
+  }
+
+  /** @internal The peer's records now come from `to` (RFC 9146 §6). */
+  _moved(to: PeerAddress): void {
+    const from = this.address;
+    this.address = to;
+    this.emit('moved', to, from);
   }
 
   /** @internal */
@@ -279,7 +291,8 @@ export interface KeyStoreErrorInfo {
 /**
  * A DTLS server on one UDP socket. Emits 'session' (DtlsSession), 'handshakeError' (error,
  * peer), 'keyStoreError' (KeyStoreErrorInfo: a key lookup threw, rejected or timed out),
- * 'handshakeRefused' (peer, reason: the server is full), 'listening', 'error', 'close'.
+ * 'handshakeRefused' (peer, reason: the server is full), 'peerMoved' (to, from: a session's
+ * peer moved, RFC 9146 §6; its DtlsSession emits 'moved' too), 'listening', 'error', 'close'.
  */
 export class DtlsServer extends EventEmitter {
   readonly endpoint: DtlsEndpoint;
@@ -405,6 +418,11 @@ export class DtlsServer extends EventEmitter {
       }
       if (e.type === 'handshake-refused') {
         this.emit('handshakeRefused', e.peer, e.reason);
+        continue;
+      }
+      if (e.type === 'peer-moved') {
+        this.sessions.get(e.connection)?._moved(e.peer);
+        this.emit('peerMoved', e.peer, e.from);
         continue;
       }
       const conn = e.connection;
