@@ -34,4 +34,11 @@ describe('byte helpers', () => {
     expect(() => new Reader(new Uint8Array([1, 2])).end('x')).toThrow(DecodeError);
     expect(() => new Reader(new Uint8Array([0, 5, 1])).vec16('v')).toThrow(DecodeError);
   });
+
+  it('u32 is big-endian and unsigned both ways', () => {
+    expect(toHex(new Writer(1).u32(0x01020304).u32(0xffffffff).finish())).toBe('01020304ffffffff');
+    expect(new Reader(fromHex('ffffffff')).u32()).toBe(0xffffffff);
+    fc.assert(fc.property(fc.integer({ min: 0, max: 2 ** 32 - 1 }), (n) => new Reader(new Writer(1).u32(n).finish()).u32() === n));
+    expect(() => new Reader(new Uint8Array(3)).u32('lifetime')).toThrow(DecodeError);
+  });
 });

@@ -45,6 +45,13 @@ export class Reader {
     this.pos += 3;
     return (b[p]! << 16) | (b[p + 1]! << 8) | b[p + 2]!;
   }
+  /** 32-bit unsigned integer (never negative). */
+  u32(what = 'u32'): number {
+    this.need(4, what);
+    const b = this.buf, p = this.pos;
+    this.pos += 4;
+    return ((b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!) >>> 0;
+  }
   /** 48-bit unsigned integer, exact as a JS number (< 2^53). */
   u48(what = 'u48'): number {
     this.need(6, what);

@@ -37,6 +37,14 @@ export class Writer {
     this.buf[this.pos++] = v & 0xff;
     return this;
   }
+  u32(v: number): this {
+    this.room(4);
+    this.buf[this.pos++] = (v >>> 24) & 0xff;
+    this.buf[this.pos++] = (v >>> 16) & 0xff;
+    this.buf[this.pos++] = (v >>> 8) & 0xff;
+    this.buf[this.pos++] = v & 0xff;
+    return this;
+  }
   u48(v: number): this {
     this.room(6);
     const hi = Math.floor(v / 0x1_0000_0000);

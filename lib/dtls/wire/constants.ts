@@ -11,12 +11,16 @@ export const ContentType = {
 } as const;
 export type ContentType = (typeof ContentType)[keyof typeof ContentType];
 
-/** enum { hello_request(0), client_hello(1), server_hello(2), hello_verify_request(3), ... } HandshakeType; */
+/**
+ * enum { hello_request(0), client_hello(1), server_hello(2), hello_verify_request(3),
+ *        new_session_ticket(4) (RFC 5077 §3.3), ... } HandshakeType;
+ */
 export const HandshakeType = {
   hello_request: 0,
   client_hello: 1,
   server_hello: 2,
   hello_verify_request: 3,
+  new_session_ticket: 4,
   certificate: 11,
   server_key_exchange: 12,
   certificate_request: 13,
