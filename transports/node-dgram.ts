@@ -149,8 +149,18 @@ export class DtlsSession extends EventEmitter {
     private readonly sendImpl: (data: Uint8Array) => void,
     private readonly closeImpl: () => void,
     private readonly limitImpl: () => number,
+    private readonly resumptionImpl: () => Uint8Array | undefined = () => undefined,
   ) {
     super();
+  }
+
+  /**
+   * Client: what resumes this session later with an abbreviated handshake (pass it to
+   * `connect({ resume })`, after a restart too), if the server allowed resumption. **It holds the
+   * master secret**: store it as you store the key, never log it.
+   */
+  get resumption(): Uint8Array | undefined {
+    return this.resumptionImpl();
   }
 
   /**
@@ -319,7 +329,8 @@ export class DtlsServer extends EventEmitter {
     const endpointOpts: EndpointOptions = { ...rest };
     if (ecdhe) endpointOpts.ecdhe = ecdheCredentials(ecdhe, opts.crypto);
     if (ks) endpointOpts.keyStore = withSystemClock(ks);
-    this.endpoint = new DtlsEndpoint({ ...endpointOpts, wake: () => this.pump(() => this.endpoint.handleTimeout(performance.now())) });
+    // the wall clock for what outlives the process (session tickets, cached sessions)
+    this.endpoint = new DtlsEndpoint({ wallClock: Date.now, ...endpointOpts, wake: () => this.pump(() => this.endpoint.handleTimeout(performance.now())) });
   }
 
   listen(port = 5684, host = '127.0.0.1', cb?: () => void): this {
@@ -498,6 +509,7 @@ export async function connect(opts: ConnectOptions): Promise<DtlsSession> {
   if (store.rawPublicKey) accept.push(CertificateType.RawPublicKey);
   if (store.x509) accept.push(CertificateType.X509);
   const cfg = resolveConfig({
+    wallClock: Date.now,
     ...rest,
     ...(ecdhe ? { ecdhe: ecdheCredentials(ecdhe, rest.crypto) } : {}),
     acceptPeerCertificateTypes: accept,
@@ -536,6 +548,7 @@ export async function connect(opts: ConnectOptions): Promise<DtlsSession> {
           (d) => pump(() => conn.send(performance.now(), d)),
           () => pump(() => conn.close(performance.now())),
           () => conn.maxRecordPayload,
+          () => conn.resumption,
         );
         settle?.resolve(session);
         break;

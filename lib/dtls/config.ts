@@ -4,6 +4,9 @@ import { defaultCrypto } from '../crypto/default.js';
 import { DtlsError } from './errors.js';
 import { arrayOf, booleanOption, bytesOption, functionOption, integerOption, oneOf, stringOption } from './option-checks.js';
 import { CertificateType } from './wire/ec-extensions.js';
+import { decodeClientResumption, type ClientResumption } from './resumption.js';
+import type { SessionCache } from './session-cache.js';
+import type { TicketSealer } from './session-ticket.js';
 
 /** RFC 6347 §4.2.4 retransmission timer settings. */
 export interface RetransmissionConfig {
@@ -104,6 +107,14 @@ export interface ConnectionConfig {
   connectionId?: Uint8Array;
   /** RFC 9146 §4: pad each tls12_cid record's DTLSInnerPlaintext to a multiple of this (0: none). */
   cidPadding: number;
+  /** Client: a session to resume (RFC 5246 §7.3, RFC 5077), offered when it may be. */
+  resume?: ClientResumption;
+  /** Client: ask the server for a session ticket (RFC 5077 §3.2). */
+  sessionTickets: boolean;
+  /** Server: the session cache and ticket sealer its endpoint shares between connections. */
+  resumption?: { cache?: SessionCache; tickets?: TicketSealer };
+  /** Milliseconds since the epoch, for lifetimes that outlive a process (resumption, tickets); the driver gives it. */
+  wallClock?: () => number;
 }
 
 export const MAX_PSK_IDENTITY = 128;
@@ -144,6 +155,20 @@ export interface ConnectionOptions {
   connectionId?: boolean | number | Uint8Array;
   /** RFC 9146 §4: pad the DTLSInnerPlaintext of tls12_cid records to a multiple of this many bytes (0: none). */
   cidPadding?: number;
+  /**
+   * Client: resume this session with an abbreviated handshake (RFC 5246 §7.3): what a previous
+   * connection's `resumption` gave (the blob, or decoded). Holds a secret: store it like a key.
+   * If the server does not take it, a full handshake follows.
+   */
+  resume?: Uint8Array | ClientResumption;
+  /** Client: ask for an RFC 5077 session ticket (default false: resumption by session ID). */
+  sessionTickets?: boolean;
+  /**
+   * A wall clock (milliseconds since the epoch) for lifetimes that outlive a process: resumable
+   * sessions and tickets. The engine never reads one itself; the Node driver gives Date.now.
+   * Without one, the connection's own clock is used.
+   */
+  wallClock?: () => number;
 }
 
 export function resolveRetransmission(opt: RetransmissionOption | undefined): RetransmissionConfig {
@@ -160,6 +185,14 @@ export function resolveRetransmission(opt: RetransmissionOption | undefined): Re
   integerOption('retransmission.maxRetransmits', r.maxRetransmits, 0, 100);
   integerOption('retransmission.restartAfter', r.restartAfter, 0, 100);
   return r;
+}
+
+function decodeResumeOption(b: Uint8Array): ClientResumption {
+  try {
+    return decodeClientResumption(b);
+  } catch (e) {
+    throw new DtlsError('INVALID_ARGUMENT', `resume: not a resumption blob (${e instanceof Error ? e.message : String(e)})`);
+  }
 }
 
 const SUITES = [CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8, CipherSuite.TLS_PSK_WITH_AES_128_CCM_8] as const;
@@ -207,7 +240,10 @@ export function resolveConfig(o: ConnectionOptions = {}): ConnectionConfig {
     idleTimeoutMs: opt(o.idleTimeoutMs, 0, int(0, 2 ** 31 - 1), 'idleTimeoutMs'),
     maxIdentityLength: MAX_PSK_IDENTITY,
     cidPadding: opt(o.cidPadding, 0, int(0, 256), 'cidPadding'),
+    sessionTickets: opt(o.sessionTickets, false, booleanOption, 'sessionTickets'),
   };
+  if (o.wallClock !== undefined) cfg.wallClock = functionOption<() => number>('wallClock', o.wallClock);
+  if (o.resume !== undefined) cfg.resume = o.resume instanceof Uint8Array ? decodeResumeOption(o.resume) : o.resume;
   if (o.connectionId !== undefined && o.connectionId !== false) {
     const c = o.connectionId;
     cfg.connectionId = c === true ? new Uint8Array(0) : typeof c === 'number' ? crypto.random(integerOption('connectionId', c, 0, 255)) : bytesOption('connectionId', c, { max: 255 });

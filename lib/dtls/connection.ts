@@ -7,6 +7,7 @@ import { Reassembler, type HandshakeMessage } from './handshake/reassembler.js';
 import { DONE, STALE, type Done, type Handshake, type HandshakeState, type Stale } from './handshake/state.js';
 import { copyRecord, RecordDrop, RecordLayer } from './record/record-layer.js';
 import type { PeerVerdict } from './trust.js';
+import { encodeClientResumption, type ClientResumption } from './resumption.js';
 import { decodeAlert, encodeAlert } from './wire/alert.js';
 import { isChangeCipherSpec } from './wire/change-cipher-spec.js';
 import { AlertDescription, AlertLevel, ContentType, HandshakeType } from './wire/constants.js';
@@ -45,6 +46,7 @@ export class DtlsConnection {
   /** A client's first state again, for starting over (a fresh ClientHello) once; given the abandoned handshake's server random. */
   private readonly restart: ((staleServerRandom: Uint8Array) => HandshakeState) | undefined;
   private restarted = false;
+  private resumable: ClientResumption | undefined;
   private readonly flight: LastFlight;
   private nextMessageSeq: number;
   /** Records held while the handshake waits for the application (a key lookup). */
@@ -76,10 +78,13 @@ export class DtlsConnection {
       get records() {
         return conn.records;
       },
+      get now() {
+        return conn.now;
+      },
       message: (msgType, body, epoch = this.records.writeEpoch): HandshakeItem => ({ kind: 'handshake', msgType, messageSeq: this.nextMessageSeq++, body, epoch }),
       sendFlight: (items, expectReply) => this.sendFlight(items, expectReply),
       emit: (e) => this.events.push(e),
-      established: (session, keepLastFlight) => this.established(session, keepLastFlight),
+      established: (session, keepLastFlight, resumption) => this.established(session, keepLastFlight, resumption),
     };
     // the handshake's view of the connection lives in the handshake phase only (gone once connected)
     this.st = { phase: 'handshake', step: initial, reassembler: new Reassembler(this.nextMessageSeq, cfg.maxHandshakeBytes), hs };
@@ -105,6 +110,16 @@ export class DtlsConnection {
    */
   get restarts(): number {
     return this.restarted ? 1 : 0;
+  }
+
+  /**
+   * Client, once connected: what it needs to resume this session later with an abbreviated
+   * handshake (give it back as the `resume` option), as a small blob, if the server allowed
+   * resumption (a session_id or a ticket, and extended master secret). **It holds the master
+   * secret**: store it as you store the key, never log it.
+   */
+  get resumption(): Uint8Array | undefined {
+    return this.resumable && encodeClientResumption(this.resumable);
   }
 
   /** The handshake state's name (diagnostics), or the phase after the handshake. */
@@ -345,8 +360,9 @@ export class DtlsConnection {
   }
 
   /** Switches to connected: the timer stops; the last flight lingers only if we sent it last. */
-  private established(session: SessionInfo, keepLastFlight: boolean): void {
+  private established(session: SessionInfo, keepLastFlight: boolean, resumption: ClientResumption | undefined): void {
     this.st = { phase: 'connected', session };
+    this.resumable = resumption;
     this.flight.settle(this.now, keepLastFlight ? LAST_FLIGHT_LINGER_MS : undefined);
     this.records.stopHolding();
     this.touch();

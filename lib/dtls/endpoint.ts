@@ -7,6 +7,8 @@ import { DtlsError } from './errors.js';
 import type { DtlsEvent } from './events.js';
 import { ServerConnection } from './handshake/server.js';
 import { HandshakeSlots, type SlotHolder, type SlotRefusal } from './handshake-slots.js';
+import { SessionCache, type SessionCacheOptions } from './session-cache.js';
+import { TicketSealer, type TicketOptions } from './session-ticket.js';
 import { peerKey, type KeyStore, type PeerAddress, type PskLookup } from './keystore.js';
 import { verifyPeer, type PeerCredential, type PeerVerdict } from './trust.js';
 import { CertificateType } from './wire/ec-extensions.js';
@@ -16,7 +18,7 @@ import { encodeHandshake } from './wire/handshake.js';
 import { encodeHelloVerifyRequest } from './wire/hello-verify-request.js';
 import { encodeRecord, TLS12_CID } from './wire/record.js';
 
-export interface EndpointOptions extends Omit<ConnectionOptions, 'psk' | 'acceptPeerCertificateTypes' | 'connectionId'> {
+export interface EndpointOptions extends Omit<ConnectionOptions, 'psk' | 'acceptPeerCertificateTypes' | 'connectionId' | 'sessionTickets' | 'resume'> {
   /** Identity -> key; sync or async (a shorthand for `keyStore.psk`). */
   psk?: PskLookup;
   /** Every credential: PSKs, trusted raw public keys, X.509 trust anchors. */
@@ -40,6 +42,19 @@ export interface EndpointOptions extends Omit<ConnectionOptions, 'psk' | 'accept
    * address their records come from.
    */
   connectionId?: number | { length: number; prefix?: Uint8Array };
+  /**
+   * Session resumption by session ID (RFC 5246 §7.3): a bounded cache of established sessions,
+   * offered a 32-byte session_id in every full ServerHello. Default on (1,024 sessions, 24 h);
+   * false turns it off.
+   */
+  sessionCache?: boolean | SessionCacheOptions;
+  /**
+   * RFC 5077 session tickets, for clients that ask: the session sealed under a rotating key
+   * (through the crypto provider), so the server keeps nothing. Default on (24 h); false off.
+   * Servers that share tickets (several processes) install the same secret with
+   * `endpoint.ticketSecret(secret)`.
+   */
+  sessionTickets?: boolean | TicketOptions;
   /** Called when an asynchronous key lookup resolved: the driver should call handleTimeout(now). */
   wake?: () => void;
 }
@@ -158,7 +173,7 @@ export class DtlsEndpoint {
 
   constructor(private readonly opts: EndpointOptions) {
     if (typeof opts !== 'object' || opts === null) throw new DtlsError('INVALID_ARGUMENT', 'options must be an object');
-    const { psk, keyStore, connectionId: _cid, ...rest } = opts;
+    const { psk, keyStore, connectionId: _cid, sessionCache, sessionTickets, ...rest } = opts;
     this.store = checkKeyStore(keyStore);
     if (psk !== undefined) this.store.psk = psk;
     if (this.store.psk !== undefined && typeof this.store.psk !== 'function') throw new DtlsError('INVALID_ARGUMENT', 'psk must be a lookup function (see pskMap)');
@@ -170,6 +185,10 @@ export class DtlsEndpoint {
       throw new DtlsError('INVALID_ARGUMENT', 'client authentication needs keyStore.rawPublicKey or keyStore.x509');
     }
     this.cfg = resolveConfig({ idleTimeoutMs: 30 * 60_000, ...rest, acceptPeerCertificateTypes: accept });
+    const resumption: NonNullable<ConnectionConfig['resumption']> = {};
+    if (sessionCache !== false) resumption.cache = new SessionCache(typeof sessionCache === 'object' ? sessionCache : {});
+    if (sessionTickets !== false) resumption.tickets = new TicketSealer(this.cfg.crypto, typeof sessionTickets === 'object' ? sessionTickets : {});
+    this.cfg.resumption = resumption;
     this.cookies = new CookieJar(this.cfg.crypto, positive('cookieRotationMs', opts.cookieRotationMs ?? 300_000));
     this.maxSessions = positive('maxSessions', opts.maxSessions ?? 10_000);
     this.slots = new HandshakeSlots(positive('maxHandshakes', opts.maxHandshakes ?? 1_000), positive('maxHandshakesPerAddress', opts.maxHandshakesPerAddress ?? 64));
@@ -180,6 +199,16 @@ export class DtlsEndpoint {
       (e) => (this.alive(e) ? e.scheduledAt : undefined),
       () => this.byConnection.size,
     );
+  }
+
+  /**
+   * Installs the secret the session tickets are sealed with (at least 16 bytes), so that servers
+   * sharing it (several processes on one session store) open each other's tickets.
+   */
+  ticketSecret(secret: Uint8Array): void {
+    const t = this.cfg.resumption?.tickets;
+    if (!t) throw new DtlsError('INVALID_ARGUMENT', 'session tickets are off');
+    t.installSecret(this.cfg.wallClock?.() ?? 0, secret);
   }
 
   get sessionCount(): number {

@@ -22,6 +22,8 @@ export interface SessionInfo {
   /** The same as bytes: the PSK identity, the raw public key's SPKI, or the certificate subject (UTF-8). */
   peerIdentity: Uint8Array;
   extendedMasterSecret: boolean;
+  /** An abbreviated handshake resumed an earlier session (RFC 5246 §7.3): `identity` is that session's. */
+  resumed?: boolean;
   /**
    * RFC 9146: the connection IDs in use: `read` is ours (in the peer's records), `write` the
    * peer's (in ours); empty in a direction without one. Absent when not negotiated.

@@ -9,7 +9,11 @@ import { findExtension, type Extension } from '../wire/extensions.js';
 import { decodeHelloVerifyRequest } from '../wire/hello-verify-request.js';
 import { decodePskIdentity, encodePskIdentity, pskPremasterSecret } from '../wire/psk-key-exchange.js';
 import { decodeServerHello, type ServerHello } from '../wire/server-hello.js';
-import { deriveSecrets, ExpectChangeCipherSpec } from './finish.js';
+import { deriveSecrets, ExpectChangeCipherSpec, installKeys } from './finish.js';
+import { resumedSecrets } from './abbreviated.js';
+import { wallTime } from './wall-time.js';
+import { checkResumedServerHello, classifyServerHello, clientTicketExtension, mayOfferResumption, resumptionOffer, serverPromisesTicket, type ResumptionOffer } from './resumption-rules.js';
+import type { ClientResumption } from '../resumption.js';
 import type { FlightItem } from './flights.js';
 import { computeVerifyData } from './key-schedule.js';
 import { baseHelloExtensions, checkServerHelloExtensions, readRecordSize, recordSizeExtensions } from './negotiation.js';
@@ -74,18 +78,34 @@ export class ClientIdle implements HandshakeState {
     const extensions = [...baseHelloExtensions(), ...recordSizeExtensions(cfg)];
     if (cfg.connectionId) extensions.push({ type: ExtensionType.connection_id, data: encodeConnectionId(cfg.connectionId) });
     if (this.ecdhe && suites.includes(CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8)) extensions.push(...this.ecdhe.helloExtensions(cfg));
+    // RFC 5246 §7.3 / RFC 5077: offer the session to resume, when there is one that may be
+    const resume = cfg.resume && mayOfferResumption(wallTime(hs), cfg.resume) && suites.includes(cfg.resume.session.cipherSuite) ? cfg.resume : undefined;
+    const offer = resume && resumptionOffer(cfg.crypto, resume);
+    const ticketExt = clientTicketExtension(offer, cfg.sessionTickets);
+    if (ticketExt) extensions.push(ticketExt);
     const hello: ClientHello = {
       clientVersion: DTLS_1_2,
       random: cfg.crypto.random(32),
-      sessionId: new Uint8Array(0),
+      sessionId: offer ? offer.sessionId : new Uint8Array(0),
       cookie: new Uint8Array(0),
       cipherSuites: suites,
       compressionMethods: new Uint8Array([0]),
       extensions,
     };
-    return ExpectServerHello.send(hs, hello, 0, this.ecdhe, this.staleServerRandom);
+    return ExpectServerHello.send(hs, hello, 0, { ecdhe: this.ecdhe, staleServerRandom: this.staleServerRandom, offer, resume });
   }
 }
+
+/** What the client's hello carried besides the ClientHello itself. */
+interface HelloContext {
+  readonly ecdhe: EcdheClientSupport | undefined;
+  /** Starting over: the abandoned handshake's server random (its late ServerHello is ignored). */
+  readonly staleServerRandom: Uint8Array | undefined;
+  /** The session offered for resumption, and the state it came from. */
+  readonly offer: ResumptionOffer | undefined;
+  readonly resume: ClientResumption | undefined;
+}
+
 
 /** Waits for the ServerHello, or a HelloVerifyRequest asking for the ClientHello again with a cookie. */
 export class ExpectServerHello implements HandshakeState {
@@ -95,15 +115,14 @@ export class ExpectServerHello implements HandshakeState {
     private readonly body: Uint8Array,
     private readonly messageSeq: number,
     private readonly verifyRequests: number,
-    private readonly ecdhe: EcdheClientSupport | undefined,
-    private readonly staleServerRandom: Uint8Array | undefined,
+    private readonly ctx: HelloContext,
   ) {}
 
-  static send(hs: Handshake, hello: ClientHello, verifyRequests: number, ecdhe: EcdheClientSupport | undefined, staleServerRandom?: Uint8Array): ExpectServerHello {
+  static send(hs: Handshake, hello: ClientHello, verifyRequests: number, ctx: HelloContext): ExpectServerHello {
     const body = encodeClientHello(hello);
     const item = hs.message(HandshakeType.client_hello, body, 0);
     hs.sendFlight([item], true);
-    return new ExpectServerHello(hello, body, item.messageSeq, verifyRequests, ecdhe, staleServerRandom);
+    return new ExpectServerHello(hello, body, item.messageSeq, verifyRequests, ctx);
   }
 
   handle(hs: Handshake, m: HandshakeMessage): HandshakeState | Stale {
@@ -111,18 +130,19 @@ export class ExpectServerHello implements HandshakeState {
       const hvr = decodeHelloVerifyRequest(m.body);
       if (this.verifyRequests >= MAX_HELLO_VERIFY_REQUESTS) throw new DtlsError('UNEXPECTED_MESSAGE', 'too many HelloVerifyRequests');
       // RFC 6347 §4.2.1: the same parameters again, now with the cookie.
-      return ExpectServerHello.send(hs, { ...this.hello, cookie: hvr.cookie.slice() }, this.verifyRequests + 1, this.ecdhe, this.staleServerRandom);
+      return ExpectServerHello.send(hs, { ...this.hello, cookie: hvr.cookie.slice() }, this.verifyRequests + 1, this.ctx);
     }
     expectMessage(this, m, HandshakeType.server_hello);
     const cfg = hs.cfg;
     const offered = this.hello.extensions;
     const sh = decodeServerHello(m.body);
     // a late flight of the handshake we abandoned (same message_seq numbers as this one's): not ours
-    if (this.staleServerRandom && equal(sh.random, this.staleServerRandom)) return STALE;
+    if (this.ctx.staleServerRandom && equal(sh.random, this.ctx.staleServerRandom)) return STALE;
     if (sh.serverVersion !== DTLS_1_2) throw new DtlsError('PROTOCOL_VERSION', `server chose version 0x${sh.serverVersion.toString(16)}`);
     if (!this.hello.cipherSuites.includes(sh.cipherSuite)) throw new DtlsError('ILLEGAL_PARAMETER', `server chose cipher suite 0x${sh.cipherSuite.toString(16)} that was not offered`);
     if (sh.compressionMethod !== 0) throw new DtlsError('ILLEGAL_PARAMETER', 'server chose a compression method');
     const { extendedMasterSecret } = checkServerHelloExtensions(sh.extensions, offered);
+    const ticket = serverPromisesTicket(sh, offered);
     const limits = readRecordSize(cfg, sh.extensions, offered);
     hs.records.sendLimit = limits.sendLimit;
     hs.records.receiveLimit = limits.receiveLimit;
@@ -130,18 +150,34 @@ export class ExpectServerHello implements HandshakeState {
       throw new DtlsError('HANDSHAKE_FAILURE', 'server does not support extended_master_secret (RFC 7627)');
     }
     const psk = sh.cipherSuite === PSK;
+    const { offer, resume } = this.ctx;
+    const resumed = offer && resume && classifyServerHello(offer, sh) === 'resumed';
     // Keep the messages when we may have to sign them in a CertificateVerify.
-    const transcript = new Transcript(cfg.crypto, !psk && !!cfg.ecdhe);
+    const transcript = new Transcript(cfg.crypto, !resumed && !psk && !!cfg.ecdhe);
     transcript.add(HandshakeType.client_hello, this.messageSeq, this.body);
     transcript.add(m.msgType, m.messageSeq, m.body);
     // RFC 9146 §3: the server's CID goes in our records, ours (possibly empty) in its records
     const cidExt = findExtension(sh.extensions, ExtensionType.connection_id);
     const connectionId = cidExt && cfg.connectionId ? { read: cfg.connectionId, write: decodeConnectionId(cidExt.data).slice() } : undefined;
     if (connectionId) hs.records.readCidLength = connectionId.read.length;
-    const hellos: Hellos = { suite: sh.cipherSuite, clientRandom: this.hello.random, serverRandom: sh.random.slice(), extendedMasterSecret, ...(connectionId ? { connectionId } : {}) };
+    const hellos: Hellos = {
+      suite: sh.cipherSuite,
+      clientRandom: this.hello.random,
+      serverRandom: sh.random.slice(),
+      extendedMasterSecret,
+      sessionId: sh.sessionId.slice(),
+      ticket,
+      ...(connectionId ? { connectionId } : {}),
+    };
+    if (resumed) {
+      // RFC 5246 §7.3: the abbreviated handshake; the session's master secret with the new randoms
+      checkResumedServerHello(resume.session, sh);
+      installKeys(hs, 'client', hellos, resume.session.masterSecret);
+      return new ExpectChangeCipherSpec('client', resumedSecrets(resume.session, hellos, transcript), { resumed: true, ticketExpected: ticket, kept: resume });
+    }
     if (psk) return new ExpectPskServerKeyExchange(hellos, transcript);
-    if (!this.ecdhe) throw new DtlsError('INTERNAL', 'suite not supported by this build');
-    return this.ecdhe.afterServerHello(hs, hellos, transcript, sh, offered);
+    if (!this.ctx.ecdhe) throw new DtlsError('INTERNAL', 'suite not supported by this build');
+    return this.ctx.ecdhe.afterServerHello(hs, hellos, transcript, sh, offered);
   }
 }
 

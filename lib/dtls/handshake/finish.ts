@@ -6,6 +6,11 @@ import { Ccm8CidProtection } from '../record/ccm8-cid.js';
 import { Ccm8Protection } from '../record/protection.js';
 import { HandshakeType } from '../wire/constants.js';
 import { decodeFinished } from '../wire/finished.js';
+import { decodeNewSessionTicket, encodeNewSessionTicket } from '../wire/new-session-ticket.js';
+import type { ResumableSession } from '../resumable-session.js';
+import type { ClientResumption } from '../resumption.js';
+import type { FlightItem } from './flights.js';
+import { wallTime } from './wall-time.js';
 import { computeVerifyData, deriveKeyBlock, deriveMasterSecret, keyLogLine } from './key-schedule.js';
 import type { HandshakeMessage } from './reassembler.js';
 import { DONE, expectMessage, type Done, type Handshake, type HandshakeState, type Hellos, type Secrets } from './state.js';
@@ -33,6 +38,17 @@ export function deriveSecrets(
   const master = deriveMasterSecret(c, premaster, hellos.clientRandom, hellos.serverRandom, sessionHash);
   premaster.fill(0);
   if (log) hs.cfg.keyLog?.(keyLogLine(hellos.clientRandom, master));
+  installKeys(hs, role, hellos, master);
+  return { hellos, transcript, master, peer };
+}
+
+/**
+ * RFC 5246 §6.3: the key block from the master secret and this handshake's randoms (a full
+ * handshake's new master, or a resumed session's: RFC 5246 §7.3), installed as the next epoch
+ * in both directions of the record layer (active once each ChangeCipherSpec passes).
+ */
+export function installKeys(hs: Handshake, role: Role, hellos: Hellos, master: Uint8Array): void {
+  const c = hs.cfg.crypto;
   const kb = deriveKeyBlock(c, master, hellos.clientRandom, hellos.serverRandom);
   const mine = role === 'client' ? kb.client : kb.server;
   const theirs = role === 'client' ? kb.server : kb.client;
@@ -40,34 +56,65 @@ export function deriveSecrets(
   const cid = hellos.connectionId;
   hs.records.installWrite(cid && cid.write.length > 0 ? new Ccm8CidProtection(c, mine, cid.write, hs.cfg.cidPadding) : new Ccm8Protection(c, mine));
   hs.records.installRead(cid && cid.read.length > 0 ? new Ccm8CidProtection(c, theirs, cid.read) : new Ccm8Protection(c, theirs));
-  return { hellos, transcript, master, peer };
 }
 
-/** Waits for the peer's ChangeCipherSpec; its epoch-1 records (held until now) become readable. */
+/** How this handshake ends (RFC 5246 §7.3; RFC 5077 §3). */
+export interface Ending {
+  /** An abbreviated handshake (a resumed session): the server's Finished comes first and the client answers. */
+  readonly resumed: boolean;
+  /** Client: the server promised a NewSessionTicket (RFC 5077 §3.3): it comes before its ChangeCipherSpec. */
+  readonly ticketExpected?: boolean;
+  /** Server, full handshake: send a NewSessionTicket before our ChangeCipherSpec. */
+  readonly issueTicket?: boolean;
+  /** The session_id the ServerHello gave (full handshake): the server caches the session under it, the client keeps it. */
+  readonly sessionId?: Uint8Array;
+  /** Client: the ticket received in this handshake. */
+  readonly ticket?: { ticket: Uint8Array; lifetimeHint: number };
+  /** Client, abbreviated handshake: the resumption state the session came from (kept, its lifetime counting from the full handshake). */
+  readonly kept?: ClientResumption;
+}
+
+/** A full handshake's ending, from what the hellos fixed (a session_id, a ticket promised). */
+function fullEnding(role: Role, hellos: Hellos): Ending {
+  return { resumed: false, ...(role === 'client' ? { ticketExpected: !!hellos.ticket } : { issueTicket: !!hellos.ticket }), ...(hellos.sessionId ? { sessionId: hellos.sessionId } : {}) };
+}
+
+/** Waits for the peer's ChangeCipherSpec (after a NewSessionTicket, when one was promised); its epoch-1 records (held until now) become readable. */
 export class ExpectChangeCipherSpec implements HandshakeState {
   readonly name = 'ExpectChangeCipherSpec';
   readonly afterLastFlight: { serverRandom: Uint8Array } | undefined;
   constructor(
     private readonly role: Role,
     private readonly secrets: Secrets,
+    private readonly ending: Ending = fullEnding(role, secrets.hellos),
   ) {
-    this.afterLastFlight = role === 'client' ? { serverRandom: secrets.hellos.serverRandom } : undefined;
+    this.afterLastFlight = role === 'client' && !ending.resumed ? { serverRandom: secrets.hellos.serverRandom } : undefined;
   }
 
-  handle(_hs: Handshake, m: HandshakeMessage): never {
+  handle(_hs: Handshake, m: HandshakeMessage): HandshakeState {
+    // RFC 5077 §3.3: "the server ... MUST send a NewSessionTicket ... before ChangeCipherSpec"
+    if (this.role === 'client' && this.ending.ticketExpected && !this.ending.ticket && m.msgType === HandshakeType.new_session_ticket && m.epoch === 0) {
+      const nst = decodeNewSessionTicket(m.body);
+      this.secrets.transcript.add(m.msgType, m.messageSeq, m.body);
+      return new ExpectChangeCipherSpec(this.role, this.secrets, { ...this.ending, ticket: { ticket: nst.ticket.slice(), lifetimeHint: nst.lifetimeHint } });
+    }
     // RFC 6347 §4.2.6 orders ChangeCipherSpec before Finished; a handshake message here is out of place
     throw new DtlsError('UNEXPECTED_MESSAGE', `handshake message ${m.msgType} before the peer's ChangeCipherSpec`);
   }
 
   changeCipherSpec(): HandshakeState {
-    return new ExpectFinished(this.role, this.secrets);
+    if (this.role === 'client' && this.ending.ticketExpected && !this.ending.ticket) {
+      throw new DtlsError('UNEXPECTED_MESSAGE', 'ChangeCipherSpec without the NewSessionTicket the ServerHello promised (RFC 5077 §3.3)');
+    }
+    return new ExpectFinished(this.role, this.secrets, this.ending);
   }
 }
 
 /**
  * Waits for the peer's Finished (epoch 1) and checks its verify_data (RFC 5246 §7.4.9) in
- * constant time. The server then sends its own ChangeCipherSpec and Finished and keeps that
- * last flight; the client's handshake ends here.
+ * constant time. The side that answers then sends its own ChangeCipherSpec and Finished and
+ * keeps that last flight: the server in a full handshake (with a NewSessionTicket first when it
+ * issues one), the client in an abbreviated one.
  */
 export class ExpectFinished implements HandshakeState {
   readonly name = 'ExpectFinished';
@@ -75,30 +122,57 @@ export class ExpectFinished implements HandshakeState {
   constructor(
     private readonly role: Role,
     private readonly secrets: Secrets,
+    private readonly ending: Ending = fullEnding(role, secrets.hellos),
   ) {
-    this.afterLastFlight = role === 'client' ? { serverRandom: secrets.hellos.serverRandom } : undefined;
+    this.afterLastFlight = role === 'client' && !ending.resumed ? { serverRandom: secrets.hellos.serverRandom } : undefined;
   }
 
   handle(hs: Handshake, m: HandshakeMessage): Done {
     expectMessage(this, m, HandshakeType.finished, 1);
     const { hellos, transcript, master, peer } = this.secrets;
     const c = hs.cfg.crypto;
+    const e = this.ending;
     const peerRole = this.role === 'client' ? 'server' : 'client';
     const got = decodeFinished(m.body);
     if (!ctEqual(got, computeVerifyData(c, master, peerRole, transcript.hash()))) {
       throw new DtlsError('DECRYPT_ERROR', `${peerRole} Finished verify_data mismatch`);
     }
-    const session: SessionInfo = { cipherSuite: hellos.suite, identity: peer, peerIdentity: identityBytes(peer), extendedMasterSecret: hellos.extendedMasterSecret };
+    const session: SessionInfo = { cipherSuite: hellos.suite, identity: peer, peerIdentity: identityBytes(peer), extendedMasterSecret: hellos.extendedMasterSecret, resumed: e.resumed };
     if (hellos.connectionId) session.connectionId = { read: hellos.connectionId.read, write: hellos.connectionId.write };
-    if (this.role === 'client') {
-      hs.established(session, false);
+    const resumable: ResumableSession = e.kept?.session ?? { cipherSuite: hellos.suite, extendedMasterSecret: hellos.extendedMasterSecret, masterSecret: master.slice(), peer, createdAt: wallTime(hs) };
+    // who answers: the server after a full handshake, the client after an abbreviated one
+    const answers = (this.role === 'server') !== e.resumed;
+    if (!answers) {
+      hs.established(session, false, this.resumption(resumable));
       return DONE;
     }
     transcript.add(m.msgType, m.messageSeq, m.body);
-    const verify = computeVerifyData(c, master, 'server', transcript.hash());
-    hs.sendFlight([{ kind: 'change_cipher_spec', epoch: 0 }, hs.message(HandshakeType.finished, verify, 1)], false);
-    // The server sends the last flight: it keeps it to answer a repeated client flight.
-    hs.established(session, true);
+    const flight: FlightItem[] = [];
+    if (e.issueTicket) {
+      const sealed = hs.cfg.resumption?.tickets?.seal(wallTime(hs), resumable);
+      const nst = hs.message(HandshakeType.new_session_ticket, encodeNewSessionTicket(sealed ? { lifetimeHint: sealed.lifetimeHint, ticket: sealed.ticket } : { lifetimeHint: 0, ticket: new Uint8Array(0) }), 0);
+      transcript.add(nst.msgType, nst.messageSeq, nst.body);
+      flight.push(nst);
+    }
+    // RFC 5246 §7.3: a server with a session cache keeps the session under the session_id it gave
+    if (this.role === 'server' && !e.resumed && e.sessionId && e.sessionId.length > 0) hs.cfg.resumption?.cache?.put(wallTime(hs), e.sessionId, resumable);
+    const verify = computeVerifyData(c, master, this.role, transcript.hash());
+    flight.push({ kind: 'change_cipher_spec', epoch: 0 }, hs.message(HandshakeType.finished, verify, 1));
+    hs.sendFlight(flight, false);
+    // The side that sends the last flight keeps it to answer a repeated flight of the peer.
+    hs.established(session, true, this.resumption(resumable));
     return DONE;
+  }
+
+  /** What the client keeps to resume this session later; the server caches it by session_id. */
+  private resumption(s: ResumableSession): ClientResumption | undefined {
+    const e = this.ending;
+    if (this.role === 'server') return undefined;
+    const ticket = e.ticket && e.ticket.ticket.length > 0 ? e.ticket : undefined;
+    // an abbreviated handshake keeps what it resumed, with a new ticket when one came
+    if (e.kept) return ticket ? { ...e.kept, ticket: ticket.ticket, expiresAt: s.createdAt + ticket.lifetimeHint * 1000 } : e.kept;
+    const sessionId = e.sessionId ?? new Uint8Array(0);
+    if (!s.extendedMasterSecret || (!ticket && sessionId.length === 0)) return undefined;
+    return { session: s, sessionId, ...(ticket ? { ticket: ticket.ticket, expiresAt: s.createdAt + ticket.lifetimeHint * 1000 } : {}) };
   }
 }

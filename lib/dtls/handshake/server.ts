@@ -1,13 +1,18 @@
 import { MAX_PSK_KEY, type ConnectionConfig } from '../config.js';
 import { DtlsConnection } from '../connection.js';
 import { DtlsError } from '../errors.js';
-import { decodeClientHello } from '../wire/client-hello.js';
+import { decodeClientHello, type ClientHello } from '../wire/client-hello.js';
 import { CipherSuite, DTLS_1_2, ExtensionType, HandshakeType } from '../wire/constants.js';
 import { decodeConnectionId, encodeConnectionId } from '../wire/connection-id.js';
-import { findExtension } from '../wire/extensions.js';
+import { EMPTY_RENEGOTIATION_INFO, findExtension, type Extension } from '../wire/extensions.js';
 import { decodePskIdentity, encodePskIdentity, pskPremasterSecret } from '../wire/psk-key-exchange.js';
 import { encodeServerHello } from '../wire/server-hello.js';
-import { deriveSecrets, ExpectChangeCipherSpec } from './finish.js';
+import { deriveSecrets, ExpectChangeCipherSpec, installKeys } from './finish.js';
+import { abbreviatedServerFinished, resumedHellos, resumedSecrets } from './abbreviated.js';
+import { findOfferedSession, readResumptionRequest, serverHelloSessionId, serverResumptionDecision } from './resumption-rules.js';
+import { wallTime } from './wall-time.js';
+import type { ResumableSession } from '../resumable-session.js';
+import { serverSessionTicketExtension } from '../wire/session-ticket-extension.js';
 import type { FlightItem } from './flights.js';
 import { answerRecordSize, chooseServerParameters } from './negotiation.js';
 import type { HandshakeMessage } from './reassembler.js';
@@ -54,23 +59,42 @@ class ExpectClientHello implements HandshakeState {
     // DTLS versions count down: 0xfefd (1.2) is "newer" than 0xfeff (1.0).
     if (ch.clientVersion > DTLS_1_2) throw new DtlsError('PROTOCOL_VERSION', `client offers only version 0x${ch.clientVersion.toString(16)}`);
     if (!ch.compressionMethods.includes(0)) throw new DtlsError('HANDSHAKE_FAILURE', 'the null compression method is not offered');
-    const choice = chooseServerParameters(cfg, ch.cipherSuites, ch.extensions, this.hasPsk);
     const size = answerRecordSize(cfg, ch.extensions);
-    choice.extensions.push(...size.extensions);
     hs.records.sendLimit = size.sendLimit;
     hs.records.receiveLimit = size.receiveLimit;
+    // RFC 9146 §3: our CID goes in the client's records, the client's (possibly empty) in ours
+    const offeredCid = findExtension(ch.extensions, ExtensionType.connection_id);
+    const connectionId = offeredCid && this.connectionId ? { read: this.connectionId, write: decodeConnectionId(offeredCid.data).slice() } : undefined;
+    if (connectionId) hs.records.readCidLength = connectionId.read.length;
+    const answered: Extension[] = [...size.extensions];
+    if (connectionId) answered.push({ type: ExtensionType.connection_id, data: encodeConnectionId(connectionId.read) });
+
+    // RFC 5246 §7.3 / RFC 5077 §3.1: a session the client offers, that we still know and may resume
+    const req = readResumptionRequest(ch);
+    const res = cfg.resumption;
+    const found = res ? findOfferedSession(wallTime(hs), req, res.cache, res.tickets) : undefined;
+    const usable = cfg.suites.filter((s) => (s === CipherSuite.TLS_PSK_WITH_AES_128_CCM_8 ? this.hasPsk : !!cfg.ecdhe));
+    if (found && serverResumptionDecision(found.session, req, usable) === 'resume') return resume(hs, m, ch, found.session, answered, connectionId);
+
+    const choice = chooseServerParameters(cfg, ch.cipherSuites, ch.extensions, this.hasPsk);
+    choice.extensions.push(...answered);
+    // RFC 5077 §3.2: a client that sent the SessionTicket extension gets a ticket, when we issue them
+    const ticket = req.ticketsSupported && !!res?.tickets;
+    if (ticket) choice.extensions.push(serverSessionTicketExtension());
+    const sessionId = serverHelloSessionId(cfg.crypto, { resumedFrom: undefined, issueTicket: ticket, cache: !!res?.cache });
     const ecdhe = choice.suite === CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8;
     // keep the messages when the client's CertificateVerify must be checked against them
     const transcript = new Transcript(cfg.crypto, ecdhe && choice.clientCertificateType !== undefined);
     transcript.add(m.msgType, m.messageSeq, m.body);
-    // RFC 9146 §3: our CID goes in the client's records, the client's (possibly empty) in ours
-    const offered = findExtension(ch.extensions, ExtensionType.connection_id);
-    const connectionId = offered && this.connectionId ? { read: this.connectionId, write: decodeConnectionId(offered.data).slice() } : undefined;
-    if (connectionId) {
-      choice.extensions.push({ type: ExtensionType.connection_id, data: encodeConnectionId(connectionId.read) });
-      hs.records.readCidLength = connectionId.read.length;
-    }
-    const hellos: Hellos = { suite: choice.suite, clientRandom: ch.random.slice(), serverRandom: cfg.crypto.random(32), extendedMasterSecret: choice.extendedMasterSecret, ...(connectionId ? { connectionId } : {}) };
+    const hellos: Hellos = {
+      suite: choice.suite,
+      clientRandom: ch.random.slice(),
+      serverRandom: cfg.crypto.random(32),
+      extendedMasterSecret: choice.extendedMasterSecret,
+      sessionId,
+      ticket,
+      ...(connectionId ? { connectionId } : {}),
+    };
 
     const flight: FlightItem[] = [];
     const add = (type: number, body: Uint8Array) => {
@@ -80,7 +104,7 @@ class ExpectClientHello implements HandshakeState {
     };
     add(
       HandshakeType.server_hello,
-      encodeServerHello({ serverVersion: DTLS_1_2, random: hellos.serverRandom, sessionId: new Uint8Array(0), cipherSuite: choice.suite, compressionMethod: 0, extensions: choice.extensions }),
+      encodeServerHello({ serverVersion: DTLS_1_2, random: hellos.serverRandom, sessionId, cipherSuite: choice.suite, compressionMethod: 0, extensions: choice.extensions }),
     );
     let next: HandshakeState;
     if (ecdhe) {
@@ -93,6 +117,41 @@ class ExpectClientHello implements HandshakeState {
     hs.sendFlight(flight, true);
     return next;
   }
+}
+
+/**
+ * The abbreviated handshake (RFC 5246 §7.3, RFC 5077 §3.1): ServerHello with the client's
+ * session_id, ChangeCipherSpec and Finished at once, from the session's master secret and the
+ * new randoms; the client answers with its ChangeCipherSpec and Finished. The session keeps
+ * its suite, extended master secret and the peer identity its full handshake authenticated.
+ */
+function resume(
+  hs: Handshake,
+  m: HandshakeMessage,
+  ch: ClientHello,
+  session: ResumableSession,
+  answered: Extension[],
+  connectionId: Hellos['connectionId'],
+): HandshakeState {
+  const cfg = hs.cfg;
+  const extensions: Extension[] = [{ type: ExtensionType.extended_master_secret, data: new Uint8Array(0) }];
+  // RFC 5746 §3.6: answer renegotiation_info (or the SCSV) as on any handshake
+  if (findExtension(ch.extensions, ExtensionType.renegotiation_info) || ch.cipherSuites.includes(CipherSuite.TLS_EMPTY_RENEGOTIATION_INFO_SCSV)) {
+    extensions.push({ type: ExtensionType.renegotiation_info, data: EMPTY_RENEGOTIATION_INFO });
+  }
+  extensions.push(...answered);
+  const sessionId = serverHelloSessionId(cfg.crypto, { resumedFrom: ch, issueTicket: false, cache: false });
+  const hellos: Hellos = { ...resumedHellos(session, ch.random.slice(), cfg.crypto.random(32)), sessionId, ...(connectionId ? { connectionId } : {}) };
+  const transcript = new Transcript(cfg.crypto, false);
+  transcript.add(m.msgType, m.messageSeq, m.body);
+  const sh = hs.message(HandshakeType.server_hello, encodeServerHello({ serverVersion: DTLS_1_2, random: hellos.serverRandom, sessionId, cipherSuite: session.cipherSuite, compressionMethod: 0, extensions }), 0);
+  transcript.add(sh.msgType, sh.messageSeq, sh.body);
+  installKeys(hs, 'server', hellos, session.masterSecret);
+  const secrets = resumedSecrets(session, hellos, transcript);
+  const finished = hs.message(HandshakeType.finished, abbreviatedServerFinished(cfg.crypto, secrets.master, transcript), 1);
+  transcript.add(finished.msgType, finished.messageSeq, finished.body);
+  hs.sendFlight([sh, { kind: 'change_cipher_spec', epoch: 0 }, finished], true);
+  return new ExpectChangeCipherSpec('server', secrets, { resumed: true });
 }
 
 /** PSK: waits for the client's identity (RFC 4279 §2), then asks the key store for its key. */

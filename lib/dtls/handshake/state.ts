@@ -4,6 +4,7 @@ import type { DtlsEvent, SessionInfo } from '../events.js';
 import type { PeerIdentity } from '../keystore.js';
 import type { RecordLayer } from '../record/record-layer.js';
 import type { PeerVerdict } from '../trust.js';
+import type { ClientResumption } from '../resumption.js';
 import type { FlightItem, HandshakeItem } from './flights.js';
 import type { HandshakeMessage } from './reassembler.js';
 import type { Transcript } from './transcript.js';
@@ -16,13 +17,18 @@ import type { Transcript } from './transcript.js';
 export interface Handshake {
   readonly cfg: ConnectionConfig;
   readonly records: RecordLayer;
+  /** The time of the input being handled (ms of the driver's clock). */
+  readonly now: number;
   /** A handshake message for a flight, numbered with the next message_seq (default epoch: the current write epoch). */
   message(msgType: number, body: Uint8Array, epoch?: number): HandshakeItem;
   /** Sends a flight, replacing the last; with `expectReply` its retransmission timer runs (RFC 6347 §4.2.4). */
   sendFlight(items: FlightItem[], expectReply: boolean): void;
   emit(e: DtlsEvent): void;
-  /** The handshake is over. `keepLastFlight`: we sent the last flight and must answer the peer's repeats. */
-  established(session: SessionInfo, keepLastFlight: boolean): void;
+  /**
+   * The handshake is over. `keepLastFlight`: we sent the last flight and must answer the peer's
+   * repeats. `resumption` (client): what it keeps to resume this session later.
+   */
+  established(session: SessionInfo, keepLastFlight: boolean, resumption?: ClientResumption): void;
 }
 
 /**
@@ -76,6 +82,10 @@ export interface Hellos {
   readonly extendedMasterSecret: boolean;
   /** RFC 9146: the connection IDs agreed (ours to read, the peer's to write); undefined when none. */
   readonly connectionId?: { readonly read: Uint8Array; readonly write: Uint8Array };
+  /** The ServerHello's session_id (RFC 5246 §7.4.1.3): what a session cache keeps the session under. */
+  readonly sessionId?: Uint8Array;
+  /** RFC 5077 §3.2: the ServerHello's empty SessionTicket extension: a NewSessionTicket comes before the server's ChangeCipherSpec. */
+  readonly ticket?: boolean;
 }
 
 /** After the key exchange: the master secret and who the peer is, for the Finished exchange. */
