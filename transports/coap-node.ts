@@ -71,11 +71,34 @@ class RequestServing<P> {
   reply(exchangeId: number, assembled: AssembledRequest<P>, r: OutgoingResponse, observable: boolean): void {
     const host = this.host;
     if (host.pumping) {
-      this.core.reply(now(), exchangeId, assembled, r, observable);
+      this.answer(exchangeId, assembled, r, observable);
       host.sendQueued();
       return;
     }
-    host.pump(() => this.core.reply(now(), exchangeId, assembled, r, observable));
+    host.pump(() => this.answer(exchangeId, assembled, r, observable));
+  }
+
+  /**
+   * core.reply, where an answer that cannot go (an option the codec refuses) costs only its
+   * request: a 5.00 (the endpoint sends it when encoding fails; here when the core failed
+   * before), and the error goes to onError, never up into the handler's code or a timer.
+   */
+  private answer(exchangeId: number, assembled: AssembledRequest<P>, r: OutgoingResponse, observable: boolean): void {
+    try {
+      this.core.reply(now(), exchangeId, assembled, r, observable);
+    } catch (e) {
+      this.onError(e);
+      this.core.endpoint.respond(now(), exchangeId, { code: Code.InternalServerError });
+    }
+  }
+
+  /** core.notify with the same guard: a notification that cannot be encoded is dropped and reported. */
+  private notifyOne(obs: Parameters<CoapServerCore<P>['notify']>[1], r: OutgoingResponse, confirmable: boolean | undefined): void {
+    try {
+      this.core.notify(now(), obs, r, confirmable);
+    } catch (e) {
+      this.onError(e);
+    }
   }
 
   /** Re-runs the handler for every observer of `path` and sends the results as notifications. */
@@ -83,7 +106,7 @@ class RequestServing<P> {
     const observers = this.core.observersOf(path);
     for (const obs of observers) {
       const req = this.describe(obs.peer, obs.request, obs.request.payload);
-      const res = new ServerResponse((r) => this.host.pump(() => this.core.notify(now(), obs, r, o.confirmable)));
+      const res = new ServerResponse((r) => this.host.pump(() => this.notifyOne(obs, r, o.confirmable)));
       this.run(req, res);
     }
     return observers.length;
@@ -194,7 +217,15 @@ export interface CoapServerOptions {
   transmission?: Partial<TransmissionParameters>;
   blockSize?: number;
   maxBodySize?: number;
+  /**
+   * coap://: the largest message sent to a peer (RFC 7252 §4.6; default 1152). Over coaps://
+   * each session's largest record decides (MTU, record_size_limit, max_fragment_length).
+   */
+  maxMessageSize?: number;
 }
+
+/** RFC 7252 §4.6: with nothing known about the path, messages of at most 1152 bytes. */
+export const DEFAULT_MAX_MESSAGE_SIZE = 1152;
 
 /** A peer handle: the DTLS session, or the UDP address key. */
 type Peer = DtlsSession | string;
@@ -221,7 +252,10 @@ export class CoapServer extends EventEmitter {
     private handler?: Handler,
   ) {
     super();
-    this.endpoint = new CoapEndpoint<Peer>(opts.transmission ?? {}, randomBytes);
+    const udpLimit = opts.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
+    this.endpoint = new CoapEndpoint<Peer>(opts.transmission ?? {}, randomBytes, {
+      maxMessageSize: (p) => (typeof p === 'string' ? udpLimit : p.maxRecordPayload),
+    });
     const server = this;
     const host: ServingHost = {
       pump: (f) => server.pump(f),
@@ -238,13 +272,18 @@ export class CoapServer extends EventEmitter {
       (p) => this.peerId(p),
       (p, m, payload) => this.describe(p, m, payload),
       () => this.handler ?? (this.listenerCount('request') > 0 ? this.emitRequest : undefined),
-      (e) => this.emit('error', e),
+      (e) => this.report(e),
       host,
       core,
     );
   }
 
   private readonly emitRequest: Handler = (req, res) => void this.emit('request', req, res);
+
+  /** An error for the 'error' listeners, if any (an EventEmitter throws an 'error' nobody listens to). */
+  private report(e: unknown): void {
+    if (this.listenerCount('error') > 0) this.emit('error', e);
+  }
 
   get core(): CoapServerCore<Peer> {
     return this.serving.core;
@@ -261,7 +300,7 @@ export class CoapServer extends EventEmitter {
     if (o.payload !== undefined) r.payload = typeof o.payload === 'string' ? enc.encode(o.payload) : o.payload;
     const exchange = (x: OutgoingRequest) =>
       new Promise<CoapMessage>((resolve, reject) => this.pump(() => this.waiting.set(this.endpoint.request(now(), p, x), { resolve, reject })));
-    const work = blockwiseRequest(exchange, r, { blockSize: o.blockSize ?? this.opts.blockSize ?? 1024, maxBodySize: o.maxBodySize ?? 16 * 1024 * 1024 });
+    const work = blockwiseRequest(exchange, r, { blockSize: o.blockSize ?? this.opts.blockSize ?? 1024, maxBodySize: o.maxBodySize ?? 16 * 1024 * 1024, maxMessageSize: this.endpoint.maxMessageSize(p) });
     return new CoapResponse(await withTimeout(work, o.timeoutMs));
   }
 
@@ -380,16 +419,31 @@ export class CoapServer extends EventEmitter {
   /** Pumps running (nested ones included): see ServingHost.pumping. */
   private depth = 0;
 
-  /** A datagram from a peer: pump(() => handleDatagram(...)) without a closure per datagram. */
+  /**
+   * A datagram from a peer: pump(() => handleDatagram(...)) without a closure per datagram.
+   * Nothing a peer sends may throw out of here (into a socket or session listener): whatever
+   * does is reported as an 'error' and the server goes on.
+   */
   private receive(p: Peer, data: Uint8Array): void {
     this.depth++;
     try {
       this.endpoint.handleDatagram(now(), p, data);
       this.flush();
+    } catch (e) {
+      this.report(e);
     } finally {
       this.depth--;
     }
     this.alarm.arm(this.endpoint.pollTimeout());
+  }
+
+  /** Runs f (a timer's work), reporting what it throws instead of letting it out. */
+  private guard(f: () => void): void {
+    try {
+      f();
+    } catch (e) {
+      this.report(e);
+    }
   }
 
   private pump(f: () => void): void {
@@ -452,6 +506,8 @@ export interface CoapClientOptions {
   transmission?: Partial<TransmissionParameters>;
   blockSize?: number;
   maxBodySize?: number;
+  /** coap://: the largest message we send (RFC 7252 §4.6; default 1152). coaps:// uses the session's largest record. */
+  maxMessageSize?: number;
 }
 
 interface Origin {
@@ -526,7 +582,7 @@ export class CoapClient {
   private readonly serving: RequestServing<string>;
 
   constructor(private readonly opts: CoapClientOptions = {}) {
-    this.endpoint = new CoapEndpoint<string>(opts.transmission ?? {}, randomBytes);
+    this.endpoint = new CoapEndpoint<string>(opts.transmission ?? {}, randomBytes, { maxMessageSize: (key) => this.maxMessageSize(key) });
     this.serving = new RequestServing<string>(
       this.endpoint,
       (p) => p,
@@ -569,7 +625,7 @@ export class CoapClient {
     const { origin, options } = await this.prepare(url, o);
     const r: OutgoingRequest = { code: METHOD_CODES[o.method ?? 'GET'], options, confirmable: o.confirmable ?? true };
     if (o.payload !== undefined) r.payload = typeof o.payload === 'string' ? enc.encode(o.payload) : o.payload;
-    const work = blockwiseRequest((x) => this.exchange(origin, x), r, this.blockOptions(o));
+    const work = blockwiseRequest((x) => this.exchange(origin, x), r, this.blockOptions(o, origin));
     return new CoapResponse(await withTimeout(work, o.timeoutMs));
   }
 
@@ -585,7 +641,7 @@ export class CoapClient {
       this.waiting.delete(id);
       void this.exchange(origin, { code: Code.GET, token, options: [...options, { number: OptionNumber.Observe, value: encodeUint(1) }] }).catch(() => undefined);
     });
-    const blocks = this.blockOptions(o);
+    const blocks = this.blockOptions(o, origin);
     const first = await new Promise<CoapMessage>((resolve, reject) => {
       this.pump(() => {
         id = this.endpoint.request(now(), origin.key, { code: Code.GET, token, options: base, confirmable: o.confirmable ?? true, observe: true });
@@ -627,8 +683,19 @@ export class CoapClient {
     return this.origins.get(`${u.protocol}//${u.host}`)?.session;
   }
 
-  private blockOptions(o: RequestOptions) {
-    return { blockSize: o.blockSize ?? this.opts.blockSize ?? 1024, maxBodySize: o.maxBodySize ?? this.opts.maxBodySize ?? 16 * 1024 * 1024, earlyBlock2: o.blockSize !== undefined || this.opts.blockSize !== undefined };
+  private blockOptions(o: RequestOptions, origin: Origin) {
+    return {
+      blockSize: o.blockSize ?? this.opts.blockSize ?? 1024,
+      maxBodySize: o.maxBodySize ?? this.opts.maxBodySize ?? 16 * 1024 * 1024,
+      earlyBlock2: o.blockSize !== undefined || this.opts.blockSize !== undefined,
+      maxMessageSize: this.maxMessageSize(origin.key),
+    };
+  }
+
+  /** The largest message to an origin: its DTLS session's largest record, or the configured UDP size. */
+  private maxMessageSize(key: string): number {
+    const o = this.origins.get(key);
+    return o?.session ? o.session.maxRecordPayload : (this.opts.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE);
   }
 
   private async prepare(url: string | URL, o: RequestOptions): Promise<{ origin: Origin; options: CoapOption[] }> {
@@ -658,7 +725,7 @@ export class CoapClient {
       if (secure) {
         const s = await dtlsConnect({ ...(this.opts.dtls as ConnectOptions), host: address, port, serverName: this.opts.dtls?.serverName ?? host });
         origin.session = s;
-        s.on('data', (d: Uint8Array) => this.pump(() => this.endpoint.handleDatagram(now(), key, d)));
+        s.on('data', (d: Uint8Array) => this.receive(key, d));
         s.on('close', () => {
           this.origins.delete(key);
           this.pump(() => this.endpoint.dropPeer(key));
@@ -666,7 +733,7 @@ export class CoapClient {
       } else {
         const socket = createSocket({ type: isIPv6(address) ? 'udp6' : 'udp4' });
         origin.socket = socket;
-        socket.on('message', (msg) => this.pump(() => this.endpoint.handleDatagram(now(), key, new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength))));
+        socket.on('message', (msg) => this.receive(key, new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength)));
         socket.on('error', () => undefined); // ICMP unreachable: retransmission decides
         await new Promise<void>((r) => socket.connect(port, address, () => r()));
       }
@@ -674,6 +741,15 @@ export class CoapClient {
     origin.ready.catch(() => this.origins.delete(key));
     this.origins.set(key, origin);
     return origin;
+  }
+
+  /** A datagram from an origin; nothing it causes may throw into the socket or session listener. */
+  private receive(key: string, data: Uint8Array): void {
+    try {
+      this.pump(() => this.endpoint.handleDatagram(now(), key, data));
+    } catch {
+      // a bug is no reason to take the application down with it; the exchange times out
+    }
   }
 
   private exchange(origin: Origin, r: OutgoingRequest): Promise<CoapMessage> {

@@ -1,5 +1,6 @@
 import { equal as bytesEqual } from '../bytes/util.js';
 import { BlockOptionError, decodeBlock as decodeBlockRaw, encodeBlock, sizeToSzxFloor, szxToSize, type BlockValue } from './block.js';
+import { encodedSize } from './codec.js';
 import type { OutgoingRequest } from './endpoint.js';
 import { CoapError } from './errors.js';
 import { Code, decodeUint, encodeUint, getOption, OptionNumber, type CoapMessage, type CoapOption } from './message.js';
@@ -21,6 +22,22 @@ export interface BlockwiseOptions {
   maxBodySize: number;
   /** Ask for this Block2 size from the first request (early negotiation, RFC 7959 §2.4). */
   earlyBlock2?: boolean;
+  /**
+   * The largest message the transport carries (a DTLS session's maxRecordPayload, a UDP
+   * message size): Block1 blocks are chosen to fit it, and a smaller Block2 size is asked for
+   * from the first request when a full block would not fit. A request that cannot fit even
+   * with 16-byte blocks fails with MESSAGE_TOO_LARGE.
+   */
+  maxMessageSize?: number;
+}
+
+/** Room a response needs besides its payload, assumed when asking for a Block2 size: header, an 8-byte token, Content-Format, ETag, Block2, Size2, the marker. */
+const RESPONSE_OVERHEAD = 48;
+
+/** The largest power of two in 16..size that is <= room (0 if none). */
+function fitSize(size: number, room: number): number {
+  while (size >= 16 && size > room) size >>= 1;
+  return size >= 16 ? size : 0;
 }
 
 /** What to do next: send one more request of the transfer, or take the final response. */
@@ -59,7 +76,13 @@ export class BlockwiseTransfer {
     this.body = r.payload ?? new Uint8Array(0);
     this.szx = sizeToSzxFloor(o.blockSize);
     this.base = r.options.filter((x) => x.number !== OptionNumber.Block1 && x.number !== OptionNumber.Block2);
-    this.early = o.earlyBlock2 ? [{ number: OptionNumber.Block2, value: encodeBlock({ num: 0, more: false, szx: this.szx }) }] : [];
+    let early = o.earlyBlock2 ? this.szx : undefined;
+    if (o.maxMessageSize !== undefined) {
+      // a response block must fit the transport too: ask for a size that does
+      const fit = fitSize(szxToSize(this.szx), o.maxMessageSize - RESPONSE_OVERHEAD);
+      if (fit > 0 && fit < szxToSize(this.szx)) early = sizeToSzxFloor(fit);
+    }
+    this.early = early !== undefined ? [{ number: OptionNumber.Block2, value: encodeBlock({ num: 0, more: false, szx: early }) }] : [];
   }
 
   /**
@@ -76,9 +99,18 @@ export class BlockwiseTransfer {
   /** The first request to send. */
   start(): OutgoingRequest {
     if (this.phase !== 'start') throw new CoapError('INVALID_ARGUMENT', 'the transfer has started');
-    if (this.body.length <= szxToSize(this.szx)) {
+    const max = this.o.maxMessageSize ?? Infinity;
+    const tokenLength = this.r.token?.length ?? 8;
+    if (this.body.length === 0 || (this.body.length <= szxToSize(this.szx) && encodedSize(tokenLength, [...this.base, ...this.early], this.body.length) <= max)) {
       this.phase = 'single';
       return { ...this.r, options: [...this.base, ...this.early] };
+    }
+    if (max !== Infinity) {
+      // Block1 blocks that fit the transport next to the options, Block1 and Size1
+      const room = max - 1 - encodedSize(tokenLength, [...this.base, ...this.early, { number: OptionNumber.Block1, value: new Uint8Array(3) }, { number: OptionNumber.Size1, value: encodeUint(this.body.length) }], 0);
+      const fit = fitSize(szxToSize(this.szx), room);
+      if (fit === 0) throw new CoapError('MESSAGE_TOO_LARGE', `the request's options leave no room for a block in a ${max}-byte message`);
+      this.szx = sizeToSzxFloor(fit);
     }
     this.phase = 'block1';
     return this.block1Request();

@@ -220,6 +220,30 @@ const extLength = (n: number) => (n < 13 ? 0 : n < 269 ? 1 : 2);
 /** The 4-bit delta/length nibble for a value (13/14 announce a 1/2-byte extension). */
 const nibble = (n: number) => (n < 13 ? n : n < 269 ? 13 : 14);
 
+/**
+ * The size {@link encodeMessage} would produce for a message with this token length, these
+ * options (in any order: sorted here when they are not) and a payload of this length, without
+ * encoding it: 4 + TKL + each option's header, extensions and value + (0xFF + payload).
+ */
+export function encodedSize(tokenLength: number, options: readonly CoapOption[], payloadLength: number): number {
+  let sorted = options;
+  for (let i = 1; i < options.length; i++) {
+    if (options[i]!.number < options[i - 1]!.number) {
+      sorted = [...options].sort((a, b) => a.number - b.number);
+      break;
+    }
+  }
+  let size = 4 + tokenLength + (payloadLength > 0 ? 1 + payloadLength : 0);
+  let prev = 0;
+  for (let i = 0; i < sorted.length; i++) {
+    const o = sorted[i]!;
+    const vl = o.value.length;
+    size += 1 + extLength(o.number - prev) + extLength(vl) + vl;
+    prev = o.number;
+  }
+  return size;
+}
+
 /** Copies `src` into `out` at `pos` (a byte loop for the short values of the hot path, set() otherwise). */
 function put(out: Uint8Array, pos: number, src: Uint8Array): void {
   const n = src.length;

@@ -1,5 +1,6 @@
 import { toHex, utf8 } from '../bytes/util.js';
 import { TimerQueue } from '../timers/timer-queue.js';
+import { encodedSize } from './codec.js';
 import { DEFAULT_TRANSMISSION, type TransmissionParameters } from './config.js';
 import { CoapError } from './errors.js';
 import { MessageLayer } from './message-layer.js';
@@ -29,6 +30,19 @@ export interface OutgoingResponse {
   /** For notifications: CON or NON (default: NON; piggybacked when possible). */
   confirmable?: boolean;
 }
+
+/** How an endpoint lives with its transport and its peers (everything optional). */
+export interface EndpointOptions<P> {
+  /**
+   * The largest CoAP message the transport carries to this peer: a DTLS session's
+   * maxRecordPayload (MTU, record_size_limit, max_fragment_length), for UDP a configured size
+   * (RFC 7252 §4.6: 1152 when nothing is known). Default: no limit. A request that does not fit
+   * fails with MESSAGE_TOO_LARGE; a response that does not fit becomes a 5.00.
+   */
+  maxMessageSize?: (peer: P) => number;
+}
+
+const EMPTY = new Uint8Array(0);
 
 export interface ServerExchange<P> {
   readonly id: number;
@@ -88,6 +102,8 @@ export class CoapEndpoint<P> {
   private serverTimersHead = 0;
   private readonly events: Array<CoapEvent<P>> = [];
 
+  readonly stats = { oversized: 0, noMessageId: 0 };
+
   constructor(
     params: Partial<TransmissionParameters> = {},
     private readonly random: (n: number) => Uint8Array = (n) => {
@@ -95,6 +111,7 @@ export class CoapEndpoint<P> {
       for (let i = 0; i < n; i++) b[i] = Math.floor(Math.random() * 256);
       return b;
     },
+    private readonly options: EndpointOptions<P> = {},
   ) {
     this.params = { ...DEFAULT_TRANSMISSION, ...params };
     this.messages = new MessageLayer(this.params, () => this.random(4).reduce((a, b) => a * 256 + b, 0) / 2 ** 32);
@@ -107,11 +124,19 @@ export class CoapEndpoint<P> {
   request(now: number, peer: P, r: OutgoingRequest): number {
     if (!isRequestCode(r.code)) throw new CoapError('INVALID_ARGUMENT', `code ${r.code} is not a request code`);
     const id = this.nextId++;
+    const options = sortOptions(r.options);
+    const payload = r.payload ?? EMPTY;
+    const limit = this.maxMessageSize(peer);
+    if (limit !== Infinity) {
+      const size = encodedSize(r.token?.length ?? 4, options, payload.length);
+      if (size > limit) return this.failEarly(id, peer, new CoapError('MESSAGE_TOO_LARGE', `a ${size}-byte request exceeds the ${limit}-byte limit of the transport`));
+    }
+    const confirmable = r.confirmable ?? true;
+    const messageId = this.messages.allocateMessageId(now, peer, confirmable);
+    if (messageId === undefined) return this.failEarly(id, peer, new CoapError('OVERLOADED', 'no message ID is free for this peer (RFC 7252 §4.4)'));
     const tokens = this.mapOf(this.byToken, peer);
     let token = r.token ?? this.random(4);
     while (!r.token && tokens.has(toHex(token))) token = this.random(4);
-    const confirmable = r.confirmable ?? true;
-    const messageId = this.messages.allocateMessageId(now, peer);
     const x: ClientExchange<P> = {
       id,
       peer,
@@ -128,15 +153,20 @@ export class CoapEndpoint<P> {
     this.mapOf(this.byMid, peer).set(messageId, x);
     this.clients.set(id, x);
     this.clientTimers.schedule(x, x.deadline);
-    this.messages.send(now, peer, {
-      type: confirmable ? MessageType.CON : MessageType.NON,
-      code: r.code,
-      messageId,
-      token,
-      options: sortOptions(r.options),
-      payload: r.payload ?? new Uint8Array(0),
-    });
+    this.messages.send(now, peer, { type: confirmable ? MessageType.CON : MessageType.NON, code: r.code, messageId, token, options, payload });
     return id;
+  }
+
+  /** A request that never left: its 'error' event comes with the next poll. */
+  private failEarly(id: number, peer: P, error: CoapError): number {
+    this.events.push({ type: 'error', peer, requestId: id, error });
+    return id;
+  }
+
+  /** The largest message the transport carries to this peer (EndpointOptions.maxMessageSize; Infinity without one). */
+  maxMessageSize(peer: P): number {
+    const f = this.options.maxMessageSize;
+    return f ? f(peer) : Infinity;
   }
 
   /** Forgets a client exchange (an observation ended, a caller gave up). */
@@ -156,26 +186,64 @@ export class CoapEndpoint<P> {
     x.done = true;
     this.servers.delete(exchangeId);
     const req = x.request;
-    const options = inOrder(r.options ?? []);
-    const payload = r.payload ?? new Uint8Array(0);
+    let code = r.code;
+    let options = inOrder(r.options ?? []);
+    let payload = r.payload ?? EMPTY;
+    const limit = this.maxMessageSize(x.peer);
+    if (limit !== Infinity && encodedSize(req.token.length, options, payload.length) > limit) {
+      // the server core sizes its blocks to the limit; whatever still does not fit is a 5.00
+      this.stats.oversized++;
+      code = Code.InternalServerError;
+      options = [];
+      payload = EMPTY;
+    }
+    const confirmable = r.confirmable ?? req.type === MessageType.CON;
+    try {
+      this.answerRequest(now, x, code, options, payload, confirmable);
+    } catch (e) {
+      // a response the codec refuses (an option number past 65535, ...): the request gets a
+      // 5.00, and the caller learns why
+      this.answerRequest(now, x, Code.InternalServerError, [], EMPTY, confirmable);
+      throw e;
+    }
+  }
+
+  /** Piggybacked on the ACK while the CON is unanswered, else a separate response. */
+  private answerRequest(now: number, x: PendingServer<P>, code: number, options: CoapOption[], payload: Uint8Array, confirmable: boolean): void {
+    const req = x.request;
     if (req.type === MessageType.CON && !this.messages.answered(x.peer, req.messageId)) {
-      this.messages.answer(now, x.peer, { type: MessageType.ACK, code: r.code, messageId: req.messageId, token: req.token, options, payload });
+      this.messages.answer(now, x.peer, { type: MessageType.ACK, code, messageId: req.messageId, token: req.token, options, payload });
       return;
     }
-    this.sendSeparate(now, x.peer, { code: r.code, token: req.token, options, payload }, r.confirmable ?? req.type === MessageType.CON);
+    this.sendSeparate(now, x.peer, { code, token: req.token, options, payload }, confirmable);
   }
 
-  /** Sends a notification (RFC 7641) or any response outside an exchange, on a token. */
-  notify(now: number, peer: P, token: Uint8Array, r: OutgoingResponse): void {
-    this.sendSeparate(now, peer, { code: r.code, token, options: inOrder(r.options ?? []), payload: r.payload ?? new Uint8Array(0) }, r.confirmable ?? false);
+  /**
+   * Sends a notification (RFC 7641) or any response outside an exchange, on a token. Returns
+   * false when it could not go: larger than the transport carries, or no message ID free.
+   */
+  notify(now: number, peer: P, token: Uint8Array, r: OutgoingResponse): boolean {
+    const options = inOrder(r.options ?? []);
+    const payload = r.payload ?? EMPTY;
+    const limit = this.maxMessageSize(peer);
+    if (limit !== Infinity && encodedSize(token.length, options, payload.length) > limit) {
+      this.stats.oversized++;
+      return false;
+    }
+    return this.sendSeparate(now, peer, { code: r.code, token, options, payload }, r.confirmable ?? false);
   }
 
-  private sendSeparate(now: number, peer: P, base: Omit<CoapMessage, 'type' | 'messageId'>, confirmable: boolean): void {
-    const messageId = this.messages.allocateMessageId(now, peer);
+  private sendSeparate(now: number, peer: P, base: Omit<CoapMessage, 'type' | 'messageId'>, confirmable: boolean): boolean {
+    const messageId = this.messages.allocateMessageId(now, peer, confirmable);
+    if (messageId === undefined) {
+      this.stats.noMessageId++;
+      return false;
+    }
     const sent = this.mapOf(this.notifications, peer);
     sent.set(messageId, base.token);
     if (sent.size > 64) sent.delete(sent.keys().next().value!);
     this.messages.send(now, peer, { type: confirmable ? MessageType.CON : MessageType.NON, code: base.code, messageId, token: base.token, options: base.options, payload: base.payload });
+    return true;
   }
 
   // === driver interface ==================================================================

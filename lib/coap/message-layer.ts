@@ -203,12 +203,14 @@ export class MessageLayer<P> {
   private readonly chunksById = new Map<number, AnswerChunk>();
   private answerChunk: AnswerChunk | undefined;
   private nextChunkId = 0;
-  private readonly usedIds = new Fifo<Used<P>>();
+  /** Message IDs we used, in expiry order: one FIFO per lifetime (CON, NON). */
+  private readonly usedCon = new Fifo<Used<P>>();
+  private readonly usedNon = new Fifo<Used<P>>();
   /** Peer states that may have become empty since the last sweep (the sweep drops empty ones). */
   private readonly mayBeEmpty = new Set<PeerState<P>>();
   /** Outstanding CONs over all peers. */
   private pendingTotal = 0;
-  readonly stats = { malformed: 0, duplicates: 0, retransmissions: 0 };
+  readonly stats = { malformed: 0, duplicates: 0, retransmissions: 0, noMessageId: 0 };
 
   constructor(
     private readonly params: TransmissionParameters,
@@ -239,21 +241,26 @@ export class MessageLayer<P> {
     return true;
   }
 
-  /** A fresh message ID for this peer, not used within EXCHANGE_LIFETIME. */
-  allocateMessageId(now: number, peer: P): number {
+  /**
+   * A fresh message ID for this peer (RFC 7252 §4.4): not used within the lifetime of the
+   * message that used it last (EXCHANGE_LIFETIME after a CON, NON_LIFETIME after a NON,
+   * §4.8.2). IDs go round in order from a random start, so the next one is the one used
+   * longest ago: when it is still reserved, the peer has none free and this returns undefined
+   * at once (O(1); the caller drops or fails that message).
+   */
+  allocateMessageId(now: number, peer: P, confirmable = true): number | undefined {
     const s = this.state(peer);
-    for (let i = 0; i < 0x10000; i++) {
-      const mid = s.nextMid;
-      s.nextMid = (s.nextMid + 1) & 0xffff;
-      const until = s.used.get(mid);
-      if (until === undefined || until <= now) {
-        const u = now + this.params.exchangeLifetimeMs;
-        s.used.set(mid, u);
-        this.usedIds.push(new Used(s, mid, u));
-        return mid;
-      }
+    const mid = s.nextMid;
+    const until = s.used.get(mid);
+    if (until !== undefined && until > now) {
+      this.stats.noMessageId++;
+      return undefined;
     }
-    throw new RangeError('all 65536 message IDs are in use for this peer');
+    s.nextMid = (mid + 1) & 0xffff;
+    const u = now + (confirmable ? this.params.exchangeLifetimeMs : this.params.nonLifetimeMs);
+    s.used.set(mid, u);
+    (confirmable ? this.usedCon : this.usedNon).push(new Used(s, mid, u));
+    return mid;
   }
 
   /**
@@ -507,12 +514,14 @@ export class MessageLayer<P> {
       } else chunks[keep++] = c;
     }
     chunks.length = keep;
-    for (let u = this.usedIds.peek(); u && u.until <= now; u = this.usedIds.peek()) {
-      this.usedIds.shift();
-      const s = u.state;
-      if (s.used.get(u.mid) === u.until) {
-        s.used.delete(u.mid);
-        check.add(s);
+    for (const fifo of [this.usedCon, this.usedNon]) {
+      for (let u = fifo.peek(); u && u.until <= now; u = fifo.peek()) {
+        fifo.shift();
+        const s = u.state;
+        if (s.used.get(u.mid) === u.until) {
+          s.used.delete(u.mid);
+          check.add(s);
+        }
       }
     }
     for (const s of check) {

@@ -1,5 +1,6 @@
 import { concat, toHex, utf8 } from '../bytes/util.js';
 import { BlockOptionError, decodeBlock, encodeBlock, sizeToSzxFloor, szxToSize } from './block.js';
+import { encodedSize } from './codec.js';
 import type { CoapEndpoint, OutgoingResponse, ServerExchange } from './endpoint.js';
 import { Code, decodeUint, encodeUint, getOption, getOptions, OptionNumber, type CoapMessage, type CoapOption } from './message.js';
 import { CON_NOTIFICATION_INTERVAL_MS, OBSERVE_MODULO } from './observe.js';
@@ -99,7 +100,7 @@ export class CoapServerCore<P> {
       const cached = this.bodies.get(key);
       if (cached && cached.expires > now) {
         cached.expires = now + this.opts.blockCacheMs;
-        this.endpoint.respond(now, x.id, this.slice(cached, decodeBlock(block2)));
+        this.endpoint.respond(now, x.id, this.slice(cached, decodeBlock(block2), this.fitBlock(x.peer, m.token.length, cached.options, cached.payload.length)));
         return undefined;
       }
       // not cached (expired or never seen): let the application answer; reply() slices it
@@ -159,12 +160,13 @@ export class CoapServerCore<P> {
   reply(now: number, exchangeId: number, req: AssembledRequest<P>, res: OutgoingResponse, observable = false): void {
     const m = req.message;
     // Fast path: no observe registration, no Block1/Block2 in the request, a body that fits one
-    // block and no Block2 option to strip: the response goes out as the application gave it.
+    // block and the transport, and no Block2 option to strip: the response goes out as given.
     if (
       !req.observing &&
       (res.payload === undefined || res.payload.length <= this.opts.blockSize) &&
       !hasOption3(m.options, OptionNumber.Block1, OptionNumber.Block2, OptionNumber.Block2) &&
-      (res.options === undefined || !hasOption3(res.options, OptionNumber.Block2, OptionNumber.Block2, OptionNumber.Block2))
+      (res.options === undefined || !hasOption3(res.options, OptionNumber.Block2, OptionNumber.Block2, OptionNumber.Block2)) &&
+      this.fits(req.peer, m.token.length, res)
     ) {
       this.endpoint.respond(now, exchangeId, res);
       return;
@@ -179,18 +181,44 @@ export class CoapServerCore<P> {
       this.observers.set(okey, o);
       options.push({ number: OptionNumber.Observe, value: encodeUint(o.seq) });
     }
+    options = options.filter((o) => o.number !== OptionNumber.Block2 && o.number !== OptionNumber.Size2);
     const payload = res.payload ?? new Uint8Array(0);
+    const fitted = this.fitBlock(req.peer, m.token.length, options, payload.length);
+    if (fitted === 0) {
+      // not even a 16-byte block fits next to these options
+      this.endpoint.respond(now, exchangeId, { code: Code.InternalServerError });
+      return;
+    }
     const block2 = getOption(m, OptionNumber.Block2);
     const wanted = block2 ? decodeBlock(block2) : undefined;
-    const size = Math.min(this.opts.blockSize, wanted ? szxToSize(wanted.szx) : this.opts.blockSize);
+    const size = Math.min(fitted, wanted ? szxToSize(wanted.szx) : fitted);
     if (payload.length > size || (wanted && wanted.num > 0)) {
       const cached: CachedBody = { expires: now + this.opts.blockCacheMs, code: res.code, options, payload };
       if (!req.observing) this.bodies.set(key, cached);
-      this.endpoint.respond(now, exchangeId, this.slice(cached, wanted ?? { num: 0, more: false, szx: sizeToSzxFloor(size) }));
+      this.endpoint.respond(now, exchangeId, this.slice(cached, wanted ?? { num: 0, more: false, szx: sizeToSzxFloor(size) }, fitted));
       return;
     }
-    options = options.filter((o) => o.number !== OptionNumber.Block2);
     this.endpoint.respond(now, exchangeId, { ...res, options });
+  }
+
+  /** Whether a response goes to this peer in one message as it is (the transport's limit). */
+  private fits(peer: P, tokenLength: number, res: OutgoingResponse): boolean {
+    const limit = this.endpoint.maxMessageSize(peer);
+    return limit === Infinity || encodedSize(tokenLength, res.options ?? [], res.payload?.length ?? 0) <= limit;
+  }
+
+  /**
+   * The largest block size (16..blockSize) whose message, with these options plus Block2 and
+   * Size2, fits the transport to this peer (a DTLS session's largest record, the UDP message
+   * size); 0 when not even 16 bytes do.
+   */
+  private fitBlock(peer: P, tokenLength: number, options: readonly CoapOption[], total: number): number {
+    let size = 1 << (sizeToSzxFloor(this.opts.blockSize) + 4);
+    const limit = this.endpoint.maxMessageSize(peer);
+    if (limit === Infinity) return size;
+    const room = limit - 1 - encodedSize(tokenLength, [...options, { number: OptionNumber.Block2, value: BLOCK_VALUE_MAX }, { number: OptionNumber.Size2, value: encodeUint(total) }], 0);
+    while (size >= 16 && size > room) size >>= 1;
+    return size >= 16 ? size : 0;
   }
 
   /** The current observers of a resource key (path + query), for notify(). */
@@ -206,10 +234,17 @@ export class CoapServerCore<P> {
     const options = [...(res.options ?? []), { number: OptionNumber.Observe, value: encodeUint(o.seq) }];
     if (res.code >= 0x80) this.observers.delete(`${this.peerId(o.peer)}|${toHex(o.token)}`); // an error ends the observation
     const payload = res.payload ?? new Uint8Array(0);
-    if (payload.length > this.opts.blockSize) {
+    const fitted = this.fitBlock(o.peer, o.token.length, options, payload.length);
+    if (fitted === 0) {
+      // RFC 7641 §4.2: a 5.00 ends the observation; it has no options to crowd it out
+      this.observers.delete(`${this.peerId(o.peer)}|${toHex(o.token)}`);
+      this.endpoint.notify(now, o.peer, o.token, { code: Code.InternalServerError, confirmable: con });
+      return;
+    }
+    if (payload.length > fitted) {
       // RFC 7959 §2.6: the first block only; the client fetches the rest with GETs
       this.bodies.set(o.key, { expires: now + this.opts.blockCacheMs, code: res.code, options, payload });
-      const first = this.slice({ expires: 0, code: res.code, options, payload }, { num: 0, szx: sizeToSzxFloor(this.opts.blockSize) });
+      const first = this.slice({ expires: 0, code: res.code, options, payload }, { num: 0, szx: sizeToSzxFloor(fitted) }, fitted);
       this.endpoint.notify(now, o.peer, o.token, { ...first, confirmable: con });
       return;
     }
@@ -236,8 +271,10 @@ export class CoapServerCore<P> {
     return this.observers.size;
   }
 
-  private slice(c: CachedBody, want: { num: number; szx: number }): OutgoingResponse {
-    const szx = Math.min(want.szx, sizeToSzxFloor(this.opts.blockSize));
+  /** The block `want` asks for, at most `maxSize` bytes (a smaller size renumbers, RFC 7959 §2.4). */
+  private slice(c: CachedBody, want: { num: number; szx: number }, maxSize: number): OutgoingResponse {
+    if (maxSize < 16) return { code: Code.InternalServerError };
+    const szx = Math.min(want.szx, sizeToSzxFloor(maxSize));
     const size = szxToSize(szx);
     // RFC 7959 §2.4: a smaller SZX than the one used so far changes the block number
     const start = want.num * szxToSize(want.szx);
@@ -257,6 +294,9 @@ export class CoapServerCore<P> {
     return undefined;
   }
 }
+
+/** A 3-byte Block option value: the longest, to size a message before its block number is known. */
+const BLOCK_VALUE_MAX = new Uint8Array(3);
 
 /** Whether any option has number a, b or c. */
 function hasOption3(options: readonly CoapOption[], a: number, b: number, c: number): boolean {
