@@ -16,6 +16,9 @@ import { Code, encodeUint, OptionNumber, type CoapMessage, type CoapOption } fro
 import { CoapResponse, describeRequest, METHOD_CODES, type IncomingRequest, type Method } from '../lib/coap/api-types.js';
 import { NotificationOrder } from '../lib/coap/observe.js';
 import { decodeBlock } from '../lib/coap/block.js';
+import { DEFAULT_TRANSMISSION } from '../lib/coap/config.js';
+import type { ServerLimits } from '../lib/coap/limits.js';
+import { PeerAddresses } from './peer-addresses.js';
 
 const enc = new TextEncoder();
 const randomBytes = (n: number) => randomFillSync(new Uint8Array(n));
@@ -52,6 +55,19 @@ class RequestServing<P> {
     opts: Partial<ServerCoreOptions>,
   ) {
     this.core = new CoapServerCore<P>(endpoint, peerId, opts);
+  }
+
+  /** The earlier of the endpoint's and the core's deadlines (the driver arms one timer). */
+  pollTimeout(): number | undefined {
+    const a = this.core.endpoint.pollTimeout();
+    const b = this.core.pollTimeout();
+    return a === undefined ? b : b === undefined ? a : Math.min(a, b);
+  }
+
+  /** The timer fired: the endpoint's retransmissions and deadlines, the core's sweep. */
+  handleTimeout(t: number): void {
+    this.core.endpoint.handleTimeout(t);
+    this.core.handleTimeout(t);
   }
 
   /** Takes the endpoint's request and reset events. */
@@ -222,6 +238,8 @@ export interface CoapServerOptions {
    * each session's largest record decides (MTU, record_size_limit, max_fragment_length).
    */
   maxMessageSize?: number;
+  /** Caps on what peers can make the server hold (lib/coap/limits.ts DEFAULT_SERVER_LIMITS). */
+  limits?: Partial<ServerLimits>;
 }
 
 /** RFC 7252 §4.6: with nothing known about the path, messages of at most 1152 bytes. */
@@ -242,10 +260,11 @@ export class CoapServer extends EventEmitter {
   /** coap:// datagrams, sent once per turn of the event loop (see Outbox). */
   private readonly outbox = new Outbox(() => this.socket);
   private dtls: DtlsServer | undefined;
-  private readonly addresses = new Map<string, PeerAddress>();
+  /** coap:// peers, forgotten after EXCHANGE_LIFETIME of silence. */
+  private readonly addresses: PeerAddresses;
   private readonly sessionIds = new WeakMap<DtlsSession, string>();
   private nextSession = 1;
-  private readonly alarm = new Alarm(() => this.pump(() => this.endpoint.handleTimeout(now())));
+  private readonly alarm = new Alarm(() => this.guard(() => this.pump(() => this.timeout(now()))));
 
   constructor(
     private readonly opts: CoapServerOptions = {},
@@ -253,8 +272,11 @@ export class CoapServer extends EventEmitter {
   ) {
     super();
     const udpLimit = opts.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
+    const lifetime = opts.transmission?.exchangeLifetimeMs ?? DEFAULT_TRANSMISSION.exchangeLifetimeMs;
+    this.addresses = new PeerAddresses(lifetime);
     this.endpoint = new CoapEndpoint<Peer>(opts.transmission ?? {}, randomBytes, {
       maxMessageSize: (p) => (typeof p === 'string' ? udpLimit : p.maxRecordPayload),
+      ...(opts.limits ? { limits: opts.limits } : {}),
     });
     const server = this;
     const host: ServingHost = {
@@ -264,9 +286,10 @@ export class CoapServer extends EventEmitter {
       },
       sendQueued: () => server.sendQueued(),
     };
-    const core: Partial<ServerCoreOptions> = {};
+    const core: Partial<ServerCoreOptions> = { blockCacheMs: lifetime };
     if (opts.blockSize) core.blockSize = opts.blockSize;
     if (opts.maxBodySize) core.maxBodySize = opts.maxBodySize;
+    if (opts.limits) core.limits = opts.limits;
     this.serving = new RequestServing<Peer>(
       this.endpoint,
       (p) => this.peerId(p),
@@ -335,8 +358,28 @@ export class CoapServer extends EventEmitter {
 
   private addressKey(a: PeerAddress): string {
     const key = `${a.address}|${a.port}`;
-    if (!this.addresses.has(key)) this.addresses.set(key, { address: a.address, port: a.port });
+    this.addresses.touch(key, { address: a.address, port: a.port }, now());
     return key;
+  }
+
+  /** coap:// peers known now (each forgotten after EXCHANGE_LIFETIME of silence). */
+  get peerAddressCount(): number {
+    return this.addresses.size;
+  }
+
+  /** The timer: retransmissions and deadlines, block-wise state expired, silent coap:// peers forgotten. */
+  private timeout(t: number): void {
+    this.serving.handleTimeout(t);
+    for (const key of this.addresses.sweep(t)) {
+      this.serving.core.forget(key);
+      this.endpoint.dropPeer(key);
+    }
+  }
+
+  private deadline(): number | undefined {
+    const a = this.serving.pollTimeout();
+    const b = this.addresses.pollTimeout();
+    return a === undefined ? b : b === undefined ? a : Math.min(a, b);
   }
 
   get secure(): boolean {
@@ -366,7 +409,7 @@ export class CoapServer extends EventEmitter {
     this.socket = socket;
     socket.on('message', (msg, rinfo) => {
       const key = `${rinfo.address}|${rinfo.port}`;
-      if (!this.addresses.has(key)) this.addresses.set(key, { address: rinfo.address, port: rinfo.port });
+      this.addresses.touch(key, { address: rinfo.address, port: rinfo.port }, now());
       this.receive(key, new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength));
     });
     socket.on('error', (e) => this.emit('error', e));
@@ -434,7 +477,7 @@ export class CoapServer extends EventEmitter {
     } finally {
       this.depth--;
     }
-    this.alarm.arm(this.endpoint.pollTimeout());
+    this.alarm.arm(this.deadline());
   }
 
   /** Runs f (a timer's work), reporting what it throws instead of letting it out. */
@@ -454,7 +497,7 @@ export class CoapServer extends EventEmitter {
     } finally {
       this.depth--;
     }
-    this.alarm.arm(this.endpoint.pollTimeout());
+    this.alarm.arm(this.deadline());
   }
 
   private flush(): void {
@@ -577,7 +620,7 @@ export class CoapClient {
   readonly endpoint: CoapEndpoint<string>;
   private readonly origins = new Map<string, Origin>();
   private readonly waiting = new Map<number, { resolve: (m: CoapMessage) => void; reject: (e: Error) => void; onNotification?: (m: CoapMessage) => void }>();
-  private readonly alarm = new Alarm(() => this.pump(() => this.endpoint.handleTimeout(now())));
+  private readonly alarm = new Alarm(() => this.pump(() => this.serving.handleTimeout(now())));
 
   private readonly serving: RequestServing<string>;
 
@@ -788,7 +831,7 @@ export class CoapClient {
       if (o.session && !o.session.closed) o.session.send(t.data);
       else o.socket?.send(t.data);
     }
-    this.alarm.arm(ep.pollTimeout());
+    this.alarm.arm(this.serving.pollTimeout());
   }
 }
 

@@ -3,6 +3,7 @@ import { TimerQueue } from '../timers/timer-queue.js';
 import { encodedSize } from './codec.js';
 import { DEFAULT_TRANSMISSION, type TransmissionParameters } from './config.js';
 import { CoapError } from './errors.js';
+import { resolveLimits, serviceUnavailable, type ServerLimits } from './limits.js';
 import { MessageLayer } from './message-layer.js';
 import { Code, isCritical, isRequestCode, isResponseCode, MessageType, OptionNumber, type CoapMessage, type CoapOption } from './message.js';
 
@@ -40,6 +41,12 @@ export interface EndpointOptions<P> {
    * fails with MESSAGE_TOO_LARGE; a response that does not fit becomes a 5.00.
    */
   maxMessageSize?: (peer: P) => number;
+  /**
+   * Caps (DEFAULT_SERVER_LIMITS): the endpoint uses maxPendingRequests(PerPeer) (a request
+   * beyond them gets 5.03 with Max-Age and no 'request' event), maxQueuedPerPeer (a CON beyond
+   * it fails at once) and retryAfterSeconds.
+   */
+  limits?: Partial<ServerLimits>;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -73,6 +80,8 @@ interface PendingServer<P> extends ServerExchange<P> {
   /** When to send an empty ACK if the handler has not answered. */
   deadline: number | undefined;
   done: boolean;
+  /** When it is forgotten unanswered: MAX_TRANSMIT_WAIT after it arrived (the client has given up). */
+  expires: number;
 }
 
 /**
@@ -90,7 +99,10 @@ export class CoapEndpoint<P> {
   private readonly clients = new Map<number, ClientExchange<P>>();
   private readonly byToken = new Map<P, Map<string, ClientExchange<P>>>();
   private readonly byMid = new Map<P, Map<number, ClientExchange<P>>>();
+  /** Requests the application has not answered, in order of arrival (so of expiry). */
   private readonly servers = new Map<number, PendingServer<P>>();
+  private readonly pendingPerPeer = new Map<P, number>();
+  private readonly limits: ServerLimits;
   private readonly notifications = new Map<P, Map<number, Uint8Array>>();
   private readonly clientTimers: TimerQueue<ClientExchange<P>>;
   /**
@@ -102,7 +114,7 @@ export class CoapEndpoint<P> {
   private serverTimersHead = 0;
   private readonly events: Array<CoapEvent<P>> = [];
 
-  readonly stats = { oversized: 0, noMessageId: 0 };
+  readonly stats = { oversized: 0, noMessageId: 0, refusedBusy: 0, expiredUnanswered: 0 };
 
   constructor(
     params: Partial<TransmissionParameters> = {},
@@ -114,7 +126,8 @@ export class CoapEndpoint<P> {
     private readonly options: EndpointOptions<P> = {},
   ) {
     this.params = { ...DEFAULT_TRANSMISSION, ...params };
-    this.messages = new MessageLayer(this.params, () => this.random(4).reduce((a, b) => a * 256 + b, 0) / 2 ** 32);
+    this.limits = resolveLimits(options.limits);
+    this.messages = new MessageLayer(this.params, () => this.random(4).reduce((a, b) => a * 256 + b, 0) / 2 ** 32, { maxQueuedPerPeer: this.limits.maxQueuedPerPeer });
     this.clientTimers = new TimerQueue((x) => (this.clients.get(x.id) === x ? x.deadline : undefined), () => this.clients.size);
   }
 
@@ -154,6 +167,7 @@ export class CoapEndpoint<P> {
     this.clients.set(id, x);
     this.clientTimers.schedule(x, x.deadline);
     this.messages.send(now, peer, { type: confirmable ? MessageType.CON : MessageType.NON, code: r.code, messageId, token, options, payload });
+    this.drainMessages(now); // a CON refused by a full queue fails at once
     return id;
   }
 
@@ -161,6 +175,20 @@ export class CoapEndpoint<P> {
   private failEarly(id: number, peer: P, error: CoapError): number {
     this.events.push({ type: 'error', peer, requestId: id, error });
     return id;
+  }
+
+  /** A server exchange leaves the pending set (answered, expired, its peer gone). */
+  private settle(x: PendingServer<P>): void {
+    x.done = true;
+    this.servers.delete(x.id);
+    const n = (this.pendingPerPeer.get(x.peer) ?? 1) - 1;
+    if (n > 0) this.pendingPerPeer.set(x.peer, n);
+    else this.pendingPerPeer.delete(x.peer);
+  }
+
+  /** Requests handed to the application and not answered yet. */
+  get pendingRequests(): number {
+    return this.servers.size;
   }
 
   /** The largest message the transport carries to this peer (EndpointOptions.maxMessageSize; Infinity without one). */
@@ -183,8 +211,7 @@ export class CoapEndpoint<P> {
   respond(now: number, exchangeId: number, r: OutgoingResponse): void {
     const x = this.servers.get(exchangeId);
     if (!x || x.done) return;
-    x.done = true;
-    this.servers.delete(exchangeId);
+    this.settle(x);
     const req = x.request;
     let code = r.code;
     let options = inOrder(r.options ?? []);
@@ -243,6 +270,7 @@ export class CoapEndpoint<P> {
     sent.set(messageId, base.token);
     if (sent.size > 64) sent.delete(sent.keys().next().value!);
     this.messages.send(now, peer, { type: confirmable ? MessageType.CON : MessageType.NON, code: base.code, messageId, token: base.token, options: base.options, payload: base.payload });
+    if (confirmable) this.drainMessages(now); // a CON refused by a full queue fails at once
     return true;
   }
 
@@ -259,6 +287,11 @@ export class CoapEndpoint<P> {
     for (const x of this.clientTimers.popDue(now)) {
       this.finishClient(x, new CoapError('TIMEOUT', `no response within ${this.params.maxTransmitWaitMs} ms`));
     }
+    // requests never answered: forgotten once the client has given up (the first is the oldest)
+    for (let x = this.oldestPending(); x && x.expires <= now; x = this.oldestPending()) {
+      this.stats.expiredUnanswered++;
+      this.settle(x);
+    }
     for (let x = this.dueServer(now); x; x = this.dueServer(now)) {
       x.deadline = undefined;
       // RFC 7252 §5.2.2: a slow handler: acknowledge now, respond separately later.
@@ -272,7 +305,7 @@ export class CoapEndpoint<P> {
   dropPeer(peer: P): void {
     this.messages.dropPeer(peer);
     for (const x of [...(this.byToken.get(peer)?.values() ?? [])]) this.finishClient(x, new CoapError('CLOSED', 'the transport closed'));
-    for (const x of [...this.servers.values()]) if (x.peer === peer) this.servers.delete(x.id);
+    for (const x of [...this.servers.values()]) if (x.peer === peer) this.settle(x);
     this.byToken.delete(peer);
     this.byMid.delete(peer);
     this.notifications.delete(peer);
@@ -291,7 +324,13 @@ export class CoapEndpoint<P> {
     if (c !== undefined && (t === undefined || c < t)) t = c;
     const s = this.nextServerDeadline();
     if (s !== undefined && (t === undefined || s < t)) t = s;
+    const e = this.oldestPending()?.expires;
+    if (e !== undefined && (t === undefined || e < t)) t = e;
     return t;
+  }
+
+  private oldestPending(): PendingServer<P> | undefined {
+    return this.servers.size === 0 ? undefined : this.servers.values().next().value;
   }
 
   // --- server exchange deadlines (FIFO) ---------------------------------------------------
@@ -390,8 +429,19 @@ export class CoapEndpoint<P> {
         else this.sendSeparate(now, peer, bad, false);
         return;
       }
-      const x: PendingServer<P> = { id: this.nextId++, peer, request: m, deadline: undefined, done: false };
+      const waiting = this.pendingPerPeer.get(peer) ?? 0;
+      if (waiting >= this.limits.maxPendingRequestsPerPeer || this.servers.size >= this.limits.maxPendingRequests) {
+        // a cap on requests waiting for the application: try again later (RFC 7252 §5.9.3.4)
+        this.stats.refusedBusy++;
+        const busy = serviceUnavailable(this.limits.retryAfterSeconds);
+        const answer = { code: busy.code, token: m.token, options: busy.options!, payload: EMPTY };
+        if (m.type === MessageType.CON) this.messages.answer(now, peer, { ...answer, type: MessageType.ACK, messageId: m.messageId });
+        else this.sendSeparate(now, peer, answer, false);
+        return;
+      }
+      const x: PendingServer<P> = { id: this.nextId++, peer, request: m, deadline: undefined, done: false, expires: now + this.params.maxTransmitWaitMs };
       this.servers.set(x.id, x);
+      this.pendingPerPeer.set(peer, waiting + 1);
       if (m.type === MessageType.CON) {
         x.deadline = now + this.params.emptyAckDelayMs;
         this.scheduleServer(x);

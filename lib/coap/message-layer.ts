@@ -210,11 +210,12 @@ export class MessageLayer<P> {
   private readonly mayBeEmpty = new Set<PeerState<P>>();
   /** Outstanding CONs over all peers. */
   private pendingTotal = 0;
-  readonly stats = { malformed: 0, duplicates: 0, retransmissions: 0, noMessageId: 0 };
+  readonly stats = { malformed: 0, duplicates: 0, retransmissions: 0, noMessageId: 0, queueFull: 0 };
 
   constructor(
     private readonly params: TransmissionParameters,
     private readonly random: () => number = Math.random,
+    private readonly caps: { maxQueuedPerPeer: number } = { maxQueuedPerPeer: Infinity },
   ) {
     this.timers = new TimerQueue(
       (p) => (this.peers.get(p.peer)?.pending.get(p.messageId) === p ? p.deadline : undefined),
@@ -277,6 +278,12 @@ export class MessageLayer<P> {
     const s = this.state(peer);
     const p: Pending<P> = { peer, messageId: m.messageId, bytes, tries: 0, timeoutMs: 0, deadline: undefined };
     if (s.pending.size >= this.params.nstart) {
+      if (s.queued.length >= this.caps.maxQueuedPerPeer) {
+        // the peer is not keeping up: this CON fails at once (its exchange or observation ends)
+        this.stats.queueFull++;
+        this.events.push({ type: 'failed', peer, messageId: m.messageId });
+        return;
+      }
       s.queued.push(p);
       return;
     }

@@ -165,6 +165,8 @@ export class CoapAgent<P> {
 
   pollTimeout(): number | undefined {
     let t = this.endpoint.pollTimeout();
+    const sweep = this.server.pollTimeout(); // block-wise state to expire
+    if (sweep !== undefined && (t === undefined || sweep < t)) t = sweep;
     for (const x of this.transfers.values()) if (x.deadline !== undefined && (t === undefined || x.deadline < t)) t = x.deadline;
     return t;
   }
