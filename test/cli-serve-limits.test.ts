@@ -11,7 +11,7 @@ import { SERVE } from '../lib/cli/specs/serve.js';
 import { coapServerLimits } from '../lib/cli/coap-limits.js';
 import { DEFAULT_SERVER_LIMITS } from '../lib/coap/limits.js';
 
-const FLAGS = ['max-observers', 'max-observers-per-peer', 'max-pending', 'max-pending-per-peer', 'max-uploads', 'max-uploads-per-peer', 'max-upload-bytes', 'max-body-size', 'max-message-size'];
+const FLAGS = ['max-observers', 'max-observers-per-peer', 'max-pending', 'max-pending-per-peer', 'max-uploads', 'max-uploads-per-peer', 'max-upload-bytes', 'max-body-size', 'max-message-size', 'amplification-factor'];
 
 describe('coaps serve: caps as flags', () => {
   it('--help lists every cap with its default', () => {
@@ -21,11 +21,12 @@ describe('coaps serve: caps as flags', () => {
   });
 
   it('the flags become the server options', () => {
-    const { values } = parseFlags(SERVE, ['--listen', '127.0.0.1:5683', '--max-observers-per-peer', '2', '--max-uploads', '7', '--max-body-size', '4096', '--max-message-size', '512', '--max-pending-per-peer', '3']);
+    const { values } = parseFlags(SERVE, ['--listen', '127.0.0.1:5683', '--max-observers-per-peer', '2', '--max-uploads', '7', '--max-body-size', '4096', '--max-message-size', '512', '--max-pending-per-peer', '3', '--amplification-factor', '2']);
     const o = coapServerLimits(values);
     expect(o.limits).toMatchObject({ maxObserversPerPeer: 2, maxUploads: 7, maxPendingRequestsPerPeer: 3, maxObservers: DEFAULT_SERVER_LIMITS.maxObservers });
     expect(o.maxBodySize).toBe(4096);
     expect(o.maxMessageSize).toBe(512);
+    expect(o.amplificationFactor).toBe(2);
   });
 
   it('zero, negative or non-numeric caps are usage errors naming the flag', () => {

@@ -7,7 +7,7 @@ import { randomFillSync } from 'node:crypto';
 import { Alarm, connect as dtlsConnect, createServer as createDtlsServer, enlargeBuffers, literalLookup, Outbox, type ConnectOptions, type DtlsServer, type DtlsSession, type ServerOptions as DtlsServerOptions } from './node-dgram.js';
 import type { PeerAddress, PeerIdentity } from '../lib/dtls/keystore.js';
 import { peerKey } from '../lib/dtls/keystore.js';
-import { CoapEndpoint, type OutgoingRequest, type OutgoingResponse } from '../lib/coap/endpoint.js';
+import { CoapEndpoint, type OutgoingRequest, type OutgoingResponse, type ServerExchange } from '../lib/coap/endpoint.js';
 import { CoapServerCore, type AssembledRequest, type ServerCoreOptions } from '../lib/coap/server-core.js';
 import { blockwiseRequest, fetchRemainingBlocks } from '../lib/coap/blockwise-client.js';
 import { CoapError } from '../lib/coap/errors.js';
@@ -71,7 +71,7 @@ class RequestServing<P> {
   }
 
   /** Takes the endpoint's request and reset events. */
-  event(e: { type: 'request'; exchange: { id: number; peer: P; request: CoapMessage } } | { type: 'reset'; peer: P; token: Uint8Array }): void {
+  event(e: { type: 'request'; exchange: ServerExchange<P> } | { type: 'reset'; peer: P; token: Uint8Array }): void {
     if (e.type === 'reset') {
       this.core.forget(e.peer, e.token);
       return;
@@ -240,6 +240,14 @@ export interface CoapServerOptions {
   maxMessageSize?: number;
   /** Caps on what peers can make the server hold (lib/coap/limits.ts DEFAULT_SERVER_LIMITS). */
   limits?: Partial<ServerLimits>;
+  /**
+   * coap://: the largest answer to an address not verified with Echo, as a multiple of the
+   * request (RFC 7252 §11.3, RFC 9175 §2.4; default 3). Large responses, Block2 follow-ups and
+   * observations need a verified address (4.01 with Echo first; our client repeats the request).
+   */
+  amplificationFactor?: number;
+  /** A notification goes as CON at least this often per observation, so silent clients are noticed (default 60 s). */
+  conNotificationIntervalMs?: number;
 }
 
 /** RFC 7252 §4.6: with nothing known about the path, messages of at most 1152 bytes. */
@@ -277,6 +285,8 @@ export class CoapServer extends EventEmitter {
     this.endpoint = new CoapEndpoint<Peer>(opts.transmission ?? {}, randomBytes, {
       maxMessageSize: (p) => (typeof p === 'string' ? udpLimit : p.maxRecordPayload),
       ...(opts.limits ? { limits: opts.limits } : {}),
+      // coap:// answers forged addresses no more than 3x (a DTLS session's address is verified)
+      ...(opts.dtls ? {} : { addressCheck: { factor: opts.amplificationFactor ?? 3, verifiedMs: lifetime } }),
     });
     const server = this;
     const host: ServingHost = {
@@ -286,7 +296,7 @@ export class CoapServer extends EventEmitter {
       },
       sendQueued: () => server.sendQueued(),
     };
-    const core: Partial<ServerCoreOptions> = { blockCacheMs: lifetime };
+    const core: Partial<ServerCoreOptions> = { blockCacheMs: lifetime, conNotificationIntervalMs: opts.conNotificationIntervalMs ?? 60_000 };
     if (opts.blockSize) core.blockSize = opts.blockSize;
     if (opts.maxBodySize) core.maxBodySize = opts.maxBodySize;
     if (opts.limits) core.limits = opts.limits;
@@ -686,24 +696,33 @@ export class CoapClient {
     });
     const blocks = this.blockOptions(o, origin);
     const first = await new Promise<CoapMessage>((resolve, reject) => {
-      this.pump(() => {
-        id = this.endpoint.request(now(), origin.key, { code: Code.GET, token, options: base, confirmable: o.confirmable ?? true, observe: true });
-        let firstSeen = false;
-        const deliver = (m: CoapMessage) => {
-          const full = getBlock2More(m)
-            ? fetchRemainingBlocks((x) => this.exchange(origin, x), { code: Code.GET, options }, options, m, blocks)
-            : Promise.resolve(m);
-          void full.then((f) => (firstSeen ? observation._push(new CoapResponse(f)) : (firstSeen = true, resolve(f))), (e: Error) => (firstSeen ? observation._end(e) : reject(e)));
-        };
+      let firstSeen = false;
+      let echoed = false;
+      const deliver = (m: CoapMessage) => {
+        const full = getBlock2More(m)
+          ? fetchRemainingBlocks((x) => this.exchange(origin, x), { code: Code.GET, options }, options, m, blocks)
+          : Promise.resolve(m);
+        void full.then((f) => (firstSeen ? observation._push(new CoapResponse(f)) : (firstSeen = true, resolve(f))), (e: Error) => (firstSeen ? observation._end(e) : reject(e)));
+      };
+      const register = (extra: CoapOption[]) => {
+        id = this.endpoint.request(now(), origin.key, { code: Code.GET, token, options: [...base, ...extra], confirmable: o.confirmable ?? true, observe: true });
         this.waiting.set(id, {
           resolve: (m) => {
+            const echo = !firstSeen && !echoed ? echoOf(m) : undefined;
+            if (echo) {
+              // RFC 9175: the server verifies our address first; register again with its Echo value
+              echoed = true;
+              register([{ number: OptionNumber.Echo, value: echo }]);
+              return;
+            }
             deliver(m);
             observation._end(null); // the server did not keep the observation (no Observe option)
           },
           reject: (e) => (firstSeen ? observation._end(e) : reject(e)),
           onNotification: deliver,
         });
-      });
+      };
+      this.pump(() => register([]));
     });
     return { first: new CoapResponse(first), observation };
   }
@@ -865,6 +884,11 @@ function settle(
     waiting.delete(e.requestId);
     w?.reject(e.error);
   }
+}
+
+/** The Echo value of a 4.01 Unauthorized that asks for one (RFC 9175 §2.3). */
+function echoOf(m: CoapMessage): Uint8Array | undefined {
+  return m.code === Code.Unauthorized ? m.options.find((o) => o.number === OptionNumber.Echo)?.value : undefined;
 }
 
 function getBlock2More(m: CoapMessage): boolean {

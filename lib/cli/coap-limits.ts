@@ -11,12 +11,13 @@ type LimitFlagValues = {
   'max-upload-bytes': string;
   'max-body-size': string;
   'max-message-size': string;
+  'amplification-factor': string;
 };
 
 const BIG = 2 ** 31 - 1;
 
 /** The CoAP server options the cap flags (specs/coap-limits.ts) give; UsageError for a bad value. */
-export function coapServerLimits(v: LimitFlagValues): { limits: Partial<ServerLimits>; maxBodySize: number; maxMessageSize: number } {
+export function coapServerLimits(v: LimitFlagValues): { limits: Partial<ServerLimits>; maxBodySize: number; maxMessageSize: number; amplificationFactor: number } {
   return {
     limits: {
       maxObservers: parseIntArg(v['max-observers'], '--max-observers', 1, BIG),
@@ -30,5 +31,6 @@ export function coapServerLimits(v: LimitFlagValues): { limits: Partial<ServerLi
     maxBodySize: parseIntArg(v['max-body-size'], '--max-body-size', 1, 2 ** 32 - 1),
     // a 16-byte block with a header, a token and Block/Size options needs about 64
     maxMessageSize: parseIntArg(v['max-message-size'], '--max-message-size', 64, 65507),
+    amplificationFactor: parseIntArg(v['amplification-factor'], '--amplification-factor', 1, 100),
   };
 }

@@ -50,7 +50,8 @@ export type BlockwiseStep = { request: OutgoingRequest; response?: undefined } |
  * Continue, adopting a smaller size if the server asks, §2.5); a response carrying Block2 with
  * more blocks is fetched to the end with GETs (or FETCH) carrying the same options but
  * Observe, Size1 and Content-Format (§2.4, RFC 7641 §4.3.1), ETag checked, Size2 and the body
- * cap honoured. Throws CoapError BLOCKWISE on inconsistent blocks.
+ * cap honoured. A 4.01 Unauthorized with an Echo option (RFC 9175 §2.3) gets the same request
+ * again with that Echo value, once. Throws CoapError BLOCKWISE on inconsistent blocks.
  */
 export class BlockwiseTransfer {
   private phase: 'start' | 'single' | 'block1' | 'block2' | 'done' = 'start';
@@ -68,6 +69,9 @@ export class BlockwiseTransfer {
   private etag: Uint8Array | undefined;
   private parts: Uint8Array[] = [];
   private total = 0;
+  /** The request last given out (repeated with Echo on a 4.01 that carries one). */
+  private last: OutgoingRequest | undefined;
+  private echoed = false;
 
   constructor(
     private readonly r: OutgoingRequest,
@@ -98,6 +102,11 @@ export class BlockwiseTransfer {
 
   /** The first request to send. */
   start(): OutgoingRequest {
+    this.last = this.firstRequest();
+    return this.last;
+  }
+
+  private firstRequest(): OutgoingRequest {
     if (this.phase !== 'start') throw new CoapError('INVALID_ARGUMENT', 'the transfer has started');
     const max = this.o.maxMessageSize ?? Infinity;
     const tokenLength = this.r.token?.length ?? 8;
@@ -122,6 +131,20 @@ export class BlockwiseTransfer {
 
   /** The response to the last request given: the next step. */
   next(res: CoapMessage): BlockwiseStep {
+    // RFC 9175 §2.3: a 4.01 with Echo asks for the same request again carrying that value
+    // (the server verifies our address, or the request's freshness); once per request
+    const echo = res.code === Code.Unauthorized ? getOption(res, OptionNumber.Echo) : undefined;
+    if (echo && this.last && !this.echoed && this.phase !== 'done') {
+      this.echoed = true;
+      return { request: { ...this.last, options: [...this.last.options.filter((o) => o.number !== OptionNumber.Echo), { number: OptionNumber.Echo, value: echo }] } };
+    }
+    this.echoed = false;
+    const step = this.step(res);
+    if (step.request) this.last = step.request;
+    return step;
+  }
+
+  private step(res: CoapMessage): BlockwiseStep {
     switch (this.phase) {
       case 'block1':
         if (this.lastMore) return this.nextBlock1(res);

@@ -100,7 +100,7 @@ export const MAX_TOKEN_LENGTH = 8;
 
 /**
  * Permitted value lengths of the registered options (RFC 7252 §5.10, RFC 7641 §2, RFC 7959
- * §2.1/§4, RFC 7967 §2). RFC 7252 §5.4.3: a value whose length is out of range is NOT a
+ * §2.1/§4, RFC 7967 §2, RFC 9175 §2.2). RFC 7252 §5.4.3: a value whose length is out of range is NOT a
  * format error; the option MUST be treated like an unrecognized option (elective: ignored,
  * critical: 4.02 Bad Option / reject). The codec therefore decodes such options, and the
  * request layer asks {@link optionValueLengthOk}.
@@ -125,6 +125,7 @@ export const OPTION_VALUE_LENGTHS: ReadonlyMap<number, readonly [min: number, ma
   [35, [1, 1034]], // Proxy-Uri
   [39, [1, 255]], // Proxy-Scheme
   [60, [0, 4]], // Size1
+  [252, [1, 40]], // Echo (RFC 9175)
   [258, [0, 1]], // No-Response
 ]);
 

@@ -1,5 +1,6 @@
 import { toHex, utf8 } from '../bytes/util.js';
 import { TimerQueue } from '../timers/timer-queue.js';
+import { AddressCheck, type AddressCheckOptions } from './address-check.js';
 import { encodedSize } from './codec.js';
 import { DEFAULT_TRANSMISSION, type TransmissionParameters } from './config.js';
 import { CoapError } from './errors.js';
@@ -47,6 +48,13 @@ export interface EndpointOptions<P> {
    * it fails at once) and retryAfterSeconds.
    */
   limits?: Partial<ServerLimits>;
+  /**
+   * Plain UDP servers: amplification protection (RFC 7252 §11.3, RFC 9175 §2.4): answers to
+   * an address not verified with the Echo option are at most `factor` (3) times the request;
+   * a larger one becomes a 4.01 with Echo (see AddressCheck). `peerKey` names a peer for the
+   * Echo MAC (default String(peer)). Off by default (a DTLS session is verified already).
+   */
+  addressCheck?: Partial<AddressCheckOptions> & { peerKey?: (p: P) => string };
 }
 
 const EMPTY = new Uint8Array(0);
@@ -55,13 +63,19 @@ export interface ServerExchange<P> {
   readonly id: number;
   readonly peer: P;
   readonly request: CoapMessage;
+  /** The request's datagram, bytes (what bounds answers to an unverified address). */
+  readonly size: number;
 }
 
 export type CoapEvent<P> =
   | { type: 'request'; exchange: ServerExchange<P> }
   | { type: 'response'; peer: P; requestId: number; response: CoapMessage }
   | { type: 'error'; peer: P; requestId: number; error: CoapError }
-  /** An RST answered a notification we sent (RFC 7641 §3.6: the client cancels). */
+  /**
+   * An RST answered a notification we sent (RFC 7641 §3.6: the client cancels), or a CON
+   * notification got no ACK after MAX_RETRANSMIT (§4.5: the client is gone): either way the
+   * observation on this token ends.
+   */
   | { type: 'reset'; peer: P; token: Uint8Array };
 
 interface ClientExchange<P> {
@@ -103,7 +117,12 @@ export class CoapEndpoint<P> {
   private readonly servers = new Map<number, PendingServer<P>>();
   private readonly pendingPerPeer = new Map<P, number>();
   private readonly limits: ServerLimits;
+  /** Tokens of recent NON notifications and separate responses, by message ID (for an RST to them). */
   private readonly notifications = new Map<P, Map<number, Uint8Array>>();
+  /** Tokens of CON notifications and separate responses until their ACK, RST or failure. */
+  private readonly conSent = new Map<P, Map<number, Uint8Array>>();
+  /** Amplification protection (plain UDP servers). */
+  private readonly check: AddressCheck<P> | undefined;
   private readonly clientTimers: TimerQueue<ClientExchange<P>>;
   /**
    * Server exchanges by empty-ACK deadline. Every deadline is now + emptyAckDelayMs, so they
@@ -114,7 +133,7 @@ export class CoapEndpoint<P> {
   private serverTimersHead = 0;
   private readonly events: Array<CoapEvent<P>> = [];
 
-  readonly stats = { oversized: 0, noMessageId: 0, refusedBusy: 0, expiredUnanswered: 0 };
+  readonly stats = { oversized: 0, noMessageId: 0, refusedBusy: 0, expiredUnanswered: 0, challenged: 0, unanswerable: 0 };
 
   constructor(
     params: Partial<TransmissionParameters> = {},
@@ -127,6 +146,10 @@ export class CoapEndpoint<P> {
   ) {
     this.params = { ...DEFAULT_TRANSMISSION, ...params };
     this.limits = resolveLimits(options.limits);
+    if (options.addressCheck) {
+      const { peerKey, ...o } = options.addressCheck;
+      this.check = new AddressCheck<P>(peerKey ?? String, o);
+    }
     this.messages = new MessageLayer(this.params, () => this.random(4).reduce((a, b) => a * 256 + b, 0) / 2 ** 32, { maxQueuedPerPeer: this.limits.maxQueuedPerPeer });
     this.clientTimers = new TimerQueue((x) => (this.clients.get(x.id) === x ? x.deadline : undefined), () => this.clients.size);
   }
@@ -224,7 +247,13 @@ export class CoapEndpoint<P> {
       options = [];
       payload = EMPTY;
     }
-    const confirmable = r.confirmable ?? req.type === MessageType.CON;
+    let confirmable = r.confirmable ?? req.type === MessageType.CON;
+    if (this.check && !this.check.isVerified(now, x.peer)) {
+      const a = this.bounded(now, x.peer, x.size, req.token.length, code, options, payload);
+      if (!a) return;
+      [code, options, payload] = a;
+      confirmable = false; // no retransmissions to an address that may be forged
+    }
     try {
       this.answerRequest(now, x, code, options, payload, confirmable);
     } catch (e) {
@@ -233,6 +262,37 @@ export class CoapEndpoint<P> {
       this.answerRequest(now, x, Code.InternalServerError, [], EMPTY, confirmable);
       throw e;
     }
+  }
+
+  /**
+   * A request from an address not verified yet may be answered with at most `factor` times its
+   * size (RFC 7252 §11.3, RFC 9175 §2.4): the answer as it is, or an error without its
+   * diagnostic payload, or a 4.01 Unauthorized with Echo (the client repeats the request with
+   * it and is verified); undefined when not even that fits (nothing is sent).
+   */
+  private bounded(now: number, peer: P, requestSize: number, tokenLength: number, code: number, options: CoapOption[], payload: Uint8Array): [number, CoapOption[], Uint8Array] | undefined {
+    const bound = this.check!.factor * requestSize;
+    if (encodedSize(tokenLength, options, payload.length) <= bound) return [code, options, payload];
+    if (code >= 0x80 && payload.length > 0 && encodedSize(tokenLength, options, 0) <= bound) return [code, options, EMPTY];
+    const echo = [{ number: OptionNumber.Echo, value: this.check!.echo(now, peer) }];
+    if (encodedSize(tokenLength, echo, 0) <= bound) {
+      this.stats.challenged++;
+      return [Code.Unauthorized, echo, EMPTY];
+    }
+    this.stats.unanswerable++;
+    return undefined;
+  }
+
+  /** Whether a peer's address is verified (always, without amplification protection). */
+  isVerified(now: number, peer: P): boolean {
+    return !this.check || this.check.isVerified(now, peer);
+  }
+
+  /** Answers a request with 4.01 Unauthorized and an Echo value (RFC 9175 §2.4): the client repeats it with the value to verify its address. */
+  challenge(now: number, exchangeId: number): void {
+    const x = this.servers.get(exchangeId);
+    if (!x || x.done || !this.check) return;
+    this.respond(now, exchangeId, { code: Code.Unauthorized, options: [{ number: OptionNumber.Echo, value: this.check.echo(now, x.peer) }] });
   }
 
   /** Piggybacked on the ACK while the CON is unanswered, else a separate response. */
@@ -266,9 +326,12 @@ export class CoapEndpoint<P> {
       this.stats.noMessageId++;
       return false;
     }
-    const sent = this.mapOf(this.notifications, peer);
-    sent.set(messageId, base.token);
-    if (sent.size > 64) sent.delete(sent.keys().next().value!);
+    if (confirmable) this.mapOf(this.conSent, peer).set(messageId, base.token);
+    else {
+      const sent = this.mapOf(this.notifications, peer);
+      sent.set(messageId, base.token);
+      if (sent.size > 64) sent.delete(sent.keys().next().value!);
+    }
     this.messages.send(now, peer, { type: confirmable ? MessageType.CON : MessageType.NON, code: base.code, messageId, token: base.token, options: base.options, payload: base.payload });
     if (confirmable) this.drainMessages(now); // a CON refused by a full queue fails at once
     return true;
@@ -282,6 +345,7 @@ export class CoapEndpoint<P> {
   }
 
   handleTimeout(now: number): void {
+    this.check?.sweep(now);
     this.messages.handleTimeout(now);
     this.drainMessages(now);
     for (const x of this.clientTimers.popDue(now)) {
@@ -309,6 +373,8 @@ export class CoapEndpoint<P> {
     this.byToken.delete(peer);
     this.byMid.delete(peer);
     this.notifications.delete(peer);
+    this.conSent.delete(peer);
+    this.check?.forget(peer);
     this.drainMessages(0);
   }
 
@@ -382,11 +448,14 @@ export class CoapEndpoint<P> {
     for (let e = this.messages.pollEvent(); e; e = this.messages.pollEvent()) {
       switch (e.type) {
         case 'message':
-          this.incoming(now, e.peer, e.message);
+          this.incoming(now, e.peer, e.message, e.size);
           break;
         case 'acked': {
           const x = this.byMid.get(e.peer)?.get(e.messageId);
-          if (!x) break;
+          if (!x) {
+            this.forgetConSent(e.peer, e.messageId);
+            break;
+          }
           x.acked = true;
           if (e.ack.code !== Code.EMPTY) this.deliver(now, x, e.ack);
           else {
@@ -400,7 +469,7 @@ export class CoapEndpoint<P> {
           const x = this.byMid.get(e.peer)?.get(e.messageId);
           if (x) this.finishClient(x, new CoapError('RESET', 'the peer answered with RST'));
           else {
-            const token = this.notifications.get(e.peer)?.get(e.messageId);
+            const token = this.forgetConSent(e.peer, e.messageId) ?? this.notifications.get(e.peer)?.get(e.messageId);
             if (token) this.events.push({ type: 'reset', peer: e.peer, token });
           }
           break;
@@ -408,13 +477,28 @@ export class CoapEndpoint<P> {
         case 'failed': {
           const x = this.byMid.get(e.peer)?.get(e.messageId);
           if (x) this.finishClient(x, new CoapError('TIMEOUT', `no acknowledgement after ${this.params.maxRetransmit} retransmissions`));
+          else {
+            // a CON notification nobody acknowledged (RFC 7641 §4.5): the observation ends
+            const token = this.forgetConSent(e.peer, e.messageId);
+            if (token) this.events.push({ type: 'reset', peer: e.peer, token });
+          }
           break;
         }
       }
     }
   }
 
-  private incoming(now: number, peer: P, m: CoapMessage): void {
+  /** The token of a CON we sent outside an exchange, forgotten (its ACK, RST or failure came). */
+  private forgetConSent(peer: P, messageId: number): Uint8Array | undefined {
+    const sent = this.conSent.get(peer);
+    const token = sent?.get(messageId);
+    if (token === undefined) return undefined;
+    sent!.delete(messageId);
+    if (sent!.size === 0) this.conSent.delete(peer);
+    return token;
+  }
+
+  private incoming(now: number, peer: P, m: CoapMessage, size: number): void {
     if (m.code === Code.EMPTY) {
       // CoAP ping (empty CON) or an empty NON: RST (RFC 7252 §4.3)
       if (m.type === MessageType.CON) this.messages.answer(now, peer, emptyMessage(MessageType.RST, m.messageId));
@@ -424,22 +508,23 @@ export class CoapEndpoint<P> {
       const unknown = unknownCritical(m.options);
       if (unknown) {
         // RFC 7252 §5.4.1: unrecognized critical option in a request -> 4.02 Bad Option
-        const bad = { code: Code.BadOption, token: m.token, options: [], payload: utf8(`unknown critical option ${unknown.number}`) };
-        if (m.type === MessageType.CON) this.messages.answer(now, peer, { ...bad, type: MessageType.ACK, messageId: m.messageId });
-        else this.sendSeparate(now, peer, bad, false);
+        this.answerNow(now, peer, m, size, Code.BadOption, [], utf8(`unknown critical option ${unknown.number}`));
         return;
+      }
+      if (this.check) {
+        // RFC 9175 §2.4: a request that repeats our Echo value verifies its address
+        const echo = m.options.find((o) => o.number === OptionNumber.Echo);
+        if (echo) this.check.accept(now, peer, echo.value);
       }
       const waiting = this.pendingPerPeer.get(peer) ?? 0;
       if (waiting >= this.limits.maxPendingRequestsPerPeer || this.servers.size >= this.limits.maxPendingRequests) {
         // a cap on requests waiting for the application: try again later (RFC 7252 §5.9.3.4)
         this.stats.refusedBusy++;
         const busy = serviceUnavailable(this.limits.retryAfterSeconds);
-        const answer = { code: busy.code, token: m.token, options: busy.options!, payload: EMPTY };
-        if (m.type === MessageType.CON) this.messages.answer(now, peer, { ...answer, type: MessageType.ACK, messageId: m.messageId });
-        else this.sendSeparate(now, peer, answer, false);
+        this.answerNow(now, peer, m, size, busy.code, busy.options!, EMPTY);
         return;
       }
-      const x: PendingServer<P> = { id: this.nextId++, peer, request: m, deadline: undefined, done: false, expires: now + this.params.maxTransmitWaitMs };
+      const x: PendingServer<P> = { id: this.nextId++, peer, request: m, size, deadline: undefined, done: false, expires: now + this.params.maxTransmitWaitMs };
       this.servers.set(x.id, x);
       this.pendingPerPeer.set(peer, waiting + 1);
       if (m.type === MessageType.CON) {
@@ -463,6 +548,20 @@ export class CoapEndpoint<P> {
     }
     // reserved code classes were refused by the codec; anything else: RST a CON
     if (m.type === MessageType.CON) this.messages.answer(now, peer, emptyMessage(MessageType.RST, m.messageId));
+  }
+
+  /**
+   * The endpoint's own answer to a request (4.02, 5.03, ...): piggybacked on the ACK of a CON,
+   * a NON to a NON; bounded for an unverified address like every answer.
+   */
+  private answerNow(now: number, peer: P, m: CoapMessage, size: number, code: number, options: CoapOption[], payload: Uint8Array): void {
+    if (this.check && !this.check.isVerified(now, peer)) {
+      const a = this.bounded(now, peer, size, m.token.length, code, options, payload);
+      if (!a) return;
+      [code, options, payload] = a;
+    }
+    if (m.type === MessageType.CON) this.messages.answer(now, peer, { type: MessageType.ACK, code, messageId: m.messageId, token: m.token, options, payload });
+    else this.sendSeparate(now, peer, { code, token: m.token, options, payload }, false);
   }
 
   private deliver(now: number, x: ClientExchange<P>, m: CoapMessage): void {

@@ -5,8 +5,8 @@ import { MessageType, type CoapMessage } from './message.js';
 
 /** What the message layer reports upward. P is the transport's peer handle. */
 export type MessageEvent<P> =
-  /** A new CON or NON (duplicates are absorbed here), or a separate response. */
-  | { type: 'message'; peer: P; message: CoapMessage }
+  /** A new CON or NON (duplicates are absorbed here), or a separate response; `size`: its datagram's bytes. */
+  | { type: 'message'; peer: P; message: CoapMessage; size: number }
   /** Our CON was acknowledged; `ack` may carry a piggybacked response. */
   | { type: 'acked'; peer: P; messageId: number; ack: CoapMessage }
   /** Our CON or NON was answered with RST. */
@@ -424,7 +424,7 @@ export class MessageLayer<P> {
         }
         if (m.type === MessageType.CON) s.seen.set(m.messageId, this.seenCon.push(s.id, m.messageId, now + this.params.exchangeLifetimeMs));
         else s.seen.set(m.messageId, this.seenNon.push(s.id, m.messageId, now + this.params.nonLifetimeMs));
-        this.events.push({ type: 'message', peer, message: m });
+        this.events.push({ type: 'message', peer, message: m, size: data.length });
         return;
       }
     }

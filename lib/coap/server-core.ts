@@ -18,6 +18,12 @@ export interface ServerCoreOptions {
   blockCacheMs: number;
   /** Caps on observations, uploads and kept representations (defaults: DEFAULT_SERVER_LIMITS). */
   limits?: Partial<ServerLimits>;
+  /**
+   * A notification goes as CON at least this often per observation (RFC 7641 §4.5: at least
+   * every 24 hours), so a client that went away is noticed (no ACK after MAX_RETRANSMIT ends
+   * the observation).
+   */
+  conNotificationIntervalMs?: number;
 }
 
 /** Block-wise state lives an EXCHANGE_LIFETIME (247 s), refreshed by each block: a lossy transfer keeps it alive. */
@@ -91,6 +97,17 @@ export class CoapServerCore<P> {
     const pid = this.peerId(x.peer);
     const resource = resourceKey(m);
     const block2 = getOption(m, OptionNumber.Block2);
+    if (!this.endpoint.isVerified(now, x.peer)) {
+      // RFC 9175 §2.4 item 3: a Block2 follow-up or an observation sends more than the request
+      // brought: only to an address verified with Echo (a 4.01 with Echo first)
+      const follow = block2 !== undefined && decodeBlock(block2).num > 0;
+      const obs = getOption(m, OptionNumber.Observe);
+      const register = m.code === Code.GET && obs !== undefined && decodeUint(obs) === 0;
+      if (follow || register) {
+        this.endpoint.challenge(now, x.id);
+        return undefined;
+      }
+    }
     if (block2 && decodeBlock(block2).num > 0) {
       const cached = this.bodies.get(pid, resource, now, this.opts.blockCacheMs);
       if (cached) {
@@ -235,7 +252,7 @@ export class CoapServerCore<P> {
   /** Sends a notification to one observer (the representation the application produced for it). */
   notify(now: number, o: Observer<P>, res: OutgoingResponse, forceConfirmable = false): void {
     o.seq = (o.seq + 1) % OBSERVE_MODULO;
-    const con = forceConfirmable || res.confirmable === true || now - o.lastCon >= CON_NOTIFICATION_INTERVAL_MS;
+    const con = forceConfirmable || res.confirmable === true || now - o.lastCon >= (this.opts.conNotificationIntervalMs ?? CON_NOTIFICATION_INTERVAL_MS);
     if (con) o.lastCon = now;
     const options = [...(res.options ?? []), { number: OptionNumber.Observe, value: encodeUint(o.seq) }];
     if (res.code >= 0x80) this.observers.remove(o); // an error ends the observation

@@ -12,4 +12,5 @@ export const COAP_LIMIT_FLAGS = [
   { name: 'max-upload-bytes', kind: 'string', arg: 'BYTES', default: String(L.maxUploadBytes), description: 'bytes buffered by all uploads in progress' },
   { name: 'max-body-size', kind: 'string', arg: 'BYTES', default: String(1024 * 1024), description: 'largest request body; beyond: 4.13 with Size1' },
   { name: 'max-message-size', kind: 'string', arg: 'BYTES', default: '1152', description: 'coap://: largest message sent (RFC 7252 §4.6); coaps:// follows each session' },
+  { name: 'amplification-factor', kind: 'string', arg: 'N', default: '3', description: 'coap://: answers to an address not verified with Echo (RFC 9175) are at most N times the request' },
 ] as const satisfies readonly Flag[];
