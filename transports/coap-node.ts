@@ -248,6 +248,8 @@ export interface CoapServerOptions {
   amplificationFactor?: number;
   /** A notification goes as CON at least this often per observation, so silent clients are noticed (default 60 s). */
   conNotificationIntervalMs?: number;
+  /** The handler proxies: requests with Proxy-Uri / Proxy-Scheme reach it (else 5.05, RFC 7252 §5.7.2). */
+  proxy?: boolean;
 }
 
 /** RFC 7252 §4.6: with nothing known about the path, messages of at most 1152 bytes. */
@@ -285,6 +287,7 @@ export class CoapServer extends EventEmitter {
     this.endpoint = new CoapEndpoint<Peer>(opts.transmission ?? {}, randomBytes, {
       maxMessageSize: (p) => (typeof p === 'string' ? udpLimit : p.maxRecordPayload),
       ...(opts.limits ? { limits: opts.limits } : {}),
+      ...(opts.proxy ? { proxy: true } : {}),
       // coap:// answers forged addresses no more than 3x (a DTLS session's address is verified)
       ...(opts.dtls ? {} : { addressCheck: { factor: opts.amplificationFactor ?? 3, verifiedMs: lifetime } }),
     });

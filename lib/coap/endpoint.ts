@@ -6,10 +6,8 @@ import { DEFAULT_TRANSMISSION, type TransmissionParameters } from './config.js';
 import { CoapError } from './errors.js';
 import { resolveLimits, serviceUnavailable, type ServerLimits } from './limits.js';
 import { MessageLayer } from './message-layer.js';
-import { Code, isCritical, isRequestCode, isResponseCode, MessageType, OptionNumber, type CoapMessage, type CoapOption } from './message.js';
-
-/** Options this implementation understands (anything else critical gets 4.02 / is rejected). */
-const KNOWN_OPTIONS = new Set<number>(Object.values(OptionNumber));
+import { Code, isRequestCode, isResponseCode, MessageType, OptionNumber, type CoapMessage, type CoapOption } from './message.js';
+import { checkOptions } from './option-checks.js';
 
 /** What a client asks for (the endpoint assigns message ID and token). */
 export interface OutgoingRequest {
@@ -55,6 +53,8 @@ export interface EndpointOptions<P> {
    * Echo MAC (default String(peer)). Off by default (a DTLS session is verified already).
    */
   addressCheck?: Partial<AddressCheckOptions> & { peerKey?: (p: P) => string };
+  /** Requests with Proxy-Uri / Proxy-Scheme reach the application (it proxies); else they get 5.05 (RFC 7252 §5.7.2). */
+  proxy?: boolean;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -505,12 +505,13 @@ export class CoapEndpoint<P> {
       return;
     }
     if (isRequestCode(m.code)) {
-      const unknown = unknownCritical(m.options);
-      if (unknown) {
-        // RFC 7252 §5.4.1: unrecognized critical option in a request -> 4.02 Bad Option
-        this.answerNow(now, peer, m, size, Code.BadOption, [], utf8(`unknown critical option ${unknown.number}`));
+      // RFC 7252 §5.4.1/§5.4.3: 4.02 for an unknown critical option or one of a bad length; §5.7.2: 5.05 for a proxy request
+      const verdict = checkOptions(m.options, true, this.options.proxy);
+      if (verdict.reject) {
+        this.answerNow(now, peer, m, size, verdict.reject.code, [], utf8(verdict.reject.diagnostic));
         return;
       }
+      if (verdict.options !== m.options) m = { ...m, options: verdict.options };
       if (this.check) {
         // RFC 9175 §2.4: a request that repeats our Echo value verifies its address
         const echo = m.options.find((o) => o.number === OptionNumber.Echo);
@@ -536,11 +537,13 @@ export class CoapEndpoint<P> {
     }
     if (isResponseCode(m.code)) {
       const x = this.byToken.get(peer)?.get(toHex(m.token));
-      if (!x || m.options.some((o) => isCritical(o.number) && !KNOWN_OPTIONS.has(o.number))) {
-        // RFC 7252 §5.3.2 / §5.4.1: an unexpected (or unacceptable) CON response is rejected with RST
+      const verdict = checkOptions(m.options, false);
+      if (!x || verdict.reject) {
+        // RFC 7252 §5.3.2 / §5.4.1 / §5.4.3: an unexpected (or unacceptable) CON response is rejected with RST
         if (m.type === MessageType.CON) this.messages.answer(now, peer, emptyMessage(MessageType.RST, m.messageId));
         return;
       }
+      if (verdict.options !== m.options) m = { ...m, options: verdict.options };
       if (m.type === MessageType.CON) this.messages.answer(now, peer, emptyMessage(MessageType.ACK, m.messageId));
       x.acked = true;
       this.deliver(now, x, m);
@@ -594,15 +597,6 @@ export class CoapEndpoint<P> {
 
 function emptyMessage(type: MessageType, messageId: number): CoapMessage {
   return { type, code: Code.EMPTY, messageId, token: new Uint8Array(0), options: [], payload: new Uint8Array(0) };
-}
-
-/** The first critical option this implementation does not know, if any. */
-function unknownCritical(options: readonly CoapOption[]): CoapOption | undefined {
-  for (let i = 0; i < options.length; i++) {
-    const o = options[i]!;
-    if (isCritical(o.number) && !KNOWN_OPTIONS.has(o.number)) return o;
-  }
-  return undefined;
 }
 
 /** sortOptions, but an array already in order is used as it is (the message is encoded at once, not kept). */
