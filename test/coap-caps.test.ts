@@ -200,9 +200,20 @@ describe('CONs queued behind NSTART', () => {
   it('at most maxQueuedPerPeer per peer; one more fails at once', () => {
     const ml = new MessageLayer<string>(DEFAULT_TRANSMISSION, () => 0.5, { maxQueuedPerPeer: 3 });
     const con = (mid: number): CoapMessage => ({ type: MessageType.CON, code: Code.Content, messageId: mid, token: enc('t'), options: [], payload: new Uint8Array(0) });
-    for (let i = 0; i < 5; i++) ml.send(0, 'A', con(i));
+    for (let i = 0; i < 5; i++) ml.send(0, 'A', con(i), true);
     const failed: number[] = [];
     for (let e = ml.pollEvent(); e; e = ml.pollEvent()) if (e.type === 'failed') failed.push(e.messageId);
     expect(failed).toEqual([4]); // 1 in flight + 3 queued
+    // a client's own requests are its business: they queue without a cap
+    for (let i = 10; i < 20; i++) ml.send(0, 'B', con(i));
+    expect(ml.pollEvent()).toBeUndefined();
+  });
+
+  it('a server whose client never acknowledges: CON notifications beyond the queue cap fail, their observations end', () => {
+    const ep = new CoapEndpoint<string>({}, random, { limits: { maxQueuedPerPeer: 2 } });
+    for (let i = 0; i < 5; i++) ep.notify(0, 'A', enc(`n${i}`), { code: Code.Content, confirmable: true });
+    const resets: string[] = [];
+    for (let e = ep.pollEvent(); e; e = ep.pollEvent()) if (e.type === 'reset') resets.push(new TextDecoder().decode(e.token));
+    expect(resets).toEqual(['n3', 'n4']);
   });
 });

@@ -46,4 +46,14 @@ describe('message ID allocation', () => {
     expect(e).toMatchObject({ type: 'error', requestId: id, error: { code: 'OVERLOADED' } });
     expect(ep.pollTransmit()).toBeUndefined();
   });
+
+  it('a notification without a free ID is not sent and throws nothing (it used to scan 65536 IDs and throw each time)', () => {
+    const ep = new CoapEndpoint<string>({}, (n) => new Uint8Array(n).fill(1));
+    for (let i = 0; i < 0x10000; i++) ep.messages.allocateMessageId(0, 'p', false);
+    expect(ep.notify(1, 'p', Uint8Array.of(1), { code: Code.Content })).toBe(false);
+    expect(ep.pollTransmit()).toBeUndefined();
+    expect(ep.stats.noMessageId).toBe(1);
+    // free again after NON_LIFETIME
+    expect(ep.notify(DEFAULT_TRANSMISSION.nonLifetimeMs, 'p', Uint8Array.of(1), { code: Code.Content })).toBe(true);
+  });
 });

@@ -190,7 +190,6 @@ export class CoapEndpoint<P> {
     this.clients.set(id, x);
     this.clientTimers.schedule(x, x.deadline);
     this.messages.send(now, peer, { type: confirmable ? MessageType.CON : MessageType.NON, code: r.code, messageId, token, options, payload });
-    this.drainMessages(now); // a CON refused by a full queue fails at once
     return id;
   }
 
@@ -332,7 +331,7 @@ export class CoapEndpoint<P> {
       sent.set(messageId, base.token);
       if (sent.size > 64) sent.delete(sent.keys().next().value!);
     }
-    this.messages.send(now, peer, { type: confirmable ? MessageType.CON : MessageType.NON, code: base.code, messageId, token: base.token, options: base.options, payload: base.payload });
+    this.messages.send(now, peer, { type: confirmable ? MessageType.CON : MessageType.NON, code: base.code, messageId, token: base.token, options: base.options, payload: base.payload }, true);
     if (confirmable) this.drainMessages(now); // a CON refused by a full queue fails at once
     return true;
   }

@@ -266,10 +266,11 @@ export class MessageLayer<P> {
 
   /**
    * Sends a message. CONs are retransmitted until ACK/RST (at most NSTART outstanding per
-   * peer; more wait in a queue). The message's messageId must come from allocateMessageId
+   * peer; more wait in a queue; with `capped`, at most maxQueuedPerPeer wait and one more
+   * fails at once: for what a server sends on its own, such as CON notifications). The message's messageId must come from allocateMessageId
    * (or be the request's, for an ACK/RST).
    */
-  send(now: number, peer: P, m: CoapMessage): void {
+  send(now: number, peer: P, m: CoapMessage, capped = false): void {
     const bytes = encodeMessage(m);
     if (m.type !== MessageType.CON) {
       this.out.push({ peer, data: bytes });
@@ -278,8 +279,8 @@ export class MessageLayer<P> {
     const s = this.state(peer);
     const p: Pending<P> = { peer, messageId: m.messageId, bytes, tries: 0, timeoutMs: 0, deadline: undefined };
     if (s.pending.size >= this.params.nstart) {
-      if (s.queued.length >= this.caps.maxQueuedPerPeer) {
-        // the peer is not keeping up: this CON fails at once (its exchange or observation ends)
+      if (capped && s.queued.length >= this.caps.maxQueuedPerPeer) {
+        // the peer is not keeping up: this CON fails at once (its observation ends)
         this.stats.queueFull++;
         this.events.push({ type: 'failed', peer, messageId: m.messageId });
         return;
