@@ -8,6 +8,7 @@ import { resolveLimits, serviceUnavailable, type ServerLimits } from './limits.j
 import { MessageLayer } from './message-layer.js';
 import { Code, isRequestCode, isResponseCode, MessageType, OptionNumber, type CoapMessage, type CoapOption } from './message.js';
 import { checkOptions } from './option-checks.js';
+import { PendingServers, type PendingServer } from './server-exchanges.js';
 
 /** What a client asks for (the endpoint assigns message ID and token). */
 export interface OutgoingRequest {
@@ -90,14 +91,6 @@ interface ClientExchange<P> {
   deadline: number | undefined;
 }
 
-interface PendingServer<P> extends ServerExchange<P> {
-  /** When to send an empty ACK if the handler has not answered. */
-  deadline: number | undefined;
-  done: boolean;
-  /** When it is forgotten unanswered: MAX_TRANSMIT_WAIT after it arrived (the client has given up). */
-  expires: number;
-}
-
 /**
  * The CoAP request/response layer (RFC 7252 §5) over the message layer: client exchanges
  * matched by token per peer (piggybacked, separate and NON responses, timeouts), server
@@ -113,9 +106,8 @@ export class CoapEndpoint<P> {
   private readonly clients = new Map<number, ClientExchange<P>>();
   private readonly byToken = new Map<P, Map<string, ClientExchange<P>>>();
   private readonly byMid = new Map<P, Map<number, ClientExchange<P>>>();
-  /** Requests the application has not answered, in order of arrival (so of expiry). */
-  private readonly servers = new Map<number, PendingServer<P>>();
-  private readonly pendingPerPeer = new Map<P, number>();
+  /** Requests the application has not answered. */
+  private readonly servers = new PendingServers<P>();
   private readonly limits: ServerLimits;
   /** Tokens of recent NON notifications and separate responses, by message ID (for an RST to them). */
   private readonly notifications = new Map<P, Map<number, Uint8Array>>();
@@ -124,13 +116,6 @@ export class CoapEndpoint<P> {
   /** Amplification protection (plain UDP servers). */
   private readonly check: AddressCheck<P> | undefined;
   private readonly clientTimers: TimerQueue<ClientExchange<P>>;
-  /**
-   * Server exchanges by empty-ACK deadline. Every deadline is now + emptyAckDelayMs, so they
-   * arrive in order: a FIFO (read from serverTimersHead) instead of a heap entry per request.
-   * Answered exchanges stay in it until they reach the head, where they are skipped.
-   */
-  private serverTimers: Array<PendingServer<P>> = [];
-  private serverTimersHead = 0;
   private readonly events: Array<CoapEvent<P>> = [];
 
   readonly stats = { oversized: 0, noMessageId: 0, refusedBusy: 0, expiredUnanswered: 0, challenged: 0, unanswerable: 0 };
@@ -199,15 +184,6 @@ export class CoapEndpoint<P> {
     return id;
   }
 
-  /** A server exchange leaves the pending set (answered, expired, its peer gone). */
-  private settle(x: PendingServer<P>): void {
-    x.done = true;
-    this.servers.delete(x.id);
-    const n = (this.pendingPerPeer.get(x.peer) ?? 1) - 1;
-    if (n > 0) this.pendingPerPeer.set(x.peer, n);
-    else this.pendingPerPeer.delete(x.peer);
-  }
-
   /** Requests handed to the application and not answered yet. */
   get pendingRequests(): number {
     return this.servers.size;
@@ -233,7 +209,7 @@ export class CoapEndpoint<P> {
   respond(now: number, exchangeId: number, r: OutgoingResponse): void {
     const x = this.servers.get(exchangeId);
     if (!x || x.done) return;
-    this.settle(x);
+    this.servers.settle(x);
     const req = x.request;
     let code = r.code;
     let options = inOrder(r.options ?? []);
@@ -351,11 +327,11 @@ export class CoapEndpoint<P> {
       this.finishClient(x, new CoapError('TIMEOUT', `no response within ${this.params.maxTransmitWaitMs} ms`));
     }
     // requests never answered: forgotten once the client has given up (the first is the oldest)
-    for (let x = this.oldestPending(); x && x.expires <= now; x = this.oldestPending()) {
+    for (let x = this.servers.oldest(); x && x.expires <= now; x = this.servers.oldest()) {
       this.stats.expiredUnanswered++;
-      this.settle(x);
+      this.servers.settle(x);
     }
-    for (let x = this.dueServer(now); x; x = this.dueServer(now)) {
+    for (let x = this.servers.dueAck(now); x; x = this.servers.dueAck(now)) {
       x.deadline = undefined;
       // RFC 7252 §5.2.2: a slow handler: acknowledge now, respond separately later.
       if (!x.done && !this.messages.answered(x.peer, x.request.messageId)) {
@@ -368,7 +344,7 @@ export class CoapEndpoint<P> {
   dropPeer(peer: P): void {
     this.messages.dropPeer(peer);
     for (const x of [...(this.byToken.get(peer)?.values() ?? [])]) this.finishClient(x, new CoapError('CLOSED', 'the transport closed'));
-    for (const x of [...this.servers.values()]) if (x.peer === peer) this.settle(x);
+    this.servers.dropPeer(peer);
     this.byToken.delete(peer);
     this.byMid.delete(peer);
     this.notifications.delete(peer);
@@ -387,58 +363,11 @@ export class CoapEndpoint<P> {
     let t = this.messages.pollTimeout();
     const c = this.clientTimers.peek();
     if (c !== undefined && (t === undefined || c < t)) t = c;
-    const s = this.nextServerDeadline();
+    const s = this.servers.nextAckDeadline();
     if (s !== undefined && (t === undefined || s < t)) t = s;
-    const e = this.oldestPending()?.expires;
+    const e = this.servers.oldest()?.expires;
     if (e !== undefined && (t === undefined || e < t)) t = e;
     return t;
-  }
-
-  private oldestPending(): PendingServer<P> | undefined {
-    return this.servers.size === 0 ? undefined : this.servers.values().next().value;
-  }
-
-  // --- server exchange deadlines (FIFO) ---------------------------------------------------
-
-  private scheduleServer(x: PendingServer<P>): void {
-    const q = this.serverTimers;
-    const at = x.deadline!;
-    let i = q.length;
-    // in order unless the clock went backwards: then insert in place
-    while (i > this.serverTimersHead && q[i - 1]!.deadline !== undefined && q[i - 1]!.deadline! > at) i--;
-    if (i === q.length) q.push(x);
-    else q.splice(i, 0, x);
-  }
-
-  /** Drops answered (or dropped) exchanges from the head; returns the head's deadline. */
-  private nextServerDeadline(): number | undefined {
-    const q = this.serverTimers;
-    let h = this.serverTimersHead;
-    while (h < q.length) {
-      const x = q[h]!;
-      if (x.deadline !== undefined && !x.done && this.servers.get(x.id) === x) break;
-      q[h++] = undefined!;
-    }
-    if (h === q.length) {
-      this.serverTimers = [];
-      this.serverTimersHead = 0;
-      return undefined;
-    }
-    if (h > 1024 && h * 2 > q.length) {
-      this.serverTimers = q.slice(h);
-      h = 0;
-    }
-    this.serverTimersHead = h;
-    return this.serverTimers[h]!.deadline;
-  }
-
-  /** The next live server exchange whose deadline is due, removed from the FIFO. */
-  private dueServer(now: number): PendingServer<P> | undefined {
-    const at = this.nextServerDeadline();
-    if (at === undefined || at > now) return undefined;
-    const x = this.serverTimers[this.serverTimersHead]!;
-    this.serverTimers[this.serverTimersHead++] = undefined!;
-    return x;
   }
 
   // ------------------------------------------------------------------------------------
@@ -516,8 +445,7 @@ export class CoapEndpoint<P> {
         const echo = m.options.find((o) => o.number === OptionNumber.Echo);
         if (echo) this.check.accept(now, peer, echo.value);
       }
-      const waiting = this.pendingPerPeer.get(peer) ?? 0;
-      if (waiting >= this.limits.maxPendingRequestsPerPeer || this.servers.size >= this.limits.maxPendingRequests) {
+      if (this.servers.countOf(peer) >= this.limits.maxPendingRequestsPerPeer || this.servers.size >= this.limits.maxPendingRequests) {
         // a cap on requests waiting for the application: try again later (RFC 7252 §5.9.3.4)
         this.stats.refusedBusy++;
         const busy = serviceUnavailable(this.limits.retryAfterSeconds);
@@ -525,12 +453,8 @@ export class CoapEndpoint<P> {
         return;
       }
       const x: PendingServer<P> = { id: this.nextId++, peer, request: m, size, deadline: undefined, done: false, expires: now + this.params.maxTransmitWaitMs };
-      this.servers.set(x.id, x);
-      this.pendingPerPeer.set(peer, waiting + 1);
-      if (m.type === MessageType.CON) {
-        x.deadline = now + this.params.emptyAckDelayMs;
-        this.scheduleServer(x);
-      }
+      if (m.type === MessageType.CON) x.deadline = now + this.params.emptyAckDelayMs;
+      this.servers.add(x);
       this.events.push({ type: 'request', exchange: x });
       return;
     }
