@@ -17,7 +17,7 @@ import { CoapResponse, describeRequest, METHOD_CODES, type IncomingRequest, type
 import { NotificationOrder } from '../lib/coap/observe.js';
 import { decodeBlock } from '../lib/coap/block.js';
 import { DEFAULT_TRANSMISSION } from '../lib/coap/config.js';
-import type { ServerLimits } from '../lib/coap/limits.js';
+import { DEFAULT_SERVER_LIMITS, type ServerLimits } from '../lib/coap/limits.js';
 import { RequestServing, type Handler, type ServingHost } from './coap-serving.js';
 import { PeerAddresses } from './peer-addresses.js';
 
@@ -450,7 +450,8 @@ export class CoapClient {
       () => this.opts.handler,
       () => undefined,
       { pump: (f) => this.pump(f), pumping: false, sendQueued: () => undefined },
-      {},
+      // the peers here are the servers we connected to, which may observe many of our resources
+      { limits: { maxObserversPerPeer: DEFAULT_SERVER_LIMITS.maxObservers } },
     );
   }
 
@@ -695,9 +696,15 @@ function echoOf(m: CoapMessage): Uint8Array | undefined {
   return m.code === Code.Unauthorized ? m.options.find((o) => o.number === OptionNumber.Echo)?.value : undefined;
 }
 
+/** Whether a response's Block2 says more blocks follow (a malformed Block2: no, the response is taken as it is). */
 function getBlock2More(m: CoapMessage): boolean {
   const b = m.options.find((o) => o.number === OptionNumber.Block2);
-  return !!b && decodeBlock(b.value).more;
+  if (!b) return false;
+  try {
+    return decodeBlock(b.value).more;
+  } catch {
+    return false;
+  }
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number | undefined): Promise<T> {
