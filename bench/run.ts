@@ -31,6 +31,10 @@ const BENCHES: Record<string, Bench> = {
     about: 'half-open handshake flood (cookie exchange done, then silence) at 50/200/1,000 per second against `coaps dtls server`: real clients\' success rate and latency',
     load: () => import('./half-open.js'),
   },
+  attacks: {
+    about: 'issue 10 attacks on coaps serve (127.0.0.1): small-record client GET /large, 12,000 observations from one session, 100,000 first blocks, coap:// amplification; --dist DIR attacks another build',
+    load: () => import('./attacks/index.js'),
+  },
   pure: {
     about: 'pure-JS crypto provider vs node:crypto: in-process PSK and ECDHE (RPK) handshakes, CCM_8 seal/open at 64 B and 1 KB, P-256 primitives; us/op and ratios',
     load: () => import('./pure.js'),

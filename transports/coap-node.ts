@@ -6,8 +6,8 @@ import { randomFillSync } from 'node:crypto';
 import { Alarm, connect as dtlsConnect, createServer as createDtlsServer, enlargeBuffers, literalLookup, Outbox, type ConnectOptions, type DtlsServer, type DtlsSession, type ServerOptions as DtlsServerOptions } from './node-dgram.js';
 import type { PeerAddress, PeerIdentity } from '../lib/dtls/keystore.js';
 import { peerKey } from '../lib/dtls/keystore.js';
-import { CoapEndpoint, type OutgoingRequest, type OutgoingResponse } from '../lib/coap/endpoint.js';
-import { CoapServerCore, type AssembledRequest, type ServerCoreOptions } from '../lib/coap/server-core.js';
+import { CoapEndpoint, type OutgoingRequest } from '../lib/coap/endpoint.js';
+import type { CoapServerCore, ServerCoreOptions } from '../lib/coap/server-core.js';
 import { blockwiseRequest, fetchRemainingBlocks } from '../lib/coap/blockwise-client.js';
 import { CoapError } from '../lib/coap/errors.js';
 import type { TransmissionParameters } from '../lib/coap/config.js';
@@ -17,177 +17,17 @@ import { NotificationOrder } from '../lib/coap/observe.js';
 import { decodeBlock } from '../lib/coap/block.js';
 import { AsyncQueue } from './async-queue.js';
 import { connectUdp, resolveHost } from './udp.js';
+import { DEFAULT_TRANSMISSION } from '../lib/coap/config.js';
+import { DEFAULT_SERVER_LIMITS, type ServerLimits } from '../lib/coap/limits.js';
+import { RequestServing, type Handler, type ServingHost } from './coap-serving.js';
+import { PeerAddresses } from './peer-addresses.js';
+
+export { ServerResponse, type Handler } from './coap-serving.js';
 
 const enc = new TextEncoder();
 const randomBytes = (n: number) => randomFillSync(new Uint8Array(n));
 const now = () => performance.now();
 
-
-/** What RequestServing needs from its driver. */
-interface ServingHost {
-  /** Runs f, then delivers the endpoint's events and sends its datagrams (re-entrant). */
-  pump(f: () => void): void;
-  /**
-   * Set by a driver whose pump is running, so that an answer given inside a handler needs no
-   * pump of its own: the reply goes into the endpoint and its datagrams are sent at once
-   * (sendQueued), and the running pump delivers the events and re-arms the timer afterwards.
-   */
-  readonly pumping: boolean;
-  sendQueued(): void;
-}
-
-/**
- * Serving requests (both roles use it: a CoAP server, and a CoAP client whose peer sends it
- * requests, as an LwM2M server does): block-wise assembly and observe through the server core,
- * the handler run with errors turned into 5.00.
- */
-class RequestServing<P> {
-  readonly core: CoapServerCore<P>;
-  constructor(
-    endpoint: CoapEndpoint<P>,
-    peerId: (p: P) => string,
-    private readonly describe: (p: P, m: CoapMessage, payload: Uint8Array) => IncomingRequest,
-    private readonly handler: () => Handler | undefined,
-    private readonly onError: (e: unknown) => void,
-    private readonly host: ServingHost,
-    opts: Partial<ServerCoreOptions>,
-  ) {
-    this.core = new CoapServerCore<P>(endpoint, peerId, opts);
-  }
-
-  /** Takes the endpoint's request and reset events. */
-  event(e: { type: 'request'; exchange: { id: number; peer: P; request: CoapMessage } } | { type: 'reset'; peer: P; token: Uint8Array }): void {
-    if (e.type === 'reset') {
-      this.core.forget(e.peer, e.token);
-      return;
-    }
-    const x = e.exchange;
-    const assembled: AssembledRequest<P> | undefined = this.core.accept(now(), x);
-    if (!assembled) return;
-    const req = this.describe(x.peer, assembled.message, assembled.payload);
-    this.run(req, new ExchangeResponse(this, x.id, assembled));
-  }
-
-  /** @internal ExchangeResponse.end: the handler's answer to one exchange. */
-  reply(exchangeId: number, assembled: AssembledRequest<P>, r: OutgoingResponse, observable: boolean): void {
-    const host = this.host;
-    if (host.pumping) {
-      this.core.reply(now(), exchangeId, assembled, r, observable);
-      host.sendQueued();
-      return;
-    }
-    host.pump(() => this.core.reply(now(), exchangeId, assembled, r, observable));
-  }
-
-  /** Re-runs the handler for every observer of `path` and sends the results as notifications. */
-  notify(path: string, o: { confirmable?: boolean } = {}): number {
-    const observers = this.core.observersOf(path);
-    for (const obs of observers) {
-      const req = this.describe(obs.peer, obs.request, obs.request.payload);
-      const res = new ServerResponse((r) => this.host.pump(() => this.core.notify(now(), obs, r, o.confirmable)));
-      this.run(req, res);
-    }
-    return observers.length;
-  }
-
-  private run(req: IncomingRequest, res: ServerResponse): void {
-    const h = this.handler();
-    try {
-      if (!h) return res.end(undefined, Code.NotFound);
-      const r = h(req, res);
-      if (r instanceof Promise) r.catch((e: unknown) => this.fail(e, res));
-    } catch (e) {
-      this.fail(e, res);
-    }
-  }
-
-  private fail(e: unknown, res: ServerResponse): void {
-    this.onError(e);
-    if (!res.finished) res.end('internal error', Code.InternalServerError);
-  }
-}
-
-// ============================================================================ server ===
-
-/** A uint option value (RFC 7252 §3.2), as encodeUint, without its intermediate array for one byte. */
-function uintValue(v: number): Uint8Array {
-  if (v >= 0 && v < 256 && Number.isInteger(v)) {
-    const b = new Uint8Array(v === 0 ? 0 : 1);
-    if (v !== 0) b[0] = v;
-    return b;
-  }
-  return encodeUint(v);
-}
-
-/** UTF-8 bytes of a string, as TextEncoder.encode, with a fast path for short ASCII text. */
-function utf8Bytes(s: string): Uint8Array {
-  const n = s.length;
-  if (n > 64) return enc.encode(s);
-  const b = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 0x80) return enc.encode(s);
-    b[i] = c;
-  }
-  return b;
-}
-
-/** What a handler uses to answer. */
-export class ServerResponse {
-  code: number = Code.Content;
-  readonly options: CoapOption[] = [];
-  private observable = false;
-  private ended = false;
-
-  constructor(private readonly finish?: (r: OutgoingResponse, observable: boolean) => void) {}
-
-  status(code: number): this {
-    this.code = code;
-    return this;
-  }
-  setOption(number: number, value: Uint8Array | number | string): this {
-    this.options.push({ number, value: typeof value === 'number' ? uintValue(value) : typeof value === 'string' ? enc.encode(value) : value });
-    return this;
-  }
-  contentFormat(cf: number): this {
-    return this.setOption(OptionNumber.ContentFormat, cf);
-  }
-  /** Accept an observe registration for this resource (RFC 7641). */
-  observe(yes = true): this {
-    this.observable = yes;
-    return this;
-  }
-  get finished(): boolean {
-    return this.ended;
-  }
-  end(payload?: string | Uint8Array, code?: number): void {
-    if (this.ended) return;
-    this.ended = true;
-    if (code !== undefined) this.code = code;
-    this.deliver({ code: this.code, options: this.options, payload: typeof payload === 'string' ? utf8Bytes(payload) : (payload ?? new Uint8Array(0)) }, this.observable);
-  }
-
-  /** @internal Where the answer goes: the callback given to the constructor. */
-  protected deliver(r: OutgoingResponse, observable: boolean): void {
-    this.finish?.(r, observable);
-  }
-}
-
-/** The response to one server exchange: answers through RequestServing, with no closure per request. */
-class ExchangeResponse<P> extends ServerResponse {
-  constructor(
-    private readonly serving: RequestServing<P>,
-    private readonly exchangeId: number,
-    private readonly assembled: AssembledRequest<P>,
-  ) {
-    super();
-  }
-  protected override deliver(r: OutgoingResponse, observable: boolean): void {
-    this.serving.reply(this.exchangeId, this.assembled, r, observable);
-  }
-}
-
-export type Handler = (req: IncomingRequest, res: ServerResponse) => void | Promise<void>;
 
 export interface CoapServerOptions {
   /** DTLS settings: present for coaps://, absent for plain coap://. */
@@ -195,7 +35,27 @@ export interface CoapServerOptions {
   transmission?: Partial<TransmissionParameters>;
   blockSize?: number;
   maxBodySize?: number;
+  /**
+   * coap://: the largest message sent to a peer (RFC 7252 §4.6; default 1152). Over coaps://
+   * each session's largest record decides (MTU, record_size_limit, max_fragment_length).
+   */
+  maxMessageSize?: number;
+  /** Caps on what peers can make the server hold (lib/coap/limits.ts DEFAULT_SERVER_LIMITS). */
+  limits?: Partial<ServerLimits>;
+  /**
+   * coap://: the largest answer to an address not verified with Echo, as a multiple of the
+   * request (RFC 7252 §11.3, RFC 9175 §2.4; default 3). Large responses, Block2 follow-ups and
+   * observations need a verified address (4.01 with Echo first; our client repeats the request).
+   */
+  amplificationFactor?: number;
+  /** A notification goes as CON at least this often per observation, so silent clients are noticed (default 60 s). */
+  conNotificationIntervalMs?: number;
+  /** The handler proxies: requests with Proxy-Uri / Proxy-Scheme reach it (else 5.05, RFC 7252 §5.7.2). */
+  proxy?: boolean;
 }
+
+/** RFC 7252 §4.6: with nothing known about the path, messages of at most 1152 bytes. */
+export const DEFAULT_MAX_MESSAGE_SIZE = 1152;
 
 /** A peer handle: the DTLS session, or the UDP address key. */
 type Peer = DtlsSession | string;
@@ -212,17 +72,27 @@ export class CoapServer extends EventEmitter {
   /** coap:// datagrams, sent once per turn of the event loop (see Outbox). */
   private readonly outbox = new Outbox(() => this.socket);
   private dtls: DtlsServer | undefined;
-  private readonly addresses = new Map<string, PeerAddress>();
+  /** coap:// peers, forgotten after EXCHANGE_LIFETIME of silence. */
+  private readonly addresses: PeerAddresses;
   private readonly sessionIds = new WeakMap<DtlsSession, string>();
   private nextSession = 1;
-  private readonly alarm = new Alarm(() => this.pump(() => this.endpoint.handleTimeout(now())));
+  private readonly alarm = new Alarm(() => this.guard(() => this.pump(() => this.timeout(now()))));
 
   constructor(
     private readonly opts: CoapServerOptions = {},
     private handler?: Handler,
   ) {
     super();
-    this.endpoint = new CoapEndpoint<Peer>(opts.transmission ?? {}, randomBytes);
+    const udpLimit = opts.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
+    const lifetime = opts.transmission?.exchangeLifetimeMs ?? DEFAULT_TRANSMISSION.exchangeLifetimeMs;
+    this.addresses = new PeerAddresses(lifetime);
+    this.endpoint = new CoapEndpoint<Peer>(opts.transmission ?? {}, randomBytes, {
+      maxMessageSize: (p) => (typeof p === 'string' ? udpLimit : p.maxRecordPayload),
+      ...(opts.limits ? { limits: opts.limits } : {}),
+      ...(opts.proxy ? { proxy: true } : {}),
+      // coap:// answers forged addresses no more than 3x (a DTLS session's address is verified)
+      ...(opts.dtls ? {} : { addressCheck: { factor: opts.amplificationFactor ?? 3, verifiedMs: lifetime } }),
+    });
     const server = this;
     const host: ServingHost = {
       pump: (f) => server.pump(f),
@@ -231,21 +101,27 @@ export class CoapServer extends EventEmitter {
       },
       sendQueued: () => server.sendQueued(),
     };
-    const core: Partial<ServerCoreOptions> = {};
+    const core: Partial<ServerCoreOptions> = { blockCacheMs: lifetime, conNotificationIntervalMs: opts.conNotificationIntervalMs ?? 60_000 };
     if (opts.blockSize) core.blockSize = opts.blockSize;
     if (opts.maxBodySize) core.maxBodySize = opts.maxBodySize;
+    if (opts.limits) core.limits = opts.limits;
     this.serving = new RequestServing<Peer>(
       this.endpoint,
       (p) => this.peerId(p),
       (p, m, payload) => this.describe(p, m, payload),
       () => this.handler ?? (this.listenerCount('request') > 0 ? this.emitRequest : undefined),
-      (e) => this.emit('error', e),
+      (e) => this.report(e),
       host,
       core,
     );
   }
 
   private readonly emitRequest: Handler = (req, res) => void this.emit('request', req, res);
+
+  /** An error for the 'error' listeners, if any (an EventEmitter throws an 'error' nobody listens to). */
+  private report(e: unknown): void {
+    if (this.listenerCount('error') > 0) this.emit('error', e);
+  }
 
   get core(): CoapServerCore<Peer> {
     return this.serving.core;
@@ -262,7 +138,7 @@ export class CoapServer extends EventEmitter {
     if (o.payload !== undefined) r.payload = typeof o.payload === 'string' ? enc.encode(o.payload) : o.payload;
     const exchange = (x: OutgoingRequest) =>
       new Promise<CoapMessage>((resolve, reject) => this.pump(() => this.waiting.set(this.endpoint.request(now(), p, x), { resolve, reject })));
-    const work = blockwiseRequest(exchange, r, { blockSize: o.blockSize ?? this.opts.blockSize ?? 1024, maxBodySize: o.maxBodySize ?? 16 * 1024 * 1024 });
+    const work = blockwiseRequest(exchange, r, { blockSize: o.blockSize ?? this.opts.blockSize ?? 1024, maxBodySize: o.maxBodySize ?? 16 * 1024 * 1024, maxMessageSize: this.endpoint.maxMessageSize(p) });
     return new CoapResponse(await withTimeout(work, o.timeoutMs));
   }
 
@@ -297,8 +173,28 @@ export class CoapServer extends EventEmitter {
 
   private addressKey(a: PeerAddress): string {
     const key = `${a.address}|${a.port}`;
-    if (!this.addresses.has(key)) this.addresses.set(key, { address: a.address, port: a.port });
+    this.addresses.touch(key, { address: a.address, port: a.port }, now());
     return key;
+  }
+
+  /** coap:// peers known now (each forgotten after EXCHANGE_LIFETIME of silence). */
+  get peerAddressCount(): number {
+    return this.addresses.size;
+  }
+
+  /** The timer: retransmissions and deadlines, block-wise state expired, silent coap:// peers forgotten. */
+  private timeout(t: number): void {
+    this.serving.handleTimeout(t);
+    for (const key of this.addresses.sweep(t)) {
+      this.serving.core.forget(key);
+      this.endpoint.dropPeer(key);
+    }
+  }
+
+  private deadline(): number | undefined {
+    const a = this.serving.pollTimeout();
+    const b = this.addresses.pollTimeout();
+    return a === undefined ? b : b === undefined ? a : Math.min(a, b);
   }
 
   get secure(): boolean {
@@ -328,7 +224,7 @@ export class CoapServer extends EventEmitter {
     this.socket = socket;
     socket.on('message', (msg, rinfo) => {
       const key = `${rinfo.address}|${rinfo.port}`;
-      if (!this.addresses.has(key)) this.addresses.set(key, { address: rinfo.address, port: rinfo.port });
+      this.addresses.touch(key, { address: rinfo.address, port: rinfo.port }, now());
       this.receive(key, new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength));
     });
     socket.on('error', (e) => this.emit('error', e));
@@ -381,16 +277,31 @@ export class CoapServer extends EventEmitter {
   /** Pumps running (nested ones included): see ServingHost.pumping. */
   private depth = 0;
 
-  /** A datagram from a peer: pump(() => handleDatagram(...)) without a closure per datagram. */
+  /**
+   * A datagram from a peer: pump(() => handleDatagram(...)) without a closure per datagram.
+   * Nothing a peer sends may throw out of here (into a socket or session listener): whatever
+   * does is reported as an 'error' and the server goes on.
+   */
   private receive(p: Peer, data: Uint8Array): void {
     this.depth++;
     try {
       this.endpoint.handleDatagram(now(), p, data);
       this.flush();
+    } catch (e) {
+      this.report(e);
     } finally {
       this.depth--;
     }
-    this.alarm.arm(this.endpoint.pollTimeout());
+    this.alarm.arm(this.deadline());
+  }
+
+  /** Runs f (a timer's work), reporting what it throws instead of letting it out. */
+  private guard(f: () => void): void {
+    try {
+      f();
+    } catch (e) {
+      this.report(e);
+    }
   }
 
   private pump(f: () => void): void {
@@ -401,7 +312,7 @@ export class CoapServer extends EventEmitter {
     } finally {
       this.depth--;
     }
-    this.alarm.arm(this.endpoint.pollTimeout());
+    this.alarm.arm(this.deadline());
   }
 
   private flush(): void {
@@ -453,6 +364,8 @@ export interface CoapClientOptions {
   transmission?: Partial<TransmissionParameters>;
   blockSize?: number;
   maxBodySize?: number;
+  /** coap://: the largest message we send (RFC 7252 §4.6; default 1152). coaps:// uses the session's largest record. */
+  maxMessageSize?: number;
 }
 
 interface Origin {
@@ -506,12 +419,12 @@ export class CoapClient {
   readonly endpoint: CoapEndpoint<string>;
   private readonly origins = new Map<string, Origin>();
   private readonly waiting = new Map<number, { resolve: (m: CoapMessage) => void; reject: (e: Error) => void; onNotification?: (m: CoapMessage) => void }>();
-  private readonly alarm = new Alarm(() => this.pump(() => this.endpoint.handleTimeout(now())));
+  private readonly alarm = new Alarm(() => this.pump(() => this.serving.handleTimeout(now())));
 
   private readonly serving: RequestServing<string>;
 
   constructor(private readonly opts: CoapClientOptions = {}) {
-    this.endpoint = new CoapEndpoint<string>(opts.transmission ?? {}, randomBytes);
+    this.endpoint = new CoapEndpoint<string>(opts.transmission ?? {}, randomBytes, { maxMessageSize: (key) => this.maxMessageSize(key) });
     this.serving = new RequestServing<string>(
       this.endpoint,
       (p) => p,
@@ -522,7 +435,8 @@ export class CoapClient {
       () => this.opts.handler,
       () => undefined,
       { pump: (f) => this.pump(f), pumping: false, sendQueued: () => undefined },
-      {},
+      // the peers here are the servers we connected to, which may observe many of our resources
+      { limits: { maxObserversPerPeer: DEFAULT_SERVER_LIMITS.maxObservers } },
     );
   }
 
@@ -554,7 +468,7 @@ export class CoapClient {
     const { origin, options } = await this.prepare(url, o);
     const r: OutgoingRequest = { code: METHOD_CODES[o.method ?? 'GET'], options, confirmable: o.confirmable ?? true };
     if (o.payload !== undefined) r.payload = typeof o.payload === 'string' ? enc.encode(o.payload) : o.payload;
-    const work = blockwiseRequest((x) => this.exchange(origin, x), r, this.blockOptions(o));
+    const work = blockwiseRequest((x) => this.exchange(origin, x), r, this.blockOptions(o, origin));
     return new CoapResponse(await withTimeout(work, o.timeoutMs));
   }
 
@@ -570,26 +484,35 @@ export class CoapClient {
       this.waiting.delete(id);
       void this.exchange(origin, { code: Code.GET, token, options: [...options, { number: OptionNumber.Observe, value: encodeUint(1) }] }).catch(() => undefined);
     });
-    const blocks = this.blockOptions(o);
+    const blocks = this.blockOptions(o, origin);
     const first = await new Promise<CoapMessage>((resolve, reject) => {
-      this.pump(() => {
-        id = this.endpoint.request(now(), origin.key, { code: Code.GET, token, options: base, confirmable: o.confirmable ?? true, observe: true });
-        let firstSeen = false;
-        const deliver = (m: CoapMessage) => {
-          const full = getBlock2More(m)
-            ? fetchRemainingBlocks((x) => this.exchange(origin, x), { code: Code.GET, options }, options, m, blocks)
-            : Promise.resolve(m);
-          void full.then((f) => (firstSeen ? observation._push(new CoapResponse(f)) : (firstSeen = true, resolve(f))), (e: Error) => (firstSeen ? observation._end(e) : reject(e)));
-        };
+      let firstSeen = false;
+      let echoed = false;
+      const deliver = (m: CoapMessage) => {
+        const full = getBlock2More(m)
+          ? fetchRemainingBlocks((x) => this.exchange(origin, x), { code: Code.GET, options }, options, m, blocks)
+          : Promise.resolve(m);
+        void full.then((f) => (firstSeen ? observation._push(new CoapResponse(f)) : (firstSeen = true, resolve(f))), (e: Error) => (firstSeen ? observation._end(e) : reject(e)));
+      };
+      const register = (extra: CoapOption[]) => {
+        id = this.endpoint.request(now(), origin.key, { code: Code.GET, token, options: [...base, ...extra], confirmable: o.confirmable ?? true, observe: true });
         this.waiting.set(id, {
           resolve: (m) => {
+            const echo = !firstSeen && !echoed ? echoOf(m) : undefined;
+            if (echo) {
+              // RFC 9175: the server verifies our address first; register again with its Echo value
+              echoed = true;
+              register([{ number: OptionNumber.Echo, value: echo }]);
+              return;
+            }
             deliver(m);
             observation._end(null); // the server did not keep the observation (no Observe option)
           },
           reject: (e) => (firstSeen ? observation._end(e) : reject(e)),
           onNotification: deliver,
         });
-      });
+      };
+      this.pump(() => register([]));
     });
     return { first: new CoapResponse(first), observation };
   }
@@ -612,8 +535,19 @@ export class CoapClient {
     return this.origins.get(`${u.protocol}//${u.host}`)?.session;
   }
 
-  private blockOptions(o: RequestOptions) {
-    return { blockSize: o.blockSize ?? this.opts.blockSize ?? 1024, maxBodySize: o.maxBodySize ?? this.opts.maxBodySize ?? 16 * 1024 * 1024, earlyBlock2: o.blockSize !== undefined || this.opts.blockSize !== undefined };
+  private blockOptions(o: RequestOptions, origin: Origin) {
+    return {
+      blockSize: o.blockSize ?? this.opts.blockSize ?? 1024,
+      maxBodySize: o.maxBodySize ?? this.opts.maxBodySize ?? 16 * 1024 * 1024,
+      earlyBlock2: o.blockSize !== undefined || this.opts.blockSize !== undefined,
+      maxMessageSize: this.maxMessageSize(origin.key),
+    };
+  }
+
+  /** The largest message to an origin: its DTLS session's largest record, or the configured UDP size. */
+  private maxMessageSize(key: string): number {
+    const o = this.origins.get(key);
+    return o?.session ? o.session.maxRecordPayload : (this.opts.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE);
   }
 
   private async prepare(url: string | URL, o: RequestOptions): Promise<{ origin: Origin; options: CoapOption[] }> {
@@ -643,13 +577,13 @@ export class CoapClient {
       if (secure) {
         const s = await dtlsConnect({ ...(this.opts.dtls as ConnectOptions), host: address, port, serverName: this.opts.dtls?.serverName ?? host });
         origin.session = s;
-        s.on('data', (d: Uint8Array) => this.pump(() => this.endpoint.handleDatagram(now(), key, d)));
+        s.on('data', (d: Uint8Array) => this.receive(key, d));
         s.on('close', () => {
           this.origins.delete(key);
           this.pump(() => this.endpoint.dropPeer(key));
         });
       } else {
-        const udp = connectUdp(address, port, (d) => this.pump(() => this.endpoint.handleDatagram(now(), key, d)));
+        const udp = connectUdp(address, port, (d) => this.receive(key, d));
         origin.socket = udp.socket;
         await udp.connected;
       }
@@ -657,6 +591,15 @@ export class CoapClient {
     origin.ready.catch(() => this.origins.delete(key));
     this.origins.set(key, origin);
     return origin;
+  }
+
+  /** A datagram from an origin; nothing it causes may throw into the socket or session listener. */
+  private receive(key: string, data: Uint8Array): void {
+    try {
+      this.pump(() => this.endpoint.handleDatagram(now(), key, data));
+    } catch {
+      // a bug is no reason to take the application down with it; the exchange times out
+    }
   }
 
   private exchange(origin: Origin, r: OutgoingRequest): Promise<CoapMessage> {
@@ -695,7 +638,7 @@ export class CoapClient {
       if (o.session && !o.session.closed) o.session.send(t.data);
       else o.socket?.send(t.data);
     }
-    this.alarm.arm(ep.pollTimeout());
+    this.alarm.arm(this.serving.pollTimeout());
   }
 }
 
@@ -731,9 +674,20 @@ function settle(
   }
 }
 
+/** The Echo value of a 4.01 Unauthorized that asks for one (RFC 9175 §2.3). */
+function echoOf(m: CoapMessage): Uint8Array | undefined {
+  return m.code === Code.Unauthorized ? m.options.find((o) => o.number === OptionNumber.Echo)?.value : undefined;
+}
+
+/** Whether a response's Block2 says more blocks follow (a malformed Block2: no, the response is taken as it is). */
 function getBlock2More(m: CoapMessage): boolean {
   const b = m.options.find((o) => o.number === OptionNumber.Block2);
-  return !!b && decodeBlock(b.value).more;
+  if (!b) return false;
+  try {
+    return decodeBlock(b.value).more;
+  } catch {
+    return false;
+  }
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number | undefined): Promise<T> {

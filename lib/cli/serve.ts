@@ -6,6 +6,7 @@ import { pskMap } from '../dtls/keystore.js';
 import { parseHostPort, parseIntArg, parsePskArg, untilSignal } from './args.js';
 import { resolveCredentialFlags } from './credentials.js';
 import { parseFlags } from './flags.js';
+import { coapServerLimits } from './coap-limits.js';
 import { SERVE } from './specs/serve.js';
 import type { ServerOptions } from '../entry/dtls.js';
 
@@ -44,9 +45,10 @@ export async function serve(argv: string[]): Promise<number> {
       clientAuth: cred.clientAuth,
     };
   }
+  const caps = coapServerLimits(values);
   const router = demoRouter();
   const route = router.handler();
-  const server = createServer(dtls ? { dtls } : {}, (req, res) => {
+  const server = createServer({ ...(dtls ? { dtls } : {}), ...caps }, (req, res) => {
     if (values.verbose) process.stderr.write(`${req.method ?? req.code} ${req.path}${req.query.length ? '?' + req.query.join('&') : ''} from ${req.peer.address}:${req.peer.port}${req.identity ? ` (${req.identity.kind})` : ''}\n`);
     return route(req, res);
   });

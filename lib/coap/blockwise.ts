@@ -1,5 +1,6 @@
 import { equal as bytesEqual } from '../bytes/util.js';
 import { BlockOptionError, decodeBlock as decodeBlockRaw, encodeBlock, sizeToSzxFloor, szxToSize, type BlockValue } from './block.js';
+import { encodedSize } from './codec.js';
 import type { OutgoingRequest } from './endpoint.js';
 import { CoapError } from './errors.js';
 import { Code, decodeUint, encodeUint, getOption, OptionNumber, type CoapMessage, type CoapOption } from './message.js';
@@ -21,6 +22,22 @@ export interface BlockwiseOptions {
   maxBodySize: number;
   /** Ask for this Block2 size from the first request (early negotiation, RFC 7959 §2.4). */
   earlyBlock2?: boolean;
+  /**
+   * The largest message the transport carries (a DTLS session's maxRecordPayload, a UDP
+   * message size): Block1 blocks are chosen to fit it, and a smaller Block2 size is asked for
+   * from the first request when a full block would not fit. A request that cannot fit even
+   * with 16-byte blocks fails with MESSAGE_TOO_LARGE.
+   */
+  maxMessageSize?: number;
+}
+
+/** Room a response needs besides its payload, assumed when asking for a Block2 size: header, an 8-byte token, Content-Format, ETag, Block2, Size2, the marker. */
+const RESPONSE_OVERHEAD = 48;
+
+/** The largest power of two in 16..size that is <= room (0 if none). */
+function fitSize(size: number, room: number): number {
+  while (size >= 16 && size > room) size >>= 1;
+  return size >= 16 ? size : 0;
 }
 
 /** What to do next: send one more request of the transfer, or take the final response. */
@@ -33,7 +50,8 @@ export type BlockwiseStep = { request: OutgoingRequest; response?: undefined } |
  * Continue, adopting a smaller size if the server asks, §2.5); a response carrying Block2 with
  * more blocks is fetched to the end with GETs (or FETCH) carrying the same options but
  * Observe, Size1 and Content-Format (§2.4, RFC 7641 §4.3.1), ETag checked, Size2 and the body
- * cap honoured. Throws CoapError BLOCKWISE on inconsistent blocks.
+ * cap honoured. A 4.01 Unauthorized with an Echo option (RFC 9175 §2.3) gets the same request
+ * again with that Echo value, once. Throws CoapError BLOCKWISE on inconsistent blocks.
  */
 export class BlockwiseTransfer {
   private phase: 'start' | 'single' | 'block1' | 'block2' | 'done' = 'start';
@@ -51,6 +69,9 @@ export class BlockwiseTransfer {
   private etag: Uint8Array | undefined;
   private parts: Uint8Array[] = [];
   private total = 0;
+  /** The request last given out (repeated with Echo on a 4.01 that carries one). */
+  private last: OutgoingRequest | undefined;
+  private echoed = false;
 
   constructor(
     private readonly r: OutgoingRequest,
@@ -59,7 +80,13 @@ export class BlockwiseTransfer {
     this.body = r.payload ?? new Uint8Array(0);
     this.szx = sizeToSzxFloor(o.blockSize);
     this.base = r.options.filter((x) => x.number !== OptionNumber.Block1 && x.number !== OptionNumber.Block2);
-    this.early = o.earlyBlock2 ? [{ number: OptionNumber.Block2, value: encodeBlock({ num: 0, more: false, szx: this.szx }) }] : [];
+    let early = o.earlyBlock2 ? this.szx : undefined;
+    if (o.maxMessageSize !== undefined) {
+      // a response block must fit the transport too: ask for a size that does
+      const fit = fitSize(szxToSize(this.szx), o.maxMessageSize - RESPONSE_OVERHEAD);
+      if (fit > 0 && fit < szxToSize(this.szx)) early = sizeToSzxFloor(fit);
+    }
+    this.early = early !== undefined ? [{ number: OptionNumber.Block2, value: encodeBlock({ num: 0, more: false, szx: early }) }] : [];
   }
 
   /**
@@ -75,10 +102,24 @@ export class BlockwiseTransfer {
 
   /** The first request to send. */
   start(): OutgoingRequest {
+    this.last = this.firstRequest();
+    return this.last;
+  }
+
+  private firstRequest(): OutgoingRequest {
     if (this.phase !== 'start') throw new CoapError('INVALID_ARGUMENT', 'the transfer has started');
-    if (this.body.length <= szxToSize(this.szx)) {
+    const max = this.o.maxMessageSize ?? Infinity;
+    const tokenLength = this.r.token?.length ?? 8;
+    if (this.body.length === 0 || (this.body.length <= szxToSize(this.szx) && encodedSize(tokenLength, [...this.base, ...this.early], this.body.length) <= max)) {
       this.phase = 'single';
       return { ...this.r, options: [...this.base, ...this.early] };
+    }
+    if (max !== Infinity) {
+      // Block1 blocks that fit the transport next to the options, Block1 and Size1
+      const room = max - 1 - encodedSize(tokenLength, [...this.base, ...this.early, { number: OptionNumber.Block1, value: new Uint8Array(3) }, { number: OptionNumber.Size1, value: encodeUint(this.body.length) }], 0);
+      const fit = fitSize(szxToSize(this.szx), room);
+      if (fit === 0) throw new CoapError('MESSAGE_TOO_LARGE', `the request's options leave no room for a block in a ${max}-byte message`);
+      this.szx = sizeToSzxFloor(fit);
     }
     this.phase = 'block1';
     return this.block1Request();
@@ -90,6 +131,20 @@ export class BlockwiseTransfer {
 
   /** The response to the last request given: the next step. */
   next(res: CoapMessage): BlockwiseStep {
+    // RFC 9175 §2.3: a 4.01 with Echo asks for the same request again carrying that value
+    // (the server verifies our address, or the request's freshness); once per request
+    const echo = res.code === Code.Unauthorized ? getOption(res, OptionNumber.Echo) : undefined;
+    if (echo && this.last && !this.echoed && this.phase !== 'done') {
+      this.echoed = true;
+      return { request: { ...this.last, options: [...this.last.options.filter((o) => o.number !== OptionNumber.Echo), { number: OptionNumber.Echo, value: echo }] } };
+    }
+    this.echoed = false;
+    const step = this.step(res);
+    if (step.request) this.last = step.request;
+    return step;
+  }
+
+  private step(res: CoapMessage): BlockwiseStep {
     switch (this.phase) {
       case 'block1':
         if (this.lastMore) return this.nextBlock1(res);

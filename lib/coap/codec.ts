@@ -100,7 +100,7 @@ export const MAX_TOKEN_LENGTH = 8;
 
 /**
  * Permitted value lengths of the registered options (RFC 7252 §5.10, RFC 7641 §2, RFC 7959
- * §2.1/§4, RFC 7967 §2). RFC 7252 §5.4.3: a value whose length is out of range is NOT a
+ * §2.1/§4, RFC 7967 §2, RFC 9175 §2.2). RFC 7252 §5.4.3: a value whose length is out of range is NOT a
  * format error; the option MUST be treated like an unrecognized option (elective: ignored,
  * critical: 4.02 Bad Option / reject). The codec therefore decodes such options, and the
  * request layer asks {@link optionValueLengthOk}.
@@ -125,6 +125,7 @@ export const OPTION_VALUE_LENGTHS: ReadonlyMap<number, readonly [min: number, ma
   [35, [1, 1034]], // Proxy-Uri
   [39, [1, 255]], // Proxy-Scheme
   [60, [0, 4]], // Size1
+  [252, [1, 40]], // Echo (RFC 9175)
   [258, [0, 1]], // No-Response
 ]);
 
@@ -219,6 +220,30 @@ export function decodeMessage(datagram: Uint8Array): CoapMessage {
 const extLength = (n: number) => (n < 13 ? 0 : n < 269 ? 1 : 2);
 /** The 4-bit delta/length nibble for a value (13/14 announce a 1/2-byte extension). */
 const nibble = (n: number) => (n < 13 ? n : n < 269 ? 13 : 14);
+
+/**
+ * The size {@link encodeMessage} would produce for a message with this token length, these
+ * options (in any order: sorted here when they are not) and a payload of this length, without
+ * encoding it: 4 + TKL + each option's header, extensions and value + (0xFF + payload).
+ */
+export function encodedSize(tokenLength: number, options: readonly CoapOption[], payloadLength: number): number {
+  let sorted = options;
+  for (let i = 1; i < options.length; i++) {
+    if (options[i]!.number < options[i - 1]!.number) {
+      sorted = [...options].sort((a, b) => a.number - b.number);
+      break;
+    }
+  }
+  let size = 4 + tokenLength + (payloadLength > 0 ? 1 + payloadLength : 0);
+  let prev = 0;
+  for (let i = 0; i < sorted.length; i++) {
+    const o = sorted[i]!;
+    const vl = o.value.length;
+    size += 1 + extLength(o.number - prev) + extLength(vl) + vl;
+    prev = o.number;
+  }
+  return size;
+}
 
 /** Copies `src` into `out` at `pos` (a byte loop for the short values of the hot path, set() otherwise). */
 function put(out: Uint8Array, pos: number, src: Uint8Array): void {

@@ -11,6 +11,10 @@ export const CoapErrorCode = {
   /** Block-wise transfer failed (inconsistent blocks, too large). */
   BLOCKWISE: 'BLOCKWISE',
   INVALID_ARGUMENT: 'INVALID_ARGUMENT',
+  /** The message is larger than the transport carries to this peer (a DTLS session's largest record, a configured UDP size). */
+  MESSAGE_TOO_LARGE: 'MESSAGE_TOO_LARGE',
+  /** A local limit was reached: no message ID free for the peer (RFC 7252 §4.4), a full queue. */
+  OVERLOADED: 'OVERLOADED',
 } as const;
 export type CoapErrorCode = (typeof CoapErrorCode)[keyof typeof CoapErrorCode];
 

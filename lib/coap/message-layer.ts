@@ -5,8 +5,8 @@ import { MessageType, type CoapMessage } from './message.js';
 
 /** What the message layer reports upward. P is the transport's peer handle. */
 export type MessageEvent<P> =
-  /** A new CON or NON (duplicates are absorbed here), or a separate response. */
-  | { type: 'message'; peer: P; message: CoapMessage }
+  /** A new CON or NON (duplicates are absorbed here), or a separate response; `size`: its datagram's bytes. */
+  | { type: 'message'; peer: P; message: CoapMessage; size: number }
   /** Our CON was acknowledged; `ack` may carry a piggybacked response. */
   | { type: 'acked'; peer: P; messageId: number; ack: CoapMessage }
   /** Our CON or NON was answered with RST. */
@@ -203,16 +203,19 @@ export class MessageLayer<P> {
   private readonly chunksById = new Map<number, AnswerChunk>();
   private answerChunk: AnswerChunk | undefined;
   private nextChunkId = 0;
-  private readonly usedIds = new Fifo<Used<P>>();
+  /** Message IDs we used, in expiry order: one FIFO per lifetime (CON, NON). */
+  private readonly usedCon = new Fifo<Used<P>>();
+  private readonly usedNon = new Fifo<Used<P>>();
   /** Peer states that may have become empty since the last sweep (the sweep drops empty ones). */
   private readonly mayBeEmpty = new Set<PeerState<P>>();
   /** Outstanding CONs over all peers. */
   private pendingTotal = 0;
-  readonly stats = { malformed: 0, duplicates: 0, retransmissions: 0 };
+  readonly stats = { malformed: 0, duplicates: 0, retransmissions: 0, noMessageId: 0, queueFull: 0 };
 
   constructor(
     private readonly params: TransmissionParameters,
     private readonly random: () => number = Math.random,
+    private readonly caps: { maxQueuedPerPeer: number } = { maxQueuedPerPeer: Infinity },
   ) {
     this.timers = new TimerQueue(
       (p) => (this.peers.get(p.peer)?.pending.get(p.messageId) === p ? p.deadline : undefined),
@@ -239,29 +242,35 @@ export class MessageLayer<P> {
     return true;
   }
 
-  /** A fresh message ID for this peer, not used within EXCHANGE_LIFETIME. */
-  allocateMessageId(now: number, peer: P): number {
+  /**
+   * A fresh message ID for this peer (RFC 7252 §4.4): not used within the lifetime of the
+   * message that used it last (EXCHANGE_LIFETIME after a CON, NON_LIFETIME after a NON,
+   * §4.8.2). IDs go round in order from a random start, so the next one is the one used
+   * longest ago: when it is still reserved, the peer has none free and this returns undefined
+   * at once (O(1); the caller drops or fails that message).
+   */
+  allocateMessageId(now: number, peer: P, confirmable = true): number | undefined {
     const s = this.state(peer);
-    for (let i = 0; i < 0x10000; i++) {
-      const mid = s.nextMid;
-      s.nextMid = (s.nextMid + 1) & 0xffff;
-      const until = s.used.get(mid);
-      if (until === undefined || until <= now) {
-        const u = now + this.params.exchangeLifetimeMs;
-        s.used.set(mid, u);
-        this.usedIds.push(new Used(s, mid, u));
-        return mid;
-      }
+    const mid = s.nextMid;
+    const until = s.used.get(mid);
+    if (until !== undefined && until > now) {
+      this.stats.noMessageId++;
+      return undefined;
     }
-    throw new RangeError('all 65536 message IDs are in use for this peer');
+    s.nextMid = (mid + 1) & 0xffff;
+    const u = now + (confirmable ? this.params.exchangeLifetimeMs : this.params.nonLifetimeMs);
+    s.used.set(mid, u);
+    (confirmable ? this.usedCon : this.usedNon).push(new Used(s, mid, u));
+    return mid;
   }
 
   /**
    * Sends a message. CONs are retransmitted until ACK/RST (at most NSTART outstanding per
-   * peer; more wait in a queue). The message's messageId must come from allocateMessageId
+   * peer; more wait in a queue; with `capped`, at most maxQueuedPerPeer wait and one more
+   * fails at once: for what a server sends on its own, such as CON notifications). The message's messageId must come from allocateMessageId
    * (or be the request's, for an ACK/RST).
    */
-  send(now: number, peer: P, m: CoapMessage): void {
+  send(now: number, peer: P, m: CoapMessage, capped = false): void {
     const bytes = encodeMessage(m);
     if (m.type !== MessageType.CON) {
       this.out.push({ peer, data: bytes });
@@ -270,6 +279,12 @@ export class MessageLayer<P> {
     const s = this.state(peer);
     const p: Pending<P> = { peer, messageId: m.messageId, bytes, tries: 0, timeoutMs: 0, deadline: undefined };
     if (s.pending.size >= this.params.nstart) {
+      if (capped && s.queued.length >= this.caps.maxQueuedPerPeer) {
+        // the peer is not keeping up: this CON fails at once (its observation ends)
+        this.stats.queueFull++;
+        this.events.push({ type: 'failed', peer, messageId: m.messageId });
+        return;
+      }
       s.queued.push(p);
       return;
     }
@@ -410,7 +425,7 @@ export class MessageLayer<P> {
         }
         if (m.type === MessageType.CON) s.seen.set(m.messageId, this.seenCon.push(s.id, m.messageId, now + this.params.exchangeLifetimeMs));
         else s.seen.set(m.messageId, this.seenNon.push(s.id, m.messageId, now + this.params.nonLifetimeMs));
-        this.events.push({ type: 'message', peer, message: m });
+        this.events.push({ type: 'message', peer, message: m, size: data.length });
         return;
       }
     }
@@ -507,12 +522,14 @@ export class MessageLayer<P> {
       } else chunks[keep++] = c;
     }
     chunks.length = keep;
-    for (let u = this.usedIds.peek(); u && u.until <= now; u = this.usedIds.peek()) {
-      this.usedIds.shift();
-      const s = u.state;
-      if (s.used.get(u.mid) === u.until) {
-        s.used.delete(u.mid);
-        check.add(s);
+    for (const fifo of [this.usedCon, this.usedNon]) {
+      for (let u = fifo.peek(); u && u.until <= now; u = fifo.peek()) {
+        fifo.shift();
+        const s = u.state;
+        if (s.used.get(u.mid) === u.until) {
+          s.used.delete(u.mid);
+          check.add(s);
+        }
       }
     }
     for (const s of check) {

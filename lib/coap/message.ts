@@ -66,6 +66,7 @@ export const Code = {
   BadGateway: 0xa2,
   ServiceUnavailable: 0xa3,
   GatewayTimeout: 0xa4,
+  ProxyingNotSupported: 0xa5,
 } as const;
 
 /** "2.05" style text of a code. */
@@ -77,7 +78,7 @@ export const isRequestCode = (code: number) => code >= 1 && code <= 31;
 export const isResponseCode = (code: number) => code >= 64 && code <= 191;
 export const isEmptyCode = (code: number) => code === 0;
 
-/** Option numbers (RFC 7252 §5.10, RFC 7641, RFC 7959, RFC 8613 not included). */
+/** Option numbers (RFC 7252 §5.10, RFC 7641, RFC 7959, RFC 7967, RFC 9175 Echo; RFC 8613 not included). */
 export const OptionNumber = {
   IfMatch: 1,
   UriHost: 3,
@@ -98,6 +99,8 @@ export const OptionNumber = {
   ProxyUri: 35,
   ProxyScheme: 39,
   Size1: 60,
+  /** RFC 9175 §2.2: elective, safe to forward, no cache key; opaque, 1-40 bytes. */
+  Echo: 252,
   NoResponse: 258,
 } as const;
 

@@ -7,6 +7,7 @@ import { CoapError } from '../coap/errors.js';
 import { Code, decodeUint, encodeUint, getOption, OptionNumber, type CoapMessage, type CoapOption } from '../coap/message.js';
 import { NotificationOrder } from '../coap/observe.js';
 import { CoapServerCore } from '../coap/server-core.js';
+import { DEFAULT_SERVER_LIMITS } from '../coap/limits.js';
 import type { PeerAddress, PeerIdentity } from '../dtls/keystore.js';
 
 /** Who a peer (channel) is: its address and, over DTLS, its authenticated identity. */
@@ -92,7 +93,9 @@ export class CoapAgent<P> {
     this.endpoint = new CoapEndpoint<P>(opts.transmission ?? {}, opts.random);
     this.blockSize = opts.blockSize ?? 1024;
     this.maxBodySize = opts.maxBodySize ?? 1024 * 1024;
-    this.server = new CoapServerCore<P>(this.endpoint, opts.peerId, { blockSize: this.blockSize, maxBodySize: this.maxBodySize });
+    // a device is observed by its few servers, each of which may observe many resources: the
+    // per-peer observation cap is the overall one here
+    this.server = new CoapServerCore<P>(this.endpoint, opts.peerId, { blockSize: this.blockSize, maxBodySize: this.maxBodySize, limits: { maxObserversPerPeer: DEFAULT_SERVER_LIMITS.maxObservers } });
   }
 
   // === client ============================================================================
@@ -165,6 +168,8 @@ export class CoapAgent<P> {
 
   pollTimeout(): number | undefined {
     let t = this.endpoint.pollTimeout();
+    const sweep = this.server.pollTimeout(); // block-wise state to expire
+    if (sweep !== undefined && (t === undefined || sweep < t)) t = sweep;
     for (const x of this.transfers.values()) if (x.deadline !== undefined && (t === undefined || x.deadline < t)) t = x.deadline;
     return t;
   }

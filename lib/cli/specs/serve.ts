@@ -1,5 +1,6 @@
 import { CLIENT_AUTH_FLAG, CREDENTIAL_FLAGS } from '../credentials.js';
 import { commandSpec } from '../flags.js';
+import { COAP_LIMIT_FLAGS } from './coap-limits.js';
 
 export const SERVE = commandSpec({
   path: ['serve'],
@@ -11,6 +12,7 @@ export const SERVE = commandSpec({
     CLIENT_AUTH_FLAG,
     { name: 'notify-ms', kind: 'string', arg: 'MS', default: '1000', description: 'send /time notifications to its observers every MS milliseconds (1..3600000)' },
     { name: 'verbose', short: 'v', kind: 'boolean', description: 'log each request on stderr' },
+    ...COAP_LIMIT_FLAGS,
   ],
   notes: ['With --psk or --key it serves coaps:// (DTLS), otherwise plain coap://.'],
   examples: [
