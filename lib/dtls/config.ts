@@ -115,6 +115,8 @@ export interface ConnectionConfig {
   resumption?: { cache?: SessionCache; tickets?: TicketSealer };
   /** Milliseconds since the epoch, for lifetimes that outlive a process (resumption, tickets); the driver gives it. */
   wallClock?: () => number;
+  /** Keep what a session store's snapshot needs (the master secret) once connected. */
+  exportable?: boolean;
 }
 
 export const MAX_PSK_IDENTITY = 128;

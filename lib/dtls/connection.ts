@@ -13,6 +13,10 @@ import { isChangeCipherSpec } from './wire/change-cipher-spec.js';
 import { AlertDescription, AlertLevel, ContentType, HandshakeType } from './wire/constants.js';
 import { decodeHandshakeFragments } from './wire/handshake.js';
 import type { RawRecord } from './wire/record.js';
+import { Ccm8CidProtection } from './record/ccm8-cid.js';
+import { Ccm8Protection } from './record/protection.js';
+import type { SessionSnapshot } from './session-snapshot.js';
+import { identityBytes } from './events.js';
 
 /**
  * RFC 6347 §4.2.4: "for at least twice the default MSL defined for [TCP], when in the
@@ -24,10 +28,13 @@ export const LAST_FLIGHT_LINGER_MS = 240_000;
 
 export type Phase = 'handshake' | 'connected' | 'closed' | 'failed';
 
+/** Application records that may wait for a session store's nonce lease. */
+const MAX_HELD_RECORDS = 256;
+
 /** Where a connection is: each phase holds only what is valid in it. */
 type ConnectionState =
   | { readonly phase: 'handshake'; step: HandshakeState; readonly reassembler: Reassembler; /** What the states may do to this connection. */ readonly hs: Handshake }
-  | { readonly phase: 'connected'; readonly session: SessionInfo }
+  | { readonly phase: 'connected'; readonly session: SessionInfo; /** Kept only for a session store's snapshot. */ readonly master: Uint8Array | undefined }
   | { readonly phase: 'closed' }
   | { readonly phase: 'failed'; readonly error: DtlsError };
 
@@ -46,6 +53,12 @@ export class DtlsConnection {
   /** A client's first state again, for starting over (a fresh ClientHello) once; given the abandoned handshake's server random. */
   private readonly restart: ((staleServerRandom: Uint8Array) => HandshakeState) | undefined;
   private restarted = false;
+  /**
+   * A session store's nonce lease (lib/dtls/sequence-lease.ts): application records at or past
+   * this write sequence number wait (in `held`) until the store has saved a higher lease.
+   */
+  private writeLimit = Infinity;
+  private held: Uint8Array[] | undefined;
   private resumable: ClientResumption | undefined;
   private readonly flight: LastFlight;
   private nextMessageSeq: number;
@@ -84,7 +97,7 @@ export class DtlsConnection {
       message: (msgType, body, epoch = this.records.writeEpoch): HandshakeItem => ({ kind: 'handshake', msgType, messageSeq: this.nextMessageSeq++, body, epoch }),
       sendFlight: (items, expectReply) => this.sendFlight(items, expectReply),
       emit: (e) => this.events.push(e),
-      established: (session, keepLastFlight, resumption) => this.established(session, keepLastFlight, resumption),
+      established: (session, keepLastFlight, resumption, master) => this.established(session, keepLastFlight, resumption, master),
     };
     // the handshake's view of the connection lives in the handshake phase only (gone once connected)
     this.st = { phase: 'handshake', step: initial, reassembler: new Reassembler(this.nextMessageSeq, cfg.maxHandshakeBytes), hs };
@@ -223,7 +236,93 @@ export class DtlsConnection {
       const why = data.length > this.records.sendLimit ? `the peer's record size limit of ${this.records.sendLimit}` : `the ${this.cfg.mtu}-byte MTU (at most ${max} bytes a record)`;
       throw new DtlsError('RECORD_TOO_LARGE', `a ${data.length}-byte record exceeds ${why}`);
     }
+    if (this.records.nextSequence(this.records.writeEpoch) >= this.writeLimit) {
+      const held = (this.held ??= []);
+      if (held.length >= MAX_HELD_RECORDS) throw new DtlsError('RESOURCE_LIMIT', `the session store has not saved a sequence lease yet: ${held.length} records wait`);
+      held.push(data.slice());
+      return;
+    }
     this.out.push(this.records.protect(ContentType.application_data, data));
+  }
+
+  /** The sequence number of the next record we send in the current epoch (for a nonce lease). */
+  get nextWriteSequence(): number {
+    return this.records.nextSequence(this.records.writeEpoch);
+  }
+
+  /**
+   * A session store's nonce lease: records numbered at or past `limit` wait; raising it sends
+   * what waited. Infinity (the default) without a store.
+   */
+  setWriteLimit(now: number, limit: number): void {
+    this.now = now;
+    this.writeLimit = limit;
+    const held = this.held;
+    if (!held || this.st.phase !== 'connected') return;
+    while (held.length > 0 && this.records.nextSequence(this.records.writeEpoch) < limit) this.out.push(this.records.protect(ContentType.application_data, held.shift()!));
+    if (held.length === 0) this.held = undefined;
+  }
+
+  /**
+   * The established session as a session store keeps it (lib/dtls/session-snapshot.ts), with
+   * `writeSequenceLease` the first write sequence number not reserved. Holds secrets (keys,
+   * master secret). Undefined unless connected with `exportable` set.
+   */
+  snapshot(role: 'client' | 'server', writeSequenceLease: number): SessionSnapshot | undefined {
+    const st = this.st;
+    if (st.phase !== 'connected' || !st.master) return undefined;
+    const s = this.records.exportState();
+    const { write, read } = s;
+    if (!write.keys || !read.keys) return undefined;
+    const cid = st.session.connectionId;
+    return {
+      version: 1,
+      role,
+      cipherSuite: st.session.cipherSuite,
+      extendedMasterSecret: st.session.extendedMasterSecret,
+      masterSecret: st.master,
+      epoch: s.epoch,
+      writeKey: write.keys.key,
+      writeIv: write.keys.iv,
+      readKey: read.keys.key,
+      readIv: read.keys.iv,
+      writeSequenceLease: Math.max(writeSequenceLease, s.nextWrite),
+      replayTop: s.window.top,
+      replayBitmap: s.window.bitmap,
+      readCid: cid && cid.read.length > 0 ? cid.read : undefined,
+      writeCid: cid && cid.write.length > 0 ? cid.write : undefined,
+      sendLimit: this.records.sendLimit,
+      receiveLimit: this.records.receiveLimit,
+      peer: st.session.identity,
+    };
+  }
+
+  /**
+   * Continues an established session from a store's snapshot (another process, a restart):
+   * writing at its lease, with its keys, window and CIDs. The caller saves a higher lease before
+   * it lets records out (setWriteLimit): the snapshot's own range may have been used.
+   */
+  protected restoreFrom(now: number, snap: SessionSnapshot): void {
+    this.now = now;
+    const c = this.cfg.crypto;
+    const protection = (keys: { key: Uint8Array; iv: Uint8Array }, cid: Uint8Array | undefined, padding = 0) =>
+      cid && cid.length > 0 ? new Ccm8CidProtection(c, keys, cid, padding) : new Ccm8Protection(c, keys);
+    this.records = RecordLayer.restore(this.cfg.maxEarlyRecords, {
+      epoch: snap.epoch,
+      write: protection({ key: snap.writeKey.slice(), iv: snap.writeIv.slice() }, snap.writeCid, this.cfg.cidPadding),
+      read: protection({ key: snap.readKey.slice(), iv: snap.readIv.slice() }, snap.readCid),
+      nextWrite: snap.writeSequenceLease,
+      window: { top: snap.replayTop, bitmap: snap.replayBitmap },
+      readCidLength: snap.readCid?.length ?? 0,
+    });
+    this.records.sendLimit = snap.sendLimit;
+    this.records.receiveLimit = snap.receiveLimit;
+    this.writeLimit = snap.writeSequenceLease; // nothing goes out until a new lease is saved
+    const session: SessionInfo = { cipherSuite: snap.cipherSuite, identity: snap.peer, peerIdentity: identityBytes(snap.peer), extendedMasterSecret: snap.extendedMasterSecret, resumed: false, restored: true };
+    if (snap.readCid || snap.writeCid) session.connectionId = { read: snap.readCid ?? new Uint8Array(0), write: snap.writeCid ?? new Uint8Array(0) };
+    this.st = { phase: 'connected', session, master: this.cfg.exportable ? snap.masterSecret.slice() : undefined };
+    this.flight.release();
+    this.touch();
   }
 
   /** Sends close_notify and closes. Idempotent. */
@@ -360,8 +459,8 @@ export class DtlsConnection {
   }
 
   /** Switches to connected: the timer stops; the last flight lingers only if we sent it last. */
-  private established(session: SessionInfo, keepLastFlight: boolean, resumption: ClientResumption | undefined): void {
-    this.st = { phase: 'connected', session };
+  private established(session: SessionInfo, keepLastFlight: boolean, resumption: ClientResumption | undefined, master: Uint8Array): void {
+    this.st = { phase: 'connected', session, master: this.cfg.exportable ? master.slice() : undefined };
     this.resumable = resumption;
     this.flight.settle(this.now, keepLastFlight ? LAST_FLIGHT_LINGER_MS : undefined);
     this.records.stopHolding();
@@ -397,6 +496,8 @@ export class DtlsConnection {
   // === records ============================================================================
 
   private sendAlert(level: number, description: number): void {
+    // past a nonce lease nothing goes out (another process may own those numbers)
+    if (this.records.writeEpoch > 0 && this.records.nextSequence(this.records.writeEpoch) >= this.writeLimit) return;
     try {
       this.out.push(this.records.protect(ContentType.alert, encodeAlert({ level, description })));
     } catch {
@@ -409,6 +510,7 @@ export class DtlsConnection {
     this.flight.release();
     this.idleDeadline = undefined;
     this.deferred = undefined;
+    this.held = undefined;
     this.records.wipe();
   }
 

@@ -9,6 +9,8 @@ import { ServerConnection } from './handshake/server.js';
 import { HandshakeSlots, type SlotHolder, type SlotRefusal } from './handshake-slots.js';
 import { SessionCache, type SessionCacheOptions } from './session-cache.js';
 import { TicketSealer, type TicketOptions } from './session-ticket.js';
+import { SessionPersistence } from './session-persistence.js';
+import { addressKey, cidKey, type SessionStore } from './session-store.js';
 import { peerKey, type KeyStore, type PeerAddress, type PskLookup } from './keystore.js';
 import { verifyPeer, type PeerCredential, type PeerVerdict } from './trust.js';
 import { CertificateType } from './wire/ec-extensions.js';
@@ -55,6 +57,17 @@ export interface EndpointOptions extends Omit<ConnectionOptions, 'psk' | 'accept
    * `endpoint.ticketSecret(secret)`.
    */
   sessionTickets?: boolean | TicketOptions;
+  /**
+   * Keeps established sessions in a store (memory, Redis: lib/dtls/session-store.ts), so that
+   * after a restart, or in another process on the same store, a client's next record (by CID, or
+   * from the same address) continues its session without a handshake. Sequence numbers are
+   * leased from the store, so no nonce is ever used twice.
+   */
+  sessionStore?: SessionStore;
+  /** How long a stored session lives without use (ms); default the idle timeout (30 min). */
+  sessionStoreTtlMs?: number;
+  /** Sequence numbers each save to the store reserves (the nonce lease); default 1024. */
+  sessionLeaseStep?: number;
   /** Called when an asynchronous key lookup resolved: the driver should call handleTimeout(now). */
   wake?: () => void;
 }
@@ -157,6 +170,9 @@ export class DtlsEndpoint {
   /** RFC 9146: sessions by the CID they asked for (hex). */
   private readonly byCid = new Map<string, Entry>();
   private readonly cid: { length: number; prefix: Uint8Array } | undefined;
+  private readonly persistence: SessionPersistence | undefined;
+  /** Datagrams of sessions being looked up in the store, by store key. */
+  private readonly restoring = new Map<string, Array<{ peer: PeerAddress; data: Uint8Array }>>();
   private readonly byConnection = new Map<ServerConnection, Entry>();
   private readonly timers: TimerQueue<Entry>;
   private readonly out = new DatagramQueue();
@@ -173,7 +189,7 @@ export class DtlsEndpoint {
 
   constructor(private readonly opts: EndpointOptions) {
     if (typeof opts !== 'object' || opts === null) throw new DtlsError('INVALID_ARGUMENT', 'options must be an object');
-    const { psk, keyStore, connectionId: _cid, sessionCache, sessionTickets, ...rest } = opts;
+    const { psk, keyStore, connectionId: _cid, sessionCache, sessionTickets, sessionStore, sessionStoreTtlMs, sessionLeaseStep, ...rest } = opts;
     this.store = checkKeyStore(keyStore);
     if (psk !== undefined) this.store.psk = psk;
     if (this.store.psk !== undefined && typeof this.store.psk !== 'function') throw new DtlsError('INVALID_ARGUMENT', 'psk must be a lookup function (see pskMap)');
@@ -185,6 +201,11 @@ export class DtlsEndpoint {
       throw new DtlsError('INVALID_ARGUMENT', 'client authentication needs keyStore.rawPublicKey or keyStore.x509');
     }
     this.cfg = resolveConfig({ idleTimeoutMs: 30 * 60_000, ...rest, acceptPeerCertificateTypes: accept });
+    if (sessionStore) {
+      this.cfg.exportable = true;
+      const ttl = positive('sessionStoreTtlMs', sessionStoreTtlMs ?? (this.cfg.idleTimeoutMs || 30 * 60_000));
+      this.persistence = new SessionPersistence(sessionStore, ttl, () => this.opts.wake?.(), positive('sessionLeaseStep', sessionLeaseStep ?? 1024));
+    }
     const resumption: NonNullable<ConnectionConfig['resumption']> = {};
     if (sessionCache !== false) resumption.cache = new SessionCache(typeof sessionCache === 'object' ? sessionCache : {});
     if (sessionTickets !== false) resumption.tickets = new TicketSealer(this.cfg.crypto, typeof sessionTickets === 'object' ? sessionTickets : {});
@@ -227,16 +248,18 @@ export class DtlsEndpoint {
     const key = peerKey(peer);
     // RFC 9146: a tls12_cid record names its session, whatever address it comes from
     if (this.cid && datagram[0] === TLS12_CID && datagram.length >= 13 + this.cid.length) {
-      const byCid = this.byCid.get(toHex(datagram.subarray(11, 11 + this.cid.length)));
+      const cid = datagram.subarray(11, 11 + this.cid.length);
+      const byCid = this.byCid.get(toHex(cid));
       if (byCid) this.feed(byCid, now, datagram, peer, key);
-      else this.stats.datagramsDropped++;
+      else if (!this.restore(cidKey(cid), peer, datagram)) this.stats.datagramsDropped++;
       return;
     }
     const entry = this.entries.get(key);
     const hello = this.hellos.take(key, datagram);
     if (!hello) {
       if (entry) this.feed(entry, now, datagram);
-      else this.stats.datagramsDropped++;
+      // a protected record (epoch > 0) of a session this process does not hold: perhaps in the store
+      else if (!(datagram.length > 4 && (datagram[3]! | datagram[4]!) !== 0 && this.restore(addressKey(peer), peer, datagram))) this.stats.datagramsDropped++;
       return;
     }
     // A ClientHello. A retransmission of the one that started the handshake in progress
@@ -425,6 +448,7 @@ export class DtlsEndpoint {
     e.peer = to;
     e.unverified = { bytesIn, bytesOut: 0, records: 1 };
     this.stats.peersMoved++;
+    this.persistence?.moved(e.connection, from, to);
     this.events.push({ type: 'peer-moved', peer: to, from, connection: e.connection });
   }
 
@@ -472,6 +496,7 @@ export class DtlsEndpoint {
         case 'connected':
           e.handshakeDeadline = undefined;
           this.slots.remove(e);
+          this.persistence?.start(now, c, e.peer, undefined);
           this.events.push(endpointEvent(ev, e));
           break;
         case 'closed':
@@ -483,6 +508,7 @@ export class DtlsEndpoint {
       }
     }
     if (!this.alive(e)) return;
+    this.persistence?.afterOutput(c);
     const t = minDefined(minDefined(c.pollTimeout(), e.handshakeDeadline), e.lookup?.deadline);
     if (t !== e.scheduledAt) {
       e.scheduledAt = t;
@@ -558,6 +584,7 @@ export class DtlsEndpoint {
   }
 
   private applyResolved(now: number): void {
+    if (this.persistence?.hasResults) this.applyStoreResults(now, this.persistence);
     while (this.resolved.length > 0) {
       const { entry, answer } = this.resolved.shift()!;
       if (!this.alive(entry)) continue;
@@ -573,8 +600,63 @@ export class DtlsEndpoint {
     }
   }
 
+  /**
+   * A record of a session this process does not hold: look it up in the session store (the
+   * datagram waits, with a few more for the same key). False without a store, or when too much
+   * already waits.
+   */
+  private restore(key: string, peer: PeerAddress, datagram: Uint8Array): boolean {
+    const p = this.persistence;
+    if (!p) return false;
+    let waiting = this.restoring.get(key);
+    if (!waiting) {
+      if (this.restoring.size >= MAX_RESTORING) return false;
+      this.restoring.set(key, (waiting = []));
+      p.lookup(key);
+    }
+    if (waiting.length >= 8) return false;
+    waiting.push({ peer, data: datagram.slice() });
+    return true;
+  }
+
+  /** The store answered: leases saved (held records may go), sessions found (they continue here). */
+  private applyStoreResults(now: number, p: SessionPersistence): void {
+    for (const r of p.takeResults()) {
+      if (r.kind === 'saved') {
+        const e = this.byConnection.get(r.connection);
+        if (!e) continue;
+        p.saved(now, r.connection, r.lease, r.ok);
+        this.collect(e, now);
+        continue;
+      }
+      const waiting = this.restoring.get(r.key) ?? [];
+      this.restoring.delete(r.key);
+      const first = waiting[0];
+      const snap = r.snapshot;
+      const cidHex = snap?.readCid && toHex(snap.readCid);
+      if (!snap || !first || (cidHex !== undefined && this.byCid.has(cidHex)) || (this.cid && cidHex === undefined && r.key.startsWith('cid:'))) {
+        this.stats.datagramsDropped += waiting.length;
+        continue;
+      }
+      const key = peerKey(first.peer);
+      const old = this.entries.get(key);
+      if (old) this.remove(old, { type: 'failed', error: new DtlsError('REPLACED', 'a stored session of this address continues') });
+      const connection = ServerConnection.restore(this.cfg, now, snap);
+      const e = new Entry(key, first.peer, connection, new Uint8Array(0), undefined, cidHex);
+      // found by CID from wherever: bounded like a moved peer until a second fresh record
+      if (r.key.startsWith('cid:')) e.unverified = { bytesIn: 0, bytesOut: 0, records: 0 };
+      this.entries.set(key, e);
+      this.byConnection.set(connection, e);
+      if (cidHex !== undefined) this.byCid.set(cidHex, e);
+      p.start(now, connection, e.peer, snap);
+      this.events.push({ type: 'connected', session: connection.session!, peer: e.peer, connection });
+      for (const d of waiting) this.feed(e, now, d.data, d.peer, peerKey(d.peer));
+    }
+  }
+
   private remove(e: Entry, ev: DtlsEvent): void {
     if (!this.alive(e)) return;
+    this.persistence?.ended(e.connection);
     if (this.entries.get(e.key) === e) this.entries.delete(e.key);
     if (e.cidKey !== undefined && this.byCid.get(e.cidKey) === e) this.byCid.delete(e.cidKey);
     this.byConnection.delete(e.connection);
@@ -625,6 +707,9 @@ function checkKeyStore(ks: KeyStore | undefined): KeyStore {
   if (ks.x509 !== undefined && ks.x509.clock === undefined) throw new DtlsError('INVALID_ARGUMENT', "keyStore.x509.clock is needed: a clock (() => Date), or 'none' for a device without one");
   return { ...ks };
 }
+
+/** Store keys whose lookups (and waiting datagrams) may be in flight at once. */
+const MAX_RESTORING = 1024;
 
 function checkCidOption(o: EndpointOptions['connectionId']): { length: number; prefix: Uint8Array } | undefined {
   if (o === undefined) return undefined;

@@ -24,6 +24,8 @@ export interface SessionInfo {
   extendedMasterSecret: boolean;
   /** An abbreviated handshake resumed an earlier session (RFC 5246 §7.3): `identity` is that session's. */
   resumed?: boolean;
+  /** The session was restored from a session store (another process established it). */
+  restored?: boolean;
   /**
    * RFC 9146: the connection IDs in use: `read` is ours (in the peer's records), `write` the
    * peer's (in ours); empty in a direction without one. Absent when not negotiated.

@@ -143,7 +143,7 @@ export class ExpectFinished implements HandshakeState {
     // who answers: the server after a full handshake, the client after an abbreviated one
     const answers = (this.role === 'server') !== e.resumed;
     if (!answers) {
-      hs.established(session, false, this.resumption(resumable));
+      hs.established(session, false, this.resumption(resumable), master);
       return DONE;
     }
     transcript.add(m.msgType, m.messageSeq, m.body);
@@ -160,7 +160,7 @@ export class ExpectFinished implements HandshakeState {
     flight.push({ kind: 'change_cipher_spec', epoch: 0 }, hs.message(HandshakeType.finished, verify, 1));
     hs.sendFlight(flight, false);
     // The side that sends the last flight keeps it to answer a repeated flight of the peer.
-    hs.established(session, true, this.resumption(resumable));
+    hs.established(session, true, this.resumption(resumable), master);
     return DONE;
   }
 

@@ -1,4 +1,5 @@
 import { MAX_PSK_KEY, type ConnectionConfig } from '../config.js';
+import type { SessionSnapshot } from '../session-snapshot.js';
 import { DtlsConnection } from '../connection.js';
 import { DtlsError } from '../errors.js';
 import { decodeClientHello, type ClientHello } from '../wire/client-hello.js';
@@ -41,6 +42,17 @@ export class ServerConnection extends DtlsConnection {
     connectionId?: Uint8Array,
   ) {
     super(cfg, new ExpectClientHello(hasPsk, connectionId), { messageSeq: helloSeq, recordSeq: firstRecordSeq });
+  }
+
+  /**
+   * A session continued from a session store's snapshot (established by this process before a
+   * restart, or by another): connected at once; it sends nothing until `setWriteLimit` raises
+   * its nonce lease.
+   */
+  static restore(cfg: ConnectionConfig, now: number, snapshot: SessionSnapshot): ServerConnection {
+    const c = new ServerConnection(cfg, 0, 0, false);
+    c.restoreFrom(now, snapshot);
+    return c;
   }
 }
 

@@ -28,7 +28,7 @@ export interface Handshake {
    * The handshake is over. `keepLastFlight`: we sent the last flight and must answer the peer's
    * repeats. `resumption` (client): what it keeps to resume this session later.
    */
-  established(session: SessionInfo, keepLastFlight: boolean, resumption?: ClientResumption): void;
+  established(session: SessionInfo, keepLastFlight: boolean, resumption: ClientResumption | undefined, master: Uint8Array): void;
 }
 
 /**

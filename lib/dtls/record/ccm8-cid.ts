@@ -41,8 +41,9 @@ export class Ccm8CidProtection implements EpochProtection {
 
   constructor(
     private readonly crypto: CryptoProvider,
-    private readonly keys: TrafficKeys,
-    private readonly cid: Uint8Array,
+    /** The traffic keys (for a session store's snapshot: secret). */
+    readonly keys: TrafficKeys,
+    readonly cid: Uint8Array,
     /** Pad DTLSInnerPlaintext to a multiple of this many bytes (0 or 1: no padding). */
     private readonly padding = 0,
   ) {

@@ -13,6 +13,10 @@ import { CCM8_RECORD_OVERHEAD, openRecord, sealRecordWith, type TrafficKeys } fr
 export interface EpochProtection {
   /** Bytes a record of this epoch adds to its plaintext, header included. */
   readonly overhead: number;
+  /** The traffic keys of an epoch that has them (for a session store's snapshot: secret). */
+  readonly keys?: TrafficKeys;
+  /** RFC 9146: the CID its records carry. */
+  readonly cid?: Uint8Array;
   /** Whether a record has this epoch's format (a tls12_cid record with our CID, or a plain one). */
   accepts(r: RawRecord): boolean;
   /** The whole record: header (with this epoch and sequence number) and protected fragment. */
@@ -45,7 +49,8 @@ export class Ccm8Protection implements EpochProtection {
   readonly overhead = RECORD_HEADER_LENGTH + CCM8_RECORD_OVERHEAD;
   constructor(
     private readonly crypto: CryptoProvider,
-    private readonly keys: TrafficKeys,
+    /** The traffic keys (for a session store's snapshot: secret). */
+    readonly keys: TrafficKeys,
   ) {}
 
   accepts(r: RawRecord): boolean {

@@ -178,6 +178,30 @@ export class RecordLayer {
     return RecordDrop.DISCARDED;
   }
 
+  /**
+   * The established state, for a session store: the current epoch's keys each way, the next
+   * write sequence number, the read window and the CIDs. Holds secrets.
+   */
+  exportState(): { epoch: number; write: EpochProtection; read: EpochProtection; nextWrite: number; window: { top: number; bitmap: bigint } } {
+    const write = this.writers[this.writeEpochNow];
+    if (this.writeEpochNow === 0 || this.readEpochNow !== this.writeEpochNow || !write) throw new DtlsError('INTERNAL', 'no established epoch to export');
+    return { epoch: this.writeEpochNow, write, read: this.reader, nextWrite: this.writeSeq[this.writeEpochNow]!, window: this.window.export() };
+  }
+
+  /** A record layer as exported (a restored session): writing at `nextWrite`, reading with `window`. */
+  static restore(maxEarlyRecords: number, s: { epoch: number; write: EpochProtection; read: EpochProtection; nextWrite: number; window: { top: number; bitmap: bigint }; readCidLength: number }): RecordLayer {
+    const r = new RecordLayer(maxEarlyRecords);
+    r.writeEpochNow = s.epoch;
+    r.writers[s.epoch] = s.write;
+    r.writeSeq[s.epoch] = s.nextWrite;
+    r.readEpochNow = s.epoch;
+    r.reader = s.read;
+    r.window = ReplayWindow.from(s.window.top, s.window.bitmap);
+    r.readCidLength = s.readCidLength;
+    r.holdingEarly = false;
+    return r;
+  }
+
   /** Forgets every key. */
   wipe(): void {
     for (const w of this.writers) w?.wipe();

@@ -12,6 +12,20 @@ export class ReplayWindow {
   private lo = 0;
   private hi = 0;
 
+  /** The window as a session store keeps it: the highest number accepted (-1: none) and bit i = (top - i) seen. */
+  export(): { top: number; bitmap: bigint } {
+    return { top: this.top, bitmap: (BigInt(this.hi >>> 0) << 32n) | BigInt(this.lo >>> 0) };
+  }
+
+  /** A window as exported. */
+  static from(top: number, bitmap: bigint): ReplayWindow {
+    const w = new ReplayWindow();
+    w.top = top;
+    w.lo = Number(bitmap & 0xffffffffn) | 0;
+    w.hi = Number((bitmap >> 32n) & 0xffffffffn) | 0;
+    return w;
+  }
+
   /** The highest sequence number accepted so far (-1 before the first). */
   get highest(): number {
     return this.top;
