@@ -13,10 +13,8 @@ import { isChangeCipherSpec } from './wire/change-cipher-spec.js';
 import { AlertDescription, AlertLevel, ContentType, HandshakeType } from './wire/constants.js';
 import { decodeHandshakeFragments } from './wire/handshake.js';
 import type { RawRecord } from './wire/record.js';
-import { Ccm8CidProtection } from './record/ccm8-cid.js';
-import { Ccm8Protection } from './record/protection.js';
 import type { SessionSnapshot } from './session-snapshot.js';
-import { identityBytes } from './events.js';
+import { exportSession, restoreRecordLayer, restoredSessionInfo } from './session-export.js';
 
 /**
  * RFC 6347 §4.2.4: "for at least twice the default MSL defined for [TCP], when in the
@@ -271,30 +269,7 @@ export class DtlsConnection {
   snapshot(role: 'client' | 'server', writeSequenceLease: number): SessionSnapshot | undefined {
     const st = this.st;
     if (st.phase !== 'connected' || !st.master) return undefined;
-    const s = this.records.exportState();
-    const { write, read } = s;
-    if (!write.keys || !read.keys) return undefined;
-    const cid = st.session.connectionId;
-    return {
-      version: 1,
-      role,
-      cipherSuite: st.session.cipherSuite,
-      extendedMasterSecret: st.session.extendedMasterSecret,
-      masterSecret: st.master,
-      epoch: s.epoch,
-      writeKey: write.keys.key,
-      writeIv: write.keys.iv,
-      readKey: read.keys.key,
-      readIv: read.keys.iv,
-      writeSequenceLease: Math.max(writeSequenceLease, s.nextWrite),
-      replayTop: s.window.top,
-      replayBitmap: s.window.bitmap,
-      readCid: cid && cid.read.length > 0 ? cid.read : undefined,
-      writeCid: cid && cid.write.length > 0 ? cid.write : undefined,
-      sendLimit: this.records.sendLimit,
-      receiveLimit: this.records.receiveLimit,
-      peer: st.session.identity,
-    };
+    return exportSession(this.records, st.session, st.master, role, writeSequenceLease);
   }
 
   /**
@@ -304,23 +279,9 @@ export class DtlsConnection {
    */
   protected restoreFrom(now: number, snap: SessionSnapshot): void {
     this.now = now;
-    const c = this.cfg.crypto;
-    const protection = (keys: { key: Uint8Array; iv: Uint8Array }, cid: Uint8Array | undefined, padding = 0) =>
-      cid && cid.length > 0 ? new Ccm8CidProtection(c, keys, cid, padding) : new Ccm8Protection(c, keys);
-    this.records = RecordLayer.restore(this.cfg.maxEarlyRecords, {
-      epoch: snap.epoch,
-      write: protection({ key: snap.writeKey.slice(), iv: snap.writeIv.slice() }, snap.writeCid, this.cfg.cidPadding),
-      read: protection({ key: snap.readKey.slice(), iv: snap.readIv.slice() }, snap.readCid),
-      nextWrite: snap.writeSequenceLease,
-      window: { top: snap.replayTop, bitmap: snap.replayBitmap },
-      readCidLength: snap.readCid?.length ?? 0,
-    });
-    this.records.sendLimit = snap.sendLimit;
-    this.records.receiveLimit = snap.receiveLimit;
+    this.records = restoreRecordLayer(this.cfg, snap);
     this.writeLimit = snap.writeSequenceLease; // nothing goes out until a new lease is saved
-    const session: SessionInfo = { cipherSuite: snap.cipherSuite, identity: snap.peer, peerIdentity: identityBytes(snap.peer), extendedMasterSecret: snap.extendedMasterSecret, resumed: false, restored: true };
-    if (snap.readCid || snap.writeCid) session.connectionId = { read: snap.readCid ?? new Uint8Array(0), write: snap.writeCid ?? new Uint8Array(0) };
-    this.st = { phase: 'connected', session, master: this.cfg.exportable ? snap.masterSecret.slice() : undefined };
+    this.st = { phase: 'connected', session: restoredSessionInfo(snap), master: this.cfg.exportable ? snap.masterSecret.slice() : undefined };
     this.flight.release();
     this.touch();
   }
