@@ -171,12 +171,12 @@ export class DtlsSession extends EventEmitter {
     return this.closedWith ? 0 : this.limitImpl();
   }
 
-  /** The authenticated peer identity (PSK identity). */
   /** Where the peer is: with a connection ID (RFC 9146) it may move (a 'moved' event says so). */
   get peer(): PeerAddress {
     return this.address;
   }
 
+  /** The authenticated peer identity (PSK identity). */
   get peerIdentity(): Uint8Array {
     return this.info.peerIdentity;
   }

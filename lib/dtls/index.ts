@@ -15,3 +15,6 @@ export { verifyPeer, type PeerCredential, type PeerVerdict } from './trust.js';
 export { parseCertificates, type Certificate } from '../x509/certificate.js';
 export { X509Error, type X509ErrorCode } from '../x509/errors.js';
 export type { Clock, VerifiedChain } from '../x509/verify.js';
+export { memorySessionStore, type MemorySessionStore, type MemorySessionStoreOptions } from './memory-session-store.js';
+export type { SessionStore } from './session-store.js';
+export type { SessionSnapshot } from './session-snapshot.js';
