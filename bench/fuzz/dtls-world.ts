@@ -3,7 +3,7 @@
  * speaks PSK and ECDHE-ECDSA (raw public keys and, when the test PKI is there, X.509, client
  * authentication optional) and echoes what it receives (as the README's server does), and
  * sans-IO clients at fixed addresses. Every datagram goes through an optional tap (drop,
- * duplicate, mutate, reorder) and is logged. Seeded (det-crypto.ts).
+ * duplicate, mutate, reorder) and is logged. Deterministic from its seed (det-crypto.ts).
  */
 import { fromHex } from '../../lib/bytes/util.js';
 import type { CryptoProvider, P256PrivateKey, P256PublicKey } from '../../lib/crypto/provider.js';
@@ -16,7 +16,7 @@ import { memoryKeyStore, peerKey, type KeyStore, type PeerAddress } from '../../
 import { verifyPeer } from '../../lib/dtls/trust.js';
 import { CipherSuite } from '../../lib/dtls/wire/constants.js';
 import { parseCertificates, type Certificate } from '../../lib/x509/certificate.js';
-import { deterministicCrypto } from './det-crypto.js';
+import { deterministicCrypto, signingKey } from './det-crypto.js';
 import { pkiText } from './fixtures.js';
 import { Violation } from './target.js';
 
@@ -66,19 +66,19 @@ const publicKeyCache = new Map<string, P256PublicKey>();
 
 /** The keys and the PKI, parsed once per process (node:crypto key objects, shared by every world). */
 let keys: { server: P256PrivateKey; client: P256PrivateKey; pki: Pki | undefined } | undefined;
-function sharedKeys(crypto: CryptoProvider) {
-  keys ??= { server: crypto.p256.privateKeyFromScalar(SERVER_SCALAR), client: crypto.p256.privateKeyFromScalar(CLIENT_SCALAR), pki: loadPki(crypto) };
+function sharedKeys() {
+  keys ??= { server: signingKey(SERVER_SCALAR), client: signingKey(CLIENT_SCALAR), pki: loadPki() };
   return keys;
 }
 
-function loadPki(crypto: CryptoProvider): Pki | undefined {
+function loadPki(): Pki | undefined {
   const ca = pkiText('ca.crt'), sk = pkiText('server.key'), sc = pkiText('server.crt'), ck = pkiText('client.key'), cc = pkiText('client.crt');
   if (!ca || !sk || !sc || !ck || !cc) return undefined;
   return {
     ca: parseCertificates(ca),
-    serverKey: crypto.p256.importPrivateKey(sk),
+    serverKey: signingKey(sk),
     serverChain: parseCertificates(sc).map((c) => c.der),
-    clientKey: crypto.p256.importPrivateKey(ck),
+    clientKey: signingKey(ck),
     clientChain: parseCertificates(cc).map((c) => c.der),
   };
 }
@@ -108,12 +108,12 @@ export class DtlsWorld {
   private readonly serverKey: P256PrivateKey;
   private readonly clientKey: P256PrivateKey;
   private wireIndex = 0;
-  /** Debugging: sees every datagram before the tap. */
+  /** Debugging: sees every datagram before the tap (its index), and what the tap lets through (index -1). */
   trace: ((w: Wire, index: number) => void) | undefined;
 
   constructor(seed: number, o: WorldOptions = {}) {
     this.crypto = deterministicCrypto(seed);
-    const k = sharedKeys(this.crypto);
+    const k = sharedKeys();
     this.serverKey = k.server;
     this.clientKey = k.client;
     this.pki = k.pki;

@@ -8,7 +8,7 @@
  * Slow inputs (over the per-input budget) are findings too; a true hang is caught by the
  * runner's watchdog (run.ts), which sees the input in flight through `inFlight`.
  */
-import { mutateBytes, type MutationContext } from './mutate.js';
+import { deleteWithLengths, mutateBytes, type MutationContext } from './mutate.js';
 import { deriveSeed, Rng } from './rng.js';
 import { messageClass, Violation, type FuzzTarget } from './target.js';
 
@@ -95,7 +95,7 @@ function topFrame(stack: string): string {
 }
 
 function describeError(e: unknown): { kind: 'crash' | 'violation'; key: string; message: string; stack: string } {
-  if (e instanceof Violation) return { kind: 'violation', key: `violation ${e.kind}: ${messageClass(e.message)}`, message: e.message, stack: e.stack ?? '' };
+  if (e instanceof Violation) return { kind: 'violation', key: `violation ${e.kind}: ${messageClass(e.detail)}`, message: e.message, stack: e.stack ?? '' };
   if (e instanceof Error) {
     const stack = e.stack ?? `${e.name}: ${e.message}`;
     return { kind: 'crash', key: `${e.name}: ${messageClass(e.message)} @ ${topFrame(stack)}`, message: `${e.name}: ${e.message}`, stack };
@@ -349,7 +349,7 @@ export class Fuzzer {
     }
     const { check, ...finding } = f;
     if (this.opts.minimize !== false && f.kind !== 'slow' && !check) {
-      const m = minimize(this.target, finding);
+      const m = this.withStacks(() => minimize(this.target, finding));
       if (m !== undefined && m !== finding.input) finding.minimized = m;
       if (this.target.reset) this.worldSeed = undefined; // minimization replaced the world
     }
@@ -380,8 +380,9 @@ export function reproduce(target: FuzzTarget, f: Pick<Finding, 'worldSeed' | 'hi
 
 /**
  * Shrinks a finding's input while it still raises the same key: without its history when
- * that reproduces alone, then by removing chunks (halves down to single bytes) and zeroing
- * bytes, within a fixed number of attempts. Returns the smallest input that reproduces (hex),
+ * that reproduces alone, then by removing chunks (halves down to single bytes; when a cut
+ * alone does not reproduce, the cut with the TLS-style length fields around it shrunk to
+ * match) and zeroing bytes, within a fixed number of attempts and time. Returns the smallest input that reproduces (hex),
  * or undefined when the finding does not reproduce from its input.
  */
 export function minimize(target: FuzzTarget, f: Finding, maxAttempts = 3000, maxMs = 10_000): string | undefined {
@@ -408,7 +409,12 @@ export function minimize(target: FuzzTarget, f: Finding, maxAttempts = 3000, max
       candidate.set(input.subarray(0, at), 0);
       candidate.set(input.subarray(at + chunk), at);
       if (same(candidate)) input = candidate;
-      else at += chunk;
+      else {
+        // the same cut with the length fields around it shrunk to match
+        const framed = deleteWithLengths(input, at, chunk);
+        if (framed.length < input.length && same(framed)) input = framed;
+        else at += chunk;
+      }
     }
   }
   for (let i = 0; i < input.length && attempts < maxAttempts; i++) {

@@ -65,9 +65,28 @@ export function trailingLengthFields(b: Uint8Array): Array<[at: number, width: n
   return out;
 }
 
+/**
+ * The trailing length fields that enclose position `at`, without overlaps (the low byte of a
+ * u16 length often looks like a u8 length of the same span: the wider field wins).
+ */
+function enclosingFields(b: Uint8Array, at: number): Array<[at: number, width: number]> {
+  const out: Array<[number, number]> = [];
+  const taken = new Set<number>();
+  for (const [p, w] of trailingLengthFields(b)
+    .filter(([p, w]) => p + w <= at)
+    .sort((x, y) => y[1] - x[1])) {
+    let free = true;
+    for (let i = p; i < p + w; i++) if (taken.has(i)) free = false;
+    if (!free) continue;
+    for (let i = p; i < p + w; i++) taken.add(i);
+    out.push([p, w]);
+  }
+  return out;
+}
+
 /** Inserts (k > 0) or deletes (k < 0) bytes at `at` and moves every enclosing trailing length field by k. */
 function resizeWithLengths(b: Uint8Array, at: number, k: number, rng: Rng): Uint8Array {
-  const fields = trailingLengthFields(b).filter(([p, w]) => p + w <= at);
+  const fields = enclosingFields(b, at);
   let out: Uint8Array;
   if (k > 0) out = insertAt(b, at, rng.bytes(k));
   else out = deleteAt(b, at, Math.min(-k, b.length - at));
@@ -75,6 +94,18 @@ function resizeWithLengths(b: Uint8Array, at: number, k: number, rng: Rng): Uint
   for (const [p, w] of fields) {
     const v = readUint(out, p, w) + delta;
     if (v >= 0 && v < 2 ** (8 * w)) writeUint(out, p, w, v);
+  }
+  return out;
+}
+
+/** Deletes n bytes at `at` and shrinks every enclosing trailing length field to match (the minimizer's length-aware cut). */
+export function deleteWithLengths(b: Uint8Array, at: number, n: number): Uint8Array {
+  const fields = enclosingFields(b, at);
+  const out = deleteAt(b, at, Math.min(n, b.length - at));
+  const delta = out.length - b.length;
+  for (const [p, w] of fields) {
+    const v = readUint(out, p, w) + delta;
+    if (v >= 0) writeUint(out, p, w, v);
   }
   return out;
 }
@@ -223,10 +254,10 @@ const MUTATIONS: Mutation[] = [
   },
 ];
 
-/** 1, 2, 4 or 8 stacked mutations of `input`, capped at ctx.maxLength. */
+/** Stacked mutations of `input` (one half of the time, else 2, 4 or 8), capped at ctx.maxLength. */
 export function mutateBytes(input: Uint8Array, rng: Rng, ctx: MutationContext): Uint8Array {
   let b = input;
-  const n = 1 << rng.below(4);
+  const n = rng.chance(0.5) ? 1 : 2 << rng.below(3);
   for (let i = 0; i < n; i++) b = rng.pick(MUTATIONS)(b, rng, ctx);
   return b.length > ctx.maxLength ? b.slice(0, ctx.maxLength) : b;
 }

@@ -189,6 +189,11 @@ async function fuzzTarget(name: string, a: Args): Promise<Result> {
           }
           if (m.type === 'done') {
             clearInterval(watch);
+            // the worker reported each finding when first seen; these are the final hit counts
+            for (const [key, count] of m.counts) {
+              const f = findings.get(key);
+              if (f) f.count += count - 1;
+            }
             done({ stats: m.stats });
           }
         }
@@ -200,9 +205,10 @@ async function fuzzTarget(name: string, a: Args): Promise<Result> {
         done({ problem: f, ...(last ? { stats: last } : {}) });
       });
     });
+    // inputs started, from the shared counter: right also for a worker stopped mid-run
+    inputs += Atomics.load(header, 0);
     if (outcome.stats) {
       final = outcome.stats;
-      inputs += outcome.stats.inputs;
       slowestMs = Math.max(slowestMs, outcome.stats.slowestMs);
     }
     last = undefined;

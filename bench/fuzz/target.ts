@@ -40,9 +40,9 @@ export class Violation extends Error {
   override readonly name = 'Violation';
   constructor(
     readonly kind: string,
-    message: string,
+    readonly detail: string,
   ) {
-    super(`${kind}: ${message}`);
+    super(`${kind}: ${detail}`);
   }
 }
 

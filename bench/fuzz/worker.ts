@@ -22,7 +22,7 @@ export interface WorkerData {
 export type WorkerMessage =
   | { type: 'progress'; stats: FuzzStats; heapMb: number }
   | { type: 'finding'; finding: import('./engine.js').Finding }
-  | { type: 'done'; stats: FuzzStats; heapMb: number };
+  | { type: 'done'; stats: FuzzStats; heapMb: number; counts: Array<[key: string, count: number]> };
 
 const d = workerData as WorkerData;
 const port = parentPort!;
@@ -56,4 +56,4 @@ const fuzzer = new Fuzzer(target, {
   },
 });
 const stats = fuzzer.run();
-port.postMessage({ type: 'done', stats, heapMb: heap() } satisfies WorkerMessage);
+port.postMessage({ type: 'done', stats, heapMb: heap(), counts: [...fuzzer.findings.values()].map((f) => [f.key, f.count]) } satisfies WorkerMessage);
