@@ -4,6 +4,7 @@ import { Lwm2mError } from '../errors.js';
 import type { Lwm2mRecord, Path, TypeResolver } from '../types.js';
 import { cborSingleCodec } from './cbor-single.js';
 import { lwm2mCborCodec } from './lwm2m-cbor.js';
+import { lwm2mJsonCodec } from './lwm2m-json.js';
 import { opaqueCodec } from './opaque.js';
 import { senmlCborCodec } from './senml-cbor.js';
 import { senmlJsonCodec } from './senml-json.js';
@@ -24,6 +25,7 @@ const CODECS = new Map<number, Lwm2mCodec>([
   [ContentFormat.SenmlCbor, senmlCborCodec],
   [ContentFormat.Lwm2mTlv, tlvCodec],
   [ContentFormat.Lwm2mCbor, lwm2mCborCodec],
+  [ContentFormat.Lwm2mJson, lwm2mJsonCodec],
 ]);
 
 export const SUPPORTED_FORMATS = [...CODECS.keys()];
