@@ -26,7 +26,7 @@ export interface AssembledRequest<P> {
   observing: boolean;
 }
 
-interface Observer<P> {
+export interface Observer<P> {
   peer: P;
   token: Uint8Array;
   request: CoapMessage;
@@ -139,7 +139,8 @@ export class CoapServerCore<P> {
     }
     const obs = getOption(m, OptionNumber.Observe);
     let observing = false;
-    if (m.code === Code.GET && obs !== undefined) {
+    // RFC 7641 §2 (GET) and RFC 8132 §2.4 (FETCH, e.g. LwM2M Observe-Composite)
+    if ((m.code === Code.GET || m.code === Code.FETCH) && obs !== undefined) {
       const okey = `${this.peerId(x.peer)}|${toHex(m.token)}`;
       if (decodeUint(obs) === 0) observing = true;
       else {
@@ -196,6 +197,11 @@ export class CoapServerCore<P> {
   /** The current observers of a resource key (path + query), for notify(). */
   observersOf(path: string): Array<Observer<P>> {
     return [...this.observers.values()].filter((o) => o.key.endsWith(`|${path}`));
+  }
+
+  /** The observer registered with `token` by `peer`, if it still is. */
+  observer(peer: P, token: Uint8Array): Observer<P> | undefined {
+    return this.observers.get(`${this.peerId(peer)}|${toHex(token)}`);
   }
 
   /** Sends a notification to one observer (the representation the application produced for it). */

@@ -55,6 +55,11 @@ export interface AgentRequestOptions {
   timeoutMs?: number;
   /** Observe: keep the token open; later notifications arrive as 'notification' events. */
   observe?: boolean;
+  /**
+   * One exchange, no block-wise transfer: the request goes out as given (a Block2 option
+   * asking for one block of a download is kept) and its response is the result.
+   */
+  raw?: boolean;
 }
 
 interface Transfer<P> {
@@ -65,6 +70,8 @@ interface Transfer<P> {
   blocks: BlockwiseTransfer | undefined;
   /** Endpoint id of the block step in flight. */
   step: number | undefined;
+  /** A single exchange (AgentRequestOptions.raw). */
+  raw: boolean;
   deadline: number | undefined;
   /** Observation: the endpoint exchange whose token stays open. */
   observe: { exchange: number; order: NotificationOrder; delivered: boolean } | undefined;
@@ -101,10 +108,10 @@ export class CoapAgent<P> {
   request(now: number, peer: P, r: OutgoingRequest, o: AgentRequestOptions = {}): number {
     const id = this.nextId++;
     const request: OutgoingRequest = o.observe ? { ...r, observe: true, options: withObserve(r.options) } : r;
-    const blocks = new BlockwiseTransfer(request, { blockSize: this.blockSize, maxBodySize: this.maxBodySize });
-    const t: Transfer<P> = { id, peer, request, blocks, step: undefined, deadline: o.timeoutMs ? now + o.timeoutMs : undefined, observe: undefined };
+    const blocks = o.raw ? undefined : new BlockwiseTransfer(request, { blockSize: this.blockSize, maxBodySize: this.maxBodySize });
+    const t: Transfer<P> = { id, peer, request, blocks, step: undefined, raw: !!o.raw, deadline: o.timeoutMs ? now + o.timeoutMs : undefined, observe: undefined };
     this.transfers.set(id, t);
-    const first = blocks.start();
+    const first = blocks ? blocks.start() : request;
     const exchange = this.send(now, t, first);
     if (o.observe) t.observe = { exchange, order: new NotificationOrder(), delivered: false };
     return id;
@@ -121,6 +128,12 @@ export class CoapAgent<P> {
     return this.transfers.has(id);
   }
 
+  /** Whether a request (not an observation) to `peer` waits for its answer. */
+  busy(peer: P): boolean {
+    for (const t of this.transfers.values()) if (t.peer === peer && !t.observe) return true;
+    return false;
+  }
+
   // === server ============================================================================
 
   /** Re-runs the handler for every observer of `path` and sends the answers as notifications. */
@@ -131,6 +144,19 @@ export class CoapAgent<P> {
       this.server.notify(now, o, { code: a.code, options: answerOptions(a), payload: a.payload ?? new Uint8Array(0) });
     }
     return observers.length;
+  }
+
+  /**
+   * Re-runs the handler for the observation `token` of `peer` and sends the answer as a
+   * notification. Returns the answer, or undefined when there is no such observation any more
+   * (the peer cancelled it, sent RST, or went away).
+   */
+  notifyToken(now: number, peer: P, token: Uint8Array): CoapAnswer | undefined {
+    const o = this.server.observer(peer, token);
+    if (!o) return undefined;
+    const a = this.answer(now, o.peer, o.request, o.request.payload);
+    this.server.notify(now, o, { code: a.code, options: answerOptions(a), payload: a.payload ?? new Uint8Array(0) });
+    return a;
   }
 
   // === driver interface ==================================================================
@@ -261,6 +287,11 @@ export class CoapAgent<P> {
       if (!transfer) return;
       t.blocks = transfer;
       this.advance(now, t, step!);
+      return;
+    }
+    if (isStep && t.raw) {
+      this.end(now, t);
+      this.events.push({ type: 'response', id: t.id, response: m });
       return;
     }
     if (!isStep || !t.blocks) return;
