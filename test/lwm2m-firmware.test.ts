@@ -63,7 +63,7 @@ function setup(o: Options = {}) {
     for (let i = 0; ; i++) {
       const id = t.server.act(t.net.now, f);
       t.runFor(30 * MINUTE, () => t.server.events.some((e) => (e.type === 'result' || e.type === 'failed') && e.id === id));
-      const e = t.server.events.find((x) => (x.type === 'result' || x.type === 'failed') && x.id === id)!;
+      const e = t.server.events.find((x): x is Extract<typeof x, { type: 'result' | 'failed' }> => (x.type === 'result' || x.type === 'failed') && x.id === id)!;
       if (e.type === 'result' || e.error instanceof Lwm2mError || i === 5) return e;
     }
   };

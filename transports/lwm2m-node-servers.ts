@@ -13,6 +13,7 @@ import { BootstrapServerCore, type BootstrapEndpointConfig } from '../lib/lwm2m/
 import type { PeerInfo } from '../lib/lwm2m/coap-agent.js';
 import { Lwm2mServerCore, type OperationOptions, type OperationResult, type Registration } from '../lib/lwm2m/server-core.js';
 import type { Lwm2mRecord, ObjectDefinition } from '../lib/lwm2m/types.js';
+import type { AttributeName } from '../lib/lwm2m/attributes.js';
 
 const now = () => performance.now();
 const randomBytes = (n: number) => randomFillSync(new Uint8Array(n));
@@ -156,13 +157,21 @@ export interface Lwm2mServerOptions {
 
 type Pending = { resolve: (r: OperationResult) => void; reject: (e: Error) => void };
 
+/** An observation: its first value, its notifications, and how to end it. */
+export interface Observation {
+  first: Lwm2mRecord[];
+  notifications: AsyncIterable<Lwm2mRecord[]>;
+  cancel: () => void;
+}
+
 /** Notifications of one observation, as an async iterable. */
 type NotificationQueue = AsyncQueue<Lwm2mRecord[]>;
 
 /**
  * An LwM2M server on Node (for tests and the demo): the sans-IO {@link Lwm2mServerCore} on
  * a DTLS server (or UDP for coap://). Events: 'registered', 'updated', 'deregistered',
- * 'expired' (Registration). Device management returns promises.
+ * 'expired' (Registration), 'send' (Registration, records), 'queued' (endpoint, id: an operation
+ * waits for a sleeping queue-mode client). Device management returns promises.
  */
 export class Lwm2mServer extends HostedServer {
   readonly core: Lwm2mServerCore<Peer>;
@@ -220,12 +229,41 @@ export class Lwm2mServer extends HostedServer {
     await this.operate((t) => this.core.delete(t, endpoint, path));
   }
 
+  /** Write-Attributes: a number sets an attribute, null removes it (e.g. { pmin: 10, gt: null }). */
+  async writeAttributes(endpoint: string, path: string, attributes: Partial<Record<AttributeName, number | null>>): Promise<void> {
+    await this.operate((t) => this.core.writeAttributes(t, endpoint, path, attributes));
+  }
+
+  /** Read-Composite: the values under several paths. */
+  async readComposite(endpoint: string, paths: string[], o: OperationOptions = {}): Promise<Lwm2mRecord[]> {
+    return (await this.operate((t) => this.core.readComposite(t, endpoint, paths, o))).records ?? [];
+  }
+
+  /** Write-Composite: values under several paths, all or none. */
+  async writeComposite(endpoint: string, records: Lwm2mRecord[], o: OperationOptions = {}): Promise<void> {
+    await this.operate((t) => this.core.writeComposite(t, endpoint, records, o));
+  }
+
+  /** Serves `payload` at `path` for Package URI downloads (coaps://this-server/path). */
+  publish(path: string, payload: Uint8Array): void {
+    this.core.publish(path, payload);
+  }
+
   /** Observe: the first value, then an async stream of decoded notifications. */
-  async observe(endpoint: string, path: string, o: OperationOptions = {}): Promise<{ first: Lwm2mRecord[]; notifications: AsyncIterable<Lwm2mRecord[]>; cancel: () => void }> {
+  observe(endpoint: string, path: string, o: OperationOptions = {}): Promise<Observation> {
+    return this.observing((t) => this.core.observe(t, endpoint, path, o));
+  }
+
+  /** Observe-Composite: the values, then an async stream of notifications with all of them. */
+  observeComposite(endpoint: string, paths: string[], o: OperationOptions = {}): Promise<Observation> {
+    return this.observing((t) => this.core.observeComposite(t, endpoint, paths, o));
+  }
+
+  private async observing(start: (now: number) => number): Promise<Observation> {
     const queue: NotificationQueue = new AsyncQueue();
     let id = 0;
     const result = await this.operate((t) => {
-      id = this.core.observe(t, endpoint, path, o);
+      id = start(t);
       this.observations.set(id, queue);
       return id;
     });
@@ -276,6 +314,12 @@ export class Lwm2mServer extends HostedServer {
         }
         case 'notification':
           this.observations.get(e.id)?.push(e.records);
+          break;
+        case 'send':
+          this.emit('send', e.registration, e.records);
+          break;
+        case 'queued':
+          this.emit('queued', e.endpoint, e.id);
           break;
         case 'observation-ended':
           this.observations.get(e.id)?.end(e.error ?? null);

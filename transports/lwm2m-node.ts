@@ -15,6 +15,11 @@ import { Lwm2mClientCore, type Lwm2mClientEvent } from '../lib/lwm2m/client-core
 import type { FactoryBootstrap } from '../lib/lwm2m/client-accounts.js';
 import { deviceStore as deviceStoreWithClock } from '../lib/lwm2m/device.js';
 import type { ObjectStore } from '../lib/lwm2m/object-store.js';
+import type { FirmwareOptions } from '../lib/lwm2m/client-firmware.js';
+import type { SendOptions } from '../lib/lwm2m/client-send.js';
+import { Lwm2mError } from '../lib/lwm2m/errors.js';
+import type { Path } from '../lib/lwm2m/types.js';
+import { Code, codeText } from '../lib/coap/message.js';
 import { dtlsCredentials, type SecurityConfig } from '../lib/lwm2m/security.js';
 
 export { FileStorage, MemoryStorage, type Storage, type ClientState } from './lwm2m-storage.js';
@@ -47,6 +52,13 @@ export interface Lwm2mClientOptions {
   retryMs?: number;
   /** Send the Update this long before the lifetime ends (default: 10% of it, at least 2 s). */
   updateMarginMs?: (lifetimeMs: number) => number;
+  /**
+   * Queue mode (LwM2M 1.1 "Q"): after MAX_TRANSMIT_WAIT without an exchange the client stops
+   * listening until its next Update or something to send ('sleeping' / 'awake' events).
+   */
+  queueMode?: boolean;
+  /** The Firmware Update object (5): the install hook and the integrity check. */
+  firmware?: FirmwareOptions;
   /** Crypto provider for raw public key credentials (default node:crypto). */
   crypto?: CryptoProvider;
   /** Human-readable progress lines (no secrets). */
@@ -66,7 +78,7 @@ type Waiter = (e: Lwm2mClientEvent) => boolean;
  * performance.now(), one timer, DTLS sessions (transports/node-dgram.ts) or UDP sockets for
  * its channels, and a Storage for the bootstrapped configuration. Events: 'bootstrapped',
  * 'registered' (location), 'updated' (location), 'deregistered' (location), 'error' (error;
- * retried while someone listens).
+ * retried while someone listens), 'sleeping' and 'awake' (queue mode).
  */
 export class Lwm2mClient extends EventEmitter {
   readonly core: Lwm2mClientCore;
@@ -89,6 +101,8 @@ export class Lwm2mClient extends EventEmitter {
       ...(opts.bootstrapInactivityMs !== undefined ? { bootstrapInactivityMs: opts.bootstrapInactivityMs } : {}),
       ...(opts.retryMs !== undefined ? { retryMs: opts.retryMs } : {}),
       ...(opts.updateMarginMs ? { updateMarginMs: opts.updateMarginMs } : {}),
+      ...(opts.queueMode ? { queueMode: true } : {}),
+      ...(opts.firmware ? { firmware: opts.firmware } : {}),
       ...(opts.log ? { log: opts.log } : {}),
       persist: !!opts.storage,
       wallClock: () => Date.now(),
@@ -146,6 +160,34 @@ export class Lwm2mClient extends EventEmitter {
   update(): Promise<void> {
     if (!this.core.registered) return Promise.resolve();
     return this.until((e) => (e.type === 'updated' || e.type === 'registered' ? true : e.type === 'error' ? e.error : undefined), () => this.core.update(now()));
+  }
+
+  /**
+   * Send (LwM2M 1.1): reports the values under `paths` to the server (POST /dp); resolves when
+   * the server answered 2.04. Rejects with Lwm2mError 4.03 when Mute Send (/1/x/23) is on.
+   */
+  send(paths: ReadonlyArray<Path | string>, o: SendOptions = {}): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      let id = -1;
+      this.waiters.add((e) => {
+        if (e.type === 'sent' && e.id === id) {
+          if (e.code === Code.Changed) resolve();
+          else reject(new Lwm2mError(e.code, `Send answered ${codeText(e.code)}`));
+        } else if (e.type === 'send-failed' && e.id === id) reject(e.error);
+        else return false;
+        return true;
+      });
+      try {
+        this.pump(() => (id = this.core.send(now(), paths, o)));
+      } catch (e) {
+        reject(e as Error);
+      }
+    });
+  }
+
+  /** The application's firmware install (FirmwareOptions.install answered undefined) ended. */
+  firmwareInstalled(ok: boolean): void {
+    this.pump(() => this.core.firmwareInstalled(now(), ok));
   }
 
   /** De-registers and closes every session. */
@@ -245,6 +287,10 @@ export class Lwm2mClient extends EventEmitter {
         break;
       case 'error':
         if (this.listenerCount('error') > 0) this.emit('error', e.error);
+        break;
+      case 'sleeping':
+      case 'awake':
+        this.emit(e.type);
         break;
       case 'stopped':
         break;

@@ -24,7 +24,7 @@ import { beginBootstrap } from './client-bootstrap.js';
 export function beginRegister(cx: ClientContext, now: number): ClientPhase {
   const account = serverAccount(cx.store);
   if (!account) return cx.failAttempt(now, Lwm2mError.notAcceptable('no LwM2M server account to register with'));
-  cx.log(`Register to ${account.uri} (ep=${cx.opts.endpoint}, lt=${account.lifetimeS}, b=${account.binding})`);
+  cx.log(`Register to ${account.uri} (ep=${cx.opts.endpoint}, lt=${account.lifetimeS}, b=${account.binding}${queueMode(cx, account) ? ', Q: queue mode' : ''})`);
   const channel = cx.openChannel(account.uri, account.security);
   return { kind: 'register', channel, account, started: now, step: { stage: 'connecting' } };
 }
