@@ -1,16 +1,14 @@
-import type { Socket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { randomFillSync } from 'node:crypto';
-import { Alarm, connect as dtlsConnect, type ConnectOptions, type DtlsSession } from './node-dgram.js';
+import { Alarm, type ConnectOptions } from './node-dgram.js';
+import { NodeClientChannels } from './lwm2m-node-channels.js';
 import type { Storage } from './lwm2m-storage.js';
 import { Pump } from './pump.js';
-import { connectUdp, resolveHost } from './udp.js';
 import { nodeCrypto } from '../lib/crypto/node.js';
 import type { CryptoProvider } from '../lib/crypto/provider.js';
 import type { TransmissionParameters } from '../lib/coap/config.js';
 import type { Link } from '../lib/coap/link-format.js';
-import { coapUriAuthority } from '../lib/coap/uri.js';
 import { Lwm2mClientCore, type Lwm2mClientEvent } from '../lib/lwm2m/client-core.js';
 import type { FactoryBootstrap } from '../lib/lwm2m/client-accounts.js';
 import { deviceStore as deviceStoreWithClock } from '../lib/lwm2m/device.js';
@@ -20,7 +18,6 @@ import type { SendOptions } from '../lib/lwm2m/client-send.js';
 import { Lwm2mError } from '../lib/lwm2m/errors.js';
 import type { Path } from '../lib/lwm2m/types.js';
 import { Code, codeText } from '../lib/coap/message.js';
-import { dtlsCredentials, type SecurityConfig } from '../lib/lwm2m/security.js';
 
 export { FileStorage, MemoryStorage, type Storage, type ClientState } from './lwm2m-storage.js';
 export { BootstrapServer, Lwm2mServer, type BootstrapServerOptions, type Lwm2mServerOptions } from './lwm2m-node-servers.js';
@@ -65,12 +62,6 @@ export interface Lwm2mClientOptions {
   log?: (line: string) => void;
 }
 
-interface Channel {
-  closed: boolean;
-  session?: DtlsSession;
-  socket?: Socket;
-}
-
 type Waiter = (e: Lwm2mClientEvent) => boolean;
 
 /**
@@ -82,8 +73,7 @@ type Waiter = (e: Lwm2mClientEvent) => boolean;
  */
 export class Lwm2mClient extends EventEmitter {
   readonly core: Lwm2mClientCore;
-  private readonly channels = new Map<number, Channel>();
-  private readonly closing = new Set<Promise<void>>();
+  private readonly channels: NodeClientChannels;
   private readonly alarm = new Alarm(() => this.pump(() => this.core.handleTimeout(now())));
   private readonly waiters = new Set<Waiter>();
   private saving: Promise<void> = Promise.resolve();
@@ -92,6 +82,11 @@ export class Lwm2mClient extends EventEmitter {
   constructor(readonly opts: Lwm2mClientOptions) {
     super();
     const crypto = opts.crypto ?? nodeCrypto;
+    this.channels = new NodeClientChannels({ ...(opts.dtls ? { dtls: opts.dtls } : {}), crypto }, {
+      up: (id) => this.pump(() => this.core.channelUp(now(), id)),
+      data: (id, d) => this.pump(() => this.core.handleDatagram(now(), id, d)),
+      gone: (id, reason, wasUp) => this.pump(() => (wasUp ? this.core.channelLost(now(), id, reason) : this.core.channelFailed(now(), id, reason))),
+    });
     this.core = new Lwm2mClientCore({
       endpoint: opts.endpoint,
       store: opts.store,
@@ -193,8 +188,7 @@ export class Lwm2mClient extends EventEmitter {
   /** De-registers and closes every session. */
   async stop(): Promise<void> {
     await this.until((e) => (e.type === 'stopped' ? true : undefined), () => this.core.stop(now()));
-    for (const [id, c] of this.channels) this.close(id, c);
-    await Promise.all(this.closing);
+    await this.channels.closeAll();
     await this.saving;
     this.alarm.stop();
   }
@@ -239,17 +233,7 @@ export class Lwm2mClient extends EventEmitter {
   }
 
   private transmit(): void {
-    for (let t = this.core.pollTransmit(); t; t = this.core.pollTransmit()) {
-      const c = this.channels.get(t.channel);
-      if (!c || c.closed) continue;
-      try {
-        if (c.session) {
-          if (!c.session.closed) c.session.send(t.data);
-        } else c.socket?.send(t.data);
-      } catch {
-        // a session closing under us: CoAP retransmits or the channel is reported lost
-      }
-    }
+    for (let t = this.core.pollTransmit(); t; t = this.core.pollTransmit()) this.channels.send(t.channel, t.data);
   }
 
   private dispatch(e: Lwm2mClientEvent): void {
@@ -258,14 +242,12 @@ export class Lwm2mClient extends EventEmitter {
       case 'open': {
         // the credentials are fetched here, never carried by the event; a channel closed already has none
         const security = this.core.channelSecurity(e.channel);
-        if (security) this.open(e.channel, e.uri, security);
+        if (security) this.channels.open(e.channel, e.uri, security);
         break;
       }
-      case 'close': {
-        const c = this.channels.get(e.channel);
-        if (c) this.close(e.channel, c);
+      case 'close':
+        this.channels.close(e.channel);
         break;
-      }
       case 'persist': {
         const storage = this.opts.storage!;
         const state = this.core.persistentState(); // secrets: to the storage only
@@ -294,56 +276,6 @@ export class Lwm2mClient extends EventEmitter {
         break;
       case 'stopped':
         break;
-    }
-  }
-
-  private open(id: number, uri: string, security: SecurityConfig): void {
-    const c: Channel = { closed: false };
-    this.channels.set(id, c);
-    const lost = (reason: string, up: boolean) => {
-      if (c.closed) return;
-      c.closed = true;
-      this.channels.delete(id);
-      this.pump(() => (up ? this.core.channelLost(now(), id, reason) : this.core.channelFailed(now(), id, reason)));
-    };
-    void (async () => {
-      const target = coapUriAuthority(uri);
-      if (!target) throw new Error(`${uri} is not a coap:// or coaps:// URI`);
-      const { secure, host, port } = target;
-      const address = await resolveHost(host);
-      if (secure) {
-        const creds = dtlsCredentials(security, this.opts.crypto ?? nodeCrypto);
-        if (!creds) throw new Error(`${uri} needs DTLS credentials`);
-        const { acceptPeerCertificateTypes: _accept, ...connection } = creds.connection;
-        const session = await dtlsConnect({ ...this.opts.dtls, ...connection, trust: creds.trust, host: address, port, serverName: this.opts.dtls?.serverName ?? host });
-        if (c.closed) {
-          this.closing.add(session.close());
-          return;
-        }
-        c.session = session;
-        session.on('data', (d: Uint8Array) => this.pump(() => this.core.handleDatagram(now(), id, d)));
-        session.on('close', (err?: Error) => lost(err ? `the DTLS session failed: ${err.message}` : 'the DTLS session was closed', true));
-      } else {
-        const udp = connectUdp(address, port, (d) => this.pump(() => this.core.handleDatagram(now(), id, d)));
-        c.socket = udp.socket;
-        await udp.connected;
-        if (c.closed) return;
-      }
-      this.pump(() => this.core.channelUp(now(), id));
-    })().catch((err: Error) => lost(err.message, false));
-  }
-
-  private close(id: number, c: Channel): void {
-    c.closed = true;
-    this.channels.delete(id);
-    if (c.session) {
-      const p = c.session.close().finally(() => this.closing.delete(p));
-      this.closing.add(p);
-    }
-    if (c.socket) {
-      const socket = c.socket;
-      const p = new Promise<void>((r) => socket.close(() => r())).finally(() => this.closing.delete(p));
-      this.closing.add(p);
     }
   }
 }

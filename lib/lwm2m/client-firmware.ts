@@ -5,12 +5,12 @@ import { coapUriAuthority, coapUriTarget } from '../coap/uri.js';
 import { sha256 } from '../crypto/sha256.js';
 import { decodeContent } from './codec/index.js';
 import { answerError } from './client-requests.js';
-import type { AgentEvent, CoapAgent, CoapAnswer } from './coap-agent.js';
+import type { AgentEvent, CoapAnswer } from './coap-agent.js';
 import { Lwm2mError } from './errors.js';
-import { BlockDownload, UpdateResult } from './firmware-download.js';
+import { UpdateResult } from './firmware-download.js';
+import { PackagePull, type PullContext, type PullOutcome } from './firmware-pull.js';
 import type { ObjectStore } from './object-store.js';
 import { FIRMWARE_UPDATE } from './objects.js';
-import type { SecurityConfig } from './security.js';
 import { parsePath } from './types.js';
 
 /** What the application gives the client for firmware updates (object 5). */
@@ -33,14 +33,8 @@ export interface FirmwareOptions {
 }
 
 /** What the firmware update needs from the client core. */
-export interface FirmwareContext {
+export interface FirmwareContext extends PullContext {
   store: ObjectStore;
-  agent: CoapAgent<number>;
-  log(line: string): void;
-  openChannel(uri: string, security: SecurityConfig): number;
-  closeChannel(now: number, channel: number): void;
-  /** Credentials for a coaps:// package server (its Security instance, else the LwM2M server's). */
-  securityFor(uri: string): SecurityConfig;
 }
 
 /** State (/5/0/3) of the Firmware Update object. */
@@ -48,17 +42,8 @@ export const FirmwareState = { Idle: 0, Downloading: 1, Downloaded: 2, Updating:
 
 type Phase =
   | { readonly kind: 'idle' }
-  | {
-      readonly kind: 'downloading';
-      readonly uri: string;
-      readonly download: BlockDownload;
-      channel: number | undefined;
-      up: boolean;
-      request: number | undefined;
-      /** Failed attempts in a row. */
-      failures: number;
-      retryAt: number | undefined;
-    }
+  /** A Package URI download (`pull`), or a pushed package being checked. */
+  | { readonly kind: 'downloading'; readonly pull: PackagePull | undefined }
   | { readonly kind: 'downloaded'; readonly image: Uint8Array; readonly sha256: Uint8Array; readonly uri: string | undefined }
   | { readonly kind: 'updating'; readonly image: Uint8Array; readonly sha256: Uint8Array; readonly uri: string | undefined; started: boolean };
 
@@ -137,15 +122,16 @@ export class FirmwareUpdate {
     }
     if (this.phase.kind !== 'idle') throw Lwm2mError.badRequest(`a firmware update is under way (state ${this.phase.kind}): write an empty Package URI to cancel it`);
     if (pkg) {
+      this.phase = { kind: 'downloading', pull: undefined };
       this.setState(FirmwareState.Downloading, UpdateResult.Initial);
       this.cx.log(`firmware: package of ${pkg.length} bytes pushed`);
       this.complete(now, pkg, undefined);
       return { code: Code.Changed };
     }
-    return this.pull(now, uri!);
+    return this.startPull(now, uri!);
   }
 
-  private pull(now: number, uri: string): CoapAnswer {
+  private startPull(now: number, uri: string): CoapAnswer {
     if (/^https?:\/\//i.test(uri) || /^coap\+tcp:|^coaps\+tcp:/i.test(uri)) {
       this.cx.store.set([5, 0, 1], uri);
       this.cx.store.set([5, 0, 5], UpdateResult.UnsupportedProtocol);
@@ -157,10 +143,9 @@ export class FirmwareUpdate {
     if (!auth || !auth.host || !target) throw Lwm2mError.badRequest(`Package URI ${JSON.stringify(uri.slice(0, 80))} is not a coap:// or coaps:// URI`);
     this.cx.store.set([5, 0, 1], uri);
     this.setState(FirmwareState.Downloading, UpdateResult.Initial);
-    const download = new BlockDownload(target, this.opts.blockSize ?? 1024, this.maxSize);
-    this.phase = { kind: 'downloading', uri, download, channel: undefined, up: false, request: undefined, failures: 0, retryAt: undefined };
     this.cx.log(`firmware: downloading ${uri}`);
-    this.open();
+    const o = { blockSize: this.opts.blockSize ?? 1024, maxSize: this.maxSize, maxRetries: this.opts.maxRetries ?? 5, retryDelayMs: this.opts.retryDelayMs ?? 5000 };
+    this.phase = { kind: 'downloading', pull: new PackagePull(uri, target, this.cx, o) };
     return { code: Code.Changed };
   }
 
@@ -209,78 +194,46 @@ export class FirmwareUpdate {
     }
   }
 
-  // --- the download ------------------------------------------------------------------------
+  // --- the Package URI download (firmware-pull.ts) ------------------------------------------
+
+  private get download(): PackagePull | undefined {
+    return this.phase.kind === 'downloading' ? this.phase.pull : undefined;
+  }
 
   /** Whether a channel is the download's. */
   owns(channel: number): boolean {
-    return this.phase.kind === 'downloading' && this.phase.channel === channel;
+    return this.download?.owns(channel) ?? false;
   }
 
   channelUp(now: number, channel: number): void {
-    const p = this.phase;
-    if (p.kind !== 'downloading' || p.channel !== channel) return;
-    p.up = true;
-    this.ask(now);
+    this.download?.channelUp(now, channel);
   }
 
-  /** The download's channel could not be opened (`wasUp` false) or was lost. */
+  /** The download's channel could not be opened, or was lost. */
   channelGone(now: number, channel: number, reason: string): void {
-    const p = this.phase;
-    if (p.kind !== 'downloading' || p.channel !== channel) return;
-    const reached = p.up || p.download.offset > 0;
-    p.channel = undefined;
-    p.up = false;
-    p.request = undefined;
-    if (!reached) return this.fail(now, UpdateResult.InvalidUri, `nothing answers at ${p.uri} (${reason})`);
-    this.retry(now, reason);
+    const outcome = this.download?.channelGone(now, channel, reason);
+    if (outcome) this.pulled(now, outcome);
   }
 
   /** A CoAP result: true when it was the download's. */
   answered(now: number, e: AgentEvent): boolean {
-    const p = this.phase;
-    if (p.kind !== 'downloading' || e.id !== p.request) return false;
-    p.request = undefined;
-    if (e.type === 'error') {
-      this.retry(now, e.error.message);
-      return true;
-    }
-    const outcome = p.download.accept(e.response);
-    switch (outcome.kind) {
-      case 'more':
-        p.failures = 0;
-        this.ask(now);
-        break;
-      case 'restart':
-        this.cx.log(`firmware: ${outcome.why}: downloading again from the start`);
-        p.download.reset();
-        this.retry(now, outcome.why);
-        break;
-      case 'failed':
-        this.fail(now, outcome.result, outcome.why);
-        break;
-      case 'done':
-        this.closeDownload(now);
-        this.complete(now, outcome.image, p.uri);
-        break;
-    }
+    const outcome = this.download?.answered(now, e);
+    if (outcome === undefined) return false;
+    if (outcome !== 'running') this.pulled(now, outcome);
     return true;
   }
 
   deadline(): number | undefined {
-    return this.phase.kind === 'downloading' ? this.phase.retryAt : undefined;
+    return this.download?.deadline();
   }
 
   timer(now: number): void {
-    const p = this.phase;
-    if (p.kind !== 'downloading' || p.retryAt === undefined || p.retryAt > now) return;
-    p.retryAt = undefined;
-    if (p.channel === undefined) this.open();
-    else if (p.up) this.ask(now);
+    this.download?.timer(now);
   }
 
   /** stop(): the download's channel closed (the state stays as it is). */
   stop(now: number): void {
-    this.closeDownload(now);
+    this.download?.close(now);
   }
 
   // ------------------------------------------------------------------------------------
@@ -289,25 +242,11 @@ export class FirmwareUpdate {
     return this.opts.maxSize ?? 1024 * 1024;
   }
 
-  private open(): void {
+  private pulled(now: number, outcome: PullOutcome): void {
     const p = this.phase;
     if (p.kind !== 'downloading') return;
-    p.channel = this.cx.openChannel(p.uri, this.cx.securityFor(p.uri));
-  }
-
-  private ask(now: number): void {
-    const p = this.phase;
-    if (p.kind !== 'downloading' || p.channel === undefined || !p.up || p.request !== undefined) return;
-    p.request = this.cx.agent.request(now, p.channel, p.download.request(), { raw: true });
-  }
-
-  private retry(now: number, why: string): void {
-    const p = this.phase;
-    if (p.kind !== 'downloading') return;
-    p.failures++;
-    if (p.failures > (this.opts.maxRetries ?? 5)) return this.fail(now, p.download.offset > 0 ? UpdateResult.ConnectionLost : UpdateResult.InvalidUri, `${why} (${p.failures} attempts)`);
-    this.cx.log(`firmware: ${why}; resuming at byte ${p.download.offset} in ${(this.opts.retryDelayMs ?? 5000) / 1000} s`);
-    p.retryAt = now + (this.opts.retryDelayMs ?? 5000);
+    if (outcome.kind === 'failed') return this.fail(now, outcome.result, outcome.why);
+    this.complete(now, outcome.image, p.pull?.uri);
   }
 
   private complete(now: number, image: Uint8Array, uri: string | undefined): void {
@@ -335,14 +274,7 @@ export class FirmwareUpdate {
   }
 
   private closeDownload(now: number): void {
-    const p = this.phase;
-    if (p.kind !== 'downloading') return;
-    if (p.request !== undefined) this.cx.agent.cancel(now, p.request);
-    if (p.channel !== undefined) this.cx.closeChannel(now, p.channel);
-    p.request = undefined;
-    p.channel = undefined;
-    p.up = false;
-    p.retryAt = undefined;
+    this.download?.close(now);
   }
 
   private setState(state: number, result: number): void {
