@@ -19,6 +19,8 @@ import { lwm2mRequest } from './helpers/lwm2m-request.js';
 import { readFixtureJson } from './helpers/fixtures.js';
 import { ENDPOINT, MINUTE, SECOND, simSetup } from './helpers/lwm2m-sim-setup.js';
 import { fromHex, toHex } from '../lib/bytes/util.js';
+import { decodeMessage, encodeMessage } from '../lib/coap/codec.js';
+import { Lwm2mServerCore } from '../lib/lwm2m/server-core.js';
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const text = (b: Uint8Array | undefined) => new TextDecoder().decode(b ?? new Uint8Array(0));
@@ -49,6 +51,28 @@ describe('Read-Composite: the vectors byte for byte', () => {
     const records = [{ path: [3, 0, 0], value: 'Open Mobile Alliance' }, { path: [3, 0, 9], value: 95 }, { path: [1, 0, 1], value: 86400 }];
     expect(toHex(a.payload!)).toBe(toHex(encodeSenmlCbor(records, null, resolverFor([DEVICE, SERVER]))));
   });
+  it('LwM2M CBOR: the answer is the TS example (39 bytes), and a Send of it reaches the server as values', () => {
+    const spec = vector('lwm2m_cbor.json', 'lwm2m-cbor-composite').hex!;
+    const sx = vectorClient();
+    sx.store.set([3, 0, 9], 100);
+    const a = serve(sx, lwm2mRequest('FETCH', '/', { contentFormat: ContentFormat.SenmlJson, accept: ContentFormat.Lwm2mCbor, payload: enc('[{"n":"/3/0/0"},{"n":"/3/0/9"},{"n":"/1/0/1"}]') }));
+    expect(toHex(a.payload!)).toBe(spec);
+    // the same bytes as a Send (POST /dp, Content-Format 11544) from a registered client
+    const server = new Lwm2mServerCore<string>();
+    server.peerUp('p', { address: { address: '10.0.0.9', port: 1 }, identity: undefined });
+    server.handleDatagram(0, 'p', encodeMessage(lwm2mRequest('POST', '/rd', { query: ['ep=dev1', 'lwm2m=1.1'], token: new Uint8Array([1]) }).message));
+    server.pollTransmit();
+    server.handleDatagram(1, 'p', encodeMessage({ ...lwm2mRequest('POST', '/dp', { contentFormat: ContentFormat.Lwm2mCbor, payload: fromHex(spec), token: new Uint8Array([2]) }).message, messageId: 2 }));
+    expect(decodeMessage(server.pollTransmit()!.data).code).toBe(Code.Changed);
+    const events: Array<{ type: string; records?: unknown }> = [];
+    for (let e = server.pollEvent(); e; e = server.pollEvent()) events.push(e);
+    expect(events.find((e) => e.type === 'send')?.records).toEqual([
+      { path: [3, 0, 0], value: 'Open Mobile Alliance' },
+      { path: [3, 0, 9], value: 100 },
+      { path: [1, 0, 1], value: 86400 },
+    ]);
+  });
+
   it('a path that does not exist is left out of the answer', () => {
     const a = serve(vectorClient(), lwm2mRequest('FETCH', '/', { contentFormat: ContentFormat.SenmlJson, payload: enc('[{"n":"/3/0/9"},{"n":"/3/0/99"},{"n":"/42"}]') }));
     expect(text(a.payload)).toBe('[{"bn":"/3/0/9","v":95}]');

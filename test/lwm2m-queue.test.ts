@@ -7,7 +7,10 @@
  * Trigger (/1/x/9) a De-register, a bootstrap and a new registration.
  */
 import { describe, expect, it } from 'vitest';
+import { decodeMessage, encodeMessage } from '../lib/coap/codec.js';
 import { Code } from '../lib/coap/message.js';
+import { Lwm2mServerCore } from '../lib/lwm2m/server-core.js';
+import { lwm2mRequest } from './helpers/lwm2m-request.js';
 import { ENDPOINT, MINUTE, SECOND, simSetup } from './helpers/lwm2m-sim-setup.js';
 
 const MAX_TRANSMIT_WAIT = 93 * SECOND;
@@ -74,6 +77,16 @@ describe('queue mode', () => {
     expect(client.eventsOf('awake')).toHaveLength(1);
     expect(server.eventsOf('notification').map((e) => e.records[0]!.value)).toEqual([19]);
     expect(t.logs.join('\n')).toMatch(/queue mode: awake \(a notification is due\)/);
+  });
+
+  it('the server takes queue mode from Q (1.1) or a UQ binding (1.0)', () => {
+    for (const [query, q] of [[['ep=a', 'lwm2m=1.1', 'b=U', 'Q'], true], [['ep=b', 'b=UQ'], true], [['ep=c', 'lwm2m=1.1', 'b=U'], false]] as const) {
+      const server = new Lwm2mServerCore<string>();
+      server.peerUp('p', { address: { address: '10.0.0.9', port: 1 }, identity: undefined });
+      server.handleDatagram(0, 'p', encodeMessage(lwm2mRequest('POST', '/rd', { query: [...query] }).message));
+      expect(decodeMessage(server.pollTransmit()!.data).code).toBe(Code.Created);
+      expect(server.registrations[0]!.queueMode, query.join('&')).toBe(q);
+    }
   });
 
   it('without queue mode the client never sleeps', () => {

@@ -2,7 +2,7 @@ import type { IncomingRequest } from '../coap/api-types.js';
 import { ContentFormat } from '../coap/content-format.js';
 import { CoapError } from '../coap/errors.js';
 import type { Link } from '../coap/link-format.js';
-import { Code, codeText } from '../coap/message.js';
+import { Code } from '../coap/message.js';
 import { AttributeStore } from './attributes.js';
 import { bootstrapAccount, installFactoryBootstrap, registrationLinks, securityForUri } from './client-accounts.js';
 import { Attempts } from './client-attempts.js';

@@ -128,10 +128,10 @@ export class FirmwareUpdate {
       this.complete(now, pkg, undefined);
       return { code: Code.Changed };
     }
-    return this.startPull(now, uri!);
+    return this.startPull(uri!);
   }
 
-  private startPull(now: number, uri: string): CoapAnswer {
+  private startPull(uri: string): CoapAnswer {
     if (/^https?:\/\//i.test(uri) || /^coap\+tcp:|^coaps\+tcp:/i.test(uri)) {
       this.cx.store.set([5, 0, 1], uri);
       this.cx.store.set([5, 0, 5], UpdateResult.UnsupportedProtocol);

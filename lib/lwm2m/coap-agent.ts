@@ -1,4 +1,4 @@
-import { describeRequest, type IncomingRequest } from '../coap/api-types.js';
+import { describeRequest } from '../coap/api-types.js';
 import { BlockwiseTransfer, type BlockwiseStep } from '../coap/blockwise.js';
 import { CoapEndpoint, type OutgoingRequest, type ServerExchange } from '../coap/endpoint.js';
 import { CoapError } from '../coap/errors.js';

@@ -78,7 +78,7 @@ export class Lwm2mServerCore<P> extends ServerRole<P, Lwm2mServerEvent<P>> {
   private nextId = 1;
   private readonly log: (line: string) => void;
 
-  constructor(private readonly opts: Lwm2mServerCoreOptions = {}) {
+  constructor(opts: Lwm2mServerCoreOptions = {}) {
     super(opts);
     this.log = opts.log ?? (() => undefined);
     this.types = resolverFor(opts.objects ?? STANDARD_OBJECTS);
