@@ -1,4 +1,5 @@
 import type { IncomingRequest } from '../coap/api-types.js';
+import { ContentFormat } from '../coap/content-format.js';
 import { Code } from '../coap/message.js';
 import { COMPOSITE_FORMATS, decodeComposite, decodePathList, encodeComposite } from './codec/index.js';
 import type { TimedRecord } from './codec/senml.js';
@@ -56,7 +57,7 @@ export function readComposite(store: ObjectStore, paths: readonly Path[]): Lwm2m
 export function serveReadComposite(store: ObjectStore, req: IncomingRequest): Lwm2mAnswer & { paths?: Path[] } {
   try {
     const paths = compositePaths(req);
-    const cf = req.accept ?? req.contentFormat!;
+    const cf = req.accept ?? req.contentFormat ?? ContentFormat.SenmlCbor;
     if (!COMPOSITE_FORMATS.includes(cf)) throw Lwm2mError.notAcceptable(`content format ${cf} does not carry composite content`);
     const records = readComposite(store, paths);
     return { code: Code.Content, contentFormat: cf, payload: encodeComposite(cf, records, store.types), observe: req.observe === 0, paths };

@@ -26,13 +26,12 @@ export type { Lwm2mClientCoreOptions, Lwm2mClientEvent } from './client-driver.j
 
 /**
  * An LwM2M 1.1 client (OMA-TS-LightweightM2M-Core), sans-IO: client-initiated bootstrap
- * (client-bootstrap.ts: hold-off, Bootstrap-Request with ep and pct, the bootstrap commands,
- * Finish validated or refused with 4.06 keeping the previous configuration, an inactivity
- * timeout), then Register with the bootstrapped account, Updates before the lifetime ends, a
- * fresh Register after 4.04, a failed Update or a lost channel, De-register on stop
- * (client-registration.ts); failed attempts are retried with a doubling backoff. It serves the
- * server's Read, Write, Execute, Create, Delete, Discover and Observe, and notifies observers
- * when the store changes. Where it is is one {@link ClientPhase} (client-phases.ts).
+ * (client-bootstrap.ts), Register, Updates, a fresh Register after 4.04 or a lost channel,
+ * De-register (client-registration.ts), retries with a doubling backoff; queue mode
+ * (client-queue.ts) and the /1/x/8, /1/x/9 triggers. It serves the server's requests
+ * (client-serve.ts: Read, Write, Execute, Create, Delete, Discover, Observe, Write-Attributes,
+ * the composite operations, Firmware Update), notifies by the notification attributes
+ * (client-observations.ts), and Sends (client-send.ts). Where it is is one {@link ClientPhase}.
  *
  * Time is an input: every call takes `now` (ms, monotonic). The driver opens and closes
  * channels when asked ('open' / 'close' events, client-driver.ts) and reports them (channelUp,

@@ -114,21 +114,20 @@ export class FirmwareUpdate {
       else throw Lwm2mError.notAllowed(`/${r.path.join('/')} is not writable`);
     }
     if (pkg !== undefined && uri !== undefined) throw Lwm2mError.badRequest('a Package and a Package URI in one Write');
-    const value = pkg ?? uri;
-    if (value === undefined) throw Lwm2mError.badRequest('no Package or Package URI in the Write');
-    if (value.length === 0) {
+    if (pkg?.length === 0 || uri === '') {
       this.reset(now, UpdateResult.Initial, 'an empty package: back to Idle');
       return { code: Code.Changed };
     }
+    if (pkg === undefined && uri === undefined) throw Lwm2mError.badRequest('no Package or Package URI in the Write');
     if (this.phase.kind !== 'idle') throw Lwm2mError.badRequest(`a firmware update is under way (state ${this.phase.kind}): write an empty Package URI to cancel it`);
-    if (pkg) {
+    if (uri !== undefined) return this.startPull(uri);
+    if (pkg !== undefined) {
       this.phase = { kind: 'downloading', pull: undefined };
       this.setState(FirmwareState.Downloading, UpdateResult.Initial);
       this.cx.log(`firmware: package of ${pkg.length} bytes pushed`);
       this.complete(now, pkg, undefined);
-      return { code: Code.Changed };
     }
-    return this.startPull(uri!);
+    return { code: Code.Changed };
   }
 
   private startPull(uri: string): CoapAnswer {

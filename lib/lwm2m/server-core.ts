@@ -216,7 +216,7 @@ export class Lwm2mServerCore<P> extends ServerRole<P, Lwm2mServerEvent<P>> {
     const options: AgentRequestOptions = { timeoutMs: o.timeoutMs ?? DEFAULT_TIMEOUT_MS, observe };
     const op: Operation = { id: this.nextId++, kind, endpoint, path, method: METHOD[r.code] ?? String(r.code), request, options, agentId: undefined, delivered: false };
     this.operations.add(op);
-    if (this.registry.listening(this.registry.byEndpoint(endpoint)!, now)) this.operations.sent(op, this.agent.request(now, reg.channel, request, options));
+    if (this.registry.listening(reg, now)) this.operations.sent(op, this.agent.request(now, reg.channel, request, options));
     else {
       this.log(`${op.method} ${path} on ${endpoint} queued: the client sleeps (queue mode)`);
       this.events.push({ type: 'queued', id: op.id, endpoint });
