@@ -16,6 +16,7 @@ import { ContentFormat } from '../lib/coap/content-format.js';
 import { Code, encodeUint, getOption, OptionNumber, type CoapMessage } from '../lib/coap/message.js';
 import { pskMap } from '../lib/dtls/keystore.js';
 import type { FirmwareOptions } from '../lib/lwm2m/client-firmware.js';
+import { BlockDownload } from '../lib/lwm2m/firmware-download.js';
 import { Lwm2mError } from '../lib/lwm2m/errors.js';
 import type { SimDatagram } from '../transports/sim.js';
 import { seededBytes, SimLwm2mServer } from '../transports/sim-lwm2m.js';
@@ -243,5 +244,64 @@ describe('Firmware Update: refusals and failures change nothing', () => {
     expect(t.state()).toEqual([State.Idle, 1]);
     const seen = t.server.eventsOf('notification').filter((e) => e.id === obs).map((e) => e.records[0]!.value);
     expect(seen).toEqual([State.Downloading, State.Downloaded, State.Updating, State.Idle]);
+  });
+});
+
+describe('the Block2 download: where the server allows a resume, and where it does not', () => {
+  const image = seededBytes(5)(3000);
+  const block = (num: number, o: { etag?: number; size2?: number; szx?: number; whole?: boolean } = {}): CoapMessage => {
+    const szx = o.szx ?? 4; // 256
+    const size = 16 << szx;
+    const options = [];
+    if (o.etag !== undefined) options.push({ number: OptionNumber.ETag, value: new Uint8Array([o.etag]) });
+    if (!o.whole) options.push({ number: OptionNumber.Block2, value: encodeUint((num << 4) | ((num + 1) * size < image.length ? 8 : 0) | szx) });
+    if (o.size2 !== undefined) options.push({ number: OptionNumber.Size2, value: encodeUint(o.size2) });
+    const payload = o.whole ? image : image.subarray(num * size, num * size + size);
+    return { type: 2, code: Code.Content, messageId: 1, token: new Uint8Array(0), options: options.sort((a, b) => a.number - b.number), payload };
+  };
+  const asked = (d: BlockDownload) => decodeBlock(d.request().options.find((o) => o.number === OptionNumber.Block2)!.value);
+
+  it('block after block, resumed at the block it was at after any pause, to the whole image', () => {
+    const d = new BlockDownload({ path: '/fw/x.bin', query: ['v=2'] }, 256, 1 << 20);
+    expect(d.request().options.filter((o) => o.number === OptionNumber.UriQuery)).toHaveLength(1);
+    for (let n = 0; n < 11; n++) {
+      expect(asked(d).num).toBe(n);
+      expect(d.accept(block(n, { etag: 1 })).kind).toBe('more');
+      expect(asked(d).num).toBe(n + 1); // a new request for the next block: the same after a timeout or a new session
+    }
+    const done = d.accept(block(11, { etag: 1 }));
+    expect(done.kind === 'done' && eq(done.image, image)).toBe(true);
+  });
+
+  it('the server uses smaller blocks: followed at the same offset', () => {
+    const d = new BlockDownload({ path: '/fw', query: [] }, 1024, 1 << 20);
+    expect(d.accept(block(0, { szx: 4 })).kind).toBe('more');
+    expect(asked(d)).toMatchObject({ num: 1, szx: 4 });
+  });
+
+  const restarts: Array<[string, CoapMessage]> = [
+    ['the package changed (another ETag)', block(3, { etag: 2 })],
+    ['the whole package instead of block 3', block(0, { whole: true, etag: 1 })],
+    ['the wrong block', block(5, { etag: 1 })],
+    ['4.08 for the block', { ...block(3), code: Code.RequestEntityIncomplete, payload: new Uint8Array(0) }],
+  ];
+  for (const [why, m] of restarts) {
+    it(`${why}: start again from block 0`, () => {
+      const d = new BlockDownload({ path: '/fw', query: [] }, 256, 1 << 20);
+      for (let n = 0; n < 3; n++) d.accept(block(n, { etag: 1 }));
+      expect(d.accept(m).kind).toBe('restart');
+      d.reset();
+      expect([asked(d).num, d.offset]).toEqual([0, 0]);
+    });
+  }
+
+  it('failures and their Update Result: 4.04 is 7, too large (Size2 or bytes) is 2', () => {
+    const d = new BlockDownload({ path: '/fw', query: [] }, 256, 1000);
+    expect(d.accept({ ...block(0), code: Code.NotFound, payload: new Uint8Array(0) })).toMatchObject({ kind: 'failed', result: 7 });
+    expect(d.accept(block(0, { size2: 3000 }))).toMatchObject({ kind: 'failed', result: 2 });
+    const e = new BlockDownload({ path: '/fw', query: [] }, 256, 600);
+    e.accept(block(0));
+    e.accept(block(1));
+    expect(e.accept(block(2))).toMatchObject({ kind: 'failed', result: 2 });
   });
 });
