@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createSocket, type Socket } from 'node:dgram';
 import { tmpdir } from 'node:os';
@@ -8,7 +9,7 @@ import { pskMap } from '../lib/dtls/keystore.js';
 import { fromHex } from '../lib/bytes/util.js';
 import type { ServerAccount } from '../lib/lwm2m/bootstrap-server-core.js';
 import type { SecurityConfig } from '../lib/lwm2m/security.js';
-import { BootstrapServer, deviceStore, FileStorage, Lwm2mClient, Lwm2mServer, MemoryStorage, type Storage } from '../transports/lwm2m-node.js';
+import { BootstrapServer, deviceStore, FileStorage, Lwm2mClient, Lwm2mServer, MemoryStorage, type Lwm2mClientOptions, type Storage } from '../transports/lwm2m-node.js';
 import { seededRandom } from '../transports/sim.js';
 
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -55,7 +56,7 @@ const bsKey = nodeCrypto.p256.privateKeyFromScalar(fromHex('d9e2707a72da6a050499
 const serverKey = nodeCrypto.p256.privateKeyFromScalar(nodeCrypto.random(32));
 const clientScalar = fromHex('41c1cb6b51247a144321435b7a80e714896a33bbad7294ca401455a194a949fa');
 
-async function setup(o: { mode: 'psk' | 'rpk'; loss?: number; storage?: Storage; endpoint?: string }): Promise<Setup> {
+async function setup(o: { mode: 'psk' | 'rpk'; loss?: number; storage?: Storage; endpoint?: string; client?: Partial<Lwm2mClientOptions> }): Promise<Setup> {
   const endpoint = o.endpoint ?? `urn:test:${o.mode}-${Math.random().toString(16).slice(2, 8)}`;
   const bsPsk = { identity: enc(`${endpoint}-bs`), key: enc('bootstrap-secret') };
   const dmPsk = { identity: enc(endpoint), key: enc('dm-secret-123') };
@@ -91,6 +92,7 @@ async function setup(o: { mode: 'psk' | 'rpk'; loss?: number; storage?: Storage;
     bootstrap: { uri: `coaps://127.0.0.1:${bsPort}`, security: bootstrapSecurity },
     storage: o.storage ?? new MemoryStorage(),
     ...FAST,
+    ...o.client,
   });
   closers.push(() => client.stop());
   return { client, server, bs, endpoint };
@@ -127,6 +129,39 @@ async function wholeFlow(s: Setup): Promise<void> {
   await gone;
   expect(s.server.registration(s.endpoint)).toBeUndefined();
 }
+
+describe('LwM2M 1.1 device features on Node, over DTLS on loopback', () => {
+  it('Write-Attributes and Discover, Read-/Write-Composite, Send, and a firmware update pulled from the server', async () => {
+    const image = Uint8Array.from({ length: 30 * 1024 }, (_, i) => (i * 13) & 0xff);
+    const digest = createHash('sha256').update(image).digest('hex');
+    const installed: number[] = [];
+    const s = await setup({
+      mode: 'psk',
+      client: { firmware: { verify: (_img, d) => Buffer.from(d).toString('hex') === digest, install: (img) => (installed.push(img.length), true) } },
+    });
+    const registered = new Promise((r) => s.server.once('registered', r));
+    await s.client.start();
+    await registered;
+    const ep = s.endpoint;
+    await s.server.writeAttributes(ep, '/3/0/9', { pmin: 2, pmax: 60, lt: 20 });
+    expect((await s.server.discover(ep, '/3/0/9'))[0]!.attributes).toEqual([['pmin', '2'], ['pmax', '60'], ['lt', '20']]);
+    await expect(s.server.writeAttributes(ep, '/3/0/9', { gt: 10 })).rejects.toMatchObject({ code: 0x80 }); // lt >= gt: 4.00
+    await s.server.writeComposite(ep, [{ path: [3, 0, 15], value: 'Europe/Paris' }, { path: [1, 0, 1], value: 120 }]);
+    expect(await s.server.readComposite(ep, ['/3/0/15', '/1/0/1'])).toEqual([{ path: [3, 0, 15], value: 'Europe/Paris' }, { path: [1, 0, 1], value: 120 }]);
+    const sent = new Promise<unknown>((r) => s.server.once('send', (_reg, records) => r(records)));
+    await s.client.send(['/3/0/9']);
+    expect(await sent).toEqual([{ path: [3, 0, 9], value: 87 }]);
+    // the server publishes the package; the client pulls it over a DTLS session of its own
+    s.server.publish('/fw/1.bin', image);
+    const state = await s.server.observe(ep, '/5/0/3');
+    await s.server.write(ep, '/5/0/1', [{ path: [5, 0, 1], value: `${s.client.store.get([0, 1, 0]) as string}/fw/1.bin` }]);
+    for await (const n of state.notifications) if (n[0]?.value === 2) break; // Downloaded
+    state.cancel();
+    await s.server.execute(ep, '/5/0/2');
+    expect([s.client.store.get([5, 0, 3]), s.client.store.get([5, 0, 5])]).toEqual([0, 1]);
+    expect(installed).toEqual([image.length]);
+  }, 30_000);
+});
 
 describe('LwM2M: bootstrap -> register -> read -> observe -> de-register over DTLS', () => {
   it('with PSK', async () => {

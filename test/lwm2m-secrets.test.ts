@@ -4,13 +4,15 @@
  * the bootstrap server and the server and collects every log line; none may hold a configured
  * key (PSK or private key) in any form it could take (hex once events are JSON-serialised with
  * bytes as hex, base64, base64url, or the key's own text). The driver fetches credentials and
- * the state to persist from the core when it needs them; that state does hold the keys.
+ * the state to persist from the core when it needs them; that state does hold the keys. The
+ * LwM2M 1.1 features too: a firmware download on a channel of its own, Send, composite
+ * operations, Write-Attributes, queue mode.
  */
 import { describe, expect, it } from 'vitest';
 import { base64Encode, base64UrlEncode } from '../lib/bytes/base64.js';
 import { fromHex, toHex } from '../lib/bytes/util.js';
 import { nodeCrypto } from '../lib/crypto/node.js';
-import { memoryKeyStore } from '../lib/dtls/keystore.js';
+import { memoryKeyStore, pskMap } from '../lib/dtls/keystore.js';
 import { deviceStore } from '../lib/lwm2m/device.js';
 import { DEVICE, SECURITY, SERVER } from '../lib/lwm2m/objects.js';
 import { SimNetwork } from '../transports/sim.js';
@@ -96,6 +98,35 @@ describe('LwM2M: no key material in any event or log line', () => {
     expect(leaks(serialise(t.client.saved), [DM_PSK.key]).length).toBeGreaterThan(0);
     // and a closed channel's credentials are gone
     for (const e of t.client.eventsOf('open')) expect(t.client.core.channelSecurity(e.channel)).toBeUndefined();
+  });
+
+  it('the 1.1 features (a firmware download on a DTLS session of its own, Send, composite, queue mode): no key in any event or log line', () => {
+    const logs: string[] = [];
+    const t = simSetup({ log: (who, line) => logs.push(`${who}: ${line}`), client: { queueMode: true, firmware: { install: () => true } } });
+    const pkg = t.net.add(new SimLwm2mServer({ address: '10.0.0.3', port: 5684 }, {}, { psk: pskMap([[DM_PSK.identity, DM_PSK.key]]) }));
+    pkg.core.publish('/fw.bin', new Uint8Array(5000).fill(7));
+    t.client.act(0, (c) => c.start(0));
+    expect(t.runFor(5 * MINUTE, () => t.client.eventsOf('registered').length > 0)).toBe(true);
+    const done = (id: number) => () => t.server.events.some((e) => (e.type === 'result' || e.type === 'failed') && e.id === id);
+    const run = (f: () => number) => expect(t.runFor(MINUTE, done(t.server.act(t.net.now, f)))).toBe(true);
+    run(() => t.server.core.write(t.net.now, ENDPOINT, '/5/0/1', [{ path: [5, 0, 1], value: 'coaps://10.0.0.3:5684/fw.bin' }]));
+    expect(t.runFor(MINUTE, () => t.store.get([5, 0, 3]) === 2)).toBe(true);
+    run(() => t.server.core.readComposite(t.net.now, ENDPOINT, ['/3/0/9', '/1/0']));
+    run(() => t.server.core.writeAttributes(t.net.now, ENDPOINT, '/3/0/9', { pmin: 5 }));
+    t.client.act(t.net.now, (c) => c.send(t.net.now, ['/3/0/9']));
+    expect(t.runFor(3 * MINUTE, () => t.client.eventsOf('sleeping').length > 0)).toBe(true);
+
+    const keys = [BS_PSK.key, DM_PSK.key];
+    const events = [...t.client.events, ...t.server.events, ...t.bs!.events, ...pkg.events];
+    expect(events.some((e) => (e as { type: string }).type === 'send')).toBe(true);
+    expect(leaks(serialise(events), keys)).toEqual([]);
+    expect(leaks(logs.join('\n'), keys)).toEqual([]);
+    // three channels (bootstrap, registration, download), each opened with the mode only
+    expect(t.client.eventsOf('open').map((e) => [e.uri, e.mode])).toEqual([
+      ['coaps://10.0.0.1:5684', 'psk'],
+      ['coaps://10.0.0.2:5684', 'psk'],
+      ['coaps://10.0.0.3:5684/fw.bin', 'psk'],
+    ]);
   });
 
   it('raw public keys: no private key of the client or the servers in any event or log line', () => {

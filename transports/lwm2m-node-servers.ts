@@ -1,154 +1,23 @@
-import { createSocket, type Socket } from 'node:dgram';
-import { EventEmitter } from 'node:events';
-import { isIPv6 } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { randomFillSync } from 'node:crypto';
 import { AsyncQueue } from './async-queue.js';
-import { Pump } from './pump.js';
-import { Alarm, createServer as createDtlsServer, enlargeBuffers, literalLookup, type DtlsServer, type DtlsSession, type ServerOptions } from './node-dgram.js';
+import { HostedServer, ServerHost, type Peer } from './lwm2m-node-host.js';
+import type { ServerOptions } from './node-dgram.js';
 import type { TransmissionParameters } from '../lib/coap/config.js';
 import type { Link } from '../lib/coap/link-format.js';
-import type { PeerAddress } from '../lib/dtls/keystore.js';
 import { BootstrapServerCore, type BootstrapEndpointConfig } from '../lib/lwm2m/bootstrap-server-core.js';
-import type { PeerInfo } from '../lib/lwm2m/coap-agent.js';
 import { Lwm2mServerCore, type OperationOptions, type OperationResult, type Registration } from '../lib/lwm2m/server-core.js';
 import type { Lwm2mRecord, ObjectDefinition } from '../lib/lwm2m/types.js';
+import type { AttributeName } from '../lib/lwm2m/attributes.js';
 
 const now = () => performance.now();
 const randomBytes = (n: number) => randomFillSync(new Uint8Array(n));
-
-/** A server's peer: the DTLS session (coaps://), or the UDP address key (coap://). */
-export type Peer = DtlsSession | string;
-
-/** What both server cores offer their driver. */
-interface ServerCore {
-  handleDatagram(now: number, peer: Peer, data: Uint8Array): void;
-  handleTimeout(now: number): void;
-  pollTransmit(): { peer: Peer; data: Uint8Array } | undefined;
-  pollTimeout(): number | undefined;
-  peerUp(peer: Peer, info: PeerInfo): void;
-  peerDown(now: number, peer: Peer): void;
-}
-
-/**
- * Runs a server core on Node: a DTLS server (node-dgram) whose sessions are the peers, or a
- * UDP socket whose addresses are. One timer; `events` drains the core's role events after
- * every step.
- */
-class ServerHost {
-  private dtls: DtlsServer | undefined;
-  private socket: Socket | undefined;
-  private readonly addresses = new Map<string, PeerAddress>();
-  private readonly alarm = new Alarm(() => this.pump(() => this.core.handleTimeout(now())));
-  private readonly pumping = new Pump(() => this.drain());
-
-  constructor(
-    private readonly core: ServerCore,
-    private readonly events: () => void,
-    private readonly dtlsOptions: ServerOptions | undefined,
-  ) {}
-
-  listen(port: number, host: string, onError: (e: Error) => void): Promise<void> {
-    return new Promise((resolve) => {
-      if (this.dtlsOptions) {
-        const d = createDtlsServer(this.dtlsOptions);
-        this.dtls = d;
-        d.on('session', (s: DtlsSession) => {
-          this.core.peerUp(s, { address: s.peer, identity: s.info.identity });
-          s.on('data', (data: Uint8Array) => this.pump(() => this.core.handleDatagram(now(), s, data)));
-          s.on('close', () => this.pump(() => this.core.peerDown(now(), s)));
-        });
-        d.on('error', onError);
-        d.listen(port, host, () => resolve());
-        return;
-      }
-      const socket = createSocket({ type: isIPv6(host) ? 'udp6' : 'udp4', lookup: literalLookup });
-      this.socket = socket;
-      socket.on('message', (msg, rinfo) => {
-        const key = `${rinfo.address}|${rinfo.port}`;
-        if (!this.addresses.has(key)) {
-          const address = { address: rinfo.address, port: rinfo.port };
-          this.addresses.set(key, address);
-          this.core.peerUp(key, { address, identity: undefined });
-        }
-        this.pump(() => this.core.handleDatagram(now(), key, new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength)));
-      });
-      socket.on('error', onError);
-      socket.bind(port, host, () => {
-        enlargeBuffers(socket);
-        resolve();
-      });
-    });
-  }
-
-  address(): { address: string; port: number } {
-    if (this.dtls) return this.dtls.address();
-    const a = this.socket!.address();
-    return { address: a.address, port: a.port };
-  }
-
-  async close(): Promise<void> {
-    this.alarm.stop();
-    if (this.dtls) await this.dtls.close();
-    if (this.socket) await new Promise<void>((r) => this.socket!.close(() => r()));
-    this.dtls = undefined;
-    this.socket = undefined;
-    this.alarm.stop();
-  }
-
-  /** Runs f on the core, then sends its datagrams and drains its events (re-entrant). */
-  pump(f: () => void): void {
-    this.pumping.run(f);
-  }
-
-  private drain(): void {
-    for (let t = this.core.pollTransmit(); t; t = this.core.pollTransmit()) this.send(t.peer, t.data);
-    this.events();
-    for (let t = this.core.pollTransmit(); t; t = this.core.pollTransmit()) this.send(t.peer, t.data);
-    if (this.dtls || this.socket) this.alarm.arm(this.core.pollTimeout());
-  }
-
-  private send(peer: Peer, data: Uint8Array): void {
-    try {
-      if (typeof peer === 'string') {
-        const a = this.addresses.get(peer);
-        if (a && this.socket) this.socket.send(data, a.port, a.address);
-      } else if (!peer.closed) peer.send(data);
-    } catch {
-      // a session or socket closing under us: CoAP retransmits or gives up
-    }
-  }
-}
-
-/** The listening address, where CoapServer.address() gave it before (`server.coap.address()`). */
-interface Listening {
-  address(): { address: string; port: number };
-}
-
-/** What both Node servers offer around their host: listen, close, the address. */
-abstract class HostedServer extends EventEmitter {
-  protected abstract readonly host: ServerHost;
-
-  listen(port: number, host = '127.0.0.1'): Promise<void> {
-    return this.host.listen(port, host, (e) => this.emit('error', e));
-  }
-  close(): Promise<void> {
-    return this.host.close();
-  }
-  address(): { address: string; port: number } {
-    return this.host.address();
-  }
-  /** The listening address as `coap.address()` (the API before the sans-IO core). */
-  get coap(): Listening {
-    return { address: () => this.address() };
-  }
-}
 
 // ============================================================================ server ===
 
 export interface Lwm2mServerOptions {
   dtls?: ServerOptions;
-  /** Object definitions for decoding (default: Security, Server, Device). */
+  /** Object definitions for decoding (default: Security, Server, Device, Firmware Update). */
   objects?: ObjectDefinition[];
   transmission?: Partial<TransmissionParameters>;
   log?: (line: string) => void;
@@ -156,13 +25,21 @@ export interface Lwm2mServerOptions {
 
 type Pending = { resolve: (r: OperationResult) => void; reject: (e: Error) => void };
 
+/** An observation: its first value, its notifications, and how to end it. */
+export interface Observation {
+  first: Lwm2mRecord[];
+  notifications: AsyncIterable<Lwm2mRecord[]>;
+  cancel: () => void;
+}
+
 /** Notifications of one observation, as an async iterable. */
 type NotificationQueue = AsyncQueue<Lwm2mRecord[]>;
 
 /**
  * An LwM2M server on Node (for tests and the demo): the sans-IO {@link Lwm2mServerCore} on
  * a DTLS server (or UDP for coap://). Events: 'registered', 'updated', 'deregistered',
- * 'expired' (Registration). Device management returns promises.
+ * 'expired' (Registration), 'send' (Registration, records), 'queued' (endpoint, id: an operation
+ * waits for a sleeping queue-mode client). Device management returns promises.
  */
 export class Lwm2mServer extends HostedServer {
   readonly core: Lwm2mServerCore<Peer>;
@@ -220,12 +97,41 @@ export class Lwm2mServer extends HostedServer {
     await this.operate((t) => this.core.delete(t, endpoint, path));
   }
 
+  /** Write-Attributes: a number sets an attribute, null removes it (e.g. { pmin: 10, gt: null }). */
+  async writeAttributes(endpoint: string, path: string, attributes: Partial<Record<AttributeName, number | null>>): Promise<void> {
+    await this.operate((t) => this.core.writeAttributes(t, endpoint, path, attributes));
+  }
+
+  /** Read-Composite: the values under several paths. */
+  async readComposite(endpoint: string, paths: string[], o: OperationOptions = {}): Promise<Lwm2mRecord[]> {
+    return (await this.operate((t) => this.core.readComposite(t, endpoint, paths, o))).records ?? [];
+  }
+
+  /** Write-Composite: values under several paths, all or none. */
+  async writeComposite(endpoint: string, records: Lwm2mRecord[], o: OperationOptions = {}): Promise<void> {
+    await this.operate((t) => this.core.writeComposite(t, endpoint, records, o));
+  }
+
+  /** Serves `payload` at `path` for Package URI downloads (coaps://this-server/path). */
+  publish(path: string, payload: Uint8Array): void {
+    this.core.publish(path, payload);
+  }
+
   /** Observe: the first value, then an async stream of decoded notifications. */
-  async observe(endpoint: string, path: string, o: OperationOptions = {}): Promise<{ first: Lwm2mRecord[]; notifications: AsyncIterable<Lwm2mRecord[]>; cancel: () => void }> {
+  observe(endpoint: string, path: string, o: OperationOptions = {}): Promise<Observation> {
+    return this.observing((t) => this.core.observe(t, endpoint, path, o));
+  }
+
+  /** Observe-Composite: the values, then an async stream of notifications with all of them. */
+  observeComposite(endpoint: string, paths: string[], o: OperationOptions = {}): Promise<Observation> {
+    return this.observing((t) => this.core.observeComposite(t, endpoint, paths, o));
+  }
+
+  private async observing(start: (now: number) => number): Promise<Observation> {
     const queue: NotificationQueue = new AsyncQueue();
     let id = 0;
     const result = await this.operate((t) => {
-      id = this.core.observe(t, endpoint, path, o);
+      id = start(t);
       this.observations.set(id, queue);
       return id;
     });
@@ -276,6 +182,12 @@ export class Lwm2mServer extends HostedServer {
         }
         case 'notification':
           this.observations.get(e.id)?.push(e.records);
+          break;
+        case 'send':
+          this.emit('send', e.registration, e.records);
+          break;
+        case 'queued':
+          this.emit('queued', e.endpoint, e.id);
           break;
         case 'observation-ended':
           this.observations.get(e.id)?.end(e.error ?? null);

@@ -1,21 +1,23 @@
-import type { Socket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { randomFillSync } from 'node:crypto';
-import { Alarm, connect as dtlsConnect, type ConnectOptions, type DtlsSession } from './node-dgram.js';
+import { Alarm, type ConnectOptions } from './node-dgram.js';
+import { NodeClientChannels } from './lwm2m-node-channels.js';
 import type { Storage } from './lwm2m-storage.js';
 import { Pump } from './pump.js';
-import { connectUdp, resolveHost } from './udp.js';
 import { nodeCrypto } from '../lib/crypto/node.js';
 import type { CryptoProvider } from '../lib/crypto/provider.js';
 import type { TransmissionParameters } from '../lib/coap/config.js';
 import type { Link } from '../lib/coap/link-format.js';
-import { coapUriAuthority } from '../lib/coap/uri.js';
 import { Lwm2mClientCore, type Lwm2mClientEvent } from '../lib/lwm2m/client-core.js';
 import type { FactoryBootstrap } from '../lib/lwm2m/client-accounts.js';
 import { deviceStore as deviceStoreWithClock } from '../lib/lwm2m/device.js';
 import type { ObjectStore } from '../lib/lwm2m/object-store.js';
-import { dtlsCredentials, type SecurityConfig } from '../lib/lwm2m/security.js';
+import type { FirmwareOptions } from '../lib/lwm2m/client-firmware.js';
+import type { SendOptions } from '../lib/lwm2m/client-send.js';
+import { Lwm2mError } from '../lib/lwm2m/errors.js';
+import type { Path } from '../lib/lwm2m/types.js';
+import { Code, codeText } from '../lib/coap/message.js';
 
 export { FileStorage, MemoryStorage, type Storage, type ClientState } from './lwm2m-storage.js';
 export { BootstrapServer, Lwm2mServer, type BootstrapServerOptions, type Lwm2mServerOptions } from './lwm2m-node-servers.js';
@@ -47,16 +49,17 @@ export interface Lwm2mClientOptions {
   retryMs?: number;
   /** Send the Update this long before the lifetime ends (default: 10% of it, at least 2 s). */
   updateMarginMs?: (lifetimeMs: number) => number;
+  /**
+   * Queue mode (LwM2M 1.1 "Q"): after MAX_TRANSMIT_WAIT without an exchange the client stops
+   * listening until its next Update or something to send ('sleeping' / 'awake' events).
+   */
+  queueMode?: boolean;
+  /** The Firmware Update object (5): the install hook and the integrity check. */
+  firmware?: FirmwareOptions;
   /** Crypto provider for raw public key credentials (default node:crypto). */
   crypto?: CryptoProvider;
   /** Human-readable progress lines (no secrets). */
   log?: (line: string) => void;
-}
-
-interface Channel {
-  closed: boolean;
-  session?: DtlsSession;
-  socket?: Socket;
 }
 
 type Waiter = (e: Lwm2mClientEvent) => boolean;
@@ -66,12 +69,11 @@ type Waiter = (e: Lwm2mClientEvent) => boolean;
  * performance.now(), one timer, DTLS sessions (transports/node-dgram.ts) or UDP sockets for
  * its channels, and a Storage for the bootstrapped configuration. Events: 'bootstrapped',
  * 'registered' (location), 'updated' (location), 'deregistered' (location), 'error' (error;
- * retried while someone listens).
+ * retried while someone listens), 'sleeping' and 'awake' (queue mode).
  */
 export class Lwm2mClient extends EventEmitter {
   readonly core: Lwm2mClientCore;
-  private readonly channels = new Map<number, Channel>();
-  private readonly closing = new Set<Promise<void>>();
+  private readonly channels: NodeClientChannels;
   private readonly alarm = new Alarm(() => this.pump(() => this.core.handleTimeout(now())));
   private readonly waiters = new Set<Waiter>();
   private saving: Promise<void> = Promise.resolve();
@@ -80,6 +82,11 @@ export class Lwm2mClient extends EventEmitter {
   constructor(readonly opts: Lwm2mClientOptions) {
     super();
     const crypto = opts.crypto ?? nodeCrypto;
+    this.channels = new NodeClientChannels({ ...(opts.dtls ? { dtls: opts.dtls } : {}), crypto }, {
+      up: (id) => this.pump(() => this.core.channelUp(now(), id)),
+      data: (id, d) => this.pump(() => this.core.handleDatagram(now(), id, d)),
+      gone: (id, reason, wasUp) => this.pump(() => (wasUp ? this.core.channelLost(now(), id, reason) : this.core.channelFailed(now(), id, reason))),
+    });
     this.core = new Lwm2mClientCore({
       endpoint: opts.endpoint,
       store: opts.store,
@@ -89,6 +96,8 @@ export class Lwm2mClient extends EventEmitter {
       ...(opts.bootstrapInactivityMs !== undefined ? { bootstrapInactivityMs: opts.bootstrapInactivityMs } : {}),
       ...(opts.retryMs !== undefined ? { retryMs: opts.retryMs } : {}),
       ...(opts.updateMarginMs ? { updateMarginMs: opts.updateMarginMs } : {}),
+      ...(opts.queueMode ? { queueMode: true } : {}),
+      ...(opts.firmware ? { firmware: opts.firmware } : {}),
       ...(opts.log ? { log: opts.log } : {}),
       persist: !!opts.storage,
       wallClock: () => Date.now(),
@@ -148,11 +157,38 @@ export class Lwm2mClient extends EventEmitter {
     return this.until((e) => (e.type === 'updated' || e.type === 'registered' ? true : e.type === 'error' ? e.error : undefined), () => this.core.update(now()));
   }
 
+  /**
+   * Send (LwM2M 1.1): reports the values under `paths` to the server (POST /dp); resolves when
+   * the server answered 2.04. Rejects with Lwm2mError 4.03 when Mute Send (/1/x/23) is on.
+   */
+  send(paths: ReadonlyArray<Path | string>, o: SendOptions = {}): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      let id = -1;
+      this.waiters.add((e) => {
+        if (e.type === 'sent' && e.id === id) {
+          if (e.code === Code.Changed) resolve();
+          else reject(new Lwm2mError(e.code, `Send answered ${codeText(e.code)}`));
+        } else if (e.type === 'send-failed' && e.id === id) reject(e.error);
+        else return false;
+        return true;
+      });
+      try {
+        this.pump(() => (id = this.core.send(now(), paths, o)));
+      } catch (e) {
+        reject(e as Error);
+      }
+    });
+  }
+
+  /** The application's firmware install (FirmwareOptions.install answered undefined) ended. */
+  firmwareInstalled(ok: boolean): void {
+    this.pump(() => this.core.firmwareInstalled(now(), ok));
+  }
+
   /** De-registers and closes every session. */
   async stop(): Promise<void> {
     await this.until((e) => (e.type === 'stopped' ? true : undefined), () => this.core.stop(now()));
-    for (const [id, c] of this.channels) this.close(id, c);
-    await Promise.all(this.closing);
+    await this.channels.closeAll();
     await this.saving;
     this.alarm.stop();
   }
@@ -197,17 +233,7 @@ export class Lwm2mClient extends EventEmitter {
   }
 
   private transmit(): void {
-    for (let t = this.core.pollTransmit(); t; t = this.core.pollTransmit()) {
-      const c = this.channels.get(t.channel);
-      if (!c || c.closed) continue;
-      try {
-        if (c.session) {
-          if (!c.session.closed) c.session.send(t.data);
-        } else c.socket?.send(t.data);
-      } catch {
-        // a session closing under us: CoAP retransmits or the channel is reported lost
-      }
-    }
+    for (let t = this.core.pollTransmit(); t; t = this.core.pollTransmit()) this.channels.send(t.channel, t.data);
   }
 
   private dispatch(e: Lwm2mClientEvent): void {
@@ -216,14 +242,12 @@ export class Lwm2mClient extends EventEmitter {
       case 'open': {
         // the credentials are fetched here, never carried by the event; a channel closed already has none
         const security = this.core.channelSecurity(e.channel);
-        if (security) this.open(e.channel, e.uri, security);
+        if (security) this.channels.open(e.channel, e.uri, security);
         break;
       }
-      case 'close': {
-        const c = this.channels.get(e.channel);
-        if (c) this.close(e.channel, c);
+      case 'close':
+        this.channels.close(e.channel);
         break;
-      }
       case 'persist': {
         const storage = this.opts.storage!;
         const state = this.core.persistentState(); // secrets: to the storage only
@@ -246,58 +270,12 @@ export class Lwm2mClient extends EventEmitter {
       case 'error':
         if (this.listenerCount('error') > 0) this.emit('error', e.error);
         break;
+      case 'sleeping':
+      case 'awake':
+        this.emit(e.type);
+        break;
       case 'stopped':
         break;
-    }
-  }
-
-  private open(id: number, uri: string, security: SecurityConfig): void {
-    const c: Channel = { closed: false };
-    this.channels.set(id, c);
-    const lost = (reason: string, up: boolean) => {
-      if (c.closed) return;
-      c.closed = true;
-      this.channels.delete(id);
-      this.pump(() => (up ? this.core.channelLost(now(), id, reason) : this.core.channelFailed(now(), id, reason)));
-    };
-    void (async () => {
-      const target = coapUriAuthority(uri);
-      if (!target) throw new Error(`${uri} is not a coap:// or coaps:// URI`);
-      const { secure, host, port } = target;
-      const address = await resolveHost(host);
-      if (secure) {
-        const creds = dtlsCredentials(security, this.opts.crypto ?? nodeCrypto);
-        if (!creds) throw new Error(`${uri} needs DTLS credentials`);
-        const { acceptPeerCertificateTypes: _accept, ...connection } = creds.connection;
-        const session = await dtlsConnect({ ...this.opts.dtls, ...connection, trust: creds.trust, host: address, port, serverName: this.opts.dtls?.serverName ?? host });
-        if (c.closed) {
-          this.closing.add(session.close());
-          return;
-        }
-        c.session = session;
-        session.on('data', (d: Uint8Array) => this.pump(() => this.core.handleDatagram(now(), id, d)));
-        session.on('close', (err?: Error) => lost(err ? `the DTLS session failed: ${err.message}` : 'the DTLS session was closed', true));
-      } else {
-        const udp = connectUdp(address, port, (d) => this.pump(() => this.core.handleDatagram(now(), id, d)));
-        c.socket = udp.socket;
-        await udp.connected;
-        if (c.closed) return;
-      }
-      this.pump(() => this.core.channelUp(now(), id));
-    })().catch((err: Error) => lost(err.message, false));
-  }
-
-  private close(id: number, c: Channel): void {
-    c.closed = true;
-    this.channels.delete(id);
-    if (c.session) {
-      const p = c.session.close().finally(() => this.closing.delete(p));
-      this.closing.add(p);
-    }
-    if (c.socket) {
-      const socket = c.socket;
-      const p = new Promise<void>((r) => socket.close(() => r())).finally(() => this.closing.delete(p));
-      this.closing.add(p);
     }
   }
 }

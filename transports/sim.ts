@@ -78,11 +78,23 @@ export class SimNetwork {
 
   /** Runs until `done()` holds or the virtual clock passes `untilMs`. Returns the time reached. */
   run(untilMs: number, done: () => boolean = () => false): number {
+    return this.runTo(untilMs, done, false);
+  }
+
+  /**
+   * Runs what happens before `untilMs` (not at it) and sets the clock to `untilMs`: a test can
+   * then act at that instant before the timers due at it.
+   */
+  runBefore(untilMs: number): number {
+    return this.runTo(untilMs, () => false, true);
+  }
+
+  private runTo(untilMs: number, done: () => boolean, exclusive: boolean): number {
     for (;;) {
       this.flush();
       if (done()) return this.now;
       const next = this.nextEventTime();
-      if (next === undefined || next > untilMs) {
+      if (next === undefined || next > untilMs || (exclusive && next === untilMs)) {
         this.now = Math.max(this.now, Math.min(untilMs, next ?? untilMs));
         return this.now;
       }

@@ -44,6 +44,7 @@ export async function lwm2mCommand(argv: string[]): Promise<number> {
       store: deviceStore(),
       bootstrap: { uri: values.bootstrap, security: { mode: 'psk', identity: p.identity, key: p.key } },
       storage: values.state ? new FileStorage(values.state) : new MemoryStorage(),
+      queueMode: values.queue,
       log: log('client'),
     });
     client.on('error', (e: Error) => log('client')(`error: ${e.message}`));

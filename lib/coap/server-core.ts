@@ -125,7 +125,8 @@ export class CoapServerCore<P> {
     }
     const obs = getOption(m, OptionNumber.Observe);
     let observing = false;
-    if (m.code === Code.GET && obs !== undefined) {
+    // RFC 7641 §2 (GET) and RFC 8132 §2.4 (FETCH, e.g. LwM2M Observe-Composite)
+    if ((m.code === Code.GET || m.code === Code.FETCH) && obs !== undefined) {
       if (decodeUint(obs) === 0) observing = true;
       else {
         // a deregistration: this token's observation and any other of this peer on this resource (RFC 7641 §3.6)
@@ -247,6 +248,11 @@ export class CoapServerCore<P> {
   /** The current observers of a resource (path and query, as resourceKey gives it), for notify(). */
   observersOf(path: string): Array<Observer<P>> {
     return this.observers.ofResource(path);
+  }
+
+  /** The observer registered with `token` by `peer`, if it still is. */
+  observer(peer: P, token: Uint8Array): Observer<P> | undefined {
+    return this.observers.get(this.peerId(peer), toHex(token));
   }
 
   /** Sends a notification to one observer (the representation the application produced for it). */

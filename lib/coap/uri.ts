@@ -26,3 +26,23 @@ export function coapUriAuthority(uri: string): CoapUriAuthority | undefined {
   if (port > 65535) return undefined;
   return { secure, host: m[2]!.replace(/^\[|\]$/g, ''), port };
 }
+
+/**
+ * The Uri-Path segments and Uri-Query items of a coap:// or coaps:// URI (RFC 7252 §6.4 steps
+ * 6-8: percent-decoded, the fragment dropped), as "/a/b" and ["x=1"]; undefined when the URI
+ * is not one or a segment has a bad percent escape.
+ */
+export function coapUriTarget(uri: string): { path: string; query: string[] } | undefined {
+  if (!coapUriAuthority(uri)) return undefined;
+  const rest = uri.replace(/^coaps?:\/\/(\[[^\]]*\]|[^:/?#[\]@]*)(?::\d{1,5})?/i, '').replace(/#.*$/, '');
+  const q = rest.indexOf('?');
+  const pathPart = q < 0 ? rest : rest.slice(0, q);
+  const queryPart = q < 0 ? '' : rest.slice(q + 1);
+  try {
+    const segs = pathPart.split('/').slice(1).filter((s, i, a) => !(s === '' && i === a.length - 1)).map(decodeURIComponent);
+    const query = queryPart === '' ? [] : queryPart.split('&').map(decodeURIComponent);
+    return { path: '/' + segs.join('/'), query };
+  } catch {
+    return undefined;
+  }
+}

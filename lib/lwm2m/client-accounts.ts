@@ -1,4 +1,5 @@
 import type { Link } from '../coap/link-format.js';
+import { coapUriAuthority } from '../coap/uri.js';
 import type { CryptoProvider } from '../crypto/provider.js';
 import { Lwm2mError } from './errors.js';
 import type { ObjectStore } from './object-store.js';
@@ -84,4 +85,26 @@ export function registrationLinks(store: ObjectStore, preferredContentFormat: nu
     for (const i of ids) links.push({ target: `/${o}/${i}`, attributes: [] });
   }
   return links;
+}
+
+/**
+ * The credentials for another server the client talks to (a firmware package server): those
+ * of the Security instance whose URI has the same scheme, host and port, else, for coaps://,
+ * those of the LwM2M server account; coap:// needs none.
+ */
+export function securityForUri(store: ObjectStore, uri: string): SecurityConfig {
+  const a = coapUriAuthority(uri);
+  if (!a?.secure) return { mode: 'nosec' };
+  for (const i of store.instanceIds(0)) {
+    if (store.get([0, i, 1]) === true) continue;
+    const u = store.get([0, i, 0]);
+    const b = typeof u === 'string' ? coapUriAuthority(u) : undefined;
+    if (!b || b.secure !== a.secure || b.host !== a.host || b.port !== a.port) continue;
+    try {
+      return securityOf(store, i);
+    } catch {
+      break;
+    }
+  }
+  return serverAccount(store)?.security ?? { mode: 'nosec' };
 }

@@ -2,32 +2,36 @@ import type { IncomingRequest } from '../coap/api-types.js';
 import { ContentFormat } from '../coap/content-format.js';
 import { CoapError } from '../coap/errors.js';
 import type { Link } from '../coap/link-format.js';
-import { Code, codeText } from '../coap/message.js';
-import { bootstrapAccount, installFactoryBootstrap, registrationLinks } from './client-accounts.js';
+import { Code } from '../coap/message.js';
+import { AttributeStore } from './attributes.js';
+import { bootstrapAccount, installFactoryBootstrap, registrationLinks, securityForUri } from './client-accounts.js';
 import { Attempts } from './client-attempts.js';
-import { afterFinish, beginBootstrap, bootstrapPersisted, serveBootstrapCommand, takesCommands } from './client-bootstrap.js';
+import { afterFinish, beginBootstrap, bootstrapPersisted } from './client-bootstrap.js';
 import { ClientChannels } from './client-channels.js';
 import type { Lwm2mClientCoreOptions, Lwm2mClientEvent } from './client-driver.js';
+import { createFirmware, type FirmwareUpdate } from './client-firmware.js';
 import { deadlineOf, IDLE, type ClientContext, type ClientPhase } from './client-phases.js';
-import { beginRegister, flushNotifications, sendUpdate } from './client-registration.js';
+import { beginRegister, registeredDuties, sendUpdate } from './client-registration.js';
+import { sendAnswered, startSend, type SendOptions } from './client-send.js';
+import { serveClient } from './client-serve.js';
 import { onAnswer, onChannelGone, onChannelUp, onStop, onTimer, proceed } from './client-transitions.js';
-import { serveServerRequest } from './client-requests.js';
 import { CoapAgent, type CoapAnswer } from './coap-agent.js';
+import { Lwm2mError } from './errors.js';
 import type { ObjectStore } from './object-store.js';
 import type { SecurityConfig } from './security.js';
 import type { ClientState } from './storage.js';
+import type { Path } from './types.js';
 
 export type { Lwm2mClientCoreOptions, Lwm2mClientEvent } from './client-driver.js';
 
 /**
  * An LwM2M 1.1 client (OMA-TS-LightweightM2M-Core), sans-IO: client-initiated bootstrap
- * (client-bootstrap.ts: hold-off, Bootstrap-Request with ep and pct, the bootstrap commands,
- * Finish validated or refused with 4.06 keeping the previous configuration, an inactivity
- * timeout), then Register with the bootstrapped account, Updates before the lifetime ends, a
- * fresh Register after 4.04, a failed Update or a lost channel, De-register on stop
- * (client-registration.ts); failed attempts are retried with a doubling backoff. It serves the
- * server's Read, Write, Execute, Create, Delete, Discover and Observe, and notifies observers
- * when the store changes. Where it is is one {@link ClientPhase} (client-phases.ts).
+ * (client-bootstrap.ts), Register, Updates, a fresh Register after 4.04 or a lost channel,
+ * De-register (client-registration.ts), retries with a doubling backoff; queue mode
+ * (client-queue.ts) and the /1/x/8, /1/x/9 triggers. It serves the server's requests
+ * (client-serve.ts: Read, Write, Execute, Create, Delete, Discover, Observe, Write-Attributes,
+ * the composite operations, Firmware Update), notifies by the notification attributes
+ * (client-observations.ts), and Sends (client-send.ts). Where it is is one {@link ClientPhase}.
  *
  * Time is an input: every call takes `now` (ms, monotonic). The driver opens and closes
  * channels when asked ('open' / 'close' events, client-driver.ts) and reports them (channelUp,
@@ -43,6 +47,11 @@ export class Lwm2mClientCore {
   private readonly pct: number;
   private readonly log: (line: string) => void;
   private readonly cx: ClientContext;
+  private readonly attributes = new AttributeStore();
+  /** The Firmware Update object (with `opts.firmware`). */
+  readonly firmware: FirmwareUpdate | undefined;
+  /** Datagrams taken from the agent (to see a queue-mode client's exchanges as they go out). */
+  private readonly outbox: Array<{ channel: number; data: Uint8Array }> = [];
 
   constructor(readonly opts: Lwm2mClientCoreOptions) {
     this.pct = opts.preferredContentFormat ?? ContentFormat.SenmlCbor;
@@ -61,6 +70,7 @@ export class Lwm2mClientCore {
     this.cx = {
       opts,
       store: opts.store,
+      attributes: this.attributes,
       agent: this.agent,
       pct: this.pct,
       log,
@@ -79,6 +89,7 @@ export class Lwm2mClientCore {
         return IDLE;
       },
     };
+    this.firmware = opts.firmware ? createFirmware({ store: opts.store, agent: this.agent, log, openChannel: (u, sec) => channels.open(u, sec), closeChannel: (t, c) => channels.close(t, c), securityFor: (u) => securityForUri(opts.store, u) }, opts.firmware) : undefined;
   }
 
   get store(): ObjectStore {
@@ -144,7 +155,27 @@ export class Lwm2mClientCore {
   /** De-registers (when registered) and closes every channel; 'stopped' follows. */
   stop(now: number): void {
     this.attempts.stopping = true;
+    this.firmware?.stop(now);
     this.phase = onStop(this.cx, now, this.phase);
+    this.settle(now);
+  }
+
+  /**
+   * Send (LwM2M 1.1): reports the values under `paths` to the registered server (POST /dp);
+   * 'sent' or 'send-failed' follows with the returned id. Throws Lwm2mError: 4.04 when not
+   * registered, 4.03 when Mute Send (/1/x/23) is on, 4.01 for Security or OSCORE.
+   */
+  send(now: number, paths: ReadonlyArray<Path | string>, o: SendOptions = {}): number {
+    const p = this.phase;
+    if (p.kind !== 'registered') throw new Lwm2mError(Code.NotFound, 'Send needs a registration');
+    const id = startSend(this.cx, now, p.registration, paths, o);
+    this.settle(now);
+    return id;
+  }
+
+  /** The application's firmware install (FirmwareOptions.install answered undefined) ended. */
+  firmwareInstalled(now: number, ok: boolean): void {
+    this.firmware?.installed(now, ok);
     this.settle(now);
   }
 
@@ -173,20 +204,21 @@ export class Lwm2mClientCore {
 
   /** The channel asked for by an 'open' event is up (the DTLS handshake completed). */
   channelUp(now: number, channel: number): void {
-    if (this.channels.markUp(channel)) this.phase = onChannelUp(this.cx, now, this.phase, channel);
+    if (this.channels.markUp(channel)) {
+      if (this.firmware?.owns(channel)) this.firmware.channelUp(now, channel);
+      else this.phase = onChannelUp(this.cx, now, this.phase, channel);
+    }
     this.settle(now);
   }
 
   /** The channel could not be opened (handshake failure, DNS, ...). */
   channelFailed(now: number, channel: number, reason: string): void {
-    if (this.channels.forget(now, channel)) this.phase = onChannelGone(this.cx, now, this.phase, channel, new CoapError('CLOSED', reason));
-    this.settle(now);
+    this.channelGone(now, channel, reason);
   }
 
   /** An open channel died (the peer closed the DTLS session, a fatal alert, ...). */
   channelLost(now: number, channel: number, reason: string): void {
-    if (this.channels.forget(now, channel)) this.phase = onChannelGone(this.cx, now, this.phase, channel, new CoapError('CLOSED', reason));
-    this.settle(now);
+    this.channelGone(now, channel, reason);
   }
 
   /** The driver wrote persistentState() after the last 'persist' event (or failed to: `error`). */
@@ -196,6 +228,10 @@ export class Lwm2mClientCore {
   }
 
   handleDatagram(now: number, channel: number, data: Uint8Array): void {
+    const r = this.phase.kind === 'registered' ? this.phase.registration : undefined;
+    // a queue-mode client that sleeps does not hear its server
+    if (r?.queue?.asleep && r.channel === channel) return;
+    if (r?.channel === channel) r.queue?.activity(now);
     if (this.channels.isUp(channel)) this.agent.handleDatagram(now, channel, data);
     this.settle(now);
   }
@@ -205,20 +241,20 @@ export class Lwm2mClientCore {
     this.drainAgent(now);
     const deadline = deadlineOf(this.phase);
     if (deadline !== undefined && deadline <= now) this.phase = onTimer(this.cx, now, this.phase);
+    this.firmware?.timer(now);
     this.settle(now);
   }
 
   /** A datagram for a channel (send it on that channel; drop it if the channel is gone). */
   pollTransmit(): { channel: number; data: Uint8Array } | undefined {
-    const t = this.agent.pollTransmit();
-    return t ? { channel: t.peer, data: t.data } : undefined;
+    return this.outbox.shift();
   }
 
   pollTimeout(): number | undefined {
-    if (this.phase.kind === 'registered' && this.phase.registration.changed.size > 0) return 0;
-    const a = this.agent.pollTimeout();
-    const d = deadlineOf(this.phase);
-    return a === undefined ? d : d === undefined ? a : Math.min(a, d);
+    let t = this.agent.pollTimeout();
+    const more = [deadlineOf(this.phase), this.phase.kind === 'registered' ? this.phase.registration.observations.nextDeadline() : undefined, this.firmware?.deadline()];
+    for (const d of more) if (d !== undefined && (t === undefined || d < t)) t = d;
+    return t;
   }
 
   pollEvent(): Lwm2mClientEvent | undefined {
@@ -227,37 +263,47 @@ export class Lwm2mClientCore {
 
   // ------------------------------------------------------------------------------------
 
-  private serve(now: number, channel: number, req: IncomingRequest): CoapAnswer {
-    const p = this.phase;
-    let role: string;
-    let a: CoapAnswer;
-    if (p.kind === 'bootstrap' && takesCommands(p, channel)) {
-      role = 'bootstrap';
-      const { answer, next } = serveBootstrapCommand(this.cx, now, p, req);
-      this.phase = next;
-      a = answer;
-    } else if ((p.kind === 'registered' && p.registration.channel === channel) || (p.kind === 'register' && p.channel === channel)) {
-      role = 'server';
-      a = serveServerRequest(this.store, req);
-    } else return { code: Code.Forbidden };
-    this.log(`${role} ${req.method} ${req.path}${req.observe === 0 ? ' (observe)' : ''} -> ${codeText(a.code)}`);
-    return a;
+  private channelGone(now: number, channel: number, reason: string): void {
+    if (this.channels.forget(now, channel)) {
+      if (this.firmware?.owns(channel)) this.firmware.channelGone(now, channel, reason);
+      else this.phase = onChannelGone(this.cx, now, this.phase, channel, new CoapError('CLOSED', reason));
+    }
+    this.settle(now);
   }
 
-  /** After every call: results of requests, a Finish just answered, notifications due. */
+  private serve(now: number, channel: number, req: IncomingRequest): CoapAnswer {
+    const { answer, next } = serveClient(this.cx, now, this.phase, channel, req, this.firmware);
+    this.phase = next;
+    return answer;
+  }
+
+  /** After every call: results of requests, a Finish or a trigger just answered, notifications due, datagrams out. */
   private settle(now: number): void {
     this.drainAgent(now);
     this.afterFinish(now);
-    if (this.phase.kind === 'registered') flushNotifications(this.cx, now, this.phase);
+    this.firmware?.afterAnswer(now);
+    if (this.phase.kind === 'registered') this.phase = registeredDuties(this.cx, now, this.phase);
     this.drainAgent(now);
+    this.moveOut(now);
   }
 
-  /** The agent's results (responses, failures) to the phase whose request they answer. */
+  /** The agent's results (responses, failures) to whoever asked: the download, a Send, the phase. */
   private drainAgent(now: number): void {
     for (let e = this.agent.pollEvent(); e; e = this.agent.pollEvent()) {
       if (e.type === 'notification') continue; // the client observes nothing
+      if (this.firmware?.answered(now, e)) continue;
+      if (this.phase.kind === 'registered' && sendAnswered(this.cx, this.phase.registration, e)) continue;
       this.phase = onAnswer(this.cx, now, this.phase, e);
       this.afterFinish(now);
+    }
+  }
+
+  /** The agent's datagrams to the outbox; those to the registered server restart a queue-mode client's quiet period. */
+  private moveOut(now: number): void {
+    const r = this.phase.kind === 'registered' ? this.phase.registration : undefined;
+    for (let t = this.agent.pollTransmit(); t; t = this.agent.pollTransmit()) {
+      this.outbox.push({ channel: t.peer, data: t.data });
+      if (r && t.peer === r.channel) r.queue?.activity(now);
     }
   }
 

@@ -1,6 +1,7 @@
 import type { TransmissionParameters } from '../coap/config.js';
 import type { CryptoProvider } from '../crypto/provider.js';
 import type { FactoryBootstrap } from './client-accounts.js';
+import type { FirmwareOptions } from './client-firmware.js';
 import type { WallClock } from './device.js';
 import type { ObjectStore } from './object-store.js';
 import type { SecurityConfig } from './security.js';
@@ -39,8 +40,16 @@ export interface Lwm2mClientCoreOptions {
   /** Bootstrap-Request, Register and Update fail after this long without an answer (default 120 s). */
   requestTimeoutMs?: number;
   /**
-   * Called when the application changed the store and notifications are due: the driver
-   * should call handleTimeout(now) soon (pollTimeout() says 0 meanwhile).
+   * Queue mode (LwM2M 1.1 "Q"): after MAX_TRANSMIT_WAIT (transmission.maxTransmitWaitMs, 93 s)
+   * without an exchange the client stops listening, until its next Update or something to send
+   * ('sleeping' / 'awake' events). Also on when the server account's binding has "Q".
+   */
+  queueMode?: boolean;
+  /** The Firmware Update object (5): the application's install hook and integrity check. */
+  firmware?: FirmwareOptions;
+  /**
+   * Called when the application changed the store and notifications may be due: the driver
+   * should call handleTimeout(now) soon (pollTimeout() tells when).
    */
   wake?: () => void;
   /** Human-readable progress lines (no secrets). */
@@ -62,6 +71,13 @@ export type Lwm2mClientEvent =
   | { type: 'registered'; location: string }
   | { type: 'updated'; location: string }
   | { type: 'deregistered'; location: string }
+  /** Queue mode: the client stopped listening (a sleepy device may power its radio down now). */
+  | { type: 'sleeping' }
+  /** Queue mode: the client listens again. */
+  | { type: 'awake' }
+  /** The Send `id` was answered 2.04 (`code`), or another code. */
+  | { type: 'sent'; id: number; code: number }
+  | { type: 'send-failed'; id: number; error: Error }
   /** A bootstrap or registration attempt failed; retried after retryInMs, or given up when undefined. */
   | { type: 'error'; error: Error; retryInMs: number | undefined }
   /** stop() completed: every channel is closed. */

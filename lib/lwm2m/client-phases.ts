@@ -2,7 +2,11 @@ import type { CoapOption } from '../coap/message.js';
 import type { BootstrapAccount, ServerAccountInfo } from './client-accounts.js';
 import type { Lwm2mClientCoreOptions, Lwm2mClientEvent } from './client-driver.js';
 import type { CoapAgent } from './coap-agent.js';
+import type { ClientObservations } from './client-observations.js';
+import type { QueueMode } from './client-queue.js';
+import type { Trigger } from './client-serve.js';
 import type { ObjectStore, SnapshotObject } from './object-store.js';
+import type { AttributeStore } from './attributes.js';
 import type { SecurityConfig } from './security.js';
 import type { ClientState } from './storage.js';
 
@@ -74,6 +78,8 @@ export interface Registered {
     | { readonly stage: 'scheduled'; readonly at: number }
     /** An Update is in flight since `sentAt` (the next one counts from then). */
     | { readonly stage: 'sent'; readonly request: number; readonly sentAt: number };
+  /** The server executed a trigger of its Server object (/1/x/8, /1/x/9): acted on once the 2.04 is out. */
+  readonly trigger: Trigger | undefined;
 }
 
 export interface Registration {
@@ -84,21 +90,27 @@ export interface Registration {
   readonly locationPath: CoapOption[];
   readonly lifetimeS: number;
   readonly shortServerId: number;
-  /** Paths the application changed (and their parents) whose observers are not notified yet. */
-  readonly changed: Set<string>;
-  /** Ends the store subscription that fills `changed`. */
+  /** The server's observations, notified when the application changes what they observe. */
+  readonly observations: ClientObservations;
+  /** Queue mode ("Q" in the Register): whether the client listens. */
+  readonly queue: QueueMode | undefined;
+  /** Send requests in flight. */
+  readonly sends: Set<number>;
+  /** Ends the store subscription that marks observations changed. */
   readonly unsubscribe: () => void;
 }
 
-/** stop() sent the De-register (OMA-TS Core §5.3.3); 'stopped' follows its answer. */
+/** stop() (or a Bootstrap-Request Trigger) sent the De-register (OMA-TS Core §5.3.3); its answer ends it. */
 export interface Deregistering {
   readonly kind: 'deregister';
   readonly channel: number;
   readonly request: number;
   readonly location: string;
+  /** What follows: 'stopped', or a client-initiated bootstrap (the Bootstrap-Request Trigger). */
+  readonly then: 'stop' | 'bootstrap';
 }
 
-/** The one timer of a phase: hold-off, retry, bootstrap inactivity, or the next Update. */
+/** The timer of a phase: hold-off, retry, bootstrap inactivity, or the next Update (or the end of a queue-mode client's quiet period). */
 export function deadlineOf(p: ClientPhase): number | undefined {
   switch (p.kind) {
     case 'holdoff':
@@ -106,8 +118,11 @@ export function deadlineOf(p: ClientPhase): number | undefined {
       return p.until;
     case 'bootstrap':
       return p.step.stage === 'connecting' || p.step.stage === 'commands' ? p.step.inactiveAt : undefined;
-    case 'registered':
-      return p.update.stage === 'scheduled' ? p.update.at : undefined;
+    case 'registered': {
+      const update = p.update.stage === 'scheduled' ? p.update.at : undefined;
+      const sleep = p.registration.queue?.deadline();
+      return update === undefined ? sleep : sleep === undefined ? update : Math.min(update, sleep);
+    }
     default:
       return undefined;
   }
@@ -121,6 +136,8 @@ export function deadlineOf(p: ClientPhase): number | undefined {
 export interface ClientContext {
   readonly opts: Lwm2mClientCoreOptions;
   readonly store: ObjectStore;
+  /** The notification attributes the servers wrote. */
+  readonly attributes: AttributeStore;
   readonly agent: CoapAgent<number>;
   /** The preferred content format (pct=, and ct= of the Register links). */
   readonly pct: number;

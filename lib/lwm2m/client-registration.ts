@@ -2,12 +2,15 @@ import { utf8 } from '../bytes/util.js';
 import { ContentFormat } from '../coap/content-format.js';
 import { formatLinks } from '../coap/link-format.js';
 import { Code, codeText, encodeUint, getOptions, OptionNumber, type CoapMessage } from '../coap/message.js';
-import { registrationLinks, serverAccount } from './client-accounts.js';
+import { DEFAULT_TRANSMISSION } from '../coap/config.js';
+import { registrationLinks, serverAccount, type ServerAccountInfo } from './client-accounts.js';
 import { DEREGISTER_TIMEOUT_MS, requestTimeoutMs, type Lwm2mClientCoreOptions } from './client-driver.js';
 import type { ClientContext, ClientPhase, Deregistering, Registered, Registering, Registration } from './client-phases.js';
 import { pathOptions, queryOption, type AgentEvent } from './coap-agent.js';
 import { Lwm2mError } from './errors.js';
-import { pathToString, type Path } from './types.js';
+import { ClientObservations } from './client-observations.js';
+import { QueueMode } from './client-queue.js';
+import { beginBootstrap } from './client-bootstrap.js';
 
 /**
  * The registration phases of the client (OMA-TS-LightweightM2M-Core §5.3): Register with the
@@ -21,12 +24,17 @@ import { pathToString, type Path } from './types.js';
 export function beginRegister(cx: ClientContext, now: number): ClientPhase {
   const account = serverAccount(cx.store);
   if (!account) return cx.failAttempt(now, Lwm2mError.notAcceptable('no LwM2M server account to register with'));
-  cx.log(`Register to ${account.uri} (ep=${cx.opts.endpoint}, lt=${account.lifetimeS}, b=${account.binding})`);
+  cx.log(`Register to ${account.uri} (ep=${cx.opts.endpoint}, lt=${account.lifetimeS}, b=${account.binding}${queueMode(cx, account) ? ', Q: queue mode' : ''})`);
   const channel = cx.openChannel(account.uri, account.security);
   return { kind: 'register', channel, account, started: now, step: { stage: 'connecting' } };
 }
 
-/** The channel is up: POST /rd?ep=&lt=&lwm2m=1.1&b= with the object links. */
+/** Queue mode: asked for by the application, or by the account's binding (1.0 "UQ"). */
+function queueMode(cx: ClientContext, a: ServerAccountInfo): boolean {
+  return !!cx.opts.queueMode || a.binding.includes('Q');
+}
+
+/** The channel is up: POST /rd?ep=&lt=&lwm2m=1.1&b=[&Q] with the object links. */
 export function sendRegister(cx: ClientContext, now: number, p: Registering): Registering {
   if (p.step.stage !== 'connecting') return p;
   const a = p.account;
@@ -36,7 +44,8 @@ export function sendRegister(cx: ClientContext, now: number, p: Registering): Re
     queryOption(`ep=${cx.opts.endpoint}`),
     queryOption(`lt=${a.lifetimeS}`),
     queryOption('lwm2m=1.1'),
-    queryOption(`b=${a.binding}`),
+    queryOption(`b=${a.binding.replace('Q', '') || 'U'}`),
+    ...(queueMode(cx, a) ? [queryOption('Q')] : []),
   ];
   const payload = utf8(formatLinks(registrationLinks(cx.store, cx.pct)));
   const request = cx.agent.request(now, p.channel, { code: Code.POST, options, payload }, { timeoutMs: requestTimeoutMs(cx.opts) });
@@ -64,14 +73,49 @@ export function registerAnswered(cx: ClientContext, now: number, p: Registering,
   const location = locationOf(res);
   cx.log(`Register -> ${codeText(res.code)} Location ${location} in ${Math.round(now - p.started)} ms`);
   const a = p.account;
-  // observations: a changed value notifies its path and its parents
-  const changed = new Set<string>();
-  const unsubscribe = cx.store.onChange((path) => noteChange(cx, changed, path));
-  const registration: Registration = { channel: p.channel, uri: a.uri, location, locationPath: pathOptions(location), lifetimeS: a.lifetimeS, shortServerId: a.shortServerId, changed, unsubscribe };
+  const ssid = a.shortServerId;
+  const observations = new ClientObservations({ agent: cx.agent, store: cx.store, attributes: cx.attributes, shortServerId: ssid, defaults: () => defaultPeriods(cx, ssid) });
+  // a change of the store marks the observations of that path (and of its parents and children)
+  const unsubscribe = cx.store.onChange((path) => {
+    if (observations.changed(path)) cx.opts.wake?.();
+  });
+  const queue = queueMode(cx, a) ? new QueueMode(now, cx.opts.transmission?.maxTransmitWaitMs ?? DEFAULT_TRANSMISSION.maxTransmitWaitMs) : undefined;
+  const registration: Registration = { channel: p.channel, uri: a.uri, location, locationPath: pathOptions(location), lifetimeS: a.lifetimeS, shortServerId: ssid, observations, queue, sends: new Set(), unsubscribe };
   cx.succeeded();
-  const next: Registered = { kind: 'registered', registration, update: { stage: 'scheduled', at: updateDue(cx.opts, a.lifetimeS, p.step.sentAt) } };
+  const next: Registered = { kind: 'registered', registration, update: { stage: 'scheduled', at: updateDue(cx.opts, a.lifetimeS, p.step.sentAt) }, trigger: undefined };
   cx.emit({ type: 'registered', location });
+  if (queue) cx.log(`queue mode: listening for ${Math.round(queue.quietMs / 1000)} s after each exchange`);
   return next;
+}
+
+/** The Default Minimum and Maximum Period of the server's /1 instance (/1/x/2, /1/x/3), seconds. */
+function defaultPeriods(cx: ClientContext, ssid: number): { pmin?: number; pmax?: number } {
+  for (const i of cx.store.instanceIds(1)) {
+    if (cx.store.get([1, i, 0]) !== ssid) continue;
+    const pmin = cx.store.get([1, i, 2]);
+    const pmax = cx.store.get([1, i, 3]);
+    return { ...(typeof pmin === 'number' ? { pmin } : {}), ...(typeof pmax === 'number' && pmax > 0 ? { pmax } : {}) };
+  }
+  return {};
+}
+
+/** The registered phase's timer: the next Update, or the end of a queue-mode client's quiet period. */
+export function registeredTimer(cx: ClientContext, now: number, p: Registered): ClientPhase {
+  if (p.update.stage === 'scheduled' && p.update.at <= now) return sendUpdate(cx, now, p);
+  const q = p.registration.queue;
+  if (q && q.timer(now, cx.agent.busy(p.registration.channel), cx.opts.transmission?.ackTimeoutMs ?? DEFAULT_TRANSMISSION.ackTimeoutMs)) {
+    cx.log(`queue mode: no exchange for ${Math.round(q.quietMs / 1000)} s: not listening until the next Update or something to send`);
+    cx.emit({ type: 'sleeping' });
+  }
+  return p;
+}
+
+/** A queue-mode client that sleeps listens again (for its Update, a notification, a Send). */
+export function wake(cx: ClientContext, now: number, r: Registration, why: string): void {
+  if (r.queue?.wake(now)) {
+    cx.log(`queue mode: awake (${why})`);
+    cx.emit({ type: 'awake' });
+  }
 }
 
 /**
@@ -88,6 +132,7 @@ function updateDue(o: Lwm2mClientCoreOptions, lifetimeS: number, sentAt: number)
 export function sendUpdate(cx: ClientContext, now: number, p: Registered): Registered {
   if (p.update.stage === 'sent') return p;
   const r = p.registration;
+  wake(cx, now, r, 'Registration Update');
   const request = cx.agent.request(now, r.channel, { code: Code.POST, options: r.locationPath }, { timeoutMs: requestTimeoutMs(cx.opts) });
   return { ...p, update: { stage: 'sent', request, sentAt: now } };
 }
@@ -117,16 +162,20 @@ export function registrationLost(cx: ClientContext, now: number, p: Registered, 
   return beginRegister(cx, now);
 }
 
-/** stop() while registered: the Update (if any) cancelled, De-register (DELETE the location). */
-export function deregister(cx: ClientContext, now: number, p: Registered): Deregistering {
+/**
+ * stop() while registered (or the Bootstrap-Request Trigger, `then` 'bootstrap'): the Update
+ * (if any) cancelled, De-register (DELETE the location).
+ */
+export function deregister(cx: ClientContext, now: number, p: Registered, then: Deregistering['then'] = 'stop'): Deregistering {
   const r = p.registration;
   endRegistration(r);
+  wake(cx, now, r, 'De-register');
   if (p.update.stage === 'sent') cx.agent.cancel(now, p.update.request);
   const request = cx.agent.request(now, r.channel, { code: Code.DELETE, options: pathOptions(r.location) }, { timeoutMs: DEREGISTER_TIMEOUT_MS });
-  return { kind: 'deregister', channel: r.channel, request, location: r.location };
+  return { kind: 'deregister', channel: r.channel, request, location: r.location, then };
 }
 
-/** The De-register was answered (or failed, or its channel is gone): stop() completes. */
+/** The De-register was answered (or failed, or its channel is gone): stop() completes, or the bootstrap begins. */
 export function deregistered(cx: ClientContext, now: number, p: Deregistering, outcome: AgentEvent | Error): ClientPhase {
   if (outcome instanceof Error) cx.log(`De-register failed: ${outcome.message}`);
   else if (outcome.type === 'error') cx.log(`De-register failed: ${outcome.error.message}`);
@@ -134,31 +183,37 @@ export function deregistered(cx: ClientContext, now: number, p: Deregistering, o
     cx.log(`De-register -> ${codeText(outcome.response.code)}`);
     cx.emit({ type: 'deregistered', location: p.location });
   }
+  if (p.then === 'bootstrap') {
+    cx.closeChannel(now, p.channel);
+    return beginBootstrap(cx, now);
+  }
   return cx.stopped(now);
 }
 
-/** Ends the registration's observation of the store. */
+/** Ends the registration's observations and its subscription to the store. */
 function endRegistration(r: Registration): void {
   r.unsubscribe();
-  r.changed.clear();
-}
-
-/** A changed value notifies its path and its parents; the first change since the last notifications wakes the driver. */
-function noteChange(cx: ClientContext, changed: Set<string>, p: Path): void {
-  const first = changed.size === 0;
-  for (let n = p.length; n >= 1; n--) changed.add(pathToString(p.slice(0, n)));
-  if (first) cx.opts.wake?.();
-}
-
-/** Notifies the observers of every changed path (the agent re-reads and sends what they observe). */
-export function flushNotifications(cx: ClientContext, now: number, p: Registered): void {
-  const changed = p.registration.changed;
-  if (changed.size === 0) return;
-  const paths = [...changed];
-  changed.clear();
-  for (const path of paths) cx.agent.notify(now, path);
+  r.observations.clear();
 }
 
 function locationOf(res: CoapMessage): string {
   return '/' + getOptions(res, OptionNumber.LocationPath).map((b) => new TextDecoder().decode(b)).join('/');
+}
+
+/** After every call while registered: a trigger the server executed, then the notifications that are due. */
+export function registeredDuties(cx: ClientContext, now: number, p: Registered): ClientPhase {
+  if (p.trigger === 'update') {
+    cx.log('Registration Update Trigger: sending an Update');
+    return sendUpdate(cx, now, { ...p, trigger: undefined });
+  }
+  if (p.trigger === 'bootstrap') {
+    cx.log('Bootstrap-Request Trigger: de-registering, then bootstrapping');
+    return deregister(cx, now, { ...p, trigger: undefined }, 'bootstrap');
+  }
+  const r = p.registration;
+  if (r.observations.due(now)) {
+    wake(cx, now, r, 'a notification is due');
+    r.observations.run(now);
+  }
+  return p;
 }

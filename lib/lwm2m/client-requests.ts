@@ -47,7 +47,8 @@ export function serveServerRequest(store: ObjectStore, req: IncomingRequest): Lw
         return { code: Code.Content, contentFormat: cf, payload: encodeContent(cf, records, path, store.types), observe: req.observe === 0 };
       }
       case 'PUT': {
-        if (req.query.length > 0 && req.payload.length === 0) return { code: Code.Changed }; // Write-Attributes: accepted
+        // Write-Attributes needs the client's attribute store: client-serve.ts answers it
+        if (req.query.length > 0 && req.payload.length === 0) throw Lwm2mError.notAllowed('Write-Attributes is served by the client (client-serve.ts)');
         if (path.length < 2) throw Lwm2mError.notAllowed('Write needs an instance or resource');
         const records = decodeContent(req.contentFormat, req.payload, path, store.types);
         store.write(path, records, 'replace');

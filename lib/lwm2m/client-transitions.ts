@@ -9,7 +9,7 @@ import {
   sendBootstrapRequest,
 } from './client-bootstrap.js';
 import type { ClientContext, ClientPhase } from './client-phases.js';
-import { abortRegister, beginRegister, deregister, deregistered, registerAnswered, registrationLost, sendRegister, sendUpdate, updateAnswered } from './client-registration.js';
+import { abortRegister, beginRegister, deregister, deregistered, registerAnswered, registeredTimer, registrationLost, sendRegister, updateAnswered } from './client-registration.js';
 import type { AgentEvent } from './coap-agent.js';
 
 /**
@@ -71,7 +71,7 @@ export function onTimer(cx: ClientContext, now: number, p: ClientPhase): ClientP
     case 'bootstrap':
       return bootstrapInactive(cx, now, p);
     case 'registered':
-      return sendUpdate(cx, now, p);
+      return registeredTimer(cx, now, p);
     default:
       return p;
   }
@@ -83,7 +83,7 @@ export function onStop(cx: ClientContext, now: number, p: ClientPhase): ClientPh
     case 'registered':
       return deregister(cx, now, p);
     case 'deregister':
-      return p;
+      return { ...p, then: 'stop' };
     case 'bootstrap':
       abortBootstrap(cx, now, p);
       return cx.stopped(now);

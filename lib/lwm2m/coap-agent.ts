@@ -1,62 +1,14 @@
-import { utf8 } from '../bytes/util.js';
-import { describeRequest, type IncomingRequest } from '../coap/api-types.js';
+import { describeRequest } from '../coap/api-types.js';
 import { BlockwiseTransfer, type BlockwiseStep } from '../coap/blockwise.js';
-import type { TransmissionParameters } from '../coap/config.js';
 import { CoapEndpoint, type OutgoingRequest, type ServerExchange } from '../coap/endpoint.js';
 import { CoapError } from '../coap/errors.js';
-import { Code, decodeUint, encodeUint, getOption, OptionNumber, type CoapMessage, type CoapOption } from '../coap/message.js';
+import { Code, decodeUint, getOption, OptionNumber, type CoapMessage } from '../coap/message.js';
 import { NotificationOrder } from '../coap/observe.js';
 import { CoapServerCore } from '../coap/server-core.js';
 import { DEFAULT_SERVER_LIMITS } from '../coap/limits.js';
-import type { PeerAddress, PeerIdentity } from '../dtls/keystore.js';
+import { answerOptions, isKept, withObserve, type AgentEvent, type AgentRequestOptions, type CoapAgentOptions, type CoapAnswer } from './coap-agent-types.js';
 
-/** Who a peer (channel) is: its address and, over DTLS, its authenticated identity. */
-export interface PeerInfo {
-  address: PeerAddress;
-  identity: PeerIdentity | undefined;
-}
-
-/** An answer to a request (a handler's result). */
-export interface CoapAnswer {
-  code: number;
-  contentFormat?: number;
-  options?: CoapOption[];
-  payload?: Uint8Array;
-  /** Accept the observe registration (a GET with Observe=0 on an observable resource). */
-  observe?: boolean;
-}
-
-/** Serves one request synchronously (LwM2M's operations all are). */
-export type CoapHandler<P> = (now: number, peer: P, req: IncomingRequest) => CoapAnswer;
-
-export type AgentEvent =
-  /** The final response of a request (the whole body), or the first response of an observation. */
-  | { type: 'response'; id: number; response: CoapMessage }
-  /** A later notification of an observation, in order (stale ones dropped, RFC 7641 §4.4). */
-  | { type: 'notification'; id: number; response: CoapMessage }
-  /** The request (or the observation) failed: timeout, RST, closed transport, bad blocks. */
-  | { type: 'error'; id: number; error: CoapError };
-
-export interface CoapAgentOptions<P> {
-  transmission?: Partial<TransmissionParameters>;
-  random?: (n: number) => Uint8Array;
-  /** Block size for our uploads and the largest block we send (16..1024; default 1024). */
-  blockSize?: number;
-  /** Largest body accepted either way (default 1 MiB). */
-  maxBodySize?: number;
-  /** A stable string per peer (block-wise and observe state are keyed by it). */
-  peerId: (peer: P) => string;
-  /** Who a peer is, for the handler's IncomingRequest. */
-  describe: (peer: P) => PeerInfo;
-  handler: CoapHandler<P>;
-}
-
-export interface AgentRequestOptions {
-  /** Fail with TIMEOUT if the (whole) response has not arrived by then. */
-  timeoutMs?: number;
-  /** Observe: keep the token open; later notifications arrive as 'notification' events. */
-  observe?: boolean;
-}
+export * from './coap-agent-types.js';
 
 interface Transfer<P> {
   id: number;
@@ -66,6 +18,8 @@ interface Transfer<P> {
   blocks: BlockwiseTransfer | undefined;
   /** Endpoint id of the block step in flight. */
   step: number | undefined;
+  /** A single exchange (AgentRequestOptions.raw). */
+  raw: boolean;
   deadline: number | undefined;
   /** Observation: the endpoint exchange whose token stays open. */
   observe: { exchange: number; order: NotificationOrder; delivered: boolean } | undefined;
@@ -104,10 +58,10 @@ export class CoapAgent<P> {
   request(now: number, peer: P, r: OutgoingRequest, o: AgentRequestOptions = {}): number {
     const id = this.nextId++;
     const request: OutgoingRequest = o.observe ? { ...r, observe: true, options: withObserve(r.options) } : r;
-    const blocks = new BlockwiseTransfer(request, { blockSize: this.blockSize, maxBodySize: this.maxBodySize });
-    const t: Transfer<P> = { id, peer, request, blocks, step: undefined, deadline: o.timeoutMs ? now + o.timeoutMs : undefined, observe: undefined };
+    const blocks = o.raw ? undefined : new BlockwiseTransfer(request, { blockSize: this.blockSize, maxBodySize: this.maxBodySize });
+    const t: Transfer<P> = { id, peer, request, blocks, step: undefined, raw: !!o.raw, deadline: o.timeoutMs ? now + o.timeoutMs : undefined, observe: undefined };
     this.transfers.set(id, t);
-    const first = blocks.start();
+    const first = blocks ? blocks.start() : request;
     const exchange = this.send(now, t, first);
     if (o.observe) t.observe = { exchange, order: new NotificationOrder(), delivered: false };
     return id;
@@ -124,6 +78,12 @@ export class CoapAgent<P> {
     return this.transfers.has(id);
   }
 
+  /** Whether a request (not an observation) to `peer` waits for its answer. */
+  busy(peer: P): boolean {
+    for (const t of this.transfers.values()) if (t.peer === peer && !t.observe) return true;
+    return false;
+  }
+
   // === server ============================================================================
 
   /** Re-runs the handler for every observer of `path` and sends the answers as notifications. */
@@ -134,6 +94,19 @@ export class CoapAgent<P> {
       this.server.notify(now, o, { code: a.code, options: answerOptions(a), payload: a.payload ?? new Uint8Array(0) });
     }
     return observers.length;
+  }
+
+  /**
+   * Re-runs the handler for the observation `token` of `peer` and sends the answer as a
+   * notification. Returns the answer, or undefined when there is no such observation any more
+   * (the peer cancelled it, sent RST, or went away).
+   */
+  notifyToken(now: number, peer: P, token: Uint8Array): CoapAnswer | undefined {
+    const o = this.server.observer(peer, token);
+    if (!o) return undefined;
+    const a = this.answer(now, o.peer, o.request, o.request.payload);
+    this.server.notify(now, o, { code: a.code, options: answerOptions(a), payload: a.payload ?? new Uint8Array(0) });
+    return a;
   }
 
   // === driver interface ==================================================================
@@ -268,6 +241,11 @@ export class CoapAgent<P> {
       this.advance(now, t, step!);
       return;
     }
+    if (isStep && t.raw) {
+      this.end(now, t);
+      this.events.push({ type: 'response', id: t.id, response: m });
+      return;
+    }
     if (!isStep || !t.blocks) return;
     const blocks = t.blocks;
     const { step } = this.guard(now, t, () => ({ transfer: blocks, step: blocks.next(m) }));
@@ -308,27 +286,3 @@ export class CoapAgent<P> {
   }
 }
 
-/** The first response keeps the observation open when it carries Observe (RFC 7641 §3.1) and is a success. */
-function isKept(m: CoapMessage): boolean {
-  return m.code >= 0x40 && m.code < 0x60;
-}
-
-function withObserve(options: CoapOption[]): CoapOption[] {
-  return [...options.filter((o) => o.number !== OptionNumber.Observe), { number: OptionNumber.Observe, value: encodeUint(0) }];
-}
-
-function answerOptions(a: CoapAnswer): CoapOption[] {
-  const options = [...(a.options ?? [])];
-  if (a.contentFormat !== undefined) options.push({ number: OptionNumber.ContentFormat, value: encodeUint(a.contentFormat) });
-  return options;
-}
-
-/** Uri-Path options of "/a/b". */
-export function pathOptions(path: string): CoapOption[] {
-  return path.split('/').filter((s) => s !== '').map((s) => ({ number: OptionNumber.UriPath, value: utf8(s) }));
-}
-
-/** A Uri-Query option ("ep=name"). */
-export function queryOption(q: string): CoapOption {
-  return { number: OptionNumber.UriQuery, value: utf8(q) };
-}

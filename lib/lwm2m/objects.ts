@@ -98,7 +98,27 @@ export const DEVICE: ObjectDefinition = {
   ]),
 };
 
-export const STANDARD_OBJECTS: readonly ObjectDefinition[] = [SECURITY, SERVER, DEVICE];
+/** Firmware Update object (OMA 5, version 1.0 with the 1.1 Cancel resource). */
+export const FIRMWARE_UPDATE: ObjectDefinition = {
+  id: 5,
+  name: 'Firmware Update',
+  multiple: false,
+  mandatory: false,
+  resources: defs([
+    [0, 'Package', 'opaque', false, 'W', true],
+    [1, 'Package URI', 'string', false, 'RW', true],
+    [2, 'Update', 'none', false, 'E', true],
+    [3, 'State', 'integer', false, 'R', true],
+    [5, 'Update Result', 'integer', false, 'R', true],
+    [6, 'PkgName', 'string', false, 'R', false],
+    [7, 'PkgVersion', 'string', false, 'R', false],
+    [8, 'Firmware Update Protocol Support', 'integer', true, 'R', false],
+    [9, 'Firmware Update Delivery Method', 'integer', false, 'R', true],
+    [10, 'Cancel', 'none', false, 'E', false],
+  ]),
+};
+
+export const STANDARD_OBJECTS: readonly ObjectDefinition[] = [SECURITY, SERVER, DEVICE, FIRMWARE_UPDATE];
 
 /** A type resolver over a set of object definitions. */
 export function resolverFor(objects: Iterable<ObjectDefinition>): TypeResolver {

@@ -42,6 +42,8 @@ export abstract class ServerRole<P, E> {
   protected nextExpiry(): number | undefined {
     return undefined;
   }
+  /** A datagram came from a known peer (before it is handled). */
+  protected heard(_now: number, _peer: P): void {}
 
   // === driver interface ==================================================================
 
@@ -60,6 +62,7 @@ export abstract class ServerRole<P, E> {
 
   handleDatagram(now: number, peer: P, data: Uint8Array): void {
     if (!this.peers.has(peer)) return;
+    this.heard(now, peer);
     this.agent.handleDatagram(now, peer, data);
     this.settle(now);
   }

@@ -5,7 +5,7 @@
 import '../../lib/crypto/node.js';
 import { pskMap } from '../../lib/dtls/keystore.js';
 import { deviceStore } from '../../lib/lwm2m/device.js';
-import { DEVICE, SECURITY, SERVER } from '../../lib/lwm2m/objects.js';
+import { DEVICE, FIRMWARE_UPDATE, SECURITY, SERVER } from '../../lib/lwm2m/objects.js';
 import type { ObjectDefinition } from '../../lib/lwm2m/types.js';
 import { SimNetwork, type LinkConditions, type SimDatagram } from '../../transports/sim.js';
 import { SimBootstrapServer, SimLwm2mClient, SimLwm2mServer, type SimLwm2mClientOptions } from '../../transports/sim-lwm2m.js';
@@ -53,7 +53,7 @@ export function simSetup(o: SimSetupOptions = {}) {
   const clock = () => EPOCH + net.now;
   const log = o.log;
   const logTo = (who: 'client' | 'server' | 'bootstrap') => (log ? { log: (line: string) => log(who, line) } : {});
-  const server = net.add(new SimLwm2mServer(DM, { objects: [SECURITY, SERVER, DEVICE, TEMPERATURE], wallClock: clock, ...logTo('server') }, { psk: pskMap([[DM_PSK.identity, DM_PSK.key]]) }));
+  const server = net.add(new SimLwm2mServer(DM, { objects: [SECURITY, SERVER, DEVICE, FIRMWARE_UPDATE, TEMPERATURE], wallClock: clock, ...logTo('server') }, { psk: pskMap([[DM_PSK.identity, DM_PSK.key]]) }));
   const account = { shortServerId: 101, uri: `coaps://${DM.address}:${DM.port}`, lifetimeS: o.lifetimeS ?? 300, security: { mode: 'psk' as const, ...DM_PSK } };
   const bs = o.noBootstrapServer
     ? undefined

@@ -21,7 +21,7 @@ import { describeRequest } from '../../../lib/coap/api-types.js';
 import { BlockOptionError, decodeBlock } from '../../../lib/coap/block.js';
 import { CoapFormatError, decodeMessage, encodeMessage, optionValueLengthOk, peekHeader, resetForFormatError } from '../../../lib/coap/codec.js';
 import { ContentFormat } from '../../../lib/coap/content-format.js';
-import { CoapEndpoint, sortOptions, type OutgoingResponse } from '../../../lib/coap/endpoint.js';
+import { CoapEndpoint, sortOptions, type OutgoingResponse, type ServerExchange } from '../../../lib/coap/endpoint.js';
 import { Code, encodeUint, MessageType, OptionNumber, type CoapMessage, type CoapOption } from '../../../lib/coap/message.js';
 import { Router, type RouteResponse } from '../../../lib/coap/router.js';
 import { CoapServerCore, resourceKey, type AssembledRequest } from '../../../lib/coap/server-core.js';
@@ -257,7 +257,7 @@ class ServerWorld {
   }
 
   /** Serves one request as transports/coap-node.ts RequestServing does. */
-  private serve(x: { id: number; peer: PeerId; request: CoapMessage }): void {
+  private serve(x: ServerExchange<PeerId>): void {
     const assembled: AssembledRequest<PeerId> | undefined = this.core.accept(this.now, x);
     if (!assembled) return;
     const req = describeRequest(assembled.message, assembled.payload, PEER, undefined);

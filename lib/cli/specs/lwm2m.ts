@@ -10,8 +10,9 @@ export const LWM2M_CLIENT = commandSpec({
     { name: 'bootstrap', kind: 'string', arg: 'URI', required: true, description: 'the bootstrap server, coaps://HOST:PORT' },
     { name: 'psk', kind: 'string', arg: 'IDENTITY:HEXKEY', required: true, description: 'the bootstrap PSK: identity (text), then the key in hex (1..64 bytes)' },
     { name: 'state', kind: 'string', arg: 'FILE', description: 'keep the bootstrapped Security and Server objects in this JSON file and start from it next time (default: memory only)' },
+    { name: 'queue', kind: 'boolean', description: 'queue mode (LwM2M 1.1 "Q"): stop listening after 93 s (MAX_TRANSMIT_WAIT) without an exchange, wake for the next Update or something to send' },
   ],
-  examples: ['coaps lwm2m client --endpoint ep1 --bootstrap coaps://127.0.0.1:5784 --psk ep1-bs:73656372657450534b --state ep1.json'],
+  examples: ['coaps lwm2m client --endpoint ep1 --bootstrap coaps://127.0.0.1:5784 --psk ep1-bs:73656372657450534b --state ep1.json', 'coaps lwm2m client --endpoint ep1 --bootstrap coaps://127.0.0.1:5784 --psk ep1-bs:73656372657450534b --queue'],
 });
 
 export const LWM2M_BOOTSTRAP_SERVER = commandSpec({

@@ -50,10 +50,10 @@ export type JsonValue = string | boolean | null | JsonNumber | JsonValue[] | Map
 const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const UTF8_ENC = new TextEncoder();
 
-/** Parse RFC 8259 JSON strictly; throws Lwm2mCodecError. */
-export function parseJson(text: string, maxDepth = MAX_DEPTH): JsonValue {
+/** Parse RFC 8259 JSON strictly; throws Lwm2mCodecError (its message starts with `format`). */
+export function parseJson(text: string, maxDepth = MAX_DEPTH, format = FORMAT): JsonValue {
   let i = 0;
-  const err = (msg: string): never => fail(`${FORMAT}: ${msg} at offset ${i}`);
+  const err = (msg: string): never => fail(`${format}: ${msg} at offset ${i}`);
   const ws = (): void => {
     for (;;) {
       const c = text.charCodeAt(i);
@@ -194,7 +194,8 @@ export function parseJson(text: string, maxDepth = MAX_DEPTH): JsonValue {
   return v;
 }
 
-function jsonNum(n: JsonNumber, what: string): Num {
+/** The exact number of a JSON number's text. */
+export function jsonNum(n: JsonNumber, what: string): Num {
   const m = /^(-?)(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/.exec(n.raw);
   if (!m) return fail(`${what}: bad number`);
   const sign = m[1] ? -1n : 1n;
@@ -317,7 +318,7 @@ function jsonNumber(n: number, what: string): string {
 }
 
 /** A float value: an integral one keeps a fraction (20.0, as Leshan writes a Double). */
-function jsonFloat(n: number): string {
+export function jsonFloat(n: number): string {
   const s = jsonNumber(n, 'value');
   return /[.e]/.test(s) ? s : `${s}.0`;
 }
