@@ -20,11 +20,12 @@
  * next message.
  */
 import { createSocket } from 'node:dgram';
+import { existsSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CoapClient, createServer as createCoapServer, type CoapResponse } from '../lib/entry/coap.js';
 import { demoRouter } from '../lib/cli/serve.js';
 import { pskMap, type DtlsSession, type PeerAddress } from '../lib/entry/dtls.js';
-import { CONTENT_TYPE, LOOPBACK, PSK_HEX, PSK_IDENTITY, killAllPeers, onCleanup, portAllocator, runCleanups, sleep, UdpTap, waitFor } from './helpers.js';
+import { CLI, CONTENT_TYPE, LOOPBACK, PSK_HEX, PSK_IDENTITY, killAllPeers, onCleanup, portAllocator, runCleanups, runPeer, sleep, UdpTap, waitFor } from './helpers.js';
 import { FAST, ourClient, ourEchoServer, type OurClient, type OurServer } from './our-dtls.js';
 
 const nextPort = portAllocator('interop/cid.test.ts');
@@ -219,5 +220,51 @@ describe('CoAP over it: createServer({ dtls: { connectionId: 4 } }) <-> CoapClie
     await client.request(`${base}/hello`, { timeoutMs: 5000 });
     await waitFor(() => notes.length >= stalled + 5, 5000, 'five notifications once the address is confirmed');
     expect(server.observerCount).toBe(1);
+  });
+});
+
+describe('CLI: --cid', () => {
+  const built = existsSync(CLI) || !!process.env.CI; // `npm ci` builds dist/ (prepare)
+  const PSK_ARG = `${PSK_IDENTITY}:${PSK_HEX}`;
+
+  it.skipIf(!built)('coaps dtls client --cid <-> coaps dtls server --cid 4: moved mid-session, the echo goes on, the server logs the move', async () => {
+    const sPort = await nextPort();
+    const server = runPeer(process.execPath, [CLI, 'dtls', 'server', '--listen', `${LOOPBACK}:${sPort}`, '--psk', PSK_ARG, '--cid', '4', '--echo'], { timeoutMs: 20_000 });
+    await server.waitFor(/listening on/, 5000);
+    const tap = await UdpTap.start(await nextPort(), sPort);
+    const cli = runPeer(process.execPath, [CLI, 'dtls', 'client', `${LOOPBACK}:${tap.port}`, '--psk', PSK_ARG, '--cid', '--timeout', '5000', '--wait', '300'], { timeoutMs: 15_000 });
+    await cli.waitFor(/^connected to .* cid=-\/[0-9a-f]{8}$/m, 5000);
+    await server.waitFor(/^session 127\.0\.0\.1:\d+ psk identity=Client_identity suite=0xc0a8 cid=[0-9a-f]{8}\/-$/m, 3000);
+    cli.write('before\n');
+    await cli.waitFor(/^before$/m, 3000);
+    const clientPort = tap.datagrams[0]!.clientPort;
+    const oldPort = await tap.upstreamPortOf(clientPort);
+    const newPort = await tap.moveClient(clientPort);
+    cli.write('after\n');
+    await cli.waitFor(/^after$/m, 3000);
+    await server.waitFor(new RegExp(`^moved 127\\.0\\.0\\.1:${oldPort} -> 127\\.0\\.0\\.1:${newPort} \\(connection ID\\)$`, 'm'), 3000);
+    cli.end();
+    expect((await cli.waitExit(5000)).code, cli.describe()).toBe(0);
+    expect(cli.stdout).toBe('before\nafter\n');
+    const c2s = tap.records(CID_LENGTH).filter((r) => r.dir === 'c2s' && r.epoch === 1 && r.upstreamPort === newPort);
+    expect(c2s.length).toBeGreaterThan(0);
+    expect(c2s.every((r) => r.type === CONTENT_TYPE.tls12_cid)).toBe(true);
+    server.signal('SIGTERM');
+    await server.waitExit(5000);
+  });
+
+  it.skipIf(!built)('coaps get --cid <-> coaps serve --cid 4: the request goes in tls12_cid records', async () => {
+    const sPort = await nextPort();
+    const server = runPeer(process.execPath, [CLI, 'serve', '--listen', `${LOOPBACK}:${sPort}`, '--psk', PSK_ARG, '--cid', '4'], { timeoutMs: 20_000 });
+    await server.waitFor(/serving coaps:/, 5000);
+    const tap = await UdpTap.start(await nextPort(), sPort);
+    const get = runPeer(process.execPath, [CLI, 'get', `coaps://${LOOPBACK}:${tap.port}/hello`, '--psk', PSK_ARG, '--cid'], { timeoutMs: 15_000, endStdin: true });
+    expect((await get.waitExit(10_000)).code, get.describe()).toBe(0);
+    expect(get.stdout).toBe('Hello, coaps!\n');
+    const protectedC2s = tap.records(CID_LENGTH).filter((r) => r.dir === 'c2s' && r.epoch === 1);
+    expect(protectedC2s.map((r) => r.type)).toContain(CONTENT_TYPE.tls12_cid);
+    expect(protectedC2s.every((r) => r.type === CONTENT_TYPE.tls12_cid || r.type === CONTENT_TYPE.handshake)).toBe(true);
+    server.signal('SIGTERM');
+    await server.waitExit(5000);
   });
 });
