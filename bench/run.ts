@@ -35,6 +35,10 @@ const BENCHES: Record<string, Bench> = {
     about: 'issue 10 attacks on coaps serve (127.0.0.1): small-record client GET /large, 12,000 observations from one session, 100,000 first blocks, coap:// amplification; --dist DIR attacks another build',
     load: () => import('./attacks/index.js'),
   },
+  sessions: {
+    about: 'full PSK handshakes/s beside resumed ones (session ID, ticket) against our server, ratios, server us/hs; bytes of an exported session (snapshot codec); Redis round trips (not measured yet)',
+    load: () => import('./sessions.js'),
+  },
   pure: {
     about: 'pure-JS crypto provider vs node:crypto: in-process PSK and ECDHE (RPK) handshakes, CCM_8 seal/open at 64 B and 1 KB, P-256 primitives; us/op and ratios',
     load: () => import('./pure.js'),

@@ -367,10 +367,13 @@ export interface TappedDatagram {
   t: number;
   /** the client's port (one tap relays several clients, each with its own upstream socket) */
   clientPort: number;
+  /** the port of the upstream socket that carried it: the client's source port as the target sees it */
+  upstreamPort: number;
   data: Buffer;
 }
 
 export interface DtlsRecordHeader {
+  /** 25 (tls12_cid, RFC 9146) for a record with a connection ID: the real type is inside, encrypted */
   type: number;
   version: number;
   epoch: number;
@@ -378,28 +381,43 @@ export interface DtlsRecordHeader {
   length: number;
   /** protected content bytes */
   fragment: Buffer;
+  /** tls12_cid records: the connection ID (between the sequence number and the length) */
+  cid?: Buffer;
 }
 
-export const CONTENT_TYPE = { change_cipher_spec: 20, alert: 21, handshake: 22, application_data: 23 } as const;
+export const CONTENT_TYPE = { change_cipher_spec: 20, alert: 21, handshake: 22, application_data: 23, tls12_cid: 25 } as const;
 
-/** Splits a datagram into DTLS records by their headers alone (RFC 6347 §4.1). */
-export function parseRecords(d: Buffer): DtlsRecordHeader[] {
+/**
+ * Splits a datagram into DTLS records by their headers alone (RFC 6347 §4.1). A tls12_cid
+ * record (RFC 9146 §4) carries its CID before the length, and the CID has no length byte on
+ * the wire: give the length the receiver chose (`cidLength`) to read them.
+ */
+export function parseRecords(d: Buffer, cidLength = 0): DtlsRecordHeader[] {
   const out: DtlsRecordHeader[] = [];
   let at = 0;
   while (at + 13 <= d.length) {
-    const length = d.readUInt16BE(at + 11);
+    const cid = d[at] === CONTENT_TYPE.tls12_cid ? cidLength : 0;
+    const length = d.readUInt16BE(at + 11 + cid);
+    const start = at + 13 + cid;
     out.push({
       type: d[at]!,
       version: d.readUInt16BE(at + 1),
       epoch: d.readUInt16BE(at + 3),
       sequence: d.readUIntBE(at + 5, 6),
       length,
-      fragment: d.subarray(at + 13, at + 13 + length),
+      fragment: d.subarray(start, start + length),
+      ...(d[at] === CONTENT_TYPE.tls12_cid ? { cid: d.subarray(at + 11, at + 11 + cid) } : {}),
     });
-    at += 13 + length;
+    at = start + length;
   }
   if (at !== d.length) throw new Error(`datagram of ${d.length} bytes has ${d.length - at} trailing bytes after its records`);
   return out;
+}
+
+/** A tap's socket toward the target for one client, and its port (0 until bound). */
+interface Upstream {
+  socket: Socket;
+  port: number;
 }
 
 export class UdpTap {
@@ -409,7 +427,9 @@ export class UdpTap {
   /** Datagrams dropped by dropIf, per direction. */
   readonly dropped = { c2s: 0, s2c: 0 };
   private readonly front: Socket;
-  private readonly upstream = new Map<string, Socket>();
+  private readonly upstream = new Map<string, Upstream>();
+  /** Upstream sockets replaced by moveClient({ keepOld: true }): still relaying, closed with the tap. */
+  private readonly retired: Upstream[] = [];
   private readonly started = Date.now();
   port = 0;
 
@@ -439,33 +459,64 @@ export class UdpTap {
 
   private fromClient(msg: Buffer, rinfo: RemoteInfo): void {
     const key = `${rinfo.address}:${rinfo.port}`;
-    let up = this.upstream.get(key);
-    if (!up) {
-      const sock = createSocket('udp4');
-      up = sock;
-      this.upstream.set(key, sock);
-      sock.on('error', () => {});
-      sock.on('message', (m) => {
-        if (this.dropIf?.('s2c', m, rinfo.port)) {
-          this.dropped.s2c++;
-          return;
-        }
-        this.datagrams.push({ dir: 's2c', t: Date.now() - this.started, clientPort: rinfo.port, data: Buffer.from(m) });
-        this.front.send(m, rinfo.port, rinfo.address);
-      });
-      sock.bind(0, LOOPBACK);
-    }
+    const up = this.upstream.get(key) ?? this.openUpstream(rinfo);
     if (this.dropIf?.('c2s', msg, rinfo.port)) {
       this.dropped.c2s++;
       return;
     }
-    this.datagrams.push({ dir: 'c2s', t: Date.now() - this.started, clientPort: rinfo.port, data: Buffer.from(msg) });
-    up.send(msg, this.targetPort, this.targetHost);
+    this.datagrams.push({ dir: 'c2s', t: Date.now() - this.started, clientPort: rinfo.port, upstreamPort: up.port, data: Buffer.from(msg) });
+    up.socket.send(msg, this.targetPort, this.targetHost);
   }
 
-  /** Every record, in order, with its direction. */
-  records(): Array<DtlsRecordHeader & { dir: Direction; clientPort: number }> {
-    return this.datagrams.flatMap((d) => parseRecords(d.data).map((r) => ({ ...r, dir: d.dir, clientPort: d.clientPort })));
+  /** A new upstream socket for a client (bound at once, so its port is known), relaying the target's answers back. */
+  private openUpstream(client: { address: string; port: number }): Upstream {
+    const socket = createSocket('udp4');
+    socket.on('error', () => {});
+    socket.bind(0, LOOPBACK);
+    const up: Upstream = { socket, port: 0 };
+    socket.on('listening', () => (up.port = socket.address().port));
+    socket.on('message', (m) => {
+      if (this.dropIf?.('s2c', m, client.port)) {
+        this.dropped.s2c++;
+        return;
+      }
+      this.datagrams.push({ dir: 's2c', t: Date.now() - this.started, clientPort: client.port, upstreamPort: up.port, data: Buffer.from(m) });
+      this.front.send(m, client.port, client.address);
+    });
+    this.upstream.set(`${client.address}:${client.port}`, up);
+    return up;
+  }
+
+  /** The source port the target sees for a client (its upstream socket's), once it has sent. */
+  async upstreamPortOf(clientPort: number, clientHost = LOOPBACK): Promise<number> {
+    const up = this.upstream.get(`${clientHost}:${clientPort}`);
+    if (!up) throw new Error(`no client ${clientHost}:${clientPort} on this tap`);
+    if (up.port === 0) await new Promise<void>((r) => up.socket.once('listening', () => r()));
+    return up.port;
+  }
+
+  /**
+   * A NAT rebinding: from now on the client's datagrams reach the target from a new source port
+   * (a new upstream socket), and the target's answers are relayed only from there. The old
+   * socket is closed (the old mapping is gone), unless `keepOld`: then what the target still
+   * sends to the old port is relayed to the client too (a NAT that keeps both mappings a while).
+   * Resolves with the new upstream port.
+   */
+  async moveClient(clientPort: number, o: { keepOld?: boolean; clientHost?: string } = {}): Promise<number> {
+    const host = o.clientHost ?? LOOPBACK;
+    const key = `${host}:${clientPort}`;
+    const old = this.upstream.get(key);
+    if (!old) throw new Error(`no client ${key} on this tap`);
+    if (o.keepOld) this.retired.push(old);
+    else old.socket.close();
+    this.upstream.delete(key);
+    this.openUpstream({ address: host, port: clientPort });
+    return this.upstreamPortOf(clientPort, host);
+  }
+
+  /** Every record, in order, with its direction (`cidLength`: see parseRecords). */
+  records(cidLength = 0): Array<DtlsRecordHeader & { dir: Direction; clientPort: number; upstreamPort: number }> {
+    return this.datagrams.flatMap((d) => parseRecords(d.data, cidLength).map((r) => ({ ...r, dir: d.dir, clientPort: d.clientPort, upstreamPort: d.upstreamPort })));
   }
 
   /** Protected (epoch >= 1) alert records in a direction: after the handshake, a close_notify. */
@@ -514,7 +565,13 @@ export class UdpTap {
   }
 
   async close(): Promise<void> {
-    for (const s of this.upstream.values()) s.close();
+    for (const u of [...this.upstream.values(), ...this.retired.splice(0)]) {
+      try {
+        u.socket.close();
+      } catch {
+        /* already closed */
+      }
+    }
     this.upstream.clear();
     await new Promise<void>((r) => {
       try {

@@ -35,6 +35,7 @@ export async function coapCommand(method: Method, argv: string[]): Promise<numbe
   const url = positionals[0]!;
   if (!/^coaps?:\/\//.test(url)) throw new UsageError('URL must start with coap:// or coaps://');
   if (values.payload !== undefined && values.file !== undefined) throw new UsageError('give --payload or -f, not both');
+  if (values.cid && !url.startsWith('coaps://')) throw new UsageError('--cid is for coaps:// URLs (DTLS)');
   let dtls: Omit<ConnectOptions, 'host' | 'port'> | undefined;
   if (url.startsWith('coaps://')) {
     const cred = resolveCredentialFlags(values, !!values.psk);
@@ -44,6 +45,7 @@ export async function coapCommand(method: Method, argv: string[]): Promise<numbe
       ...(cred.ecdhe ? { ecdhe: cred.ecdhe } : {}),
       ...(cred.suites ? { suites: cred.suites } : {}),
       ...(cred.hasTrust ? { trust: cred.trust } : {}),
+      ...(values.cid ? { connectionId: true } : {}),
       timeoutMs: 30_000,
     };
   }

@@ -1,16 +1,18 @@
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { connect, createServer, type KeyStoreErrorInfo } from '../entry/dtls.js';
 import { toHex } from '../bytes/util.js';
 import { DtlsError } from '../dtls/errors.js';
 import { pskMap } from '../dtls/keystore.js';
 import { alertName } from '../dtls/wire/constants.js';
+import { decodeClientResumption, encodeClientResumption, type ClientResumption } from '../dtls/resumption.js';
 import { parseHostPort, parseIntArg, parsePskArg, untilSignal } from './args.js';
 import { resolveCredentialFlags } from './credentials.js';
 import { refusalLogger, serverLimits } from './server-limits.js';
 import { parseFlags } from './flags.js';
 import { DTLS_CLIENT, DTLS_SERVER } from './specs/dtls.js';
 import type { PeerIdentity } from '../dtls/keystore.js';
+import type { SessionInfo } from '../dtls/events.js';
 
 function describeIdentity(id: PeerIdentity): string {
   switch (id.kind) {
@@ -39,6 +41,54 @@ export function describeError(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
+/** ` resumed`, ` cid=…`: what a session line adds about resumption and RFC 9146 connection IDs. */
+function sessionNotes(info: SessionInfo): string {
+  const cid = info.connectionId;
+  const hex = (b: Uint8Array) => (b.length ? toHex(b) : '-');
+  return `${info.resumed ? ' resumed' : ''}${cid ? ` cid=${hex(cid.read)}/${hex(cid.write)}` : ''}`;
+}
+
+/** `--cid LEN`: the endpoint's connectionId option. */
+function serverCid(v: string | undefined): { connectionId?: number } {
+  return v === undefined ? {} : { connectionId: parseIntArg(v, '--cid', 1, 255) };
+}
+
+/**
+ * `--resume FILE`: the session kept there, if the file exists and holds one made with this
+ * server (`HOST:PORT` as given); otherwise nothing (a full handshake), saying why.
+ */
+function readResumption(file: string, server: string, log: (s: string) => void): ClientResumption | undefined {
+  if (!existsSync(file)) return undefined;
+  let r: ClientResumption;
+  try {
+    r = decodeClientResumption(new Uint8Array(readFileSync(file)));
+  } catch (e) {
+    log(`ignoring ${file}: not a session to resume (${e instanceof Error ? e.message : String(e)})`);
+    return undefined;
+  }
+  if (r.server !== undefined && r.server !== server) {
+    log(`ignoring ${file}: its session is with ${r.server}, not ${server}`);
+    return undefined;
+  }
+  return r;
+}
+
+/**
+ * Keeps what resumes the session in `file` (written beside it, then renamed, mode 0600: it
+ * holds the master secret), marked with the server it belongs to; removes the file when the
+ * server gave nothing to resume with.
+ */
+function keepResumption(file: string, blob: Uint8Array | undefined, server: string, log: (s: string) => void): void {
+  if (!blob) {
+    rmSync(file, { force: true });
+    log(`the server offers no resumption: nothing kept in ${file}`);
+    return;
+  }
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, encodeClientResumption({ ...decodeClientResumption(blob), server }), { mode: 0o600 });
+  renameSync(tmp, file);
+}
+
 export async function dtlsServer(argv: string[]): Promise<number> {
   const { values } = parseFlags(DTLS_SERVER, argv);
   const { host, port } = parseHostPort(values.listen, '--listen');
@@ -54,6 +104,7 @@ export async function dtlsServer(argv: string[]): Promise<number> {
     mtu: parseIntArg(values.mtu, '--mtu', 64, 65507),
     keyLog: keyLogger(values.keylog),
     pskHint: values.hint !== undefined ? new TextEncoder().encode(values.hint) : undefined,
+    ...serverCid(values.cid),
     ...serverLimits(values),
   };
   const server = createServer(opts);
@@ -61,9 +112,10 @@ export async function dtlsServer(argv: string[]): Promise<number> {
   const evicted = refusalLogger(log, 10_000, Date.now, 'evicted');
   server.on('handshakeRefused', (peer: { address: string; port: number }, reason: string) => refused(peer, reason));
   server.on('keyStoreError', (i: KeyStoreErrorInfo) => log(`key store failed (${i.lookup}${i.identity ? ` identity=${printable(i.identity)}` : ''}) for ${i.peer.address}:${i.peer.port}: ${describeError(i.cause)}`));
+  server.on('peerMoved', (to: { address: string; port: number }, from: { address: string; port: number }) => log(`moved ${from.address}:${from.port} -> ${to.address}:${to.port} (connection ID)`));
   server.on('session', (s) => {
     const who = `${s.peer.address}:${s.peer.port}`;
-    log(`session ${who} ${describeIdentity(s.info.identity)} suite=0x${s.info.cipherSuite.toString(16)}`);
+    log(`session ${who} ${describeIdentity(s.info.identity)} suite=0x${s.info.cipherSuite.toString(16)}${sessionNotes(s.info)}`);
     s.on('data', (d: Uint8Array) => {
       process.stdout.write(printable(d));
       if (values.echo) s.send(d);
@@ -92,6 +144,8 @@ export async function dtlsClient(argv: string[]): Promise<number> {
   const { host, port } = parseHostPort(positionals[0]!, 'HOST:PORT');
   const log = (s: string) => values.quiet || process.stderr.write(s + '\n');
   const waitMs = parseIntArg(values.wait, '--wait', 0, 600_000);
+  const server = `${host}:${port}`;
+  const resume = values.resume !== undefined ? readResumption(values.resume, server, log) : undefined;
   let session;
   try {
     session = await connect({
@@ -102,6 +156,8 @@ export async function dtlsClient(argv: string[]): Promise<number> {
       ...(cred.suites ? { suites: cred.suites } : {}),
       ...(cred.hasTrust ? { trust: cred.trust } : {}),
       ...(values['server-name'] !== undefined ? { serverName: values['server-name'] } : {}),
+      ...(values.cid ? { connectionId: true } : {}),
+      ...(resume ? { resume } : {}),
       mtu: parseIntArg(values.mtu, '--mtu', 64, 65507),
       keyLog: keyLogger(values.keylog),
       timeoutMs: parseIntArg(values.timeout, '--timeout', 1, 3_600_000),
@@ -110,7 +166,11 @@ export async function dtlsClient(argv: string[]): Promise<number> {
     process.stderr.write(`coaps: handshake failed: ${describeError(e)}\n`);
     return 1;
   }
-  log(`connected to ${host}:${port}: ${describeIdentity(session.info.identity)} suite=0x${session.info.cipherSuite.toString(16)}`);
+  log(`connected to ${host}:${port}: ${describeIdentity(session.info.identity)} suite=0x${session.info.cipherSuite.toString(16)}${sessionNotes(session.info)}`);
+  if (values.resume !== undefined) {
+    if (resume) log(session.info.resumed ? `resumed the session kept in ${values.resume} (abbreviated handshake)` : `the server did not resume the session kept in ${values.resume}: full handshake`);
+    keepResumption(values.resume, session.resumption, server, log);
+  }
   let lastTraffic = Date.now();
   let failure: DtlsError | undefined;
   session.on('data', (d: Uint8Array) => {

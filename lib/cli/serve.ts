@@ -3,7 +3,7 @@ import { Router } from '../coap/router.js';
 import { ContentFormat } from '../coap/content-format.js';
 import { Code } from '../coap/message.js';
 import { pskMap } from '../dtls/keystore.js';
-import { parseHostPort, parseIntArg, parsePskArg, untilSignal } from './args.js';
+import { parseHostPort, parseIntArg, parsePskArg, untilSignal, UsageError } from './args.js';
 import { resolveCredentialFlags } from './credentials.js';
 import { parseFlags } from './flags.js';
 import { coapServerLimits } from './coap-limits.js';
@@ -35,6 +35,7 @@ export async function serve(argv: string[]): Promise<number> {
   const psks = (values.psk ?? []).map(parsePskArg);
   const secure = psks.length > 0 || !!values.key;
   let dtls: ServerOptions | undefined;
+  if (values.cid !== undefined && !secure) throw new UsageError('--cid is for coaps:// (DTLS): give --psk or --key too');
   if (secure) {
     const cred = resolveCredentialFlags(values, psks.length > 0);
     dtls = {
@@ -43,6 +44,7 @@ export async function serve(argv: string[]): Promise<number> {
       ...(cred.suites ? { suites: cred.suites } : {}),
       ...(cred.hasTrust ? { keyStore: cred.trust } : {}),
       clientAuth: cred.clientAuth,
+      ...(values.cid !== undefined ? { connectionId: parseIntArg(values.cid, '--cid', 1, 255) } : {}),
     };
   }
   const caps = coapServerLimits(values);

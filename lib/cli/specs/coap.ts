@@ -1,5 +1,6 @@
 import { CREDENTIAL_FLAGS } from '../credentials.js';
 import { commandSpec } from '../flags.js';
+import { CLIENT_CID_FLAG } from './dtls.js';
 
 export type Method = 'GET' | 'PUT' | 'POST' | 'DELETE';
 
@@ -15,6 +16,7 @@ const COAP_FLAGS = [
   { name: 'non', kind: 'boolean', description: 'send the request non-confirmable (NON) instead of CON' },
   { name: 'psk', kind: 'string', arg: 'IDENTITY:HEXKEY', description: 'coaps://: the pre-shared key, identity (text), then the key in hex (1..64 bytes)' },
   ...CREDENTIAL_FLAGS,
+  CLIENT_CID_FLAG,
   { name: 'timeout', kind: 'string', arg: 'MS', default: '100000', description: 'give up on the request after MS milliseconds (1..3600000)' },
   { name: 'verbose', short: 'v', kind: 'boolean', description: 'print the response code and options on stderr' },
 ] as const;
@@ -23,6 +25,7 @@ const EXAMPLES: Record<Method, string[]> = {
   GET: [
     `coaps get coaps://127.0.0.1:5684/large --psk ${PSK} --block-size 64 -v`,
     `coaps get coaps://127.0.0.1:5684/time --psk ${PSK} --observe 5`,
+    `coaps get coaps://127.0.0.1:5684/time --psk ${PSK} --observe --cid`,
     'coaps get coap://127.0.0.1:5683/.well-known/core',
   ],
   PUT: ['coaps put coap://127.0.0.1:5683/echo -f body.bin --block-size 256', `coaps put coaps://127.0.0.1:5684/echo --psk ${PSK} --payload hello --content-format 0 -v`],

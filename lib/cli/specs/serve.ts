@@ -1,5 +1,6 @@
 import { CLIENT_AUTH_FLAG, CREDENTIAL_FLAGS } from '../credentials.js';
 import { commandSpec } from '../flags.js';
+import { SERVER_CID_FLAG } from './dtls.js';
 import { COAP_LIMIT_FLAGS } from './coap-limits.js';
 
 export const SERVE = commandSpec({
@@ -10,6 +11,7 @@ export const SERVE = commandSpec({
     { name: 'psk', kind: 'list', arg: 'IDENTITY:HEXKEY', description: 'a pre-shared key clients may use: identity (text), then the key in hex (1..64 bytes)' },
     ...CREDENTIAL_FLAGS,
     CLIENT_AUTH_FLAG,
+    SERVER_CID_FLAG,
     { name: 'notify-ms', kind: 'string', arg: 'MS', default: '1000', description: 'send /time notifications to its observers every MS milliseconds (1..3600000)' },
     { name: 'verbose', short: 'v', kind: 'boolean', description: 'log each request on stderr' },
     ...COAP_LIMIT_FLAGS,
@@ -17,6 +19,7 @@ export const SERVE = commandSpec({
   notes: ['With --psk or --key it serves coaps:// (DTLS), otherwise plain coap://.'],
   examples: [
     'coaps serve --listen 127.0.0.1:5684 --psk Client_identity:73656372657450534b',
+    'coaps serve --listen 0.0.0.0:5684 --psk Client_identity:73656372657450534b --cid 4',
     'coaps serve --listen 127.0.0.1:5683 -v',
     'coaps serve --listen 127.0.0.1:5684 --key server.hex --trust client.xy --require-client-auth --notify-ms 5000',
   ],
