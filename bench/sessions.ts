@@ -18,8 +18,8 @@
  *     Client_identity; the master secret of a real session; AES-128-CCM_8 key sizes; its
  *     sequence numbers with the first nonce lease), against the target of 128 B plus the
  *     identity; also with a 4-byte CID and after a long life (large sequence numbers).
- *  3. Redis round trips per handshake and per restored session: NOT MEASURED YET (a stub,
- *     `redisRoundTrips()`, until the session store is wired into the endpoint).
+ *  3. Redis round trips per handshake, per record, per restored and per closed session,
+ *     counted by a real redis-server (bench/lib/redis-round-trips.ts).
  *
  * Options: --runs N (default 3: medians), --duration S (each window, default 3),
  *          --concurrency C (handshakes in flight, default 4), --no-dtls-load.
@@ -33,6 +33,7 @@ import { encodeSessionSnapshot } from '../lib/dtls/session-snapshot-codec.js';
 import type { SessionSnapshot } from '../lib/dtls/session-snapshot.js';
 import { connect } from '../transports/node-dgram.js';
 import { ensureDtlsLoad, runDtlsLoad } from './lib/dtls-load.js';
+import { measureRedisRoundTrips } from './lib/redis-round-trips.js';
 import { REPO_ROOT } from './lib/paths.js';
 import { isStopping, runToEnd } from './lib/procs.js';
 import { Contention, fmt2, fmtInt, log, logSummaryTable, median, medianRun, paren, spread } from './lib/report.js';
@@ -166,18 +167,16 @@ async function snapshotSizes(port: number): Promise<SnapshotSize[]> {
 
 // --- 3. Redis ---------------------------------------------------------------------------
 
-/**
- * TODO(issue 11, the lead): Redis round trips per handshake and per restored session, once the
- * session store is wired into the endpoint: count the commands a server sends to a real
- * redis-server (MONITOR, or INFO commandstats before and after) for N full handshakes, N
- * resumed ones and N sessions restored after a restart, and report them per operation.
- */
+/** Redis round trips per handshake, record, restored and closed session (bench/lib/redis-round-trips.ts). */
 async function redisRoundTrips(): Promise<Array<[string, string]>> {
-  log('\n[redis] Redis round trips per handshake and per restored session: not measured yet (the session store is not wired into the endpoint)');
-  return [
-    ['Redis round trips per handshake', 'not measured yet'],
-    ['Redis round trips per restored session', 'not measured yet'],
-  ];
+  log('\n[redis] commands a server sends to a real redis-server (INFO commandstats), 50 PSK clients with CIDs on the simulated network');
+  const r = await measureRedisRoundTrips(50);
+  if ('skip' in r) {
+    log(`  SKIPPED: ${r.skip}`);
+    return [['Redis round trips', `skipped (${r.skip})`]];
+  }
+  for (const x of r) log(`  ${x.phase.padEnd(58)} ${x.perOp.toFixed(2).padStart(6)} per op  (${Object.entries(x.byCommand).map(([c, n]) => `${c} ${n}`).join(', ') || 'none'}; ${x.ops} ops)`);
+  return r.map((x) => [`Redis round trips per ${x.phase}`, x.perOp.toFixed(2)]);
 }
 
 // --- main -------------------------------------------------------------------------------
