@@ -434,7 +434,7 @@ export class UdpTap {
   port = 0;
 
   private constructor(
-    readonly targetPort: number,
+    public targetPort: number,
     readonly targetHost: string,
   ) {
     this.front = createSocket('udp4');
@@ -512,6 +512,14 @@ export class UdpTap {
     this.upstream.delete(key);
     this.openUpstream({ address: host, port: clientPort });
     return this.upstreamPortOf(clientPort, host);
+  }
+
+  /**
+   * A load balancer that sends the clients' datagrams to another server (on targetHost) from
+   * now on; the clients keep their upstream ports, so the new server sees the same addresses.
+   */
+  retarget(port: number): void {
+    this.targetPort = port;
   }
 
   /** Every record, in order, with its direction (`cidLength`: see parseRecords). */

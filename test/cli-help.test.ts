@@ -103,7 +103,7 @@ describe.each(COMMANDS.map((c) => [c.spec.path.join(' '), c.spec] as const))('co
     const known = new Set(spec.flags.flatMap((f) => [`--${f.name}`, ...(f.short ? [`-${f.short}`] : [])]));
     const base = exampleArgs(spec, spec.examples[0]!);
     for (const f of spec.flags) {
-      const arg = f.kind === 'boolean' ? [] : [f.name === 'observe' ? '3' : 'x'];
+      const arg = f.kind === 'boolean' ? [] : [f.kind === 'optional' ? '3' : 'x'];
       expect(() => parseFlags(spec, [...base, `--${f.name}`, ...arg]), f.name).not.toThrow();
       if (f.short) expect(() => parseFlags(spec, [...base, `-${f.short}`, ...arg]), f.short).not.toThrow();
       expect(help).toContain(`--${f.name}`);

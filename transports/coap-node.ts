@@ -62,7 +62,9 @@ type Peer = DtlsSession | string;
 
 /**
  * A CoAP server over plain UDP (coap://) or DTLS (coaps://). Emits 'request' (req, res) for
- * every request when no handler was given, 'error', 'listening', 'close'.
+ * every request when no handler was given, 'error', 'listening', 'close'; on coaps:// also its
+ * DTLS server's 'handshakeError', 'handshakeRefused', 'keyStoreError' and 'peerMoved'
+ * (transports/node-dgram.ts DtlsServer).
  */
 export class CoapServer extends EventEmitter {
   readonly endpoint: CoapEndpoint<Peer>;
@@ -214,6 +216,9 @@ export class CoapServer extends EventEmitter {
       });
       d.on('error', (e) => this.emit('error', e));
       d.on('handshakeError', (e, peer) => this.emit('handshakeError', e, peer));
+      d.on('handshakeRefused', (peer, reason) => this.emit('handshakeRefused', peer, reason));
+      d.on('keyStoreError', (info) => this.emit('keyStoreError', info));
+      d.on('peerMoved', (to, from) => this.emit('peerMoved', to, from));
       d.listen(port, host, () => {
         cb?.();
         this.emit('listening');
@@ -251,9 +256,10 @@ export class CoapServer extends EventEmitter {
     return this.core.observerCount;
   }
 
-  async close(): Promise<void> {
+  /** Stops; `keepSessions` (coaps://): the DTLS sessions are not ended (see DtlsServer.close). */
+  async close(o: { keepSessions?: boolean } = {}): Promise<void> {
     this.alarm.stop();
-    if (this.dtls) await this.dtls.close();
+    if (this.dtls) await this.dtls.close(o);
     this.outbox.flush();
     if (this.socket) await new Promise<void>((r) => this.socket!.close(() => r()));
     this.dtls = undefined;

@@ -79,9 +79,10 @@ export class ServerHost {
     return { address: a.address, port: a.port };
   }
 
-  async close(): Promise<void> {
+  /** Stops; `keepSessions` (coaps://): the DTLS sessions are not ended (see DtlsServer.close). */
+  async close(o: { keepSessions?: boolean } = {}): Promise<void> {
     this.alarm.stop();
-    if (this.dtls) await this.dtls.close();
+    if (this.dtls) await this.dtls.close(o);
     if (this.socket) await new Promise<void>((r) => this.socket!.close(() => r()));
     this.dtls = undefined;
     this.socket = undefined;
@@ -124,8 +125,9 @@ export abstract class HostedServer extends EventEmitter {
   listen(port: number, host = '127.0.0.1'): Promise<void> {
     return this.host.listen(port, host, (e) => this.emit('error', e));
   }
-  close(): Promise<void> {
-    return this.host.close();
+  /** Stops; `keepSessions`: the DTLS sessions are not ended, a session store keeps them for the next process. */
+  close(o: { keepSessions?: boolean } = {}): Promise<void> {
+    return this.host.close(o);
   }
   address(): { address: string; port: number } {
     return this.host.address();

@@ -369,11 +369,15 @@ export class DtlsServer extends EventEmitter {
     return { address: a.address, port: a.port };
   }
 
-  /** Sends close_notify to every session and closes the socket. */
-  async close(): Promise<void> {
+  /**
+   * Sends close_notify to every session and closes the socket. With `keepSessions` it only
+   * closes the socket: no session ends (no close_notify, nothing deleted from the session
+   * store), so that the next process on the same store continues them without a handshake.
+   */
+  async close(o: { keepSessions?: boolean } = {}): Promise<void> {
     const socket = this.socket;
     if (!socket) return;
-    this.pump(() => this.endpoint.close(performance.now()));
+    if (!o.keepSessions) this.pump(() => this.endpoint.close(performance.now()));
     this.outbox.flush();
     this.socket = undefined;
     this.alarm.stop();

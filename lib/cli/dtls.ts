@@ -1,15 +1,16 @@
 import { appendFileSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { connect, createServer, type KeyStoreErrorInfo } from '../entry/dtls.js';
+import { connect, createServer } from '../entry/dtls.js';
 import { toHex } from '../bytes/util.js';
 import { DtlsError } from '../dtls/errors.js';
 import { pskMap } from '../dtls/keystore.js';
-import { alertName } from '../dtls/wire/constants.js';
 import { decodeClientResumption, encodeClientResumption, type ClientResumption } from '../dtls/resumption.js';
 import { parseHostPort, parseIntArg, parsePskArg, untilSignal } from './args.js';
 import { resolveCredentialFlags } from './credentials.js';
-import { refusalLogger, serverLimits } from './server-limits.js';
+import { describeError, printable } from './describe.js';
+import { logServerLimits, serverLimits } from './server-limits.js';
 import { parseFlags } from './flags.js';
+import { openSessionStore, parseSessionStoreArg, stopServer } from './session-store.js';
 import { DTLS_CLIENT, DTLS_SERVER } from './specs/dtls.js';
 import type { PeerIdentity } from '../dtls/keystore.js';
 import type { SessionInfo } from '../dtls/events.js';
@@ -27,19 +28,12 @@ function describeIdentity(id: PeerIdentity): string {
   }
 }
 
-const printable = (b: Uint8Array) => {
-  const s = new TextDecoder('utf-8', { fatal: false }).decode(b);
-  return /^[\x20-\x7e\t\r\n]*$/.test(s) ? s : toHex(b);
-};
 
 function keyLogger(file: string | undefined): ((line: string) => void) | undefined {
   return file ? (line) => appendFileSync(file, line + '\n', { mode: 0o600 }) : undefined;
 }
 
-export function describeError(e: unknown): string {
-  if (e instanceof DtlsError) return `${e.code}${e.alert !== undefined && e.code === 'PEER_ALERT' ? ` (${alertName(e.alert)})` : ''}: ${e.message}`;
-  return e instanceof Error ? e.message : String(e);
-}
+export { describeError };
 
 /** ` resumed`, ` cid=…`: what a session line adds about resumption and RFC 9146 connection IDs. */
 function sessionNotes(info: SessionInfo): string {
@@ -95,6 +89,7 @@ export async function dtlsServer(argv: string[]): Promise<number> {
   const psks = (values.psk ?? []).map(parsePskArg);
   const cred = resolveCredentialFlags(values, psks.length > 0);
   const log = (s: string) => values.quiet || process.stderr.write(s + '\n');
+  const storeArg = parseSessionStoreArg(values['session-store']);
   const opts = {
     ...(psks.length ? { psk: pskMap(psks.map((p) => [p.identity, p.key] as [Uint8Array, Uint8Array])) } : {}),
     ...(cred.ecdhe ? { ecdhe: cred.ecdhe } : {}),
@@ -107,11 +102,10 @@ export async function dtlsServer(argv: string[]): Promise<number> {
     ...serverCid(values.cid),
     ...serverLimits(values),
   };
-  const server = createServer(opts);
-  const refused = refusalLogger(log);
-  const evicted = refusalLogger(log, 10_000, Date.now, 'evicted');
-  server.on('handshakeRefused', (peer: { address: string; port: number }, reason: string) => refused(peer, reason));
-  server.on('keyStoreError', (i: KeyStoreErrorInfo) => log(`key store failed (${i.lookup}${i.identity ? ` identity=${printable(i.identity)}` : ''}) for ${i.peer.address}:${i.peer.port}: ${describeError(i.cause)}`));
+  // after every argument is checked: a Redis that cannot be reached fails the start (exit 1)
+  const store = storeArg && (await openSessionStore(storeArg, log));
+  const server = createServer({ ...opts, ...(store ? { sessionStore: store.store } : {}) });
+  logServerLimits(server, log, { handshakeErrors: true });
   server.on('peerMoved', (to: { address: string; port: number }, from: { address: string; port: number }) => log(`moved ${from.address}:${from.port} -> ${to.address}:${to.port} (connection ID)`));
   server.on('session', (s) => {
     const who = `${s.peer.address}:${s.peer.port}`;
@@ -122,19 +116,17 @@ export async function dtlsServer(argv: string[]): Promise<number> {
     });
     s.on('close', (e?: DtlsError) => log(`closed ${who}${e ? ' ' + describeError(e) : ''}`));
   });
-  server.on('handshakeError', (e: DtlsError, peer: { address: string; port: number }) => {
-    // stalled handshakes making room come in floods: summed up like refusals
-    if (e instanceof DtlsError && e.code === 'EVICTED') evicted(peer, 'stalled, it made room for a new one');
-    else log(`handshake failed ${peer.address}:${peer.port} ${describeError(e)}`);
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => resolve());
-  });
-  const a = server.address();
-  log(`listening on ${a.address}:${a.port}`);
-  await untilSignal();
-  await server.close();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => resolve());
+    });
+    const a = server.address();
+    log(`listening on ${a.address}:${a.port}${store ? ` (sessions kept in ${store.name})` : ''}`);
+    await untilSignal();
+  } finally {
+    await stopServer(server, store, log);
+  }
   return 0;
 }
 

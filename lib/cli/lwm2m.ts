@@ -3,8 +3,9 @@ import { fromHex } from '../bytes/util.js';
 import { pskMap } from '../dtls/keystore.js';
 import type { ServerAccount } from '../lwm2m/bootstrap-server-core.js';
 import { BootstrapServer, deviceStore, FileStorage, Lwm2mClient, Lwm2mServer, MemoryStorage } from '../entry/lwm2m.js';
-import { parseHostPort, parsePskArg, untilSignal, UsageError } from './args.js';
+import { parseHostPort, parseIntArg, parsePskArg, untilSignal, UsageError } from './args.js';
 import { parseFlags } from './flags.js';
+import { openSessionStore, parseSessionStoreArg, stopServer } from './session-store.js';
 import { LWM2M_BOOTSTRAP_SERVER, LWM2M_CLIENT, LWM2M_SERVER } from './specs/lwm2m.js';
 
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -75,14 +76,23 @@ export async function lwm2mCommand(argv: string[]): Promise<number> {
       await bs.close();
       return 0;
     }
-    const c = readJson<ServerConfig>(values.config);
+    const sv = parseFlags(LWM2M_SERVER, rest).values;
+    const c = readJson<ServerConfig>(sv.config);
     const { host, port } = parseHostPort(c.listen, 'listen');
-    const server = new Lwm2mServer({ dtls: { psk: pskMap(c.psk.map((p) => { const k = psk(p); return [k.identity, k.key] as [Uint8Array, Uint8Array]; })) }, log: log('server') });
+    const cid = sv.cid !== undefined ? { connectionId: parseIntArg(sv.cid, '--cid', 1, 255) } : {};
+    const storeArg = parseSessionStoreArg(sv['session-store']);
+    const keys = pskMap(c.psk.map((p) => { const k = psk(p); return [k.identity, k.key] as [Uint8Array, Uint8Array]; }));
+    // after every argument is checked: a Redis that cannot be reached fails the start (exit 1)
+    const store = storeArg && (await openSessionStore(storeArg, log('server')));
+    const server = new Lwm2mServer({ dtls: { psk: keys, ...cid, ...(store ? { sessionStore: store.store } : {}) }, log: log('server') });
     server.on('registered', (r) => void server.read(r.endpoint, '/3/0').then((recs) => log('server')(`${r.endpoint} /3/0: ${recs.length} value(s)`), (e: Error) => log('server')(`read failed: ${e.message}`)));
-    await server.listen(port, host);
-    log('server')(`listening on coaps://${host}:${port}`);
-    await untilSignal();
-    await server.close();
+    try {
+      await server.listen(port, host);
+      log('server')(`listening on coaps://${host}:${port}${store ? ` (sessions kept in ${store.name})` : ''}`);
+      await untilSignal();
+    } finally {
+      await stopServer(server, store, log('server'));
+    }
     return 0;
   }
   throw new UsageError(`unknown command 'lwm2m ${cmd ?? ''}'`);

@@ -7,6 +7,8 @@ import { parseHostPort, parseIntArg, parsePskArg, untilSignal, UsageError } from
 import { resolveCredentialFlags } from './credentials.js';
 import { parseFlags } from './flags.js';
 import { coapServerLimits } from './coap-limits.js';
+import { logServerLimits, SERVER_LIMIT_FLAGS, serverLimits } from './server-limits.js';
+import { openSessionStore, parseSessionStoreArg, stopServer } from './session-store.js';
 import { SERVE } from './specs/serve.js';
 import type { ServerOptions } from '../entry/dtls.js';
 
@@ -35,7 +37,11 @@ export async function serve(argv: string[]): Promise<number> {
   const psks = (values.psk ?? []).map(parsePskArg);
   const secure = psks.length > 0 || !!values.key;
   let dtls: ServerOptions | undefined;
-  if (values.cid !== undefined && !secure) throw new UsageError('--cid is for coaps:// (DTLS): give --psk or --key too');
+  if (!secure) {
+    const dtlsOnly = ['cid', 'session-store', ...SERVER_LIMIT_FLAGS.map((f) => f.name)].filter((f) => argv.some((a) => a === `--${f}` || a.startsWith(`--${f}=`)));
+    if (dtlsOnly.length) throw new UsageError(`--${dtlsOnly[0]} is for coaps:// (DTLS): give --psk or --key too`);
+  }
+  const storeArg = parseSessionStoreArg(values['session-store']);
   if (secure) {
     const cred = resolveCredentialFlags(values, psks.length > 0);
     dtls = {
@@ -45,9 +51,14 @@ export async function serve(argv: string[]): Promise<number> {
       ...(cred.hasTrust ? { keyStore: cred.trust } : {}),
       clientAuth: cred.clientAuth,
       ...(values.cid !== undefined ? { connectionId: parseIntArg(values.cid, '--cid', 1, 255) } : {}),
+      ...serverLimits(values),
     };
   }
   const caps = coapServerLimits(values);
+  const log = (line: string) => process.stderr.write(line + '\n');
+  // after every argument is checked: a Redis that cannot be reached fails the start (exit 1)
+  const store = storeArg && (await openSessionStore(storeArg, log));
+  if (dtls && store) dtls.sessionStore = store.store;
   const router = demoRouter();
   const route = router.handler();
   const server = createServer({ ...(dtls ? { dtls } : {}), ...caps }, (req, res) => {
@@ -55,11 +66,16 @@ export async function serve(argv: string[]): Promise<number> {
     return route(req, res);
   });
   server.on('error', (e: Error) => process.stderr.write(`coaps: ${e.message}\n`));
-  await new Promise<void>((r) => server.listen(port, host, () => r()));
-  process.stderr.write(`serving ${secure ? 'coaps' : 'coap'}://${host}:${port} (/hello, /time, /large, /echo, /.well-known/core)\n`);
-  const tick = setInterval(() => server.notify('/time'), every);
-  await untilSignal();
-  clearInterval(tick);
-  await server.close();
+  if (secure) logServerLimits(server, log, { handshakeErrors: values.verbose });
+  let tick: ReturnType<typeof setInterval> | undefined;
+  try {
+    await new Promise<void>((r) => server.listen(port, host, () => r()));
+    log(`serving ${secure ? 'coaps' : 'coap'}://${host}:${port} (/hello, /time, /large, /echo, /.well-known/core)${store ? ` (sessions kept in ${store.name})` : ''}`);
+    tick = setInterval(() => server.notify('/time'), every);
+    await untilSignal();
+  } finally {
+    clearInterval(tick);
+    await stopServer(server, store, log);
+  }
   return 0;
 }

@@ -1,5 +1,7 @@
+import { DtlsError } from '../dtls/errors.js';
 import type { PeerAddress } from '../dtls/keystore.js';
 import { parseIntArg } from './args.js';
+import { describeError, printable } from './describe.js';
 import type { Flag } from './flags.js';
 
 /** The DTLS server's limits as flags (`coaps dtls server`, `coaps serve`). */
@@ -53,4 +55,28 @@ export function refusalLogger(log: (line: string) => void, intervalMs = 10_000, 
       pending.set(reason, p);
     }
   };
+}
+
+/** What a DTLS server (`DtlsServer`, or a `CoapServer` on coaps://) emits about its limits and key store. */
+export interface LimitEvents {
+  on(event: 'handshakeRefused', f: (peer: PeerAddress, reason: string) => void): unknown;
+  on(event: 'handshakeError', f: (e: DtlsError, peer: PeerAddress) => void): unknown;
+  on(event: 'keyStoreError', f: (info: { lookup: string; identity?: Uint8Array; cause: unknown; peer: PeerAddress }) => void): unknown;
+}
+
+/**
+ * Logs what the limits cost (`coaps dtls server`, `coaps serve`): refused handshakes (a full
+ * server) and evicted stalled ones, summed up as refusalLogger does; a key store that failed,
+ * with the identity and the cause; other failed handshakes when `handshakeErrors`.
+ */
+export function logServerLimits(server: LimitEvents, log: (line: string) => void, o: { handshakeErrors?: boolean } = {}): void {
+  const refused = refusalLogger(log);
+  const evicted = refusalLogger(log, 10_000, Date.now, 'evicted');
+  server.on('handshakeRefused', (peer, reason) => refused(peer, reason));
+  server.on('keyStoreError', (i) => log(`key store failed (${i.lookup}${i.identity ? ` identity=${printable(i.identity)}` : ''}) for ${i.peer.address}:${i.peer.port}: ${describeError(i.cause)}`));
+  server.on('handshakeError', (e, peer) => {
+    // stalled handshakes making room come in floods: summed up like refusals
+    if (e instanceof DtlsError && e.code === 'EVICTED') evicted(peer, 'stalled, it made room for a new one');
+    else if (o.handshakeErrors) log(`handshake failed ${peer.address}:${peer.port} ${describeError(e)}`);
+  });
 }

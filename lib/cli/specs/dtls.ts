@@ -2,6 +2,7 @@ import { DEFAULT_MTU } from '../../dtls/config.js';
 import { CLIENT_AUTH_FLAG, CREDENTIAL_FLAGS } from '../credentials.js';
 import { commandSpec } from '../flags.js';
 import { SERVER_LIMIT_FLAGS } from '../server-limits.js';
+import { SESSION_STORE_FLAG } from '../session-store.js';
 
 const PSK = 'Client_identity:73656372657450534b';
 
@@ -9,9 +10,11 @@ const MTU = { name: 'mtu', kind: 'string', arg: 'N', default: String(DEFAULT_MTU
 /** Servers: RFC 9146 Connection ID (`coaps dtls server`, `coaps serve`). */
 export const SERVER_CID_FLAG = {
   name: 'cid',
-  kind: 'string',
+  kind: 'optional',
   arg: 'LEN',
-  description: 'RFC 9146 Connection ID: give clients that offer one a random CID of LEN bytes (1..255; off without it) and follow them to a new address',
+  accepts: /^\d+$/,
+  implicit: '4',
+  description: 'RFC 9146 Connection ID: give clients that offer one a random CID of LEN bytes (1..255, 4 without LEN; off without the flag) and follow them to a new address',
 } as const;
 /** Clients: offer an RFC 9146 Connection ID (`coaps dtls client`, the CoAP requests). */
 export const CLIENT_CID_FLAG = {
@@ -33,6 +36,7 @@ export const DTLS_SERVER = commandSpec({
     { name: 'echo', kind: 'boolean', description: 'send each record back to the client that sent it' },
     { name: 'hint', kind: 'string', arg: 'TEXT', description: 'PSK identity hint to send in ServerKeyExchange' },
     SERVER_CID_FLAG,
+    SESSION_STORE_FLAG,
     MTU,
     ...SERVER_LIMIT_FLAGS,
     KEYLOG,
@@ -42,6 +46,7 @@ export const DTLS_SERVER = commandSpec({
   examples: [
     `coaps dtls server --listen 127.0.0.1:5684 --psk ${PSK} --echo`,
     `coaps dtls server --listen 0.0.0.0:5684 --psk ${PSK} --cid 4 --echo`,
+    `coaps dtls server --listen 0.0.0.0:5684 --psk ${PSK} --cid --session-store redis://127.0.0.1:6379 --echo`,
     'coaps dtls server --listen 127.0.0.1:5684 --key server.hex --trust client.xy --require-client-auth --echo',
     'coaps dtls server --listen [::1]:5684 --key server.key --cert server.crt --ca ca.crt --keylog keys.txt',
     `coaps dtls server --listen 0.0.0.0:5684 --psk ${PSK} --max-sessions 100000 --max-handshakes 5000`,

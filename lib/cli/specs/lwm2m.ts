@@ -1,4 +1,6 @@
 import { commandSpec } from '../flags.js';
+import { SESSION_STORE_FLAG } from '../session-store.js';
+import { SERVER_CID_FLAG } from './dtls.js';
 
 const CONFIG = { name: 'config', kind: 'string', arg: 'FILE', required: true } as const;
 
@@ -30,7 +32,10 @@ export const LWM2M_BOOTSTRAP_SERVER = commandSpec({
 export const LWM2M_SERVER = commandSpec({
   path: ['lwm2m', 'server'],
   summary: 'LwM2M server (PSK): accepts registrations and reads /3/0 (Device) from each client; runs until SIGINT or SIGTERM.',
-  flags: [{ ...CONFIG, description: 'JSON: listen address and the PSKs clients may use (see below)' }],
-  notes: ['config: {"listen": "HOST:PORT", "psk": [{"identity": "TEXT", "key": "HEX"}]}'],
-  examples: ['coaps lwm2m server --config server.json'],
+  flags: [{ ...CONFIG, description: 'JSON: listen address and the PSKs clients may use (see below)' }, SERVER_CID_FLAG, SESSION_STORE_FLAG],
+  notes: [
+    'config: {"listen": "HOST:PORT", "psk": [{"identity": "TEXT", "key": "HEX"}]}',
+    'With --session-store the DTLS sessions outlive the process (registrations do not: a client whose Update is answered 4.04 registers again).',
+  ],
+  examples: ['coaps lwm2m server --config server.json', 'coaps lwm2m server --config server.json --cid 4 --session-store redis://127.0.0.1:6379'],
 });
