@@ -147,3 +147,80 @@ describe('LwM2M client: resumption across a reboot', () => {
     expect(decodeClientResumption(t.flash.blobs.get(DM_URI)!).session.peer).toMatchObject({ kind: 'psk' });
   });
 });
+
+describe('LwM2M client: a NAT rebinding mid-session', () => {
+  const NEW = { address: '10.0.1.200', port: 61000 };
+
+  /** Registered, with the server observing the temperature (first value in). */
+  function observed(o: Parameters<typeof simSetup>[0]) {
+    const t = registered(o);
+    const id = t.server.act(t.net.now, (s) => s.observe(t.net.now, ENDPOINT, TEMPERATURE_PATH, { contentFormat: ContentFormat.SenmlCbor }));
+    expect(t.runFor(MINUTE, () => t.server.events.some((e) => e.type === 'result' && e.id === id))).toBe(true);
+    const notified = () => t.server.eventsOf('notification').filter((e) => e.id === id).map((e) => e.records[0]?.value);
+    return { ...t, observation: id, notified };
+  }
+
+  it('with a Connection ID: the session follows the client, its observation and registration go on, no handshake', () => {
+    const t = observed({ client: { connectionId: true }, serverDtls: { connectionId: 4 } });
+    expect(t.client.eventsOf('session').find((e) => e.uri === DM_URI)).toMatchObject({ resumed: false, connectionId: true });
+    const location = t.client.core.location;
+    t.runFor(MINUTE);
+    const mark = t.net.log.length;
+    t.net.rebind(t.client, NEW);
+    // the application changes the value: the notification goes out from the new address
+    t.client.store.set([3303, 0, 5700], 25);
+    expect(t.runFor(MINUTE, () => t.notified().includes(25))).toBe(true);
+    expect(t.server.endpoint!.stats.peersMoved).toBe(1);
+    // the server's requests reach the client where it is now
+    const read = t.server.act(t.net.now, (s) => s.read(t.net.now, ENDPOINT, TEMPERATURE_PATH));
+    expect(t.runFor(MINUTE, () => t.server.events.some((e) => e.type === 'result' && e.id === read))).toBe(true);
+    // a later change is notified too, and the next Update is taken in the same session
+    t.client.store.set([3303, 0, 5700], 26);
+    t.client.act(t.net.now, (c) => c.update(t.net.now));
+    expect(t.runFor(MINUTE, () => t.client.eventsOf('updated').length > 0 && t.notified().includes(26))).toBe(true);
+    t.runFor(SECOND);
+    const after = withServer(t.net.log, mark);
+    expect(handshakeTypes(after)).toEqual([]);
+    expect(after.filter((d) => same(d.from, DM)).every((d) => same(d.to, NEW))).toBe(true);
+    expect(after.filter((d) => same(d.to, DM)).every((d) => same(d.from, NEW) && d.data[0] === ContentType.tls12_cid)).toBe(true);
+    expect(t.server.eventsOf('registered').length).toBe(1);
+    expect(t.server.eventsOf('updated').length).toBeGreaterThan(0);
+    expect(t.server.core.registration(ENDPOINT)!.location).toBe(location);
+    expect(t.client.eventsOf('session').length).toBe(2); // the bootstrap server's and the LwM2M server's
+  });
+
+  it('without a Connection ID: the server does not follow; the Update fails, the client handshakes again (resumed) and registers anew', () => {
+    const t = observed({});
+    const oldLocation = t.client.core.location!;
+    t.runFor(MINUTE);
+    const mark = t.net.log.length;
+    const rebindAt = t.net.now;
+    t.net.rebind(t.client, NEW);
+    t.client.store.set([3303, 0, 5700], 25);
+    t.client.act(t.net.now, (c) => c.update(t.net.now));
+    expect(t.runFor(10 * MINUTE, () => t.client.eventsOf('registered').length > 1)).toBe(true);
+    // the records from the new address were not the session's: dropped, never a move
+    const stats = t.server.endpoint!.stats;
+    expect(stats.peersMoved).toBe(0);
+    expect(stats.datagramsDropped).toBeGreaterThan(0);
+    expect(t.notified()).not.toContain(25);
+    expect(t.client.eventsOf('updated')).toEqual([]);
+    // the Update timed out (CoAP gave up after its 4 retransmissions: at least 2+4+8+16+32 s):
+    // the client closed that channel and opened a new one
+    const [closed] = t.client.eventsOf('close').filter((e) => e.at > rebindAt);
+    const reopened = t.client.opened.filter((o) => o.at > rebindAt);
+    expect(reopened).toMatchObject([{ uri: DM_URI }]);
+    expect(reopened[0]!.at).toBe(closed!.at);
+    expect(closed!.at - rebindAt).toBeGreaterThanOrEqual(62 * SECOND);
+    // a new handshake from the new address: abbreviated, the blob kept in flash still holds
+    expect(handshakeTypes(withServer(t.net.log, mark, NEW).filter((d) => same(d.from, NEW)))).toEqual([HandshakeType.client_hello, HandshakeType.client_hello]);
+    expect(t.client.eventsOf('session').at(-1)).toMatchObject({ uri: DM_URI, resumed: true, connectionId: false });
+    // a fresh Register replaced the registration; the server must observe again
+    expect(t.server.eventsOf('deregistered').map((e) => e.registration.location)).toEqual([oldLocation]);
+    expect(t.server.eventsOf('registered').length).toBe(2);
+    const again = t.server.act(t.net.now, (s) => s.observe(t.net.now, ENDPOINT, TEMPERATURE_PATH, { contentFormat: ContentFormat.SenmlCbor }));
+    expect(t.runFor(MINUTE, () => t.server.events.some((e) => e.type === 'result' && e.id === again))).toBe(true);
+    t.client.store.set([3303, 0, 5700], 27);
+    expect(t.runFor(MINUTE, () => t.server.eventsOf('notification').some((e) => e.id === again && e.records[0]?.value === 27))).toBe(true);
+  });
+});
