@@ -3,6 +3,7 @@ import { connect as dtlsConnect, type ConnectOptions, type DtlsSession } from '.
 import { connectUdp, resolveHost } from './udp.js';
 import type { CryptoProvider } from '../lib/crypto/provider.js';
 import { coapUriAuthority } from '../lib/coap/uri.js';
+import { resumptionChanged, type ChannelSession, type ResumptionStorage } from '../lib/lwm2m/client-sessions.js';
 import { dtlsCredentials, type SecurityConfig } from '../lib/lwm2m/security.js';
 
 interface Channel {
@@ -13,7 +14,11 @@ interface Channel {
 
 /** What becomes of the channels: up, a datagram, gone (could not open, or lost after it was up). */
 export interface ChannelSink {
-  up(id: number): void;
+  /** The DTLS options of channel `id` with the blob loaded for its server (Lwm2mClientCore.channelSession); undefined when it is gone. */
+  session(id: number, saved: Uint8Array | undefined): { session: ChannelSession; forget: boolean } | undefined;
+  up(id: number, session?: { resumed: boolean; connectionId: boolean }): void;
+  /** A progress line (no secrets). */
+  log(line: string): void;
   data(id: number, d: Uint8Array): void;
   gone(id: number, reason: string, wasUp: boolean): void;
 }
@@ -28,7 +33,7 @@ export class NodeClientChannels {
   private readonly closing = new Set<Promise<void>>();
 
   constructor(
-    private readonly o: { dtls?: Partial<Omit<ConnectOptions, 'host' | 'port' | 'psk' | 'ecdhe' | 'trust'>>; crypto: CryptoProvider },
+    private readonly o: { dtls?: Partial<Omit<ConnectOptions, 'host' | 'port' | 'psk' | 'ecdhe' | 'trust' | 'resume'>>; crypto: CryptoProvider; resumption?: ResumptionStorage },
     private readonly sink: ChannelSink,
   ) {}
 
@@ -70,7 +75,17 @@ export class NodeClientChannels {
         const creds = dtlsCredentials(security, this.o.crypto);
         if (!creds) throw new Error(`${uri} needs DTLS credentials`);
         const { acceptPeerCertificateTypes: _accept, ...connection } = creds.connection;
-        const session = await dtlsConnect({ ...this.o.dtls, ...connection, trust: creds.trust, host: address, port, serverName: this.o.dtls?.serverName ?? host });
+        const store = this.o.resumption;
+        let saved = store ? await this.loadResumption(store, uri) : undefined;
+        const options = c.closed ? undefined : this.sink.session(id, saved);
+        if (!options) return;
+        if (options.forget) {
+          this.saveResumption(store!, uri, undefined);
+          saved = undefined;
+        }
+        const session = await dtlsConnect({ ...this.o.dtls, ...connection, ...options.session, trust: creds.trust, host: address, port, serverName: this.o.dtls?.serverName ?? host });
+        const blob = session.resumption;
+        if (store && resumptionChanged(saved, blob)) this.saveResumption(store, uri, blob);
         if (c.closed) {
           this.closing.add(session.close());
           return;
@@ -78,6 +93,8 @@ export class NodeClientChannels {
         c.session = session;
         session.on('data', (d: Uint8Array) => this.sink.data(id, d));
         session.on('close', (err?: Error) => lost(err ? `the DTLS session failed: ${err.message}` : 'the DTLS session was closed', true));
+        this.sink.up(id, { resumed: !!session.info.resumed, connectionId: session.info.connectionId !== undefined });
+        return;
       } else {
         const udp = connectUdp(address, port, (d) => this.sink.data(id, d));
         c.socket = udp.socket;
@@ -86,6 +103,24 @@ export class NodeClientChannels {
       }
       this.sink.up(id);
     })().catch((err: Error) => lost(err.message, false));
+  }
+
+  /** The blob kept for `uri`; a storage that fails gives none (a full handshake), and says why in the log. */
+  private async loadResumption(store: ResumptionStorage, uri: string): Promise<Uint8Array | undefined> {
+    try {
+      return await store.load(uri);
+    } catch (e) {
+      this.sink.log(`could not load the saved DTLS session for ${uri}: ${(e as Error).message}`);
+      return undefined;
+    }
+  }
+
+  /** Writes (or forgets) the blob of `uri` in the background; a failure is logged (the next boot does a full handshake). */
+  private saveResumption(store: ResumptionStorage, uri: string, blob: Uint8Array | undefined): void {
+    const p = (async () => store.save(uri, blob))()
+      .catch((e: Error) => this.sink.log(`could not save the DTLS session for ${uri}: ${e.message}`))
+      .finally(() => this.closing.delete(p));
+    this.closing.add(p);
   }
 
   /** Closes channel `id` (close_notify for a DTLS session); nothing when it is gone. */

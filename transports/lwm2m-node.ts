@@ -15,11 +15,12 @@ import { deviceStore as deviceStoreWithClock } from '../lib/lwm2m/device.js';
 import type { ObjectStore } from '../lib/lwm2m/object-store.js';
 import type { FirmwareOptions } from '../lib/lwm2m/client-firmware.js';
 import type { SendOptions } from '../lib/lwm2m/client-send.js';
+import type { ConnectionIdOption, ResumptionStorage } from '../lib/lwm2m/client-sessions.js';
 import { Lwm2mError } from '../lib/lwm2m/errors.js';
 import type { Path } from '../lib/lwm2m/types.js';
 import { Code, codeText } from '../lib/coap/message.js';
 
-export { FileStorage, MemoryStorage, type Storage, type ClientState } from './lwm2m-storage.js';
+export { FileStorage, MemoryStorage, FileResumptionStorage, MemoryResumptionStorage, type Storage, type ClientState, type ResumptionStorage } from './lwm2m-storage.js';
 export { BootstrapServer, Lwm2mServer, type BootstrapServerOptions, type Lwm2mServerOptions } from './lwm2m-node-servers.js';
 
 const now = () => performance.now();
@@ -40,7 +41,22 @@ export interface Lwm2mClientOptions {
   storage?: Storage;
   transmission?: Partial<TransmissionParameters>;
   /** Extra DTLS options for every session (retransmission timers, MTU, ...). */
-  dtls?: Partial<Omit<ConnectOptions, 'host' | 'port' | 'psk' | 'ecdhe' | 'trust'>>;
+  dtls?: Partial<Omit<ConnectOptions, 'host' | 'port' | 'psk' | 'ecdhe' | 'trust' | 'resume'>>;
+  /**
+   * RFC 9146 Connection ID with the coaps:// servers: `true` (or a CID length, or per server URI
+   * a function) lets a session survive a NAT rebinding: the server follows the client's records
+   * to its new address, and the registration and its observations go on. Default: not offered.
+   */
+  connectionId?: ConnectionIdOption;
+  /** Ask the servers for RFC 5077 session tickets (default: resumption by session ID). */
+  sessionTickets?: boolean;
+  /**
+   * Where the resumption blob of each server is kept across a restart (FileResumptionStorage, or
+   * the device's own): loaded when a session to that server opens, saved when a handshake gave a
+   * new one. After a reboot the first handshake is then an abbreviated one. The blobs hold
+   * master secrets: keep them as the keys are kept.
+   */
+  sessionResumption?: ResumptionStorage;
   /** Preferred content format announced with pct= (default SenML CBOR, 112). */
   preferredContentFormat?: number;
   /** The bootstrap session fails after this long without a bootstrap command (default EXCHANGE_LIFETIME). */
@@ -69,7 +85,8 @@ type Waiter = (e: Lwm2mClientEvent) => boolean;
  * performance.now(), one timer, DTLS sessions (transports/node-dgram.ts) or UDP sockets for
  * its channels, and a Storage for the bootstrapped configuration. Events: 'bootstrapped',
  * 'registered' (location), 'updated' (location), 'deregistered' (location), 'error' (error;
- * retried while someone listens), 'sleeping' and 'awake' (queue mode).
+ * retried while someone listens), 'sleeping' and 'awake' (queue mode), 'session' ({ uri, resumed,
+ * connectionId }: a DTLS session came up, by an abbreviated handshake or not, with a CID or not).
  */
 export class Lwm2mClient extends EventEmitter {
   readonly core: Lwm2mClientCore;
@@ -82,8 +99,11 @@ export class Lwm2mClient extends EventEmitter {
   constructor(readonly opts: Lwm2mClientOptions) {
     super();
     const crypto = opts.crypto ?? nodeCrypto;
-    this.channels = new NodeClientChannels({ ...(opts.dtls ? { dtls: opts.dtls } : {}), crypto }, {
-      up: (id) => this.pump(() => this.core.channelUp(now(), id)),
+    const log = opts.log ?? (() => undefined);
+    this.channels = new NodeClientChannels({ ...(opts.dtls ? { dtls: opts.dtls } : {}), ...(opts.sessionResumption ? { resumption: opts.sessionResumption } : {}), crypto }, {
+      session: (id, saved) => this.core.channelSession(id, saved),
+      up: (id, session) => this.pump(() => this.core.channelUp(now(), id, session)),
+      log,
       data: (id, d) => this.pump(() => this.core.handleDatagram(now(), id, d)),
       gone: (id, reason, wasUp) => this.pump(() => (wasUp ? this.core.channelLost(now(), id, reason) : this.core.channelFailed(now(), id, reason))),
     });
@@ -98,6 +118,8 @@ export class Lwm2mClient extends EventEmitter {
       ...(opts.updateMarginMs ? { updateMarginMs: opts.updateMarginMs } : {}),
       ...(opts.queueMode ? { queueMode: true } : {}),
       ...(opts.firmware ? { firmware: opts.firmware } : {}),
+      ...(opts.connectionId !== undefined ? { connectionId: opts.connectionId } : {}),
+      ...(opts.sessionTickets ? { sessionTickets: true } : {}),
       ...(opts.log ? { log: opts.log } : {}),
       persist: !!opts.storage,
       wallClock: () => Date.now(),
@@ -273,6 +295,9 @@ export class Lwm2mClient extends EventEmitter {
       case 'sleeping':
       case 'awake':
         this.emit(e.type);
+        break;
+      case 'session':
+        this.emit('session', { uri: e.uri, resumed: e.resumed, connectionId: e.connectionId });
         break;
       case 'stopped':
         break;

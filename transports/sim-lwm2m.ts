@@ -9,6 +9,7 @@ import { verifyPeer, type PeerVerdict } from '../lib/dtls/trust.js';
 import { defaultCrypto } from '../lib/crypto/default.js';
 import { BootstrapServerCore, type BootstrapServerCoreOptions, type BootstrapServerEvent } from '../lib/lwm2m/bootstrap-server-core.js';
 import { Lwm2mClientCore, type Lwm2mClientCoreOptions, type Lwm2mClientEvent } from '../lib/lwm2m/client-core.js';
+import { resumptionChanged } from '../lib/lwm2m/client-sessions.js';
 import type { PeerInfo } from '../lib/lwm2m/coap-agent.js';
 import { dtlsCredentials } from '../lib/lwm2m/security.js';
 import { Lwm2mServerCore, type Lwm2mServerCoreOptions, type Lwm2mServerEvent } from '../lib/lwm2m/server-core.js';
@@ -64,14 +65,22 @@ function earliest(...ts: Array<number | undefined>): number | undefined {
 
 export interface SimLwm2mClientOptions extends Omit<Lwm2mClientCoreOptions, 'wake' | 'persist'> {
   /** DTLS settings of every session (retransmission, MTU, crypto); the credentials come from the account. */
-  dtls?: Omit<ConnectionOptions, 'psk' | 'ecdhe' | 'suites' | 'acceptPeerCertificateTypes'>;
+  dtls?: Omit<ConnectionOptions, 'psk' | 'ecdhe' | 'suites' | 'acceptPeerCertificateTypes' | 'resume'>;
   /** Keep the bootstrapped configuration in `saved` (persisted at once). */
   persist?: boolean;
+  /**
+   * The device's flash for the resumption blobs (lib/lwm2m/client-sessions.ts ResumptionStorage,
+   * synchronous here): what survives a simulated reboot.
+   */
+  sessionResumption?: { load(serverUri: string): Uint8Array | undefined; save(serverUri: string, blob: Uint8Array | undefined): void };
 }
 
 interface Link {
   channel: number;
+  uri: string;
   to: PeerAddress;
+  /** The resumption blob loaded for this channel's server (compared with the new one once connected). */
+  saved: Uint8Array | undefined;
   /** The DTLS connection (coaps://); absent for coap://. */
   conn: ClientConnection | undefined;
   trust: KeyStore;
@@ -199,10 +208,14 @@ export class SimLwm2mClient implements SimNode {
 
   private linkEvent(now: number, l: Link, e: DtlsEvent): void {
     switch (e.type) {
-      case 'connected':
+      case 'connected': {
         l.up = true;
-        if (!l.closed) this.core.channelUp(now, l.channel);
+        const store = this.opts.sessionResumption;
+        const blob = l.conn!.resumption;
+        if (store && resumptionChanged(l.saved, blob)) store.save(l.uri, blob);
+        if (!l.closed) this.core.channelUp(now, l.channel, { resumed: !!e.session.resumed, connectionId: e.session.connectionId !== undefined });
         break;
+      }
       case 'data':
         if (!l.closed) this.core.handleDatagram(now, l.channel, e.data);
         break;
@@ -238,10 +251,18 @@ export class SimLwm2mClient implements SimNode {
         const security = this.core.channelSecurity(e.channel);
         if (!security) break;
         const creds = secure ? dtlsCredentials(security, this.opts.dtls?.crypto ?? this.opts.crypto ?? defaultCrypto()) : undefined;
-        const l: Link = { channel: e.channel, to: address, conn: undefined, trust: creds?.trust ?? {}, up: !secure, closed: false };
+        const l: Link = { channel: e.channel, uri: e.uri, to: address, saved: undefined, conn: undefined, trust: creds?.trust ?? {}, up: !secure, closed: false };
         this.links.set(e.channel, l);
         if (creds) {
-          l.conn = new ClientConnection(resolveConfig({ ...this.opts.dtls, ...creds.connection }));
+          const store = this.opts.sessionResumption;
+          l.saved = store?.load(e.uri);
+          const s = this.core.channelSession(e.channel, l.saved)!;
+          if (s.forget) {
+            store?.save(e.uri, undefined);
+            l.saved = undefined;
+          }
+          const wallClock = this.opts.wallClock ? { wallClock: this.opts.wallClock } : {};
+          l.conn = new ClientConnection(resolveConfig({ ...wallClock, ...this.opts.dtls, ...creds.connection, ...s.session }));
           l.conn.start(now);
         } else this.core.channelUp(now, e.channel);
         break;

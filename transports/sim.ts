@@ -50,6 +50,8 @@ export function seededRandom(seed: number): () => number {
 export class SimNetwork {
   now = 0;
   private readonly nodes = new Map<string, SimNode>();
+  /** Where a node's datagrams come from when a NAT rebound it (rebind()). */
+  private readonly publicAddress = new Map<SimNode, PeerAddress>();
   private inflight: Array<{ at: number; order: number; d: SimDatagram }> = [];
   private sent = 0;
   private order = 0;
@@ -73,7 +75,24 @@ export class SimNetwork {
 
   /** Takes a node off the network (datagrams to its address are lost from now on). */
   remove(node: SimNode): void {
-    if (this.nodes.get(peerKey(node.address)) === node) this.nodes.delete(peerKey(node.address));
+    const key = peerKey(this.addressOf(node));
+    if (this.nodes.get(key) === node) this.nodes.delete(key);
+    this.publicAddress.delete(node);
+  }
+
+  /**
+   * A NAT in front of `node` rebinds: from now on its datagrams come from `to`, datagrams to `to`
+   * reach it, and those to the address it had are lost (the NAT forgot that mapping).
+   */
+  rebind(node: SimNode, to: PeerAddress): void {
+    this.remove(node);
+    this.nodes.set(peerKey(to), node);
+    this.publicAddress.set(node, to);
+  }
+
+  /** Where a node's datagrams come from (its address, or the NAT's mapping after rebind()). */
+  addressOf(node: SimNode): PeerAddress {
+    return this.publicAddress.get(node) ?? node.address;
   }
 
   /** Runs until `done()` holds or the virtual clock passes `untilMs`. Returns the time reached. */
@@ -127,7 +146,8 @@ export class SimNetwork {
   /** Moves everything the nodes want to send onto the wire. */
   flush(): void {
     for (const n of this.nodes.values()) {
-      for (let tx = n.pollTransmit(); tx; tx = n.pollTransmit()) this.transmit(n.address, tx.to, tx.data);
+      const from = this.addressOf(n);
+      for (let tx = n.pollTransmit(); tx; tx = n.pollTransmit()) this.transmit(from, tx.to, tx.data);
     }
   }
 

@@ -10,9 +10,12 @@ export {
   BootstrapServer,
   FileStorage,
   MemoryStorage,
+  FileResumptionStorage,
+  MemoryResumptionStorage,
   deviceStore,
   type Lwm2mClientOptions,
   type Lwm2mServerOptions,
   type BootstrapServerOptions,
   type Storage,
+  type ResumptionStorage,
 } from '../../transports/lwm2m-node.js';

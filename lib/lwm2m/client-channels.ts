@@ -70,6 +70,10 @@ export class ClientChannels {
     return this.byId.get(id)?.security;
   }
 
+  uri(id: number): string | undefined {
+    return this.byId.get(id)?.uri;
+  }
+
   address(id: number): PeerAddress {
     return this.byId.get(id)?.address ?? UNKNOWN;
   }

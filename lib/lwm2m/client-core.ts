@@ -8,6 +8,7 @@ import { bootstrapAccount, installFactoryBootstrap, registrationLinks, securityF
 import { Attempts } from './client-attempts.js';
 import { afterFinish, beginBootstrap, bootstrapPersisted } from './client-bootstrap.js';
 import { ClientChannels } from './client-channels.js';
+import { channelSession, type ChannelSession } from './client-sessions.js';
 import type { Lwm2mClientCoreOptions, Lwm2mClientEvent } from './client-driver.js';
 import { createFirmware, type FirmwareUpdate } from './client-firmware.js';
 import { deadlineOf, IDLE, type ClientContext, type ClientPhase } from './client-phases.js';
@@ -202,8 +203,33 @@ export class Lwm2mClientCore {
     return { version: 1, endpoint: this.opts.endpoint, objects: this.store.snapshot([0, 1]) };
   }
 
-  /** The channel asked for by an 'open' event is up (the DTLS handshake completed). */
-  channelUp(now: number, channel: number): void {
+  /**
+   * What to open a coaps:// channel's DTLS session with besides its credentials: the Connection
+   * ID and ticket options, and `saved` (the blob the application kept for this server, see
+   * ResumptionStorage) as `resume` when it belongs to the channel's account. `forget` is set
+   * when the saved blob is unusable (the driver tells the storage to drop it). Returns a secret
+   * (the blob): to the DTLS layer only. Undefined when the channel is gone.
+   */
+  channelSession(channel: number, saved?: Uint8Array): { session: ChannelSession; forget: boolean } | undefined {
+    const security = this.channels.security(channel);
+    const uri = this.channels.uri(channel);
+    if (!security || uri === undefined) return undefined;
+    const { session, refused } = channelSession(this.opts, uri, security, saved);
+    if (refused) this.log(`the saved DTLS session for ${uri} is not offered: ${refused}`);
+    else if (session.resume) this.log(`offering ${uri} to resume the saved DTLS session`);
+    return { session, forget: refused !== undefined };
+  }
+
+  /**
+   * The channel asked for by an 'open' event is up (the DTLS handshake completed; `session`
+   * says how, for a coaps:// channel: a 'session' event tells the application).
+   */
+  channelUp(now: number, channel: number, session?: { resumed: boolean; connectionId: boolean }): void {
+    const uri = this.channels.uri(channel);
+    if (session && uri !== undefined && !this.channels.isUp(channel)) {
+      this.log(`DTLS session with ${uri} ${session.resumed ? 'resumed (abbreviated handshake)' : 'established'}${session.connectionId ? ' with a Connection ID' : ''}`);
+      this.events.push({ type: 'session', channel, uri, ...session });
+    }
     if (this.channels.markUp(channel)) {
       if (this.firmware?.owns(channel)) this.firmware.channelUp(now, channel);
       else this.phase = onChannelUp(this.cx, now, this.phase, channel);

@@ -2,6 +2,7 @@ import type { TransmissionParameters } from '../coap/config.js';
 import type { CryptoProvider } from '../crypto/provider.js';
 import type { FactoryBootstrap } from './client-accounts.js';
 import type { FirmwareOptions } from './client-firmware.js';
+import type { ConnectionIdOption } from './client-sessions.js';
 import type { WallClock } from './device.js';
 import type { ObjectStore } from './object-store.js';
 import type { SecurityConfig } from './security.js';
@@ -52,6 +53,14 @@ export interface Lwm2mClientCoreOptions {
    * should call handleTimeout(now) soon (pollTimeout() tells when).
    */
   wake?: () => void;
+  /**
+   * RFC 9146 Connection ID with the coaps:// servers (client-sessions.ts): the session survives
+   * a NAT rebinding (the server follows our records to the new address; the registration and
+   * its observations go on). Default: not offered.
+   */
+  connectionId?: ConnectionIdOption;
+  /** Ask the servers for RFC 5077 session tickets (default: resumption by session ID). */
+  sessionTickets?: boolean;
   /** Human-readable progress lines (no secrets). */
   log?: (line: string) => void;
 }
@@ -65,6 +74,11 @@ export type Lwm2mClientEvent =
   | { type: 'open'; channel: number; uri: string; mode: SecurityConfig['mode'] }
   /** Close a channel (close_notify). Send what pollTransmit() gave for it first. */
   | { type: 'close'; channel: number }
+  /**
+   * The DTLS session of a channel is up: `resumed` by an abbreviated handshake (RFC 5246 §7.3),
+   * with a Connection ID (RFC 9146) or not.
+   */
+  | { type: 'session'; channel: number; uri: string; resumed: boolean; connectionId: boolean }
   /** Write persistentState() (e.g. atomically to a file), then call persisted(). */
   | { type: 'persist' }
   | { type: 'bootstrapped' }

@@ -11,6 +11,7 @@ export { AttributeStore, NOTIFICATION_ATTRIBUTES, type AttributeName, type Attri
 export { FirmwareState, UpdateResult, type FirmwareOptions } from './client-firmware.js';
 export { checkRegistrationLinks, checkDiscoverLinks, Lwm2mLinkError } from './link-check.js';
 export type { SendOptions } from './client-send.js';
+export type { ChannelSession, ConnectionIdOption, ResumptionStorage } from './client-sessions.js';
 export type { TimedRecord } from './codec/senml.js';
 export { CoapAgent, type PeerInfo, type CoapAnswer, type AgentEvent } from './coap-agent.js';
 export { registrationLinks, type FactoryBootstrap, type ServerAccountInfo } from './client-accounts.js';

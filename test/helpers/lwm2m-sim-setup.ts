@@ -3,6 +3,7 @@
  * LwM2M server and one client, all PSK over the sans-IO DTLS engine, on a SimNetwork.
  */
 import '../../lib/crypto/node.js';
+import type { EndpointOptions } from '../../lib/dtls/endpoint.js';
 import { pskMap } from '../../lib/dtls/keystore.js';
 import { deviceStore } from '../../lib/lwm2m/device.js';
 import { DEVICE, FIRMWARE_UPDATE, SECURITY, SERVER } from '../../lib/lwm2m/objects.js';
@@ -44,6 +45,8 @@ export interface SimSetupOptions {
   /** Leave the bootstrap server out (nobody answers at BS). */
   noBootstrapServer?: boolean;
   client?: Partial<SimLwm2mClientOptions>;
+  /** More options of the LwM2M server's DTLS endpoint (a Connection ID, the session cache, ...). */
+  serverDtls?: Omit<EndpointOptions, 'wake' | 'psk'>;
   /** Every core's log lines. */
   log?: (who: 'client' | 'server' | 'bootstrap', line: string) => void;
 }
@@ -53,7 +56,7 @@ export function simSetup(o: SimSetupOptions = {}) {
   const clock = () => EPOCH + net.now;
   const log = o.log;
   const logTo = (who: 'client' | 'server' | 'bootstrap') => (log ? { log: (line: string) => log(who, line) } : {});
-  const server = net.add(new SimLwm2mServer(DM, { objects: [SECURITY, SERVER, DEVICE, FIRMWARE_UPDATE, TEMPERATURE], wallClock: clock, ...logTo('server') }, { psk: pskMap([[DM_PSK.identity, DM_PSK.key]]) }));
+  const server = net.add(new SimLwm2mServer(DM, { objects: [SECURITY, SERVER, DEVICE, FIRMWARE_UPDATE, TEMPERATURE], wallClock: clock, ...logTo('server') }, { ...o.serverDtls, psk: pskMap([[DM_PSK.identity, DM_PSK.key]]) }));
   const account = { shortServerId: 101, uri: `coaps://${DM.address}:${DM.port}`, lifetimeS: o.lifetimeS ?? 300, security: { mode: 'psk' as const, ...DM_PSK } };
   const bs = o.noBootstrapServer
     ? undefined
