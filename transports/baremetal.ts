@@ -12,7 +12,7 @@
  * uses sys_timeout(). In an embedded JS runtime (QuickJS, Espruino, Moddable XS), bind these
  * to the runtime's socket and timer objects. See the README's porting guide.
  */
-import type { PskClientConnection } from '../lib/dtls/handshake/client-psk.js';
+import type { DtlsConnection } from '../lib/dtls/connection.js';
 import type { SessionInfo } from '../lib/dtls/events.js';
 import type { DtlsError } from '../lib/dtls/errors.js';
 import { CoapClientEndpoint, type OutgoingRequest } from '../lib/coap/client-endpoint.js';
@@ -38,7 +38,7 @@ export class BaremetalDtlsClient {
 
   constructor(
     private readonly shim: UdpShim,
-    readonly connection: PskClientConnection,
+    readonly connection: DtlsConnection,
     private readonly on: DtlsDriverEvents = {},
   ) {}
 
@@ -91,7 +91,7 @@ export class BaremetalCoapsClient {
 
   constructor(
     private readonly shim: UdpShim,
-    readonly connection: PskClientConnection,
+    readonly connection: DtlsConnection,
     random: (n: number) => Uint8Array,
     params: Partial<TransmissionParameters> = {},
   ) {
