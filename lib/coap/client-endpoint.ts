@@ -1,4 +1,4 @@
-import { toHex } from '../bytes/util.js';
+import { toHex, utf8 } from '../bytes/util.js';
 import { TimerQueue } from '../timers/timer-queue.js';
 import { encodedSize } from './codec.js';
 import { DEFAULT_TRANSMISSION, type TransmissionParameters } from './config.js';
@@ -70,7 +70,7 @@ interface ClientExchange<P> {
  * exchanges matched by token per peer (piggybacked, separate and NON responses, timeouts,
  * observations), RST for stray responses and pings. Sans-IO, generic over the transport's peer
  * handle P. A client-only endpoint (a small device's, transports/baremetal.ts) serves nothing: a
- * CON request is rejected with RST (RFC 7252 §4.2), a NON one ignored. CoapEndpoint adds the
+ * CON request gets 4.02 or 4.04, a NON one is ignored. CoapEndpoint adds the
  * server side (and the amplification protection and limits a server needs) by overriding the
  * protected hooks, so a client-only build leaves all of that out.
  */
@@ -195,9 +195,16 @@ export class CoapClientEndpoint<P> {
 
   // === what the server side overrides =====================================================
 
-  /** A request (its options checked by nothing yet). A client-only endpoint serves nothing: RST a CON (RFC 7252 §4.2). */
+  /**
+   * A request (its options not checked yet). A client-only endpoint has no resources: a CON gets
+   * 4.02 for an unknown critical option or a bad length (RFC 7252 §5.4.1, §5.4.3), else 4.04,
+   * piggybacked; a NON is ignored.
+   */
   protected serve(now: number, peer: P, m: CoapMessage, _size: number): void {
-    if (m.type === MessageType.CON) this.messages.answer(now, peer, emptyMessage(MessageType.RST, m.messageId));
+    if (m.type !== MessageType.CON) return;
+    const reject = checkOptions(m.options, true).reject;
+    const code = reject ? reject.code : Code.NotFound;
+    this.messages.answer(now, peer, { type: MessageType.ACK, code, messageId: m.messageId, token: m.token, options: [], payload: reject ? utf8(reject.diagnostic) : EMPTY });
   }
   /** An ACK, RST or CON failure for a message ID no client exchange has (a notification or separate response we sent). */
   protected unmatched(_peer: P, _messageId: number, _how: 'acked' | 'reset' | 'failed'): void {}
