@@ -12,10 +12,10 @@
  * uses sys_timeout(). In an embedded JS runtime (QuickJS, Espruino, Moddable XS), bind these
  * to the runtime's socket and timer objects. See the README's porting guide.
  */
-import type { PskClientConnection } from '../lib/dtls/handshake/client-psk.js';
+import type { DtlsConnection } from '../lib/dtls/connection.js';
 import type { SessionInfo } from '../lib/dtls/events.js';
 import type { DtlsError } from '../lib/dtls/errors.js';
-import { CoapEndpoint, type OutgoingRequest } from '../lib/coap/endpoint.js';
+import { CoapClientEndpoint, type OutgoingRequest } from '../lib/coap/client-endpoint.js';
 import type { CoapMessage } from '../lib/coap/message.js';
 import type { TransmissionParameters } from '../lib/coap/config.js';
 
@@ -38,7 +38,7 @@ export class BaremetalDtlsClient {
 
   constructor(
     private readonly shim: UdpShim,
-    readonly connection: PskClientConnection,
+    readonly connection: DtlsConnection,
     private readonly on: DtlsDriverEvents = {},
   ) {}
 
@@ -83,7 +83,7 @@ export class BaremetalDtlsClient {
  * at the earlier of the two engines' deadlines.
  */
 export class BaremetalCoapsClient {
-  readonly endpoint: CoapEndpoint<'server'>;
+  readonly endpoint: CoapClientEndpoint<'server'>;
   private readonly waiting = new Map<number, { resolve: (m: CoapMessage) => void; reject: (e: Error) => void }>();
   private connected: { resolve: (i: SessionInfo) => void; reject: (e: Error) => void } | undefined;
   private failure: Error | undefined;
@@ -91,11 +91,11 @@ export class BaremetalCoapsClient {
 
   constructor(
     private readonly shim: UdpShim,
-    readonly connection: PskClientConnection,
+    readonly connection: DtlsConnection,
     random: (n: number) => Uint8Array,
     params: Partial<TransmissionParameters> = {},
   ) {
-    this.endpoint = new CoapEndpoint<'server'>(params, random);
+    this.endpoint = new CoapClientEndpoint<'server'>(params, random);
   }
 
   /** Runs the DTLS handshake. */

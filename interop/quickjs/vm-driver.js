@@ -61,8 +61,8 @@
   var PSK = { identity: ascii('Client_identity'), key: ascii('secretPSK') };
 
   function newConnection() {
-    var cfg = C.resolveConfig({ crypto: C.createPurePskCrypto(random), suites: [0xc0a8], psk: PSK });
-    return new C.PskClientConnection(cfg);
+    var cfg = C.resolveBasicConfig({ crypto: C.createPurePskCrypto(random), suites: [0xc0a8], psk: PSK });
+    return new C.BasicPskClientConnection(cfg);
   }
 
   g.__receive = function (ab) {

@@ -1,6 +1,7 @@
 /** CoAP (RFC 7252, 7959, 7641, 6690), sans-IO. The Node client and server are added by lib/entry/coap.ts (`coaps/coap`). */
 export { CoapResponse, type IncomingRequest, type Method } from './api-types.js';
 export { Router, type ResourceDescription } from './router.js';
+export { CoapClientEndpoint } from './client-endpoint.js';
 export { CoapEndpoint, type CoapEvent, type OutgoingRequest, type OutgoingResponse } from './endpoint.js';
 export { CoapServerCore } from './server-core.js';
 export { MessageLayer } from './message-layer.js';

@@ -219,6 +219,18 @@ function checkPskOption(o: ClientPskOption): CheckedPsk | ((hint: Uint8Array | u
 
 /** The configuration from the options, every one checked (a typed INVALID_ARGUMENT naming it otherwise). */
 export function resolveConfig(o: ConnectionOptions = {}): ConnectionConfig {
+  return resolveOptions(o, decodeResumeOption);
+}
+
+/**
+ * resolveConfig for a build without session resumption (BasicPskClientConnection, a small
+ * device): the same checks, but a `resume` blob is refused (its codec is left out).
+ */
+export function resolveBasicConfig(o: ConnectionOptions = {}): ConnectionConfig {
+  return resolveOptions(o, undefined);
+}
+
+function resolveOptions(o: ConnectionOptions, decodeResume: ((blob: Uint8Array) => ClientResumption) | undefined): ConnectionConfig {
   if (typeof o !== 'object' || o === null) throw new DtlsError('INVALID_ARGUMENT', 'options must be an object');
   const opt = <T>(v: T | undefined, dflt: T, check: (name: string, v: unknown) => T, name: string): T => (v === undefined ? dflt : check(name, v));
   const int = (min: number, max: number) => (name: string, v: unknown) => integerOption(name, v, min, max);
@@ -245,7 +257,11 @@ export function resolveConfig(o: ConnectionOptions = {}): ConnectionConfig {
     sessionTickets: opt(o.sessionTickets, false, booleanOption, 'sessionTickets'),
   };
   if (o.wallClock !== undefined) cfg.wallClock = functionOption<() => number>('wallClock', o.wallClock);
-  if (o.resume !== undefined) cfg.resume = o.resume instanceof Uint8Array ? decodeResumeOption(o.resume) : o.resume;
+  if (o.resume !== undefined) {
+    if (!(o.resume instanceof Uint8Array)) cfg.resume = o.resume;
+    else if (decodeResume) cfg.resume = decodeResume(o.resume);
+    else throw new DtlsError('INVALID_ARGUMENT', 'resume: this build has no session resumption (use resolveConfig)');
+  }
   if (o.connectionId !== undefined && o.connectionId !== false) {
     const c = o.connectionId;
     cfg.connectionId = c === true ? new Uint8Array(0) : typeof c === 'number' ? crypto.random(integerOption('connectionId', c, 0, 255)) : bytesOption('connectionId', c, { max: 255 });

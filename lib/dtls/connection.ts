@@ -7,14 +7,12 @@ import { Reassembler, type HandshakeMessage } from './handshake/reassembler.js';
 import { DONE, STALE, type Done, type Handshake, type HandshakeState, type Stale } from './handshake/state.js';
 import { copyRecord, RecordDrop, RecordLayer } from './record/record-layer.js';
 import type { PeerVerdict } from './trust.js';
-import { encodeClientResumption, type ClientResumption } from './resumption.js';
+import type { ClientResumption } from './resumption.js';
 import { decodeAlert, encodeAlert } from './wire/alert.js';
 import { isChangeCipherSpec } from './wire/change-cipher-spec.js';
 import { AlertDescription, AlertLevel, ContentType, HandshakeType } from './wire/constants.js';
 import { decodeHandshakeFragments } from './wire/handshake.js';
 import type { RawRecord } from './wire/record.js';
-import type { SessionSnapshot } from './session-snapshot.js';
-import { exportSession, restoreRecordLayer, restoredSessionInfo } from './session-export.js';
 
 /**
  * RFC 6347 §4.2.4: "for at least twice the default MSL defined for [TCP], when in the
@@ -41,8 +39,9 @@ type ConnectionState =
  * deadline and events come out. It joins the record layer (record/record-layer.ts), the
  * handshake's states (handshake/, one type per state, each returning the next), the last
  * flight and its retransmission timer, alerts, the idle timer and application data. A
- * failed or closed connection stays so. ClientConnection, PskClientConnection and
- * ServerConnection give it its first handshake state.
+ * failed or closed connection stays so. ClientConnection, PskClientConnection,
+ * BasicPskClientConnection and ServerConnection give it its first handshake state; a session
+ * store's snapshot and the client's resumption blob are ExportableConnection's.
  */
 export class DtlsConnection {
   private st: ConnectionState;
@@ -74,7 +73,7 @@ export class DtlsConnection {
   private readonly events: DtlsEvent[] = [];
 
   constructor(
-    private readonly cfg: ConnectionConfig,
+    protected readonly cfg: ConnectionConfig,
     initial: HandshakeState,
     o: { messageSeq?: number; recordSeq?: number; restart?: (staleServerRandom: Uint8Array) => HandshakeState } = {},
   ) {
@@ -123,14 +122,9 @@ export class DtlsConnection {
     return this.restarted ? 1 : 0;
   }
 
-  /**
-   * Client, once connected: what it needs to resume this session later with an abbreviated
-   * handshake (give it back as the `resume` option), as a small blob, if the server allowed
-   * resumption (a session_id or a ticket, and extended master secret). **It holds the master
-   * secret**: store it as you store the key, never log it.
-   */
-  get resumption(): Uint8Array | undefined {
-    return this.resumable && encodeClientResumption(this.resumable);
+  /** Client, once connected: what it keeps to resume this session (ExportableConnection encodes it). */
+  protected get clientResumption(): ClientResumption | undefined {
+    return this.resumable;
   }
 
   /** The handshake state's name (diagnostics), or the phase after the handshake. */
@@ -261,27 +255,21 @@ export class DtlsConnection {
     if (held.length === 0) this.held = undefined;
   }
 
-  /**
-   * The established session as a session store keeps it (lib/dtls/session-snapshot.ts), with
-   * `writeSequenceLease` the first write sequence number not reserved. Holds secrets (keys,
-   * master secret). Undefined unless connected with `exportable` set.
-   */
-  snapshot(role: 'client' | 'server', writeSequenceLease: number): SessionSnapshot | undefined {
+  /** The established session's record layer and master secret (kept only with `exportable`), for a session store. */
+  protected get exportable(): { records: RecordLayer; session: SessionInfo; master: Uint8Array } | undefined {
     const st = this.st;
-    if (st.phase !== 'connected' || !st.master) return undefined;
-    return exportSession(this.records, st.session, st.master, role, writeSequenceLease);
+    return st.phase === 'connected' && st.master ? { records: this.records, session: st.session, master: st.master } : undefined;
   }
 
   /**
-   * Continues an established session from a store's snapshot (another process, a restart):
-   * writing at its lease, with its keys, window and CIDs. The caller saves a higher lease before
-   * it lets records out (setWriteLimit): the snapshot's own range may have been used.
+   * Continues an established session (a session store's snapshot, session-export.ts): connected
+   * at once with this record layer, nothing sent at or past `writeLimit` until it is raised.
    */
-  protected restoreFrom(now: number, snap: SessionSnapshot): void {
+  protected restoreConnected(now: number, records: RecordLayer, session: SessionInfo, master: Uint8Array, writeLimit: number): void {
     this.now = now;
-    this.records = restoreRecordLayer(this.cfg, snap);
-    this.writeLimit = snap.writeSequenceLease; // nothing goes out until a new lease is saved
-    this.st = { phase: 'connected', session: restoredSessionInfo(snap), master: this.cfg.exportable ? snap.masterSecret.slice() : undefined };
+    this.records = records;
+    this.writeLimit = writeLimit;
+    this.st = { phase: 'connected', session, master: this.cfg.exportable ? master.slice() : undefined };
     this.flight.release();
     this.touch();
   }

@@ -1,9 +1,11 @@
 /**
  * The smallest build: a PSK-only DTLS client with a CoAP client, for a small JS runtime
- * through the bare-metal shim. Leaves out ECDHE, X.509, the server, LwM2M and every node: module.
+ * through the bare-metal shim. Leaves out ECDHE, X.509, the server (DTLS and CoAP), LwM2M,
+ * Connection ID, session resumption and export, and every node: module
+ * (BasicPskClientConnection, resolveBasicConfig, CoapClientEndpoint).
  */
-export { PskClientConnection } from '../dtls/handshake/client-psk.js';
-export { resolveConfig } from '../dtls/config.js';
+export { BasicPskClientConnection } from '../dtls/handshake/client-psk-basic.js';
+export { resolveBasicConfig } from '../dtls/config.js';
 export { DtlsError } from '../dtls/errors.js';
 export { createPurePskCrypto } from '../crypto/pure-psk.js';
 export { BaremetalDtlsClient, BaremetalCoapsClient, type UdpShim } from '../../transports/baremetal.js';

@@ -1,6 +1,7 @@
 import type { ConnectionConfig } from '../config.js';
-import { DtlsConnection } from '../connection.js';
+import { ExportableConnection } from '../exportable-connection.js';
 import { DtlsError } from '../errors.js';
+import { CLIENT_SESSION_FEATURES } from './client-features.js';
 import { ClientIdle } from './client-states.js';
 
 /**
@@ -8,9 +9,9 @@ import { ClientIdle } from './client-states.js';
  * PSK-only build for a small device leaves all of it out (ClientConnection has both suites).
  * Call start() once, then drive it.
  */
-export class PskClientConnection extends DtlsConnection {
+export class PskClientConnection extends ExportableConnection {
   constructor(cfg: ConnectionConfig) {
     if (ClientIdle.suites(cfg, undefined).length === 0) throw new DtlsError('INVALID_ARGUMENT', 'a PSK client needs a psk');
-    super(cfg, new ClientIdle(undefined), { restart: (stale) => new ClientIdle(undefined, stale) });
+    super(cfg, new ClientIdle(undefined, CLIENT_SESSION_FEATURES), { restart: (stale) => new ClientIdle(undefined, CLIENT_SESSION_FEATURES, stale) });
   }
 }

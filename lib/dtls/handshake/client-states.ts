@@ -4,21 +4,18 @@ import { DtlsError } from '../errors.js';
 import type { PeerIdentity } from '../keystore.js';
 import { encodeClientHello, type ClientHello } from '../wire/client-hello.js';
 import { CipherSuite, DTLS_1_2, ExtensionType, HandshakeType } from '../wire/constants.js';
-import { decodeConnectionId, encodeConnectionId } from '../wire/connection-id.js';
-import { findExtension, type Extension } from '../wire/extensions.js';
+import type { Extension } from '../wire/extensions.js';
 import { decodeHelloVerifyRequest } from '../wire/hello-verify-request.js';
 import { decodePskIdentity, encodePskIdentity, pskPremasterSecret } from '../wire/psk-key-exchange.js';
 import { decodeServerHello, type ServerHello } from '../wire/server-hello.js';
-import { deriveSecrets, ExpectChangeCipherSpec, installKeys } from './finish.js';
-import { resumedSecrets } from './abbreviated.js';
-import { wallTime } from './wall-time.js';
-import { checkResumedServerHello, classifyServerHello, clientTicketExtension, mayOfferResumption, resumptionOffer, serverPromisesTicket, type ResumptionOffer } from './resumption-rules.js';
+import { deriveSecrets, ExpectChangeCipherSpec } from './finish.js';
+import type { ResumptionOffer } from './resumption-rules.js';
 import type { ClientResumption } from '../resumption.js';
 import type { FlightItem } from './flights.js';
 import { computeVerifyData } from './key-schedule.js';
 import { baseHelloExtensions, checkServerHelloExtensions, readRecordSize, recordSizeExtensions } from './negotiation.js';
 import type { HandshakeMessage } from './reassembler.js';
-import { expectMessage, STALE, type Handshake, type HandshakeState, type Hellos, type Stale } from './state.js';
+import { expectMessage, STALE, type Handshake, type HandshakeState, type Hellos, type NegotiatedCid, type Stale } from './state.js';
 import { Transcript } from './transcript.js';
 
 /**
@@ -41,6 +38,26 @@ export interface EcdheClientSupport {
 }
 
 /**
+ * What the full build adds to the client (client-features.ts): Connection ID (RFC 9146) and
+ * session resumption (RFC 5246 §7.3, RFC 5077). Without it (BasicPskClientConnection) the
+ * client offers neither, and a build for a small device leaves out their codecs and rules.
+ */
+export interface ClientSessionFeatures {
+  /** The ClientHello's connection_id extension, when `cfg.connectionId` asks for one. */
+  cidExtension(cfg: ConnectionConfig): Extension | undefined;
+  /** The CIDs agreed by the ServerHello (its connection_id extension answering ours), if any. */
+  agreedCid(cfg: ConnectionConfig, sh: ServerHello): NegotiatedCid | undefined;
+  /** The session to offer from `cfg.resume` (when it may be), and the ClientHello's session_ticket extension. */
+  offer(hs: Handshake, suites: readonly number[]): { offer?: ResumptionOffer; resume?: ClientResumption; extension?: Extension };
+  /** Whether a NewSessionTicket follows this ServerHello (RFC 5077 §3.2). */
+  promisesTicket(sh: ServerHello, offered: readonly Extension[]): boolean;
+  /** Whether the ServerHello resumes the offered session (it echoes the offered session_id). */
+  resumes(offer: ResumptionOffer | undefined, sh: ServerHello): boolean;
+  /** The abbreviated handshake of a resumed session: its keys installed, waiting for the server's ChangeCipherSpec. */
+  abbreviated(hs: Handshake, resume: ClientResumption, sh: ServerHello, hellos: Hellos, transcript: Transcript, ticket: boolean): HandshakeState;
+}
+
+/**
  * The client's own part of its last flight, chosen by the suite: the messages before
  * ChangeCipherSpec, the premaster secret, and whom the handshake authenticates.
  */
@@ -57,6 +74,7 @@ export class ClientIdle implements HandshakeState {
   readonly name = 'ClientIdle';
   constructor(
     private readonly ecdhe: EcdheClientSupport | undefined,
+    private readonly features: ClientSessionFeatures | undefined,
     /** Starting over: the abandoned handshake's server random, whose late ServerHello must be ignored. */
     private readonly staleServerRandom?: Uint8Array,
   ) {}
@@ -76,13 +94,13 @@ export class ClientIdle implements HandshakeState {
     const suites = ClientIdle.suites(cfg, this.ecdhe);
     if (suites.length === 0) throw new DtlsError('INVALID_ARGUMENT', 'a client needs a psk, or trusted server keys for ECDHE');
     const extensions = [...baseHelloExtensions(), ...recordSizeExtensions(cfg)];
-    if (cfg.connectionId) extensions.push({ type: ExtensionType.connection_id, data: encodeConnectionId(cfg.connectionId) });
+    const f = this.features;
+    const cidExt = f?.cidExtension(cfg);
+    if (cidExt) extensions.push(cidExt);
     if (this.ecdhe && suites.includes(CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8)) extensions.push(...this.ecdhe.helloExtensions(cfg));
     // RFC 5246 §7.3 / RFC 5077: offer the session to resume, when there is one that may be
-    const resume = cfg.resume && mayOfferResumption(wallTime(hs), cfg.resume) && suites.includes(cfg.resume.session.cipherSuite) ? cfg.resume : undefined;
-    const offer = resume && resumptionOffer(cfg.crypto, resume);
-    const ticketExt = clientTicketExtension(offer, cfg.sessionTickets);
-    if (ticketExt) extensions.push(ticketExt);
+    const { offer, resume, extension } = f ? f.offer(hs, suites) : {};
+    if (extension) extensions.push(extension);
     const hello: ClientHello = {
       clientVersion: DTLS_1_2,
       random: cfg.crypto.random(32),
@@ -92,13 +110,14 @@ export class ClientIdle implements HandshakeState {
       compressionMethods: new Uint8Array([0]),
       extensions,
     };
-    return ExpectServerHello.send(hs, hello, 0, { ecdhe: this.ecdhe, staleServerRandom: this.staleServerRandom, offer, resume });
+    return ExpectServerHello.send(hs, hello, 0, { ecdhe: this.ecdhe, features: f, staleServerRandom: this.staleServerRandom, offer, resume });
   }
 }
 
 /** What the client's hello carried besides the ClientHello itself. */
 interface HelloContext {
   readonly ecdhe: EcdheClientSupport | undefined;
+  readonly features: ClientSessionFeatures | undefined;
   /** Starting over: the abandoned handshake's server random (its late ServerHello is ignored). */
   readonly staleServerRandom: Uint8Array | undefined;
   /** The session offered for resumption, and the state it came from. */
@@ -142,7 +161,8 @@ export class ExpectServerHello implements HandshakeState {
     if (!this.hello.cipherSuites.includes(sh.cipherSuite)) throw new DtlsError('ILLEGAL_PARAMETER', `server chose cipher suite 0x${sh.cipherSuite.toString(16)} that was not offered`);
     if (sh.compressionMethod !== 0) throw new DtlsError('ILLEGAL_PARAMETER', 'server chose a compression method');
     const { extendedMasterSecret } = checkServerHelloExtensions(sh.extensions, offered);
-    const ticket = serverPromisesTicket(sh, offered);
+    const f = this.ctx.features;
+    const ticket = !!f && f.promisesTicket(sh, offered);
     const limits = readRecordSize(cfg, sh.extensions, offered);
     hs.records.sendLimit = limits.sendLimit;
     hs.records.receiveLimit = limits.receiveLimit;
@@ -151,14 +171,13 @@ export class ExpectServerHello implements HandshakeState {
     }
     const psk = sh.cipherSuite === PSK;
     const { offer, resume } = this.ctx;
-    const resumed = offer && resume && classifyServerHello(offer, sh) === 'resumed';
+    const resumed = offer && resume && f && f.resumes(offer, sh);
     // Keep the messages when we may have to sign them in a CertificateVerify.
     const transcript = new Transcript(cfg.crypto, !resumed && !psk && !!cfg.ecdhe);
     transcript.add(HandshakeType.client_hello, this.messageSeq, this.body);
     transcript.add(m.msgType, m.messageSeq, m.body);
     // RFC 9146 §3: the server's CID goes in our records, ours (possibly empty) in its records
-    const cidExt = findExtension(sh.extensions, ExtensionType.connection_id);
-    const connectionId = cidExt && cfg.connectionId ? { read: cfg.connectionId, write: decodeConnectionId(cidExt.data).slice() } : undefined;
+    const connectionId = f?.agreedCid(cfg, sh);
     if (connectionId) hs.records.readCidLength = connectionId.read.length;
     const hellos: Hellos = {
       suite: sh.cipherSuite,
@@ -170,10 +189,7 @@ export class ExpectServerHello implements HandshakeState {
       ...(connectionId ? { connectionId } : {}),
     };
     if (resumed) {
-      // RFC 5246 §7.3: the abbreviated handshake; the session's master secret with the new randoms
-      checkResumedServerHello(resume.session, sh);
-      installKeys(hs, 'client', hellos, resume.session.masterSecret);
-      return new ExpectChangeCipherSpec('client', resumedSecrets(resume.session, hellos, transcript), { resumed: true, ticketExpected: ticket, kept: resume });
+      return f.abbreviated(hs, resume, sh, hellos, transcript, ticket);
     }
     if (psk) return new ExpectPskServerKeyExchange(hellos, transcript);
     if (!this.ctx.ecdhe) throw new DtlsError('INTERNAL', 'suite not supported by this build');

@@ -1,7 +1,8 @@
 import type { ConnectionConfig } from '../config.js';
-import { DtlsConnection } from '../connection.js';
+import { ExportableConnection } from '../exportable-connection.js';
 import { DtlsError } from '../errors.js';
 import { ECDHE_CLIENT } from './client-ecdhe.js';
+import { CLIENT_SESSION_FEATURES } from './client-features.js';
 import { ClientIdle } from './client-states.js';
 
 /**
@@ -10,9 +11,9 @@ import { ClientIdle } from './client-states.js';
  * checked through a `verify-peer` event answered with resolvePeer(), so trust decisions may be
  * asynchronous. Call start() once, then drive it.
  */
-export class ClientConnection extends DtlsConnection {
+export class ClientConnection extends ExportableConnection {
   constructor(cfg: ConnectionConfig) {
     if (ClientIdle.suites(cfg, ECDHE_CLIENT).length === 0) throw new DtlsError('INVALID_ARGUMENT', 'a client needs a psk, or trusted server keys for ECDHE');
-    super(cfg, new ClientIdle(ECDHE_CLIENT), { restart: (stale) => new ClientIdle(ECDHE_CLIENT, stale) });
+    super(cfg, new ClientIdle(ECDHE_CLIENT, CLIENT_SESSION_FEATURES), { restart: (stale) => new ClientIdle(ECDHE_CLIENT, CLIENT_SESSION_FEATURES, stale) });
   }
 }

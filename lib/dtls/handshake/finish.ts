@@ -2,7 +2,6 @@ import { ctEqual } from '../../bytes/util.js';
 import { DtlsError } from '../errors.js';
 import { identityBytes, type SessionInfo } from '../events.js';
 import type { PeerIdentity } from '../keystore.js';
-import { Ccm8CidProtection } from '../record/ccm8-cid.js';
 import { Ccm8Protection } from '../record/protection.js';
 import { HandshakeType } from '../wire/constants.js';
 import { decodeFinished } from '../wire/finished.js';
@@ -54,8 +53,8 @@ export function installKeys(hs: Handshake, role: Role, hellos: Hellos, master: U
   const theirs = role === 'client' ? kb.server : kb.client;
   // RFC 9146: records carry the CID their receiver asked for, in the directions that have one
   const cid = hellos.connectionId;
-  hs.records.installWrite(cid && cid.write.length > 0 ? new Ccm8CidProtection(c, mine, cid.write, hs.cfg.cidPadding) : new Ccm8Protection(c, mine));
-  hs.records.installRead(cid && cid.read.length > 0 ? new Ccm8CidProtection(c, theirs, cid.read) : new Ccm8Protection(c, theirs));
+  hs.records.installWrite(cid && cid.write.length > 0 ? cid.protection(c, mine, cid.write, hs.cfg.cidPadding) : new Ccm8Protection(c, mine));
+  hs.records.installRead(cid && cid.read.length > 0 ? cid.protection(c, theirs, cid.read) : new Ccm8Protection(c, theirs));
 }
 
 /** How this handshake ends (RFC 5246 §7.3; RFC 5077 §3). */

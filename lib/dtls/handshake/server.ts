@@ -1,7 +1,8 @@
 import { MAX_PSK_KEY, type ConnectionConfig } from '../config.js';
 import type { SessionSnapshot } from '../session-snapshot.js';
-import { DtlsConnection } from '../connection.js';
+import { ExportableConnection } from '../exportable-connection.js';
 import { DtlsError } from '../errors.js';
+import { ccm8CidProtection } from '../record/ccm8-cid.js';
 import { decodeClientHello, type ClientHello } from '../wire/client-hello.js';
 import { CipherSuite, DTLS_1_2, ExtensionType, HandshakeType } from '../wire/constants.js';
 import { decodeConnectionId, encodeConnectionId } from '../wire/connection-id.js';
@@ -29,7 +30,7 @@ import { Transcript } from './transcript.js';
  * (`psk-request`, `verify-peer`) answered with providePsk()/resolvePeer(), so they may be
  * asynchronous.
  */
-export class ServerConnection extends DtlsConnection {
+export class ServerConnection extends ExportableConnection {
   constructor(
     cfg: ConnectionConfig,
     /** The ClientHello's record sequence number: our first records continue from it. */
@@ -76,7 +77,7 @@ class ExpectClientHello implements HandshakeState {
     hs.records.receiveLimit = size.receiveLimit;
     // RFC 9146 §3: our CID goes in the client's records, the client's (possibly empty) in ours
     const offeredCid = findExtension(ch.extensions, ExtensionType.connection_id);
-    const connectionId = offeredCid && this.connectionId ? { read: this.connectionId, write: decodeConnectionId(offeredCid.data).slice() } : undefined;
+    const connectionId = offeredCid && this.connectionId ? { read: this.connectionId, write: decodeConnectionId(offeredCid.data).slice(), protection: ccm8CidProtection } : undefined;
     if (connectionId) hs.records.readCidLength = connectionId.read.length;
     const answered: Extension[] = [...size.extensions];
     if (connectionId) answered.push({ type: ExtensionType.connection_id, data: encodeConnectionId(connectionId.read) });

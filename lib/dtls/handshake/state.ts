@@ -1,7 +1,10 @@
+import type { CryptoProvider } from '../../crypto/provider.js';
 import type { ConnectionConfig } from '../config.js';
 import { DtlsError } from '../errors.js';
 import type { DtlsEvent, SessionInfo } from '../events.js';
 import type { PeerIdentity } from '../keystore.js';
+import type { TrafficKeys } from '../record/ccm8-cipher.js';
+import type { EpochProtection } from '../record/protection.js';
 import type { RecordLayer } from '../record/record-layer.js';
 import type { PeerVerdict } from '../trust.js';
 import type { ClientResumption } from '../resumption.js';
@@ -74,14 +77,25 @@ export type Done = typeof DONE;
 export const STALE = Symbol('stale message');
 export type Stale = typeof STALE;
 
+/**
+ * RFC 9146: the connection IDs agreed (ours to read, the peer's to write), and the tls12_cid
+ * record protection that goes with them (record/ccm8-cid.ts), given by the side that negotiated
+ * them, so a build without CIDs leaves that record format out.
+ */
+export interface NegotiatedCid {
+  readonly read: Uint8Array;
+  readonly write: Uint8Array;
+  readonly protection: (crypto: CryptoProvider, keys: TrafficKeys, cid: Uint8Array, padding?: number) => EpochProtection;
+}
+
 /** What the two hellos fixed for the rest of the handshake. */
 export interface Hellos {
   readonly suite: number;
   readonly clientRandom: Uint8Array;
   readonly serverRandom: Uint8Array;
   readonly extendedMasterSecret: boolean;
-  /** RFC 9146: the connection IDs agreed (ours to read, the peer's to write); undefined when none. */
-  readonly connectionId?: { readonly read: Uint8Array; readonly write: Uint8Array };
+  /** RFC 9146: the connection IDs agreed; undefined when none. */
+  readonly connectionId?: NegotiatedCid;
   /** The ServerHello's session_id (RFC 5246 §7.4.1.3): what a session cache keeps the session under. */
   readonly sessionId?: Uint8Array;
   /** RFC 5077 §3.2: the ServerHello's empty SessionTicket extension: a NewSessionTicket comes before the server's ChangeCipherSpec. */

@@ -138,3 +138,6 @@ export class Ccm8CidProtection implements EpochProtection {
     for (let k = 0; k < 8; k++) n[4 + k] = a[13 + k]!;
   }
 }
+
+/** The tls12_cid protection as a factory (NegotiatedCid.protection, handshake/state.ts). */
+export const ccm8CidProtection = (crypto: CryptoProvider, keys: TrafficKeys, cid: Uint8Array, padding?: number): Ccm8CidProtection => new Ccm8CidProtection(crypto, keys, cid, padding);
