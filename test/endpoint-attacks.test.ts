@@ -3,9 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { DtlsEndpoint } from '../lib/dtls/endpoint.js';
 import { pskMap } from '../lib/dtls/keystore.js';
 import { AlertDescription, ContentType } from '../lib/dtls/wire/constants.js';
-import { encodeRecord } from '../lib/dtls/wire/record.js';
+import { encodeRecord, splitRecords } from '../lib/dtls/wire/record.js';
 import { encodeHandshake } from '../lib/dtls/wire/handshake.js';
 import { DtlsError } from '../lib/dtls/errors.js';
+import { DirectLink, rewriteRecords } from './helpers/direct-link.js';
 import { dec, enc, IDENTITY, KEY, Pair, SERVER } from './helpers/harness.js';
 
 function connect(p: Pair, port = 40000) {
@@ -168,6 +169,54 @@ describe('bad input leaves the server serving its other peers', () => {
     const replaced = p.serverEvents.find((e) => e.type === 'failed');
     expect(replaced?.type === 'failed' && replaced.error.code).toBe('REPLACED');
     expect(p.endpoint.sessionCount).toBe(1);
+  });
+
+  // The server's first records continue the ClientHello's record sequence number (RFC 6347
+  // §4.2.1), which must not wrap (uint48): a hello numbered at the top left the server's flight
+  // no numbers, an INTERNAL failure (found by the dtls-endpoint fuzz target).
+  const withSequence = (d: Uint8Array, at: (seq: number) => number) => rewriteRecords(d, (r) => (r.epoch === 0 ? { ...r, sequence: at(r.sequence) } : r));
+
+  it('a ClientHello numbered at the top of the sequence space is discarded, with or without a cookie', () => {
+    for (const top of [2 ** 48 - 1, 2 ** 48 - 2, 2 ** 48 - 2 ** 32 + 1]) {
+      const l = new DirectLink();
+      l.client.start(0);
+      const hello = l.fromClient()[0]!;
+      l.toServer(withSequence(hello, () => top));
+      expect(l.fromServer()).toEqual([]);
+      expect(l.endpoint.stats.datagramsDropped).toBe(1);
+      // with a valid cookie too (its first hello numbered as usual)
+      l.toServer(hello);
+      l.toClient(l.fromServer()[0]!);
+      l.toServer(withSequence(l.fromClient()[0]!, () => top));
+      expect(l.fromServer()).toEqual([]);
+      expect(l.endpoint.stats.handshakesStarted).toBe(0);
+      expect(l.serverHas('failed')).toBe(false);
+      // the client's next hello, numbered as usual, gets its handshake
+      l.nextTimer();
+      for (let i = 0; i < 4 && !l.clientHas('connected'); i++) l.settle(), l.nextTimer();
+      expect(l.clientHas('connected') && l.serverHas('connected')).toBe(true);
+    }
+  });
+
+  it('ClientHellos numbered up to 2^48 - 2^32 still get a handshake, the server numbering on from them', () => {
+    const base = 2 ** 48 - 2 ** 32 - 1; // the hello with the cookie: 2^48 - 2^32
+    const l = new DirectLink();
+    l.client.start(0);
+    const up = (d: Uint8Array) => withSequence(d, (s) => base + s);
+    l.toServer(up(l.fromClient()[0]!));
+    const hvr = l.fromServer()[0]!;
+    expect(splitRecords(hvr)[0]!.sequence).toBe(base);
+    l.toClient(hvr);
+    l.toServer(up(l.fromClient()[0]!));
+    const flight = l.fromServer()[0]!;
+    expect(splitRecords(flight)[0]!.sequence).toBe(base + 1);
+    l.toClient(flight);
+    for (let round = 0; round < 10 && !l.serverHas('connected'); round++) {
+      for (const d of l.fromClient()) l.toServer(up(d));
+      for (const d of l.fromServer()) l.toClient(d);
+    }
+    expect(l.serverHas('connected') && l.clientHas('connected')).toBe(true);
+    expect(l.serverHas('failed')).toBe(false);
   });
 });
 

@@ -239,6 +239,18 @@ describe('cbor_single_value.json vectors', () => {
     // 1(1363896240.5) is not whole seconds.
     expectCodecError(() => decodeCborSingle(fromHex('c1fb41d452d9ec200000'), [3, 0, 13], TYPES));
   });
+
+  it('a time read from a float is whole seconds as an integer: -0.0 is 0 (found by the lwm2m-text fuzz target)', () => {
+    for (const hex of ['fa80000000', 'f98000', 'fb8000000000000000', 'c1f98000']) {
+      const v = one(decodeCborSingle(fromHex(hex), [1, 1, 12], TYPES), [1, 1, 12]);
+      expect(Object.is(v, 0), hex).toBe(true);
+      // and it writes back as what it reads as
+      const back = encodeCborSingle([{ path: [1, 1, 12], value: v }], [1, 1, 12], TYPES);
+      expect(toHex(back)).toBe('c100');
+      expect(Object.is(one(decodeCborSingle(back, [1, 1, 12], TYPES), [1, 1, 12]), 0)).toBe(true);
+    }
+    expect(one(decodeCborSingle(fromHex('fa4b000000'), [1, 1, 12], TYPES), [1, 1, 12])).toBe(8388608);
+  });
 });
 
 // ---------------------------------------------------------------------------------------------

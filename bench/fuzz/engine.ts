@@ -9,6 +9,7 @@
  * runner's watchdog (run.ts), which sees the input in flight through `inFlight`.
  */
 import { deleteWithLengths, mutateBytes, type MutationContext } from './mutate.js';
+import { regressions } from './regressions.js';
 import { deriveSeed, Rng } from './rng.js';
 import { messageClass, Violation, type FuzzTarget } from './target.js';
 
@@ -123,7 +124,8 @@ export class Fuzzer {
     readonly opts: FuzzOptions,
   ) {
     this.rng = new Rng(opts.seed);
-    for (const s of target.seeds()) this.corpus.push(s.length > target.maxLength ? s.slice(0, target.maxLength) : s);
+    const fixed = regressions(target.name).map((r) => fromHex(r.minimized ?? r.input));
+    for (const s of [...target.seeds(), ...fixed]) this.corpus.push(s.length > target.maxLength ? s.slice(0, target.maxLength) : s);
     if (this.corpus.length === 0) this.corpus.push(new Uint8Array(0));
     const dictionary = target.dictionary;
     this.ctx = {

@@ -256,6 +256,10 @@ export class DtlsEndpoint {
     }
     const entry = this.entries.get(key);
     const hello = this.hellos.take(key, datagram);
+    if (hello && hello.recordSeq > MAX_HELLO_RECORD_SEQ) {
+      this.stats.datagramsDropped++;
+      return;
+    }
     if (!hello) {
       if (entry) this.feed(entry, now, datagram);
       // a protected record (epoch > 0) of a session this process does not hold: perhaps in the store
@@ -710,6 +714,15 @@ function checkKeyStore(ks: KeyStore | undefined): KeyStore {
 
 /** Store keys whose lookups (and waiting datagrams) may be in flight at once. */
 const MAX_RESTORING = 1024;
+
+/**
+ * The highest record sequence number of a ClientHello we answer. Our first records continue
+ * from it (RFC 6347 §4.2.1) and sequence numbers must not wrap (§4.1: uint48), so a hello
+ * numbered near the top would leave our flights no numbers: it is discarded like any invalid
+ * record. 2^32 numbers of room are more than any handshake's flights and their retransmissions
+ * take; a real client starts near 0 (and could not finish either: its own records would run out).
+ */
+const MAX_HELLO_RECORD_SEQ = 2 ** 48 - 2 ** 32;
 
 function checkCidOption(o: EndpointOptions['connectionId']): { length: number; prefix: Uint8Array } | undefined {
   if (o === undefined) return undefined;

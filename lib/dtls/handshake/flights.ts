@@ -146,11 +146,16 @@ export class LastFlight {
 
   /**
    * The peer sent a handshake message we already processed, with message_seq `seq`: whether it
-   * is repeating the flight we answered (so ours was lost). Older flights are ignored during
-   * the handshake; after it, any repeat is answered with the lingering flight.
+   * is repeating the flight we answered (so ours was lost). During the handshake that is a
+   * message of that flight only: older flights are ignored, and so are the messages of the
+   * flight the peer is sending now that we already took (it re-sends it because we have not
+   * answered it yet; it has our flight, or it would not be sending this one). Answering those
+   * with our flight made two peers answer each other's repeats without end while one of them
+   * waited for a message it held only in part. After the handshake, any repeat is answered
+   * with the lingering flight.
    */
   peerRepeats(seq: number, established: boolean): boolean {
-    return !!this.flight && (established || seq >= this.retransmitFromSeq);
+    return !!this.flight && (established || (seq >= this.retransmitFromSeq && seq < this.peerFlightStart));
   }
 
   /** The handshake is over: no more timer; the flight lingers (`lingerMs`) or goes. */

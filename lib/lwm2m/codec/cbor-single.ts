@@ -200,7 +200,8 @@ function itemToValue(t: TaggedItem, type: ResourceType | undefined, where: strin
       return intValue(item.value);
     case 'time':
       if (item.kind === 'int' && item.value >= INT64_MIN && item.value <= INT64_MAX) return intValue(item.value);
-      if (item.kind === 'float' && Number.isSafeInteger(item.value)) return item.value;
+      // whole seconds, as an integer: a float -0 is 0 s (the integer the encoder writes back)
+      if (item.kind === 'float' && Number.isSafeInteger(item.value)) return intValue(BigInt(item.value));
       if (item.kind === 'text' && t.tag === 0n && RFC3339.test(item.value)) {
         const ms = Date.parse(item.value);
         if (Number.isFinite(ms) && ms % 1000 === 0) return ms / 1000;
