@@ -36,8 +36,12 @@ const BENCHES: Record<string, Bench> = {
     load: () => import('./attacks/index.js'),
   },
   sessions: {
-    about: 'full PSK handshakes/s beside resumed ones (session ID, ticket) against our server, ratios, server us/hs; bytes of an exported session (snapshot codec); Redis round trips (not measured yet)',
+    about: 'full PSK handshakes/s beside resumed ones (session ID, ticket) against our server, ratios, server us/hs; bytes of an exported session (snapshot codec); Redis round trips per handshake, record, restored and closed session (a real redis-server)',
     load: () => import('./sessions.js'),
+  },
+  memory: {
+    about: 'bytes per established idle PSK session (heap, native, RSS) at 1k/10k/100k sessions vs the 512 B target; per client connection too',
+    load: () => import('./memory.js'),
   },
   pure: {
     about: 'pure-JS crypto provider vs node:crypto: in-process PSK and ECDHE (RPK) handshakes, CCM_8 seal/open at 64 B and 1 KB, P-256 primitives; us/op and ratios',
