@@ -3,7 +3,8 @@
  * no dependencies of its own). One connection; values are binary strings (`SET key value PX
  * ttl`, `GET`, `DEL`) under namespaced keys (`coaps:session:` + the engine's key, e.g.
  * `coaps:session:cid:0a1b2c`). `swap` (compare-and-set) is one Lua script, run atomically by
- * the server (EVALSHA, or EVAL once if the server does not have it cached yet).
+ * the server: loaded at connect, then one EVALSHA per swap (and EVAL, once more, when a
+ * restarted server no longer has it).
  *
  * Failure is a normal answer here: while Redis is unreachable every call rejects at once
  * (no offline queue, so a handshake never waits on a dead store), a call without a reply
@@ -75,6 +76,8 @@ export async function connectRedisSessionStore(o: RedisSessionStoreOptions): Pro
   // idempotent; a swap that timed out may have happened, which the caller allows for: see SessionStore).
   const binary = client.withCommandOptions({ timeout: commandTimeoutMs, rejectInFlight: true }).withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer });
   const key = (k: string) => prefix + k;
+  // cached now, so that swaps are one EVALSHA each (a restarted server forgets it: see swap)
+  await client.scriptLoad(SWAP_SCRIPT);
   const bytes = (v: Uint8Array) => Buffer.from(v.buffer, v.byteOffset, v.byteLength);
 
   return {
