@@ -235,6 +235,33 @@ describe('two processes on one session store (fencing)', () => {
     });
   }
 
+  it('a forged record (a real one with a byte flipped) does not take the session over; the real one does', async () => {
+    const mem = memorySessionStore({ clock: () => 0 });
+    const w = new World([mem, mem], true);
+    await w.handshake();
+    await w.clientSends(0, 'at A');
+    const real = w.net.log.filter((d) => d.from.address === CLIENT.address).at(-1)!.data;
+    const stored = await mem.get(addressKey(CLIENT));
+    for (const at of [real.length - 1, 20]) {
+      const forged = real.slice();
+      forged[at]! ^= 1;
+      w.procs[1]!.endpoint.handleDatagram(w.net.now, CLIENT, forged);
+      await w.run(50);
+    }
+    expect(w.procs[1]!.endpoint.stats.sessionsRestored).toBe(0);
+    expect(w.procs[1]!.endpoint.stats.datagramsDropped).toBe(2);
+    expect(await mem.get(addressKey(CLIENT))).toEqual(stored);
+    w.appWrites(0, 3 * STEP, 'a');
+    await w.run(100);
+    expect(w.procs[0]!.endpoint.stats.sessionsTakenOver).toBe(0);
+    expect(w.clientData()).toContain(`a${3 * STEP - 1}`);
+    // the client's own next record, at B, does
+    await w.clientSends(1, 'at B');
+    expect(w.data(1)).toEqual(['at B']);
+    expect(w.procs[1]!.endpoint.stats.sessionsRestored).toBe(1);
+    expect(w.duplicates()).toEqual([]);
+  });
+
   it("the idle timeout of A's copy after B took over does not delete B's keys", async () => {
     for (const fenced of [true, false]) {
       const mem = memorySessionStore({ clock: () => 0 });

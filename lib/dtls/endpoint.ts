@@ -10,6 +10,7 @@ import { HandshakeSlots, type SlotHolder, type SlotRefusal } from './handshake-s
 import { SessionCache, type SessionCacheOptions } from './session-cache.js';
 import { TicketSealer, type TicketOptions } from './session-ticket.js';
 import { SessionPersistence } from './session-persistence.js';
+import type { SessionSnapshot } from './session-snapshot.js';
 import { addressKey, cidKey, type SessionStore } from './session-store.js';
 import { peerKey, type KeyStore, type PeerAddress, type PskLookup } from './keystore.js';
 import { verifyPeer, type PeerCredential, type PeerVerdict } from './trust.js';
@@ -669,6 +670,14 @@ export class DtlsEndpoint {
             this.stats.datagramsDropped += waiting.length;
             continue;
           }
+          // Only a record that authenticates under the session's keys, newer than the stored
+          // window, takes the session over: a forged datagram (a CID is on the wire for anyone to
+          // copy) must not move a session away from the process that holds it.
+          if (!waiting.some((d) => authenticates(this.cfg, now, snap, d.data))) {
+            this.restoring.delete(r.key);
+            this.stats.datagramsDropped += waiting.length;
+            continue;
+          }
           // the datagrams wait (with any more for this key) until the takeover is answered
           p.takeOver(ServerConnection.restore(this.cfg, now, snap), first.peer, r.key, snap, r.value);
           continue;
@@ -741,6 +750,17 @@ function endpointEvent(ev: DtlsEvent, e: Entry): EndpointEvent {
     default:
       return { ...ev, peer, connection };
   }
+}
+
+/** Whether `datagram` holds a record of the stored session `snap` that authenticates and is newer than its window (on a throwaway copy). */
+function authenticates(cfg: ConnectionConfig, now: number, snap: SessionSnapshot, datagram: Uint8Array): boolean {
+  const trial = ServerConnection.restore(cfg, now, snap);
+  try {
+    trial.handleDatagram(now, datagram);
+  } catch {
+    return false;
+  }
+  return trial.lastDatagramAdvanced;
 }
 
 function minDefined(a: number | undefined, b: number | undefined): number | undefined {
