@@ -77,7 +77,7 @@ export async function connectRedisSessionStore(o: RedisSessionStoreOptions): Pro
   const binary = client.withCommandOptions({ timeout: commandTimeoutMs, rejectInFlight: true }).withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer });
   const key = (k: string) => prefix + k;
   // cached now, so that swaps are one EVALSHA each (a restarted server forgets it: see swap)
-  await client.scriptLoad(SWAP_SCRIPT);
+  await client.scriptLoad(SWAP_SCRIPT).catch((e: Error) => onError(e)); // (a swap then sends the script itself)
   const bytes = (v: Uint8Array) => Buffer.from(v.buffer, v.byteOffset, v.byteLength);
 
   return {
