@@ -169,7 +169,7 @@ async function snapshotSizes(port: number): Promise<SnapshotSize[]> {
 
 /** Redis round trips per handshake, record, restored and closed session (bench/lib/redis-round-trips.ts). */
 async function redisRoundTrips(): Promise<Array<[string, string]>> {
-  log('\n[redis] commands a server sends to a real redis-server (INFO commandstats), 50 PSK clients with CIDs on the simulated network');
+  log('\n[redis] round trips a server makes to a real redis-server (store calls, checked against INFO commandstats), 50 PSK clients with CIDs on the simulated network');
   const r = await measureRedisRoundTrips(50);
   if ('skip' in r) {
     log(`  SKIPPED: ${r.skip}`);

@@ -42,6 +42,7 @@ const EXPECTED: Record<DtlsErrorCode, number | undefined> = {
   CLIENT_AUTH_REQUIRED: A.handshake_failure, // RFC 5246 §7.4.6
   EVICTED: undefined, // the peer went silent; a newer handshake took its slot
   REPLACED: undefined, // local: a newer handshake took the address
+  TAKEN_OVER: undefined, // local: another process continues the session, silently
   CLOSED: undefined, // API misuse
   RECORD_TOO_LARGE: undefined, // that send fails, nothing else
   INVALID_ARGUMENT: undefined,

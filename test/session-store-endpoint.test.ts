@@ -117,6 +117,7 @@ describe('the nonce lease', () => {
           get: (k) => inner.get(k),
           put: (k, v, ttl) => (losing ? new Promise<void>(() => undefined) : inner.put(k, v, ttl)),
           delete: (k) => inner.delete(k),
+          swap: (k, e, v, ttl) => (losing ? new Promise<boolean>(() => undefined) : inner.swap(k, e, v, ttl)),
         };
         const o = { sessionLeaseStep: 8 };
         const p = new Pair({ server: { sessionStore: store, ...o } });

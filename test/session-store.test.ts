@@ -167,9 +167,84 @@ describe.each(subjects)('%s store: the SessionStore contract', (_name, make) => 
     for (const [i, k] of keys.entries()) expect([...(await store.get(k))!]).toEqual([i]);
   });
 
+  it('swap: equal -> replaced (value and expiry); different -> untouched; absent -> false', async () => {
+    const { store, advance } = await make();
+    await store.put('k', fromHex('01'), 100);
+    expect(await store.swap('k', fromHex('01'), fromHex('02'), 60_000)).toBe(true);
+    await advance(300); // the swap gave the value a new TTL
+    expect(toHex((await store.get('k'))!)).toBe('02');
+    expect(await store.swap('k', fromHex('01'), fromHex('03'), 60_000)).toBe(false); // the old value: someone wrote since
+    expect(await store.swap('k', fromHex('0201'), fromHex('03'), 60_000)).toBe(false); // a longer value with the same start
+    expect(await store.swap('k', new Uint8Array(0), fromHex('03'), 60_000)).toBe(false);
+    expect(toHex((await store.get('k'))!)).toBe('02');
+    expect(await store.swap('absent', fromHex('02'), fromHex('03'), 60_000)).toBe(false);
+    expect(await store.swap('absent', new Uint8Array(0), fromHex('03'), 60_000)).toBe(false); // absent is not the empty value
+    expect(await store.get('absent')).toBeUndefined();
+    await store.put('short', fromHex('05'), 50);
+    await advance(300);
+    expect(await store.swap('short', fromHex('05'), fromHex('06'), 60_000)).toBe(false); // expired is absent
+    expect(await store.get('short')).toBeUndefined();
+  });
+
+  it('swap with no value deletes, only when equal', async () => {
+    const { store } = await make();
+    await store.put('k', fromHex('0a0b'), 60_000);
+    expect(await store.swap('k', fromHex('0a0c'), undefined, 60_000)).toBe(false);
+    expect(toHex((await store.get('k'))!)).toBe('0a0b');
+    expect(await store.swap('k', fromHex('0a0b'), undefined, 60_000)).toBe(true);
+    expect(await store.get('k')).toBeUndefined();
+    expect(await store.swap('k', fromHex('0a0b'), undefined, 60_000)).toBe(false);
+    // the empty value is a value: swapped to and from, and deleted
+    await store.put('e', new Uint8Array(0), 60_000);
+    expect(await store.swap('e', new Uint8Array(0), fromHex('00'), 60_000)).toBe(true);
+    expect(await store.swap('e', fromHex('00'), new Uint8Array(0), 60_000)).toBe(true);
+    expect((await store.get('e'))!.length).toBe(0);
+    expect(await store.swap('e', new Uint8Array(0), undefined, 60_000)).toBe(true);
+    expect(await store.get('e')).toBeUndefined();
+  });
+
+  it('swap compares and writes binary values byte for byte (0x00, 0xff, invalid UTF-8, a snapshot)', async () => {
+    const { store } = await make();
+    const a = fromHex('00ff00ffc3ff80');
+    const b = fromHex('ff00ff0000000000eda080');
+    await store.put('bin', a, 60_000);
+    // equal as UTF-8 with replacement characters, or as C strings, but not as bytes
+    expect(await store.swap('bin', fromHex('00ff00ffc3ff81'), b, 60_000)).toBe(false);
+    expect(await store.swap('bin', fromHex('00'), b, 60_000)).toBe(false);
+    expect(await store.swap('bin', fromHex('00fe00ffc3ff80'), b, 60_000)).toBe(false);
+    expect(toHex((await store.get('bin'))!)).toBe(toHex(a));
+    expect(await store.swap('bin', a.slice(), b, 60_000)).toBe(true);
+    expect(toHex((await store.get('bin'))!)).toBe(toHex(b));
+    const snap = encodeSessionSnapshot(SNAPSHOT);
+    const big = counting(0, 255);
+    expect(await store.swap('bin', b, snap, 60_000)).toBe(true);
+    expect(await store.swap('bin', snap, big.subarray(1, 200), 60_000)).toBe(true); // a view: only its own bytes
+    expect(toHex((await store.get('bin'))!)).toBe(toHex(big.subarray(1, 200)));
+    expect(await store.swap('bin', big.subarray(1, 200), undefined, 60_000)).toBe(true);
+  });
+
+  it('concurrent swaps on one value: exactly one wins', async () => {
+    const { store } = await make();
+    await store.put('race', fromHex('01'), 60_000);
+    const answers = await Promise.all([2, 3, 4, 5, 6, 7, 8, 9].map((i) => store.swap('race', fromHex('01'), Uint8Array.of(i), 60_000)));
+    expect(answers.filter((x) => x).length).toBe(1);
+    expect([...(await store.get('race'))!]).toEqual([2 + answers.indexOf(true)]);
+  });
+
   it('bad arguments reject with INVALID_ARGUMENT', async () => {
     const { store } = await make();
-    for (const p of [store.put('', fromHex('01'), 1000), store.put('k', fromHex('01'), 0), store.put('k', fromHex('01'), 1.5), store.put('k', 'x' as unknown as Uint8Array, 1000), store.get(''), store.delete('')]) {
+    for (const p of [
+      store.put('', fromHex('01'), 1000),
+      store.put('k', fromHex('01'), 0),
+      store.put('k', fromHex('01'), 1.5),
+      store.put('k', 'x' as unknown as Uint8Array, 1000),
+      store.get(''),
+      store.delete(''),
+      store.swap('', fromHex('01'), fromHex('02'), 1000),
+      store.swap('k', 'x' as unknown as Uint8Array, fromHex('02'), 1000),
+      store.swap('k', fromHex('01'), 'x' as unknown as Uint8Array, 1000),
+      store.swap('k', fromHex('01'), undefined, 0),
+    ]) {
       await expect(p).rejects.toThrow(DtlsError);
       await p.catch((e: DtlsError) => expect(e.code).toBe('INVALID_ARGUMENT'));
     }
@@ -228,6 +303,38 @@ describe('redis store', () => {
     }
   });
 
+  it('swap is one script on the server: it works on a server with an empty script cache, and writes a PX expiry', async () => {
+    const store = await redisStore({ prefix: 'swap:' });
+    const raw = createClient({ url: server().url }).withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer });
+    await raw.connect();
+    try {
+      await raw.scriptFlush();
+      await raw.set('swap:k', Buffer.from([0, 0xff, 0]));
+      expect(await store.swap('k', fromHex('00ff00'), fromHex('ff0000ff'), 30_000)).toBe(true); // NOSCRIPT, then EVAL
+      expect(toHex((await raw.get('swap:k'))!)).toBe('ff0000ff');
+      const pttl = await raw.pTTL('swap:k');
+      expect(pttl).toBeGreaterThan(0);
+      expect(pttl).toBeLessThanOrEqual(30_000);
+      expect(await store.swap('k', fromHex('ff0000ff'), fromHex('01'), 30_000)).toBe(true); // EVALSHA
+      await raw.set('swap:k', 'other');
+      expect(await store.swap('k', fromHex('01'), undefined, 30_000)).toBe(false);
+      expect(await raw.exists('swap:k')).toBe(1);
+    } finally {
+      await raw.close();
+    }
+  });
+
+  it('a swap by one connection fences a second (two processes)', async () => {
+    const a = await redisStore({ prefix: 'fence:' });
+    const b = await redisStore({ prefix: 'fence:' });
+    await a.put('k', fromHex('01'), 60_000);
+    const read = (await b.get('k'))!;
+    expect(await b.swap('k', read, fromHex('02'), 60_000)).toBe(true); // b takes over
+    expect(await a.swap('k', fromHex('01'), fromHex('03'), 60_000)).toBe(false); // a's renewal loses
+    expect(await a.swap('k', fromHex('01'), undefined, 60_000)).toBe(false); // and deletes nothing
+    expect(toHex((await a.get('k'))!)).toBe('02');
+  });
+
   it('two prefixes on one server do not see each other', async () => {
     const a = await redisStore({ prefix: 'a:' });
     const b = await redisStore({ prefix: 'b:' });
@@ -249,6 +356,7 @@ describe('redis store', () => {
     await server().stop();
     await expect(store.get('k')).rejects.toThrow();
     await expect(store.put('k', fromHex('02'), 60_000)).rejects.toThrow();
+    await expect(store.swap('k', fromHex('01'), fromHex('02'), 60_000)).rejects.toThrow();
     expect(store.ready).toBe(false);
     await server().restart();
     // The client reconnects by itself (backoff at most 2 s); the new server is empty.

@@ -2,7 +2,9 @@
  * A {@link SessionStore} on Redis, through `@redis/client` (node-redis, maintained by Redis;
  * no dependencies of its own). One connection; values are binary strings (`SET key value PX
  * ttl`, `GET`, `DEL`) under namespaced keys (`coaps:session:` + the engine's key, e.g.
- * `coaps:session:cid:0a1b2c`).
+ * `coaps:session:cid:0a1b2c`). `swap` (compare-and-set) is one Lua script, run atomically by
+ * the server: loaded at connect, then one EVALSHA per swap (and EVAL, once more, when a
+ * restarted server no longer has it).
  *
  * Failure is a normal answer here: while Redis is unreachable every call rejects at once
  * (no offline queue, so a handshake never waits on a dead store), a call without a reply
@@ -10,11 +12,23 @@
  * from 50 ms to 2 s); connection errors go to `onError`, never to an unhandled 'error' event.
  * The engine treats a rejected get as "no session" and a rejected put as "not saved".
  */
+import { createHash } from 'node:crypto';
 import { createClient, RESP_TYPES } from '@redis/client';
 import { DtlsError } from '../lib/dtls/errors.js';
-import { checkStoreKey, checkStorePut, type SessionStore } from '../lib/dtls/session-store.js';
+import { checkStoreKey, checkStorePut, checkStoreSwap, type SessionStore } from '../lib/dtls/session-store.js';
 
 export const DEFAULT_REDIS_PREFIX = 'coaps:session:';
+
+/**
+ * SessionStore.swap on the server: KEYS[1] the key; ARGV: the expected value, 'set' or 'del',
+ * the new value, the TTL in ms. Lua strings are byte strings, so the comparison is binary; a
+ * missing key reads as false, equal to no string. Answers 1 (swapped) or 0 (nothing changed).
+ */
+const SWAP_SCRIPT = `local v = redis.call('GET', KEYS[1])
+if v ~= ARGV[1] then return 0 end
+if ARGV[2] == 'del' then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[4]) end
+return 1`;
+const SWAP_SHA1 = createHash('sha1').update(SWAP_SCRIPT).digest('hex');
 
 export interface RedisSessionStoreOptions {
   /** `redis://[[user][:password]@]host[:port][/db]` (or `rediss://` for TLS). */
@@ -58,9 +72,13 @@ export async function connectRedisSessionStore(o: RedisSessionStoreOptions): Pro
   await client.connect();
   connected = true;
 
-  // Replies as Buffers (binary-safe); a command waiting longer than the timeout rejects, sent or not (GET/SET/DEL are idempotent).
+  // Replies as Buffers (binary-safe); a command waiting longer than the timeout rejects, sent or not (GET/SET/DEL are
+  // idempotent; a swap that timed out may have happened, which the caller allows for: see SessionStore).
   const binary = client.withCommandOptions({ timeout: commandTimeoutMs, rejectInFlight: true }).withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer });
   const key = (k: string) => prefix + k;
+  // cached now, so that swaps are one EVALSHA each (a restarted server forgets it: see swap)
+  await client.scriptLoad(SWAP_SCRIPT).catch((e: Error) => onError(e)); // (a swap then sends the script itself)
+  const bytes = (v: Uint8Array) => Buffer.from(v.buffer, v.byteOffset, v.byteLength);
 
   return {
     get ready() {
@@ -73,11 +91,24 @@ export async function connectRedisSessionStore(o: RedisSessionStoreOptions): Pro
     },
     async put(k, value, ttlMs) {
       checkStorePut(k, value, ttlMs);
-      await binary.set(key(k), Buffer.from(value.buffer, value.byteOffset, value.byteLength), { expiration: { type: 'PX', value: ttlMs } });
+      await binary.set(key(k), bytes(value), { expiration: { type: 'PX', value: ttlMs } });
     },
     async delete(k) {
       checkStoreKey(k);
       await binary.del(key(k));
+    },
+    async swap(k, expected, value, ttlMs) {
+      checkStoreSwap(k, expected, value, ttlMs);
+      const args = { keys: [key(k)], arguments: [bytes(expected), value === undefined ? 'del' : 'set', value === undefined ? '' : bytes(value), String(ttlMs)] };
+      let reply: unknown;
+      try {
+        reply = await binary.evalSha(SWAP_SHA1, args);
+      } catch (e) {
+        // the server's script cache is empty (a new or restarted server): send the script itself once
+        if (!(e instanceof Error && e.message.startsWith('NOSCRIPT'))) throw e;
+        reply = await binary.eval(SWAP_SCRIPT, args);
+      }
+      return reply === 1;
     },
     async close() {
       if (client.isOpen) await client.close();

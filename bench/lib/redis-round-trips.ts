@@ -1,8 +1,11 @@
 /**
- * Redis round trips of the session store, counted by a real redis-server (Debian's package, as
- * in the tests): `INFO commandstats` before and after each phase, less the INFO calls
- * themselves. The store sends one command per call and never pipelines, so commands are round
- * trips.
+ * Redis round trips of the session store, on a real redis-server (Debian's package, as in the
+ * tests). Counted at the store's interface: every call is one command and one round trip (get:
+ * GET, put: SET PX, delete: DEL, swap: EVALSHA of the compare-and-set script, loaded when the
+ * store connects), and the store never pipelines. `INFO commandstats` on the server cannot
+ * count them: it also counts the GET and SET a script runs inside its one round trip. It still
+ * checks the count: the server's top-level commands (EVAL/EVALSHA, and GET, SET, DEL less those
+ * the scripts ran) must equal the calls.
  *
  * The DTLS server and its clients are the sans-IO engines on the simulated network
  * (transports/sim.ts), so nothing but the store talks to the network and the counts are exact:
@@ -38,7 +41,7 @@ export interface RoundTrips {
   phase: string;
   /** Operations in the phase (handshakes, records, sessions). */
   ops: number;
-  /** Commands per operation, by command (get, set, del). */
+  /** Round trips (store calls) per operation; byCommand: by call (get, put, swap, delete). */
   perOp: number;
   byCommand: Record<string, number>;
 }
@@ -48,7 +51,19 @@ export async function measureRedisRoundTrips(n = 50): Promise<RoundTrips[] | { s
   if (!which('redis-server')) return { skip: 'redis-server not installed (bash interop/install-peers.sh installs it)' };
   const redis = await startRedisServer();
   const admin = createClient({ url: redis.url });
-  const store = await connectRedisSessionStore({ url: redis.url });
+  const redisStore = await connectRedisSessionStore({ url: redis.url });
+  const calls = { get: 0, put: 0, swap: 0, delete: 0, swapped: 0 };
+  const store: SessionStore = {
+    get: (k) => (calls.get++, redisStore.get(k)),
+    put: (k, v, t) => (calls.put++, redisStore.put(k, v, t)),
+    delete: (k) => (calls.delete++, redisStore.delete(k)),
+    swap: async (k, e, v, t) => {
+      calls.swap++;
+      const ok = await redisStore.swap(k, e, v, t);
+      if (ok) calls.swapped++;
+      return ok;
+    },
+  };
   try {
     await admin.connect();
     const counts = async (): Promise<Record<string, number>> => {
@@ -61,18 +76,23 @@ export async function measureRedisRoundTrips(n = 50): Promise<RoundTrips[] | { s
     const rows: RoundTrips[] = [];
     const phase = async (name: string, ops: number, run: () => Promise<void>) => {
       const before = await counts();
+      const was = { ...calls };
       await run();
       const after = await counts();
+      // the server's view: commands in the phase, less the INFO before this phase's `after`, and the one that produced `after`
+      const d = (cmd: string) => (after[cmd] ?? 0) - (before[cmd] ?? 0) - (cmd === 'info' ? 1 : 0);
+      const c = Object.fromEntries(Object.entries(calls).map(([k, v]) => [k, v - was[k as keyof typeof calls]])) as typeof calls;
+      // each script runs one GET, and a SET or DEL when it swapped; a NOSCRIPT EVALSHA is followed by an EVAL
+      const scripts = d('evalsha') + d('eval');
+      const check = { scripts: scripts - d('eval') === c.swap, gets: d('get') - c.swap === c.get, writes: d('set') + d('del') === c.put + c.delete + c.swapped };
+      if (!check.scripts || !check.gets || !check.writes) throw new Error(`redis round trips: ${name}: the server counted other commands than the store sent (${JSON.stringify({ server: after, calls: c })})`);
       const byCommand: Record<string, number> = {};
-      let total = 0;
-      for (const [cmd, calls] of Object.entries(after)) {
-        // the INFO before this phase's `after`, and the one that produced `after`
-        const d = calls - (before[cmd] ?? 0) - (cmd === 'info' ? 1 : 0);
-        if (d > 0) {
-          byCommand[cmd] = d;
-          total += d;
-        }
+      let total = d('eval');
+      for (const k of ['get', 'put', 'swap', 'delete'] as const) {
+        if (c[k] > 0) byCommand[k] = c[k];
+        total += c[k];
       }
+      if (d('eval') > 0) byCommand['eval (NOSCRIPT)'] = d('eval');
       rows.push({ phase: name, ops, perOp: total / ops, byCommand });
     };
     await phase('full handshake (CID, one record)', n, () => world.handshakes(n));
@@ -81,7 +101,7 @@ export async function measureRedisRoundTrips(n = 50): Promise<RoundTrips[] | { s
     await phase('closed session (close_notify)', n, () => world.closeAll());
     return rows;
   } finally {
-    await store.close();
+    await redisStore.close();
     if (admin.isOpen) await admin.close();
     await redis.stop();
   }

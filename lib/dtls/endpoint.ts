@@ -10,6 +10,7 @@ import { HandshakeSlots, type SlotHolder, type SlotRefusal } from './handshake-s
 import { SessionCache, type SessionCacheOptions } from './session-cache.js';
 import { TicketSealer, type TicketOptions } from './session-ticket.js';
 import { SessionPersistence } from './session-persistence.js';
+import type { SessionSnapshot } from './session-snapshot.js';
 import { addressKey, cidKey, type SessionStore } from './session-store.js';
 import { peerKey, type KeyStore, type PeerAddress, type PskLookup } from './keystore.js';
 import { verifyPeer, type PeerCredential, type PeerVerdict } from './trust.js';
@@ -61,7 +62,10 @@ export interface EndpointOptions extends Omit<ConnectionOptions, 'psk' | 'accept
    * Keeps established sessions in a store (memory, Redis: lib/dtls/session-store.ts), so that
    * after a restart, or in another process on the same store, a client's next record (by CID, or
    * from the same address) continues its session without a handshake. Sequence numbers are
-   * leased from the store, so no nonce is ever used twice.
+   * leased from the store, so no nonce is ever used twice. Several processes may share a store:
+   * every write is a compare-and-set, so when another process took a session over, this one's
+   * copy ends at its next save, silently (a `failed` event with TAKEN_OVER,
+   * `stats.sessionsTakenOver`), and the session goes on there.
    */
   sessionStore?: SessionStore;
   /** How long a stored session lives without use (ms); default the idle timeout (30 min). */
@@ -185,7 +189,19 @@ export class DtlsEndpoint {
   private readonly handshakeTimeoutMs: number;
   private readonly keyLookupTimeoutMs: number;
   /** Counters for observability (no secrets). */
-  readonly stats = { helloVerifyRequests: 0, handshakesStarted: 0, handshakesRefused: 0, handshakesEvicted: 0, datagramsDropped: 0, peersMoved: 0, amplificationDrops: 0 };
+  readonly stats = {
+    helloVerifyRequests: 0,
+    handshakesStarted: 0,
+    handshakesRefused: 0,
+    handshakesEvicted: 0,
+    datagramsDropped: 0,
+    peersMoved: 0,
+    amplificationDrops: 0,
+    /** Sessions restored from the session store here (taken over from a restart's store or another process). */
+    sessionsRestored: 0,
+    /** Sessions another process on the session store took over: each ended here silently (a `failed` event, TAKEN_OVER). */
+    sessionsTakenOver: 0,
+  };
 
   constructor(private readonly opts: EndpointOptions) {
     if (typeof opts !== 'object' || opts === null) throw new DtlsError('INVALID_ARGUMENT', 'options must be an object');
@@ -500,7 +516,7 @@ export class DtlsEndpoint {
         case 'connected':
           e.handshakeDeadline = undefined;
           this.slots.remove(e);
-          this.persistence?.start(now, c, e.peer, undefined);
+          this.persistence?.start(now, c, e.peer);
           this.events.push(endpointEvent(ev, e));
           break;
         case 'closed':
@@ -623,39 +639,85 @@ export class DtlsEndpoint {
     return true;
   }
 
-  /** The store answered: leases saved (held records may go), sessions found (they continue here). */
+  /**
+   * The store answered: leases saved (held records may go), sessions lost to another process
+   * (they end here), sessions found (this process takes them over), takeovers (they continue here).
+   */
   private applyStoreResults(now: number, p: SessionPersistence): void {
     for (const r of p.takeResults()) {
-      if (r.kind === 'saved') {
-        const e = this.byConnection.get(r.connection);
-        if (!e) continue;
-        p.saved(now, r.connection, r.lease, r.ok);
-        this.collect(e, now);
-        continue;
+      switch (r.kind) {
+        case 'saved': {
+          const e = this.byConnection.get(r.connection);
+          if (!e) continue;
+          p.saved(now, r.connection, r.lease, r.ok);
+          this.collect(e, now);
+          continue;
+        }
+        case 'lost': {
+          const e = this.byConnection.get(r.connection);
+          if (!e) continue;
+          // Another process swapped the session's value since we wrote it: it sends from a lease
+          // we may not cross, so this copy ends without a word (no alert, no close_notify: the
+          // peer's session goes on there) and deletes nothing of the store.
+          this.stats.sessionsTakenOver++;
+          while (e.connection.pollTransmit());
+          this.remove(e, { type: 'failed', error: new DtlsError('TAKEN_OVER', 'another process on the session store continues this session') });
+          continue;
+        }
+        case 'found': {
+          const waiting = this.restoring.get(r.key) ?? [];
+          const first = waiting[0];
+          const snap = r.snapshot;
+          const cidHex = snap?.readCid && toHex(snap.readCid);
+          if (!snap || !r.value || !first || (cidHex !== undefined && this.byCid.has(cidHex)) || (this.cid && cidHex === undefined && r.key.startsWith('cid:'))) {
+            this.restoring.delete(r.key);
+            this.stats.datagramsDropped += waiting.length;
+            continue;
+          }
+          // Only a record that authenticates under the session's keys, newer than the stored
+          // window, takes the session over: a forged datagram (a CID is on the wire for anyone to
+          // copy) must not move a session away from the process that holds it.
+          if (!waiting.some((d) => authenticates(this.cfg, now, snap, d.data))) {
+            this.restoring.delete(r.key);
+            this.stats.datagramsDropped += waiting.length;
+            continue;
+          }
+          // the datagrams wait (with any more for this key) until the takeover is answered
+          p.takeOver(ServerConnection.restore(this.cfg, now, snap), first.peer, r.key, snap, r.value);
+          continue;
+        }
+        case 'taken':
+          this.taken(now, p, r.key, r.connection, r.lease, r.ok);
+          continue;
       }
-      const waiting = this.restoring.get(r.key) ?? [];
-      this.restoring.delete(r.key);
-      const first = waiting[0];
-      const snap = r.snapshot;
-      const cidHex = snap?.readCid && toHex(snap.readCid);
-      if (!snap || !first || (cidHex !== undefined && this.byCid.has(cidHex)) || (this.cid && cidHex === undefined && r.key.startsWith('cid:'))) {
-        this.stats.datagramsDropped += waiting.length;
-        continue;
-      }
-      const key = peerKey(first.peer);
-      const old = this.entries.get(key);
-      if (old) this.remove(old, { type: 'failed', error: new DtlsError('REPLACED', 'a stored session of this address continues') });
-      const connection = ServerConnection.restore(this.cfg, now, snap);
-      const e = new Entry(key, first.peer, connection, new Uint8Array(0), undefined, cidHex);
-      // found by CID from wherever: bounded like a moved peer until a second fresh record
-      if (r.key.startsWith('cid:')) e.unverified = { bytesIn: 0, bytesOut: 0, records: 0 };
-      this.entries.set(key, e);
-      this.byConnection.set(connection, e);
-      if (cidHex !== undefined) this.byCid.set(cidHex, e);
-      p.start(now, connection, e.peer, snap);
-      this.events.push({ type: 'connected', session: connection.session!, peer: e.peer, connection });
-      for (const d of waiting) this.feed(e, now, d.data, d.peer, peerKey(d.peer));
     }
+  }
+
+  /** A takeover answered: if it won, the session continues here with the records that waited; if not, they are dropped. */
+  private taken(now: number, p: SessionPersistence, storeKey: string, connection: ServerConnection, lease: number, ok: boolean): void {
+    const waiting = this.restoring.get(storeKey) ?? [];
+    this.restoring.delete(storeKey);
+    const first = waiting[0];
+    const read = connection.session?.connectionId?.read;
+    const cidHex = read && read.length > 0 ? toHex(read) : undefined;
+    if (!ok || !first || (cidHex !== undefined && this.byCid.has(cidHex))) {
+      if (ok) p.forget(connection);
+      this.stats.datagramsDropped += waiting.length;
+      return;
+    }
+    const key = peerKey(first.peer);
+    const old = this.entries.get(key);
+    if (old) this.remove(old, { type: 'failed', error: new DtlsError('REPLACED', 'a stored session of this address continues') });
+    const e = new Entry(key, first.peer, connection, new Uint8Array(0), undefined, cidHex);
+    // found by CID from wherever: bounded like a moved peer until a second fresh record
+    if (storeKey.startsWith('cid:')) e.unverified = { bytesIn: 0, bytesOut: 0, records: 0 };
+    this.entries.set(key, e);
+    this.byConnection.set(connection, e);
+    if (cidHex !== undefined) this.byCid.set(cidHex, e);
+    this.stats.sessionsRestored++;
+    p.saved(now, connection, lease, true);
+    this.events.push({ type: 'connected', session: connection.session!, peer: e.peer, connection });
+    for (const d of waiting) this.feed(e, now, d.data, d.peer, peerKey(d.peer));
   }
 
   private remove(e: Entry, ev: DtlsEvent): void {
@@ -692,6 +754,17 @@ function endpointEvent(ev: DtlsEvent, e: Entry): EndpointEvent {
     default:
       return { ...ev, peer, connection };
   }
+}
+
+/** Whether `datagram` holds a record of the stored session `snap` that authenticates and is newer than its window (on a throwaway copy). */
+function authenticates(cfg: ConnectionConfig, now: number, snap: SessionSnapshot, datagram: Uint8Array): boolean {
+  const trial = ServerConnection.restore(cfg, now, snap);
+  try {
+    trial.handleDatagram(now, datagram);
+  } catch {
+    return false;
+  }
+  return trial.lastDatagramAdvanced;
 }
 
 function minDefined(a: number | undefined, b: number | undefined): number | undefined {

@@ -53,6 +53,11 @@ export const DtlsErrorCode = {
   EVICTED: 'EVICTED',
   /** The session was replaced by a new handshake from the same address (RFC 6347 §4.2.8). */
   REPLACED: 'REPLACED',
+  /**
+   * Another process on the session store took the session over (its write won the store's
+   * compare-and-set): it ended here without an alert, and goes on there.
+   */
+  TAKEN_OVER: 'TAKEN_OVER',
   /** An operation on a closed or failed connection. */
   CLOSED: 'CLOSED',
   /** An application record larger than the session can send (its MTU or the peer's record size limit): that send fails, the session goes on. */

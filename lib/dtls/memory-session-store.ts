@@ -1,5 +1,6 @@
+import { equal } from '../bytes/util.js';
 import { DtlsError } from './errors.js';
-import { checkStoreKey, checkStorePut, type SessionStore } from './session-store.js';
+import { checkStoreKey, checkStorePut, checkStoreSwap, type SessionStore } from './session-store.js';
 
 export interface MemorySessionStoreOptions {
   /**
@@ -26,7 +27,7 @@ interface Entry {
  * A {@link SessionStore} in a Map, with no timers: an entry expires when the clock reaches
  * its put time plus its TTL, checked when it is read (and dropped then); the Map keeps
  * entries in the order of their last put, so a full store drops the least recently put
- * first (expired entries at the front go first). Values are copied in and out: the caller
+ * first (expired entries at the front go first); a swap that writes counts as a put. Values are copied in and out: the caller
  * may wipe or reuse its buffers. It lives and dies with the process: it survives no restart.
  */
 export function memorySessionStore(o: MemorySessionStoreOptions): MemorySessionStore {
@@ -45,6 +46,16 @@ export function memorySessionStore(o: MemorySessionStoreOptions): MemorySessionS
     return e;
   };
 
+  const set = (key: string, value: Uint8Array, ttlMs: number): void => {
+    entries.delete(key);
+    while (entries.size >= maxEntries) {
+      const oldest = entries.keys().next();
+      if (oldest.done) break;
+      entries.delete(oldest.value);
+    }
+    entries.set(key, { value: value.slice(), expires: clock() + ttlMs });
+  };
+
   return {
     get size() {
       return entries.size;
@@ -55,17 +66,20 @@ export function memorySessionStore(o: MemorySessionStoreOptions): MemorySessionS
     },
     async put(key, value, ttlMs) {
       checkStorePut(key, value, ttlMs);
-      entries.delete(key);
-      while (entries.size >= maxEntries) {
-        const oldest = entries.keys().next();
-        if (oldest.done) break;
-        entries.delete(oldest.value);
-      }
-      entries.set(key, { value: value.slice(), expires: clock() + ttlMs });
+      set(key, value, ttlMs);
     },
     async delete(key) {
       checkStoreKey(key);
       entries.delete(key);
+    },
+    // atomic by construction: nothing runs between the comparison and the write
+    async swap(key, expected, value, ttlMs) {
+      checkStoreSwap(key, expected, value, ttlMs);
+      const e = live(key);
+      if (!e || !equal(e.value, expected)) return false;
+      if (value === undefined) entries.delete(key);
+      else set(key, value, ttlMs);
+      return true;
     },
   };
 }

@@ -18,10 +18,30 @@ import type { SessionSnapshot } from './session-snapshot.js';
  *
  * So a snapshot that is stale (older than the writer's progress before a crash) only makes
  * numbers skip. What the store must give: on restore, the newest snapshot whose put resolved,
- * or a newer one whose put was in flight at the crash; never an older one (puts of one session
- * land in the order they were issued, and one process writes a session at a time). A store
- * that returns a snapshot older than one whose put had resolved CAN repeat a nonce; the
- * property test shows both.
+ * or a newer one whose put was in flight at the crash; never an older one. A store that
+ * returns a snapshot older than one whose put had resolved CAN repeat a nonce; the property
+ * test shows both.
+ *
+ * Several writers. The rules above hold for one writer at a time; but a session can be held
+ * by two processes at once (two servers behind one address, a client whose NAT or load
+ * balancer now reaches another process, a process that still holds a copy after another
+ * restored it). So the writer's saves are fenced (session-persistence.ts): every save but a
+ * new session's first is an atomic compare-and-set (SessionStore.swap) on the value this
+ * writer last wrote, or, for the save that takes a session over from the store (rule 3), on
+ * the value it restored from. Then:
+ *
+ * 4. Of two writers that saved from the same value, one swap wins; the other answers false,
+ *    and that writer stops for good (it sends nothing more, not even an alert), so it never
+ *    gets past the lease it had saved. A takeover raises the lease past the value it read,
+ *    which already covers everything the previous writer may send (rule 1), and a writer that
+ *    was taken over cannot save again: the value it expects is gone, and never comes back
+ *    (leases only grow, so no later value equals it). So the ranges of successive writers
+ *    never overlap, and at most one of them can raise its lease at a time: "the newest
+ *    snapshot" is well defined again, and what the store returns on restore is it, or an
+ *    older one whose takeover then fails.
+ * 5. A save that failed (rejected) may have landed all the same: the writer expects the value
+ *    it had, or after a failed first put the one it tried; if it guessed wrong, its next swap
+ *    answers false and rule 4 applies (a lost session, never a repeated nonce).
  */
 
 /** 2^48: the first sequence number DTLS 1.2 cannot send (RFC 6347 §4.1: it must not wrap). */
