@@ -24,9 +24,6 @@ export const LAST_FLIGHT_LINGER_MS = 240_000;
 
 export type Phase = 'handshake' | 'connected' | 'closed' | 'failed';
 
-/** Application records that may wait for a session store's nonce lease. */
-const MAX_HELD_RECORDS = 256;
-
 /** Where a connection is: each phase holds only what is valid in it. */
 type ConnectionState =
   | { readonly phase: 'handshake'; step: HandshakeState; readonly reassembler: Reassembler; /** What the states may do to this connection. */ readonly hs: Handshake }
@@ -46,16 +43,10 @@ type ConnectionState =
 export class DtlsConnection {
   private st: ConnectionState;
   private now = 0;
-  private records: RecordLayer;
+  protected records: RecordLayer;
   /** A client's first state again, for starting over (a fresh ClientHello) once; given the abandoned handshake's server random. */
   private readonly restart: ((staleServerRandom: Uint8Array) => HandshakeState) | undefined;
   private restarted = false;
-  /**
-   * A session store's nonce lease (lib/dtls/sequence-lease.ts): application records at or past
-   * this write sequence number wait (in `held`) until the store has saved a higher lease.
-   */
-  private writeLimit = Infinity;
-  private held: Uint8Array[] | undefined;
   private resumable: ClientResumption | undefined;
   private readonly flight: LastFlight;
   private nextMessageSeq: number;
@@ -69,7 +60,7 @@ export class DtlsConnection {
    */
   private idleDeadline: number | undefined;
   private lastActivity = 0;
-  private readonly out: Uint8Array[] = [];
+  protected readonly out: Uint8Array[] = [];
   private readonly events: DtlsEvent[] = [];
 
   constructor(
@@ -228,32 +219,21 @@ export class DtlsConnection {
       const why = data.length > this.records.sendLimit ? `the peer's record size limit of ${this.records.sendLimit}` : `the ${this.cfg.mtu}-byte MTU (at most ${max} bytes a record)`;
       throw new DtlsError('RECORD_TOO_LARGE', `a ${data.length}-byte record exceeds ${why}`);
     }
-    if (this.records.nextSequence(this.records.writeEpoch) >= this.writeLimit) {
-      const held = (this.held ??= []);
-      if (held.length >= MAX_HELD_RECORDS) throw new DtlsError('RESOURCE_LIMIT', `the session store has not saved a sequence lease yet: ${held.length} records wait`);
-      held.push(data.slice());
-      return;
-    }
+    this.sendData(data);
+  }
+
+  /** One application record of a connected session goes out (ExportableConnection may hold it for a nonce lease). */
+  protected sendData(data: Uint8Array): void {
     this.out.push(this.records.protect(ContentType.application_data, data));
   }
 
-  /** The sequence number of the next record we send in the current epoch (for a nonce lease). */
-  get nextWriteSequence(): number {
-    return this.records.nextSequence(this.records.writeEpoch);
+  /** Whether a session store's nonce lease forbids the next record of the current epoch (ExportableConnection). */
+  protected leaseSpent(): boolean {
+    return false;
   }
 
-  /**
-   * A session store's nonce lease: records numbered at or past `limit` wait; raising it sends
-   * what waited. Infinity (the default) without a store.
-   */
-  setWriteLimit(now: number, limit: number): void {
-    this.now = now;
-    this.writeLimit = limit;
-    const held = this.held;
-    if (!held || this.st.phase !== 'connected') return;
-    while (held.length > 0 && this.records.nextSequence(this.records.writeEpoch) < limit) this.out.push(this.records.protect(ContentType.application_data, held.shift()!));
-    if (held.length === 0) this.held = undefined;
-  }
+  /** The connection closed or failed (ExportableConnection drops what waited for a lease). */
+  protected ending(): void {}
 
   /** The established session's record layer and master secret (kept only with `exportable`), for a session store. */
   protected get exportable(): { records: RecordLayer; session: SessionInfo; master: Uint8Array } | undefined {
@@ -263,12 +243,11 @@ export class DtlsConnection {
 
   /**
    * Continues an established session (a session store's snapshot, session-export.ts): connected
-   * at once with this record layer, nothing sent at or past `writeLimit` until it is raised.
+   * at once with this record layer.
    */
-  protected restoreConnected(now: number, records: RecordLayer, session: SessionInfo, master: Uint8Array, writeLimit: number): void {
+  protected restoreConnected(now: number, records: RecordLayer, session: SessionInfo, master: Uint8Array): void {
     this.now = now;
     this.records = records;
-    this.writeLimit = writeLimit;
     this.st = { phase: 'connected', session, master: this.cfg.exportable ? master.slice() : undefined };
     this.flight.release();
     this.touch();
@@ -446,7 +425,7 @@ export class DtlsConnection {
 
   private sendAlert(level: number, description: number): void {
     // past a nonce lease nothing goes out (another process may own those numbers)
-    if (this.records.writeEpoch > 0 && this.records.nextSequence(this.records.writeEpoch) >= this.writeLimit) return;
+    if (this.records.writeEpoch > 0 && this.leaseSpent()) return;
     try {
       this.out.push(this.records.protect(ContentType.alert, encodeAlert({ level, description })));
     } catch {
@@ -459,7 +438,7 @@ export class DtlsConnection {
     this.flight.release();
     this.idleDeadline = undefined;
     this.deferred = undefined;
-    this.held = undefined;
+    this.ending();
     this.records.wipe();
   }
 
