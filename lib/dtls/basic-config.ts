@@ -37,13 +37,19 @@ function psk(p: unknown, name: string): CheckedPsk {
 function retransmission(opt: unknown): RetransmissionConfig {
   const p = opt === undefined ? {} : typeof opt === 'string' ? RETRANSMISSION_PRESETS[opt as keyof typeof RETRANSMISSION_PRESETS] : typeof opt === 'object' ? opt : undefined;
   if (!p) throw invalid(`retransmission must be 'rfc6347', 'rfc7925' or { initialMs, maxMs, maxRetransmits, restartAfter }`);
-  const r = { ...RETRANSMISSION_PRESETS.rfc6347, ...(p as Partial<RetransmissionConfig>) };
-  int('retransmission.initialMs', r.initialMs, 0, 1, 3_600_000);
-  int('retransmission.maxMs', r.maxMs, 0, r.initialMs, 3_600_000);
-  int('retransmission.maxRetransmits', r.maxRetransmits, 0, 0, 100);
-  int('retransmission.restartAfter', r.restartAfter, 0, 0, 100);
+  const r: RetransmissionConfig = { ...RETRANSMISSION_PRESETS.rfc6347, ...(p as Partial<RetransmissionConfig>) };
+  for (const [k, min, max] of [['initialMs', 1, 3_600_000], ['maxMs', r.initialMs, 3_600_000], ['maxRetransmits', 0, 100], ['restartAfter', 0, 100]] as const) int(`retransmission.${k}`, r[k], 0, min, max);
   return r;
 }
+
+/** The integer options: name, default, range (as resolveConfig has them; RFC 8449 §4: record_size_limit 64..2^14). */
+const INTEGERS = [
+  ['mtu', DEFAULT_MTU, 64, 65507],
+  ['maxHandshakeBytes', 16 * 1024, 1024, 1 << 20],
+  ['maxEarlyRecords', 8, 0, 1024],
+  ['recordSizeLimit', 16384, 64, 16384],
+  ['idleTimeoutMs', 0, 0, 2 ** 31 - 1],
+] as const;
 
 /**
  * resolveConfig for BasicPskClientConnection (a small device's build): the options a PSK-only
@@ -62,7 +68,7 @@ export function resolveBasicConfig(o: ConnectionOptions = {}): ConnectionConfig 
   if (typeof crypto !== 'object' || crypto === null || typeof crypto.ccm8Encrypt !== 'function') throw invalid('crypto must be a CryptoProvider (see coaps/crypto)');
   const suites = o.suites ?? [CipherSuite.TLS_PSK_WITH_AES_128_CCM_8];
   if (!Array.isArray(suites) || !suites.every((s) => s === CipherSuite.TLS_PSK_WITH_AES_128_CCM_8 || s === CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8)) {
-    throw invalid('suites must be an array of TLS_PSK_WITH_AES_128_CCM_8 (0xc0a8) and TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8 (0xc0ae)');
+    throw invalid('suites must be an array of cipher suites: TLS_PSK_WITH_AES_128_CCM_8, TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8');
   }
   const ems = o.requireExtendedMasterSecret ?? false;
   if (typeof ems !== 'boolean') throw invalid('requireExtendedMasterSecret must be true or false');
@@ -75,17 +81,17 @@ export function resolveBasicConfig(o: ConnectionOptions = {}): ConnectionConfig 
     clientAuth: 'none',
     publicKeyCache: new Map(),
     retransmission: retransmission(o.retransmission),
-    mtu: int('mtu', o.mtu, DEFAULT_MTU, 64, 65507),
+    mtu: 0,
     requireExtendedMasterSecret: ems,
-    maxHandshakeBytes: int('maxHandshakeBytes', o.maxHandshakeBytes, 16 * 1024, 1024, 1 << 20),
-    maxEarlyRecords: int('maxEarlyRecords', o.maxEarlyRecords, 8, 0, 1024),
-    // RFC 8449 §4: 64..2^14
-    recordSizeLimit: int('recordSizeLimit', o.recordSizeLimit, 16384, 64, 16384),
-    idleTimeoutMs: int('idleTimeoutMs', o.idleTimeoutMs, 0, 0, 2 ** 31 - 1),
+    maxHandshakeBytes: 0,
+    maxEarlyRecords: 0,
+    recordSizeLimit: 0,
+    idleTimeoutMs: 0,
     maxIdentityLength: MAX_PSK_IDENTITY,
     cidPadding: 0,
     sessionTickets: false,
   };
+  for (const [k, dflt, min, max] of INTEGERS) cfg[k] = int(k, o[k], dflt, min, max);
   if (mfl !== undefined) cfg.maxFragmentLength = mfl;
   const p = o.psk;
   if (p !== undefined) {
