@@ -6,7 +6,6 @@ import { LastFlight, packFlight, type FlightItem, type HandshakeItem } from './h
 import { Reassembler, type HandshakeMessage } from './handshake/reassembler.js';
 import { DONE, STALE, type Done, type Handshake, type HandshakeState, type Stale } from './handshake/state.js';
 import { copyRecord, RecordDrop, RecordLayer } from './record/record-layer.js';
-import type { PeerVerdict } from './trust.js';
 import type { ClientResumption } from './resumption.js';
 import { decodeAlert, encodeAlert } from './wire/alert.js';
 import { isChangeCipherSpec } from './wire/change-cipher-spec.js';
@@ -25,7 +24,7 @@ export const LAST_FLIGHT_LINGER_MS = 240_000;
 export type Phase = 'handshake' | 'connected' | 'closed' | 'failed';
 
 /** Where a connection is: each phase holds only what is valid in it. */
-type ConnectionState =
+export type ConnectionState =
   | { readonly phase: 'handshake'; step: HandshakeState; readonly reassembler: Reassembler; /** What the states may do to this connection. */ readonly hs: Handshake }
   | { readonly phase: 'connected'; readonly session: SessionInfo; /** Kept only for a session store's snapshot. */ readonly master: Uint8Array | undefined }
   | { readonly phase: 'closed' }
@@ -41,14 +40,15 @@ type ConnectionState =
  * store's snapshot and the client's resumption blob are ExportableConnection's.
  */
 export class DtlsConnection {
-  private st: ConnectionState;
-  private now = 0;
+  protected st: ConnectionState;
+  protected now = 0;
   protected records: RecordLayer;
   /** A client's first state again, for starting over (a fresh ClientHello) once; given the abandoned handshake's server random. */
   private readonly restart: ((staleServerRandom: Uint8Array) => HandshakeState) | undefined;
   private restarted = false;
-  private resumable: ClientResumption | undefined;
-  private readonly flight: LastFlight;
+  /** Client, once connected: what it keeps to resume this session (ExportableConnection encodes it). */
+  protected resumable: ClientResumption | undefined;
+  protected readonly flight: LastFlight;
   private nextMessageSeq: number;
   /** Records held while the handshake waits for the application (a key lookup). */
   private deferred: RawRecord[] | undefined;
@@ -111,11 +111,6 @@ export class DtlsConnection {
    */
   get restarts(): number {
     return this.restarted ? 1 : 0;
-  }
-
-  /** Client, once connected: what it keeps to resume this session (ExportableConnection encodes it). */
-  protected get clientResumption(): ClientResumption | undefined {
-    return this.resumable;
   }
 
   /** The handshake state's name (diagnostics), or the phase after the handshake. */
@@ -235,24 +230,6 @@ export class DtlsConnection {
   /** The connection closed or failed (ExportableConnection drops what waited for a lease). */
   protected ending(): void {}
 
-  /** The established session's record layer and master secret (kept only with `exportable`), for a session store. */
-  protected get exportable(): { records: RecordLayer; session: SessionInfo; master: Uint8Array } | undefined {
-    const st = this.st;
-    return st.phase === 'connected' && st.master ? { records: this.records, session: st.session, master: st.master } : undefined;
-  }
-
-  /**
-   * Continues an established session (a session store's snapshot, session-export.ts): connected
-   * at once with this record layer.
-   */
-  protected restoreConnected(now: number, records: RecordLayer, session: SessionInfo, master: Uint8Array): void {
-    this.now = now;
-    this.records = records;
-    this.st = { phase: 'connected', session, master: this.cfg.exportable ? master.slice() : undefined };
-    this.flight.release();
-    this.touch();
-  }
-
   /** Sends close_notify and closes. Idempotent. */
   close(now: number): void {
     this.now = now;
@@ -272,27 +249,17 @@ export class DtlsConnection {
     this.fail(error);
   }
 
-  /** Answer to a `psk-request` event: the key, or undefined for an unknown identity. */
-  providePsk(now: number, key: Uint8Array | undefined): void {
+  /**
+   * The application's answer to a handshake state waiting for it (ExportableConnection's
+   * providePsk and resolvePeer): `pick` gives the state's step for it, if the state takes one.
+   */
+  protected answerStep(now: number, pick: (step: HandshakeState) => ((hs: Handshake) => HandshakeState | Done | Stale) | undefined): void {
     const st = this.st;
     if (st.phase !== 'handshake') return;
-    const step = st.step;
-    const provide = step.providePsk;
-    if (!provide) return;
+    const run = pick(st.step);
+    if (!run) return;
     this.now = now;
-    this.advance(st, () => provide.call(step, st.hs, key));
-    this.resume();
-  }
-
-  /** Answer to a `verify-peer` event: whether the peer's raw public key or certificate is trusted. */
-  resolvePeer(now: number, verdict: PeerVerdict): void {
-    const st = this.st;
-    if (st.phase !== 'handshake') return;
-    const step = st.step;
-    const resolve = step.resolvePeer;
-    if (!resolve) return;
-    this.now = now;
-    this.advance(st, () => resolve.call(step, st.hs, verdict));
+    this.advance(st, () => run(st.hs));
     this.resume();
   }
 
@@ -442,7 +409,7 @@ export class DtlsConnection {
     this.records.wipe();
   }
 
-  private touch(): void {
+  protected touch(): void {
     this.lastActivity = this.now;
     if (this.cfg.idleTimeoutMs > 0 && this.st.phase === 'connected' && this.idleDeadline === undefined) this.idleDeadline = this.now + this.cfg.idleTimeoutMs;
   }

@@ -1,5 +1,8 @@
 import { DtlsConnection } from './connection.js';
 import { DtlsError } from './errors.js';
+import type { SessionInfo } from './events.js';
+import type { RecordLayer } from './record/record-layer.js';
+import type { PeerVerdict } from './trust.js';
 import { ContentType } from './wire/constants.js';
 import { encodeClientResumption } from './resumption.js';
 import { exportSession, restoreRecordLayer, restoredSessionInfo } from './session-export.js';
@@ -40,6 +43,22 @@ export class ExportableConnection extends DtlsConnection {
     if (held.length === 0) this.held = undefined;
   }
 
+  /** Answer to a `psk-request` event: the key, or undefined for an unknown identity. */
+  providePsk(now: number, key: Uint8Array | undefined): void {
+    this.answerStep(now, (step) => step.providePsk && ((hs) => step.providePsk!(hs, key)));
+  }
+
+  /** Answer to a `verify-peer` event: whether the peer's raw public key or certificate is trusted. */
+  resolvePeer(now: number, verdict: PeerVerdict): void {
+    this.answerStep(now, (step) => step.resolvePeer && ((hs) => step.resolvePeer!(hs, verdict)));
+  }
+
+  /** The established session's record layer and master secret (kept only with `exportable`), for a session store. */
+  protected get exportable(): { records: RecordLayer; session: SessionInfo; master: Uint8Array } | undefined {
+    const st = this.st;
+    return st.phase === 'connected' && st.master ? { records: this.records, session: st.session, master: st.master } : undefined;
+  }
+
   protected override leaseSpent(): boolean {
     return this.nextWriteSequence >= this.writeLimit;
   }
@@ -62,7 +81,7 @@ export class ExportableConnection extends DtlsConnection {
    * secret**: store it as you store the key, never log it.
    */
   get resumption(): Uint8Array | undefined {
-    const r = this.clientResumption;
+    const r = this.resumable;
     return r && encodeClientResumption(r);
   }
 
@@ -82,7 +101,12 @@ export class ExportableConnection extends DtlsConnection {
    * it lets records out (setWriteLimit): the snapshot's own range may have been used.
    */
   protected restoreFrom(now: number, snap: SessionSnapshot): void {
+    // connected at once with the snapshot's record layer; nothing is sent at or past its lease until it is raised
+    this.now = now;
     this.writeLimit = snap.writeSequenceLease;
-    this.restoreConnected(now, restoreRecordLayer(this.cfg, snap), restoredSessionInfo(snap), snap.masterSecret);
+    this.records = restoreRecordLayer(this.cfg, snap);
+    this.st = { phase: 'connected', session: restoredSessionInfo(snap), master: this.cfg.exportable ? snap.masterSecret.slice() : undefined };
+    this.flight.release();
+    this.touch();
   }
 }
