@@ -68,7 +68,7 @@ export class DtlsConnection {
     initial: HandshakeState,
     o: { messageSeq?: number; recordSeq?: number; restart?: (staleServerRandom: Uint8Array) => HandshakeState } = {},
   ) {
-    this.records = new RecordLayer(cfg.maxEarlyRecords);
+    this.records = this.newRecordLayer(cfg.maxEarlyRecords);
     this.flight = new LastFlight(cfg.retransmission);
     this.nextMessageSeq = o.messageSeq ?? 0;
     this.restart = o.restart;
@@ -89,6 +89,11 @@ export class DtlsConnection {
     };
     // the handshake's view of the connection lives in the handshake phase only (gone once connected)
     this.st = { phase: 'handshake', step: initial, reassembler: new Reassembler(this.nextMessageSeq, cfg.maxHandshakeBytes), hs };
+  }
+
+  /** A new record layer (the constructor's, a restart's); ExportableConnection's can be exported. */
+  protected newRecordLayer(maxEarlyRecords: number): RecordLayer {
+    return new RecordLayer(maxEarlyRecords);
   }
 
   get state(): Phase {
@@ -306,7 +311,7 @@ export class DtlsConnection {
     this.restarted = true;
     const next0 = this.records.nextSequence(0);
     this.records.wipe();
-    this.records = new RecordLayer(this.cfg.maxEarlyRecords);
+    this.records = this.newRecordLayer(this.cfg.maxEarlyRecords);
     this.records.startSequence(next0);
     this.flight.release();
     this.deferred = undefined;

@@ -1,7 +1,7 @@
 import { DtlsConnection } from './connection.js';
 import { DtlsError } from './errors.js';
 import type { SessionInfo } from './events.js';
-import type { RecordLayer } from './record/record-layer.js';
+import { ExportableRecordLayer } from './record/exportable-record-layer.js';
 import type { PeerVerdict } from './trust.js';
 import { ContentType } from './wire/constants.js';
 import { encodeClientResumption } from './resumption.js';
@@ -54,9 +54,13 @@ export class ExportableConnection extends DtlsConnection {
   }
 
   /** The established session's record layer and master secret (kept only with `exportable`), for a session store. */
-  protected get exportable(): { records: RecordLayer; session: SessionInfo; master: Uint8Array } | undefined {
+  protected get exportable(): { records: ExportableRecordLayer; session: SessionInfo; master: Uint8Array } | undefined {
     const st = this.st;
-    return st.phase === 'connected' && st.master ? { records: this.records, session: st.session, master: st.master } : undefined;
+    return st.phase === 'connected' && st.master ? { records: this.records as ExportableRecordLayer, session: st.session, master: st.master } : undefined;
+  }
+
+  protected override newRecordLayer(maxEarlyRecords: number): ExportableRecordLayer {
+    return new ExportableRecordLayer(maxEarlyRecords);
   }
 
   protected override leaseSpent(): boolean {
