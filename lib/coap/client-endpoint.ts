@@ -101,8 +101,8 @@ export class CoapClientEndpoint<P> {
   }
 
   /** The message layer: a client's (CoapEndpoint: a server's, with its deduplication store). Called by the constructor. */
-  protected newMessageLayer(params: TransmissionParameters, random: () => number, caps: { maxQueuedPerPeer: number }): MessageLayerCore<P, PeerState<P>> {
-    return new ClientMessageLayer(params, random, caps);
+  protected newMessageLayer(params: TransmissionParameters, random: () => number, _caps: { maxQueuedPerPeer: number }): MessageLayerCore<P, PeerState<P>> {
+    return new ClientMessageLayer(params, random);
   }
 
   /** Starts a request; its outcome arrives as a 'response' or 'error' event with this id. */

@@ -47,7 +47,7 @@ export abstract class MessageLayerCore<P, S extends PeerState<P>> {
   protected readonly peers = new Map<P, S>();
   private readonly timers: TimerQueue<Pending<P>>;
   protected readonly out: Array<{ peer: P; data: Uint8Array }> = [];
-  private readonly events: Array<MessageEvent<P>> = [];
+  protected readonly events: Array<MessageEvent<P>> = [];
   private nextSweep = 0;
   /** Peer states that may have become empty since the last sweep (the sweep drops empty ones). */
   protected readonly mayBeEmpty = new Set<S>();
@@ -58,7 +58,6 @@ export abstract class MessageLayerCore<P, S extends PeerState<P>> {
   constructor(
     protected readonly params: TransmissionParameters,
     private readonly random: () => number = Math.random,
-    private readonly caps: { maxQueuedPerPeer: number } = { maxQueuedPerPeer: Infinity },
   ) {
     this.timers = new TimerQueue(
       (p) => (this.peers.get(p.peer)?.pending.get(p.messageId) === p ? p.deadline : undefined),
@@ -127,11 +126,10 @@ export abstract class MessageLayerCore<P, S extends PeerState<P>> {
 
   /**
    * Sends a message. CONs are retransmitted until ACK/RST (at most NSTART outstanding per
-   * peer; more wait in a queue; with `capped`, at most maxQueuedPerPeer wait and one more
-   * fails at once: for what a server sends on its own, such as CON notifications). The message's messageId must come from allocateMessageId
-   * (or be the request's, for an ACK/RST).
+   * peer; more wait in a queue; MessageLayer caps the queue for what a server sends on its own).
+   * The message's messageId must come from allocateMessageId (or be the request's, for an ACK/RST).
    */
-  send(now: number, peer: P, m: CoapMessage, capped = false): void {
+  send(now: number, peer: P, m: CoapMessage, _capped = false): void {
     const bytes = encodeMessage(m);
     if (m.type !== MessageType.CON) {
       this.out.push({ peer, data: bytes });
@@ -140,12 +138,6 @@ export abstract class MessageLayerCore<P, S extends PeerState<P>> {
     const s = this.state(peer);
     const p: Pending<P> = { peer, messageId: m.messageId, bytes, tries: 0, timeoutMs: 0, deadline: undefined };
     if (s.pending.size >= this.params.nstart) {
-      if (capped && s.queued.length >= this.caps.maxQueuedPerPeer) {
-        // the peer is not keeping up: this CON fails at once (its observation ends)
-        this.stats.queueFull++;
-        this.events.push({ type: 'failed', peer, messageId: m.messageId });
-        return;
-      }
       s.queued.push(p);
       return;
     }

@@ -1,3 +1,4 @@
+import type { TransmissionParameters } from './config.js';
 import { MessageType, type CoapMessage } from './message.js';
 import { MessageLayerCore, type PeerState } from './client-message-layer.js';
 
@@ -173,6 +174,32 @@ export class MessageLayer<P> extends MessageLayerCore<P, ServerPeerState<P>> {
   /** Message IDs we used, in expiry order: one FIFO per lifetime (CON, NON). */
   private readonly usedCon = new Fifo<Used<P>>();
   private readonly usedNon = new Fifo<Used<P>>();
+
+  constructor(
+    params: TransmissionParameters,
+    random?: () => number,
+    private readonly caps: { maxQueuedPerPeer: number } = { maxQueuedPerPeer: Infinity },
+  ) {
+    super(params, random);
+  }
+
+  /**
+   * Sends a message (MessageLayerCore.send); with `capped`, at most maxQueuedPerPeer CONs wait
+   * for NSTART and one more fails at once: for what a server sends on its own, such as CON
+   * notifications.
+   */
+  override send(now: number, peer: P, m: CoapMessage, capped = false): void {
+    if (capped && m.type === MessageType.CON) {
+      const s = this.state(peer);
+      if (s.pending.size >= this.params.nstart && s.queued.length >= this.caps.maxQueuedPerPeer) {
+        // the peer is not keeping up: this CON fails at once (its observation ends)
+        this.stats.queueFull++;
+        this.events.push({ type: 'failed', peer, messageId: m.messageId });
+        return;
+      }
+    }
+    super.send(now, peer, m);
+  }
 
   protected newState(common: PeerState<P>): ServerPeerState<P> {
     this.nextStateId = (this.nextStateId + 1) >>> 0 || 1;
