@@ -44,6 +44,9 @@ const ENTRIES: Entry[] = [
       'peer identity', // peer-identity-codec.ts
       'cidLength', // the RFC 9146 tls12_cid record format (record/ccm8-cid.ts)
       'maxPendingRequests', 'expiredUnanswered', 'echoLifetimeMs', 'TextEncoder', // the CoAP server side (endpoint.ts, limits.ts, address-check.ts)
+      'has not saved a sequence lease', 'no established epoch to export', // a session store's nonce-lease hold and record-layer export (exportable-connection.ts, exportable-record-layer.ts)
+      'the NewSessionTicket the ServerHello promised', 'ticket_lifetime_hint', // the NewSessionTicket, session cache and ticket code (finish-resumption.ts, wire/new-session-ticket.ts) // a session store's nonce-lease hold (exportable-connection.ts)
+      'too many deduplication entries', // the server's deduplication store (message-layer.ts; the client has ClientMessageLayer)
     ],
   },
   { name: 'ecdhe-client', file: 'lib/entry/ecdhe-client.ts', platform: 'neutral', absent: ['X509Certificate', 'CookieJar', 'Lwm2m', 'node:'] },

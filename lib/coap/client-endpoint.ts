@@ -3,7 +3,7 @@ import { TimerQueue } from '../timers/timer-queue.js';
 import { encodedSize } from './codec.js';
 import { DEFAULT_TRANSMISSION, type TransmissionParameters } from './config.js';
 import { CoapError } from './errors.js';
-import { MessageLayer } from './message-layer.js';
+import { ClientMessageLayer, type MessageLayerCore, type PeerState } from './client-message-layer.js';
 import { Code, isRequestCode, isResponseCode, MessageType, OptionNumber, type CoapMessage, type CoapOption } from './message.js';
 import { checkOptions } from './option-checks.js';
 
@@ -75,7 +75,7 @@ interface ClientExchange<P> {
  * protected hooks, so a client-only build leaves all of that out.
  */
 export class CoapClientEndpoint<P> {
-  readonly messages: MessageLayer<P>;
+  readonly messages: MessageLayerCore<P, PeerState<P>>;
   protected readonly params: TransmissionParameters;
   protected nextId = 1;
   private readonly clients = new Map<number, ClientExchange<P>>();
@@ -96,8 +96,13 @@ export class CoapClientEndpoint<P> {
     maxQueuedPerPeer = Infinity,
   ) {
     this.params = { ...DEFAULT_TRANSMISSION, ...params };
-    this.messages = new MessageLayer(this.params, () => this.random(4).reduce((a, b) => a * 256 + b, 0) / 2 ** 32, { maxQueuedPerPeer });
+    this.messages = this.newMessageLayer(this.params, () => this.random(4).reduce((a, b) => a * 256 + b, 0) / 2 ** 32, { maxQueuedPerPeer });
     this.clientTimers = new TimerQueue((x) => (this.clients.get(x.id) === x ? x.deadline : undefined), () => this.clients.size);
+  }
+
+  /** The message layer: a client's (CoapEndpoint: a server's, with its deduplication store). Called by the constructor. */
+  protected newMessageLayer(params: TransmissionParameters, random: () => number, _caps: { maxQueuedPerPeer: number }): MessageLayerCore<P, PeerState<P>> {
+    return new ClientMessageLayer(params, random);
   }
 
   /** Starts a request; its outcome arrives as a 'response' or 'error' event with this id. */

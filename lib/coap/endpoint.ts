@@ -3,6 +3,7 @@ import { AddressCheck, type AddressCheckOptions } from './address-check.js';
 import { CoapClientEndpoint, EMPTY, emptyMessage, mapOf, sortOptions, type ClientEndpointOptions } from './client-endpoint.js';
 import { encodedSize } from './codec.js';
 import type { TransmissionParameters } from './config.js';
+import { MessageLayer } from './message-layer.js';
 import { resolveLimits, serviceUnavailable, type ServerLimits } from './limits.js';
 import { Code, MessageType, OptionNumber, type CoapMessage, type CoapOption } from './message.js';
 import { checkOptions } from './option-checks.js';
@@ -57,6 +58,7 @@ export class CoapEndpoint<P> extends CoapClientEndpoint<P> {
   /** Amplification protection (plain UDP servers). */
   private readonly check: AddressCheck<P> | undefined;
 
+  declare readonly messages: MessageLayer<P>;
   readonly stats = { oversized: 0, noMessageId: 0, refusedBusy: 0, expiredUnanswered: 0, challenged: 0, unanswerable: 0 };
 
   constructor(params: Partial<TransmissionParameters> = {}, random?: (n: number) => Uint8Array, private readonly options: EndpointOptions<P> = {}) {
@@ -67,6 +69,11 @@ export class CoapEndpoint<P> extends CoapClientEndpoint<P> {
       const { peerKey, ...o } = options.addressCheck;
       this.check = new AddressCheck<P>(peerKey ?? String, o);
     }
+  }
+
+  /** A server's message layer: deduplication built for many peers and requests. */
+  protected override newMessageLayer(params: TransmissionParameters, random: () => number, caps: { maxQueuedPerPeer: number }): MessageLayer<P> {
+    return new MessageLayer(params, random, caps);
   }
 
   /** Requests handed to the application and not answered yet. */

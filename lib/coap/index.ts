@@ -5,6 +5,7 @@ export { CoapClientEndpoint } from './client-endpoint.js';
 export { CoapEndpoint, type CoapEvent, type OutgoingRequest, type OutgoingResponse } from './endpoint.js';
 export { CoapServerCore } from './server-core.js';
 export { MessageLayer } from './message-layer.js';
+export { ClientMessageLayer } from './client-message-layer.js';
 export { CoapError, CoapErrorCode } from './errors.js';
 export { CoapFormatError, decodeMessage, encodeMessage } from './codec.js';
 export { Code, MessageType, OptionNumber, codeText, type CoapMessage, type CoapOption } from './message.js';

@@ -1,27 +1,8 @@
-import { TimerQueue } from '../timers/timer-queue.js';
-import { CoapFormatError, decodeMessage, encodeMessage, resetForFormatError } from './codec.js';
 import type { TransmissionParameters } from './config.js';
 import { MessageType, type CoapMessage } from './message.js';
+import { MessageLayerCore, type PeerState } from './client-message-layer.js';
 
-/** What the message layer reports upward. P is the transport's peer handle. */
-export type MessageEvent<P> =
-  /** A new CON or NON (duplicates are absorbed here), or a separate response; `size`: its datagram's bytes. */
-  | { type: 'message'; peer: P; message: CoapMessage; size: number }
-  /** Our CON was acknowledged; `ack` may carry a piggybacked response. */
-  | { type: 'acked'; peer: P; messageId: number; ack: CoapMessage }
-  /** Our CON or NON was answered with RST. */
-  | { type: 'reset'; peer: P; messageId: number }
-  /** Our CON got no ACK after MAX_RETRANSMIT retransmissions. */
-  | { type: 'failed'; peer: P; messageId: number };
-
-interface Pending<P> {
-  peer: P;
-  messageId: number;
-  bytes: Uint8Array;
-  tries: number;
-  timeoutMs: number;
-  deadline: number | undefined;
-}
+export type { MessageEvent } from './client-message-layer.js';
 
 /**
  * Deduplication entries (RFC 7252 §4.5) are kept for EXCHANGE_LIFETIME (247 s): at tens of
@@ -131,7 +112,7 @@ class DedupRing<P> {
 /** A message ID we used (reserved until `until`), as an entry of the expiry FIFO. */
 class Used<P> {
   constructor(
-    readonly state: PeerState<P>,
+    readonly state: ServerPeerState<P>,
     readonly mid: number,
     readonly until: number,
   ) {}
@@ -165,38 +146,25 @@ class Fifo<T> {
   }
 }
 
-interface PeerState<P> {
+interface ServerPeerState<P> extends PeerState<P> {
   /** Names the state in the deduplication rings (never 0). */
   id: number;
-  peer: P;
-  nextMid: number;
-  /** Outstanding CONs by message ID. */
-  pending: Map<number, Pending<P>>;
-  /** CONs waiting for NSTART. */
-  queued: Array<Pending<P>>;
   /** Received message IDs (deduplication, RFC 7252 §4.5): message ID -> DedupRing code. */
   seen: Map<number, number>;
-  /** Message IDs we used recently (not reused within EXCHANGE_LIFETIME). */
-  used: Map<number, number>;
 }
 
 /**
- * The CoAP message layer (RFC 7252 §4): message IDs per peer (random start, never reused
- * within EXCHANGE_LIFETIME), CON retransmission with randomized, doubling timeouts, ACK and
- * RST matching, deduplication (a duplicate CON gets the same answer and goes no further),
- * NSTART, and RST/silence for malformed messages (§4.2, §4.3). Sans-IO.
+ * The CoAP message layer (RFC 7252 §4) of a server (CoapEndpoint): MessageLayerCore with a
+ * deduplication store built for a busy server (a duplicate CON gets the same answer and goes no
+ * further): entries without an object each, answers packed in shared chunks, and incremental
+ * expiry. Sans-IO. A client-only endpoint uses ClientMessageLayer instead.
  */
-export class MessageLayer<P> {
-  private readonly peers = new Map<P, PeerState<P>>();
-  private readonly timers: TimerQueue<Pending<P>>;
-  private readonly out: Array<{ peer: P; data: Uint8Array }> = [];
-  private readonly events: Array<MessageEvent<P>> = [];
-  private nextSweep = 0;
+export class MessageLayer<P> extends MessageLayerCore<P, ServerPeerState<P>> {
   /** The deduplication entries (one ring per lifetime), their answers, and the used message IDs in expiry order. */
   private readonly seenCon = new DedupRing<P>(0);
   private readonly seenNon = new DedupRing<P>(1);
   /** Live peer states by id, for the rings. */
-  private readonly statesById = new Map<number, PeerState<P>>();
+  private readonly statesById = new Map<number, ServerPeerState<P>>();
   private nextStateId = 0;
   /** Live answer chunks, in creation order, and by id. */
   private answerChunks: AnswerChunk[] = [];
@@ -206,125 +174,62 @@ export class MessageLayer<P> {
   /** Message IDs we used, in expiry order: one FIFO per lifetime (CON, NON). */
   private readonly usedCon = new Fifo<Used<P>>();
   private readonly usedNon = new Fifo<Used<P>>();
-  /** Peer states that may have become empty since the last sweep (the sweep drops empty ones). */
-  private readonly mayBeEmpty = new Set<PeerState<P>>();
-  /** Outstanding CONs over all peers. */
-  private pendingTotal = 0;
-  readonly stats = { malformed: 0, duplicates: 0, retransmissions: 0, noMessageId: 0, queueFull: 0 };
 
   constructor(
-    private readonly params: TransmissionParameters,
-    private readonly random: () => number = Math.random,
+    params: TransmissionParameters,
+    random?: () => number,
     private readonly caps: { maxQueuedPerPeer: number } = { maxQueuedPerPeer: Infinity },
   ) {
-    this.timers = new TimerQueue(
-      (p) => (this.peers.get(p.peer)?.pending.get(p.messageId) === p ? p.deadline : undefined),
-      () => this.pendingTotal,
-    );
-  }
-
-  private state(peer: P): PeerState<P> {
-    let s = this.peers.get(peer);
-    if (!s) {
-      this.nextStateId = (this.nextStateId + 1) >>> 0 || 1;
-      s = { id: this.nextStateId, peer, nextMid: Math.floor(this.random() * 0x10000), pending: new Map(), queued: [], seen: new Map(), used: new Map() };
-      this.peers.set(peer, s);
-      this.statesById.set(s.id, s);
-      this.mayBeEmpty.add(s);
-    }
-    return s;
-  }
-
-  private deletePending(s: PeerState<P>, messageId: number): boolean {
-    if (!s.pending.delete(messageId)) return false;
-    this.pendingTotal--;
-    this.mayBeEmpty.add(s);
-    return true;
+    super(params, random);
   }
 
   /**
-   * A fresh message ID for this peer (RFC 7252 §4.4): not used within the lifetime of the
-   * message that used it last (EXCHANGE_LIFETIME after a CON, NON_LIFETIME after a NON,
-   * §4.8.2). IDs go round in order from a random start, so the next one is the one used
-   * longest ago: when it is still reserved, the peer has none free and this returns undefined
-   * at once (O(1); the caller drops or fails that message).
+   * Sends a message (MessageLayerCore.send); with `capped`, at most maxQueuedPerPeer CONs wait
+   * for NSTART and one more fails at once: for what a server sends on its own, such as CON
+   * notifications.
    */
-  allocateMessageId(now: number, peer: P, confirmable = true): number | undefined {
-    const s = this.state(peer);
-    const mid = s.nextMid;
-    const until = s.used.get(mid);
-    if (until !== undefined && until > now) {
-      this.stats.noMessageId++;
-      return undefined;
-    }
-    s.nextMid = (mid + 1) & 0xffff;
-    const u = now + (confirmable ? this.params.exchangeLifetimeMs : this.params.nonLifetimeMs);
-    s.used.set(mid, u);
-    (confirmable ? this.usedCon : this.usedNon).push(new Used(s, mid, u));
-    return mid;
-  }
-
-  /**
-   * Sends a message. CONs are retransmitted until ACK/RST (at most NSTART outstanding per
-   * peer; more wait in a queue; with `capped`, at most maxQueuedPerPeer wait and one more
-   * fails at once: for what a server sends on its own, such as CON notifications). The message's messageId must come from allocateMessageId
-   * (or be the request's, for an ACK/RST).
-   */
-  send(now: number, peer: P, m: CoapMessage, capped = false): void {
-    const bytes = encodeMessage(m);
-    if (m.type !== MessageType.CON) {
-      this.out.push({ peer, data: bytes });
-      return;
-    }
-    const s = this.state(peer);
-    const p: Pending<P> = { peer, messageId: m.messageId, bytes, tries: 0, timeoutMs: 0, deadline: undefined };
-    if (s.pending.size >= this.params.nstart) {
-      if (capped && s.queued.length >= this.caps.maxQueuedPerPeer) {
+  override send(now: number, peer: P, m: CoapMessage, capped = false): void {
+    if (capped && m.type === MessageType.CON) {
+      const s = this.state(peer);
+      if (s.pending.size >= this.params.nstart && s.queued.length >= this.caps.maxQueuedPerPeer) {
         // the peer is not keeping up: this CON fails at once (its observation ends)
         this.stats.queueFull++;
         this.events.push({ type: 'failed', peer, messageId: m.messageId });
         return;
       }
-      s.queued.push(p);
-      return;
     }
-    this.start(now, s, p);
+    super.send(now, peer, m);
   }
 
-  private start(now: number, s: PeerState<P>, p: Pending<P>): void {
-    // RFC 7252 §4.2: initial timeout random in [ACK_TIMEOUT, ACK_TIMEOUT * ACK_RANDOM_FACTOR]
-    const t = this.params.ackTimeoutMs * (1 + this.random() * (this.params.ackRandomFactor - 1));
-    p.timeoutMs = t;
-    p.deadline = now + t;
-    const before = s.pending.size;
-    s.pending.set(p.messageId, p);
-    this.pendingTotal += s.pending.size - before;
-    this.timers.schedule(p, p.deadline);
-    this.out.push({ peer: p.peer, data: p.bytes });
+  protected newState(common: PeerState<P>): ServerPeerState<P> {
+    this.nextStateId = (this.nextStateId + 1) >>> 0 || 1;
+    const s = { ...common, id: this.nextStateId, seen: new Map<number, number>() };
+    this.statesById.set(s.id, s);
+    return s;
   }
 
-  /** Stops retransmitting a CON (e.g. its exchange was cancelled). */
-  cancel(now: number, peer: P, messageId: number): void {
-    const s = this.peers.get(peer);
-    if (!s) return;
-    if (this.deletePending(s, messageId)) this.next(now, s);
-    s.queued = s.queued.filter((q) => q.messageId !== messageId);
-    this.mayBeEmpty.add(s);
+  protected override reserved(s: ServerPeerState<P>, mid: number, until: number, confirmable: boolean): void {
+    (confirmable ? this.usedCon : this.usedNon).push(new Used(s, mid, until));
   }
 
-  private next(now: number, s: PeerState<P>): void {
-    while (s.pending.size < this.params.nstart && s.queued.length > 0) this.start(now, s, s.queued.shift()!);
+  protected isDuplicate(now: number, s: ServerPeerState<P>, m: CoapMessage): boolean {
+    const code = s.seen.get(m.messageId);
+    if (code !== undefined) {
+      const r = this.ring(code);
+      const i = (code >>> 1) & r.mask;
+      if (r.expires[i]! > now) {
+        if (m.type === MessageType.CON) {
+          const answer = this.storedAnswer(r, i);
+          if (answer) this.out.push({ peer: s.peer, data: answer });
+        }
+        return true;
+      }
+    }
+    if (m.type === MessageType.CON) s.seen.set(m.messageId, this.seenCon.push(s.id, m.messageId, now + this.params.exchangeLifetimeMs));
+    else s.seen.set(m.messageId, this.seenNon.push(s.id, m.messageId, now + this.params.nonLifetimeMs));
+    return false;
   }
 
-  /** Answers a received CON with this ACK (piggybacked response or empty) or RST, and remembers it for duplicates. */
-  answer(now: number, peer: P, m: CoapMessage): void {
-    const bytes = encodeMessage(m);
-    const code = this.state(peer).seen.get(m.messageId);
-    if (code !== undefined) this.storeAnswer(code, bytes);
-    this.out.push({ peer, data: bytes });
-  }
-
-  /** Whether a received CON has been answered (ACK or RST) already. */
   answered(peer: P, messageId: number): boolean {
     const code = this.peers.get(peer)?.seen.get(messageId);
     if (code === undefined) return false;
@@ -336,7 +241,9 @@ export class MessageLayer<P> {
     return (code & 1) === 0 ? this.seenCon : this.seenNon;
   }
 
-  private storeAnswer(code: number, bytes: Uint8Array): void {
+  protected storeAnswer(s: ServerPeerState<P>, messageId: number, bytes: Uint8Array): void {
+    const code = s.seen.get(messageId);
+    if (code === undefined) return;
     const r = this.ring(code);
     const i = (code >>> 1) & r.mask;
     const n = bytes.length;
@@ -380,88 +287,16 @@ export class MessageLayer<P> {
     return c.buf.subarray(offset, offset + length);
   }
 
-  handleDatagram(now: number, peer: P, data: Uint8Array): void {
-    let m: CoapMessage;
-    try {
-      m = decodeMessage(data);
-    } catch (e) {
-      this.stats.malformed++;
-      // RFC 7252 §4.2/§4.3: a malformed CON is answered with RST (when its header is readable
-      // and of version 1); anything else malformed is silently ignored.
-      const rst = e instanceof CoapFormatError ? resetForFormatError(e) : undefined;
-      if (rst) this.out.push({ peer, data: encodeMessage(rst) });
-      return;
-    }
-    this.sweep(now); // first: the sweep drops empty peer states, so take ours after it
-    const s = this.state(peer);
-    switch (m.type) {
-      case MessageType.ACK:
-      case MessageType.RST: {
-        const p = s.pending.get(m.messageId);
-        if (!p) {
-          // An RST for a NON we sent (or an old exchange): report it; stray ACKs are ignored.
-          if (m.type === MessageType.RST) this.events.push({ type: 'reset', peer, messageId: m.messageId });
-          return;
-        }
-        this.deletePending(s, m.messageId);
-        this.next(now, s);
-        this.events.push(m.type === MessageType.ACK ? { type: 'acked', peer, messageId: m.messageId, ack: m } : { type: 'reset', peer, messageId: m.messageId });
-        return;
-      }
-      case MessageType.CON:
-      case MessageType.NON: {
-        const code = s.seen.get(m.messageId);
-        if (code !== undefined) {
-          const r = this.ring(code);
-          const i = (code >>> 1) & r.mask;
-          if (r.expires[i]! > now) {
-            this.stats.duplicates++;
-            if (m.type === MessageType.CON) {
-              const answer = this.storedAnswer(r, i);
-              if (answer) this.out.push({ peer, data: answer });
-            }
-            return;
-          }
-        }
-        if (m.type === MessageType.CON) s.seen.set(m.messageId, this.seenCon.push(s.id, m.messageId, now + this.params.exchangeLifetimeMs));
-        else s.seen.set(m.messageId, this.seenNon.push(s.id, m.messageId, now + this.params.nonLifetimeMs));
-        this.events.push({ type: 'message', peer, message: m, size: data.length });
-        return;
-      }
-    }
+  protected noneSeen(s: ServerPeerState<P>): boolean {
+    return s.seen.size === 0;
   }
 
-  handleTimeout(now: number): void {
-    for (const p of this.timers.popDue(now)) {
-      const s = this.peers.get(p.peer);
-      if (!s || s.pending.get(p.messageId) !== p) continue;
-      if (p.tries >= this.params.maxRetransmit) {
-        this.deletePending(s, p.messageId);
-        this.next(now, s);
-        this.events.push({ type: 'failed', peer: p.peer, messageId: p.messageId });
-        continue;
-      }
-      p.tries++;
-      p.timeoutMs *= 2;
-      p.deadline = now + p.timeoutMs;
-      this.timers.schedule(p, p.deadline);
-      this.stats.retransmissions++;
-      this.out.push({ peer: p.peer, data: p.bytes });
-    }
-    this.sweep(now);
-  }
-
-  /** Forgets a peer (its transport closed): outstanding CONs fail. */
-  dropPeer(peer: P): void {
-    const s = this.peers.get(peer);
-    if (!s) return;
-    this.peers.delete(peer);
+  /**
+   * The state leaves: its ring entries stay until they expire, unlinked (the state id is no
+   * longer looked up); the used-ID FIFOs still point at the state (dropPeer leaves it an empty shell).
+   */
+  protected unlink(s: ServerPeerState<P>): void {
     this.statesById.delete(s.id);
-    this.pendingTotal -= s.pending.size;
-    for (const p of [...s.pending.values(), ...s.queued]) this.events.push({ type: 'failed', peer, messageId: p.messageId });
-    // Its ring entries stay until they expire, unlinked (the state id is no longer looked
-    // up); the used-ID FIFO still points at the state: leave it an empty shell, holding
-    // neither entries nor the peer handle.
     for (const code of s.seen.values()) {
       const r = this.ring(code);
       const i = (code >>> 1) & r.mask;
@@ -470,31 +305,12 @@ export class MessageLayer<P> {
       r.lengths[i] = -1;
     }
     s.seen.clear();
-    s.used.clear();
-    s.pending.clear();
-    s.queued = [];
-    s.peer = undefined as P;
-  }
-
-  pollTransmit(): { peer: P; data: Uint8Array } | undefined {
-    return this.out.shift();
-  }
-  pollEvent(): MessageEvent<P> | undefined {
-    return this.events.shift();
-  }
-  pollTimeout(): number | undefined {
-    return this.timers.peek();
   }
 
   /**
-   * Drops expired deduplication and message-ID entries (at most once a second), and the
-   * peer states left empty. Incremental: the FIFOs yield only what expired, and only peer
-   * states that lost an entry (or were created) since the last sweep are checked.
+   * Incremental expiry: the rings and FIFOs yield only what expired.
    */
-  private sweep(now: number): void {
-    if (now < this.nextSweep) return;
-    this.nextSweep = now + 1000;
-    const check = this.mayBeEmpty;
+  protected expire(now: number, check: Set<ServerPeerState<P>>): void {
     for (const r of [this.seenCon, this.seenNon]) {
       while (r.count > 0) {
         const i = r.head & r.mask;
@@ -532,12 +348,5 @@ export class MessageLayer<P> {
         }
       }
     }
-    for (const s of check) {
-      if (this.peers.get(s.peer) === s && s.pending.size === 0 && s.queued.length === 0 && s.seen.size === 0 && s.used.size === 0) {
-        this.peers.delete(s.peer);
-        this.statesById.delete(s.id);
-      }
-    }
-    check.clear();
   }
 }

@@ -219,18 +219,6 @@ function checkPskOption(o: ClientPskOption): CheckedPsk | ((hint: Uint8Array | u
 
 /** The configuration from the options, every one checked (a typed INVALID_ARGUMENT naming it otherwise). */
 export function resolveConfig(o: ConnectionOptions = {}): ConnectionConfig {
-  return resolveOptions(o, decodeResumeOption);
-}
-
-/**
- * resolveConfig for a build without session resumption (BasicPskClientConnection, a small
- * device): the same checks, but a `resume` blob is refused (its codec is left out).
- */
-export function resolveBasicConfig(o: ConnectionOptions = {}): ConnectionConfig {
-  return resolveOptions(o, undefined);
-}
-
-function resolveOptions(o: ConnectionOptions, decodeResume: ((blob: Uint8Array) => ClientResumption) | undefined): ConnectionConfig {
   if (typeof o !== 'object' || o === null) throw new DtlsError('INVALID_ARGUMENT', 'options must be an object');
   const opt = <T>(v: T | undefined, dflt: T, check: (name: string, v: unknown) => T, name: string): T => (v === undefined ? dflt : check(name, v));
   const int = (min: number, max: number) => (name: string, v: unknown) => integerOption(name, v, min, max);
@@ -258,9 +246,7 @@ function resolveOptions(o: ConnectionOptions, decodeResume: ((blob: Uint8Array) 
   };
   if (o.wallClock !== undefined) cfg.wallClock = functionOption<() => number>('wallClock', o.wallClock);
   if (o.resume !== undefined) {
-    if (!(o.resume instanceof Uint8Array)) cfg.resume = o.resume;
-    else if (decodeResume) cfg.resume = decodeResume(o.resume);
-    else throw new DtlsError('INVALID_ARGUMENT', 'resume: this build has no session resumption (use resolveConfig)');
+    cfg.resume = o.resume instanceof Uint8Array ? decodeResumeOption(o.resume) : o.resume;
   }
   if (o.connectionId !== undefined && o.connectionId !== false) {
     const c = o.connectionId;

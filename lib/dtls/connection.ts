@@ -6,7 +6,6 @@ import { LastFlight, packFlight, type FlightItem, type HandshakeItem } from './h
 import { Reassembler, type HandshakeMessage } from './handshake/reassembler.js';
 import { DONE, STALE, type Done, type Handshake, type HandshakeState, type Stale } from './handshake/state.js';
 import { copyRecord, RecordDrop, RecordLayer } from './record/record-layer.js';
-import type { PeerVerdict } from './trust.js';
 import type { ClientResumption } from './resumption.js';
 import { decodeAlert, encodeAlert } from './wire/alert.js';
 import { isChangeCipherSpec } from './wire/change-cipher-spec.js';
@@ -24,11 +23,8 @@ export const LAST_FLIGHT_LINGER_MS = 240_000;
 
 export type Phase = 'handshake' | 'connected' | 'closed' | 'failed';
 
-/** Application records that may wait for a session store's nonce lease. */
-const MAX_HELD_RECORDS = 256;
-
 /** Where a connection is: each phase holds only what is valid in it. */
-type ConnectionState =
+export type ConnectionState =
   | { readonly phase: 'handshake'; step: HandshakeState; readonly reassembler: Reassembler; /** What the states may do to this connection. */ readonly hs: Handshake }
   | { readonly phase: 'connected'; readonly session: SessionInfo; /** Kept only for a session store's snapshot. */ readonly master: Uint8Array | undefined }
   | { readonly phase: 'closed' }
@@ -44,20 +40,15 @@ type ConnectionState =
  * store's snapshot and the client's resumption blob are ExportableConnection's.
  */
 export class DtlsConnection {
-  private st: ConnectionState;
-  private now = 0;
-  private records: RecordLayer;
+  protected st: ConnectionState;
+  protected now = 0;
+  protected records: RecordLayer;
   /** A client's first state again, for starting over (a fresh ClientHello) once; given the abandoned handshake's server random. */
   private readonly restart: ((staleServerRandom: Uint8Array) => HandshakeState) | undefined;
   private restarted = false;
-  /**
-   * A session store's nonce lease (lib/dtls/sequence-lease.ts): application records at or past
-   * this write sequence number wait (in `held`) until the store has saved a higher lease.
-   */
-  private writeLimit = Infinity;
-  private held: Uint8Array[] | undefined;
-  private resumable: ClientResumption | undefined;
-  private readonly flight: LastFlight;
+  /** Client, once connected: what it keeps to resume this session (ExportableConnection encodes it). */
+  protected resumable: ClientResumption | undefined;
+  protected readonly flight: LastFlight;
   private nextMessageSeq: number;
   /** Records held while the handshake waits for the application (a key lookup). */
   private deferred: RawRecord[] | undefined;
@@ -69,7 +60,7 @@ export class DtlsConnection {
    */
   private idleDeadline: number | undefined;
   private lastActivity = 0;
-  private readonly out: Uint8Array[] = [];
+  protected readonly out: Uint8Array[] = [];
   private readonly events: DtlsEvent[] = [];
 
   constructor(
@@ -77,7 +68,7 @@ export class DtlsConnection {
     initial: HandshakeState,
     o: { messageSeq?: number; recordSeq?: number; restart?: (staleServerRandom: Uint8Array) => HandshakeState } = {},
   ) {
-    this.records = new RecordLayer(cfg.maxEarlyRecords);
+    this.records = this.newRecordLayer(cfg.maxEarlyRecords);
     this.flight = new LastFlight(cfg.retransmission);
     this.nextMessageSeq = o.messageSeq ?? 0;
     this.restart = o.restart;
@@ -100,6 +91,11 @@ export class DtlsConnection {
     this.st = { phase: 'handshake', step: initial, reassembler: new Reassembler(this.nextMessageSeq, cfg.maxHandshakeBytes), hs };
   }
 
+  /** A new record layer (the constructor's, a restart's); ExportableConnection's can be exported. */
+  protected newRecordLayer(maxEarlyRecords: number): RecordLayer {
+    return new RecordLayer(maxEarlyRecords);
+  }
+
   get state(): Phase {
     return this.st.phase;
   }
@@ -120,11 +116,6 @@ export class DtlsConnection {
    */
   get restarts(): number {
     return this.restarted ? 1 : 0;
-  }
-
-  /** Client, once connected: what it keeps to resume this session (ExportableConnection encodes it). */
-  protected get clientResumption(): ClientResumption | undefined {
-    return this.resumable;
   }
 
   /** The handshake state's name (diagnostics), or the phase after the handshake. */
@@ -228,51 +219,21 @@ export class DtlsConnection {
       const why = data.length > this.records.sendLimit ? `the peer's record size limit of ${this.records.sendLimit}` : `the ${this.cfg.mtu}-byte MTU (at most ${max} bytes a record)`;
       throw new DtlsError('RECORD_TOO_LARGE', `a ${data.length}-byte record exceeds ${why}`);
     }
-    if (this.records.nextSequence(this.records.writeEpoch) >= this.writeLimit) {
-      const held = (this.held ??= []);
-      if (held.length >= MAX_HELD_RECORDS) throw new DtlsError('RESOURCE_LIMIT', `the session store has not saved a sequence lease yet: ${held.length} records wait`);
-      held.push(data.slice());
-      return;
-    }
+    this.sendData(data);
+  }
+
+  /** One application record of a connected session goes out (ExportableConnection may hold it for a nonce lease). */
+  protected sendData(data: Uint8Array): void {
     this.out.push(this.records.protect(ContentType.application_data, data));
   }
 
-  /** The sequence number of the next record we send in the current epoch (for a nonce lease). */
-  get nextWriteSequence(): number {
-    return this.records.nextSequence(this.records.writeEpoch);
+  /** Whether a session store's nonce lease forbids the next record of the current epoch (ExportableConnection). */
+  protected leaseSpent(): boolean {
+    return false;
   }
 
-  /**
-   * A session store's nonce lease: records numbered at or past `limit` wait; raising it sends
-   * what waited. Infinity (the default) without a store.
-   */
-  setWriteLimit(now: number, limit: number): void {
-    this.now = now;
-    this.writeLimit = limit;
-    const held = this.held;
-    if (!held || this.st.phase !== 'connected') return;
-    while (held.length > 0 && this.records.nextSequence(this.records.writeEpoch) < limit) this.out.push(this.records.protect(ContentType.application_data, held.shift()!));
-    if (held.length === 0) this.held = undefined;
-  }
-
-  /** The established session's record layer and master secret (kept only with `exportable`), for a session store. */
-  protected get exportable(): { records: RecordLayer; session: SessionInfo; master: Uint8Array } | undefined {
-    const st = this.st;
-    return st.phase === 'connected' && st.master ? { records: this.records, session: st.session, master: st.master } : undefined;
-  }
-
-  /**
-   * Continues an established session (a session store's snapshot, session-export.ts): connected
-   * at once with this record layer, nothing sent at or past `writeLimit` until it is raised.
-   */
-  protected restoreConnected(now: number, records: RecordLayer, session: SessionInfo, master: Uint8Array, writeLimit: number): void {
-    this.now = now;
-    this.records = records;
-    this.writeLimit = writeLimit;
-    this.st = { phase: 'connected', session, master: this.cfg.exportable ? master.slice() : undefined };
-    this.flight.release();
-    this.touch();
-  }
+  /** The connection closed or failed (ExportableConnection drops what waited for a lease). */
+  protected ending(): void {}
 
   /** Sends close_notify and closes. Idempotent. */
   close(now: number): void {
@@ -293,27 +254,17 @@ export class DtlsConnection {
     this.fail(error);
   }
 
-  /** Answer to a `psk-request` event: the key, or undefined for an unknown identity. */
-  providePsk(now: number, key: Uint8Array | undefined): void {
+  /**
+   * The application's answer to a handshake state waiting for it (ExportableConnection's
+   * providePsk and resolvePeer): `pick` gives the state's step for it, if the state takes one.
+   */
+  protected answerStep(now: number, pick: (step: HandshakeState) => ((hs: Handshake) => HandshakeState | Done | Stale) | undefined): void {
     const st = this.st;
     if (st.phase !== 'handshake') return;
-    const step = st.step;
-    const provide = step.providePsk;
-    if (!provide) return;
+    const run = pick(st.step);
+    if (!run) return;
     this.now = now;
-    this.advance(st, () => provide.call(step, st.hs, key));
-    this.resume();
-  }
-
-  /** Answer to a `verify-peer` event: whether the peer's raw public key or certificate is trusted. */
-  resolvePeer(now: number, verdict: PeerVerdict): void {
-    const st = this.st;
-    if (st.phase !== 'handshake') return;
-    const step = st.step;
-    const resolve = step.resolvePeer;
-    if (!resolve) return;
-    this.now = now;
-    this.advance(st, () => resolve.call(step, st.hs, verdict));
+    this.advance(st, () => run(st.hs));
     this.resume();
   }
 
@@ -360,7 +311,7 @@ export class DtlsConnection {
     this.restarted = true;
     const next0 = this.records.nextSequence(0);
     this.records.wipe();
-    this.records = new RecordLayer(this.cfg.maxEarlyRecords);
+    this.records = this.newRecordLayer(this.cfg.maxEarlyRecords);
     this.records.startSequence(next0);
     this.flight.release();
     this.deferred = undefined;
@@ -446,7 +397,7 @@ export class DtlsConnection {
 
   private sendAlert(level: number, description: number): void {
     // past a nonce lease nothing goes out (another process may own those numbers)
-    if (this.records.writeEpoch > 0 && this.records.nextSequence(this.records.writeEpoch) >= this.writeLimit) return;
+    if (this.records.writeEpoch > 0 && this.leaseSpent()) return;
     try {
       this.out.push(this.records.protect(ContentType.alert, encodeAlert({ level, description })));
     } catch {
@@ -459,11 +410,11 @@ export class DtlsConnection {
     this.flight.release();
     this.idleDeadline = undefined;
     this.deferred = undefined;
-    this.held = undefined;
+    this.ending();
     this.records.wipe();
   }
 
-  private touch(): void {
+  protected touch(): void {
     this.lastActivity = this.now;
     if (this.cfg.idleTimeoutMs > 0 && this.st.phase === 'connected' && this.idleDeadline === undefined) this.idleDeadline = this.now + this.cfg.idleTimeoutMs;
   }

@@ -2,7 +2,7 @@ import type { ConnectionConfig } from './config.js';
 import { identityBytes, type SessionInfo } from './events.js';
 import { Ccm8CidProtection } from './record/ccm8-cid.js';
 import { Ccm8Protection } from './record/protection.js';
-import { RecordLayer } from './record/record-layer.js';
+import { ExportableRecordLayer } from './record/exportable-record-layer.js';
 import type { SessionSnapshot } from './session-snapshot.js';
 
 /**
@@ -10,7 +10,7 @@ import type { SessionSnapshot } from './session-snapshot.js';
  * `writeSequenceLease` the first write sequence number not reserved. Holds secrets (keys, master
  * secret). Undefined when the record layer has no keys (not established).
  */
-export function exportSession(records: RecordLayer, session: SessionInfo, master: Uint8Array, role: 'client' | 'server', writeSequenceLease: number): SessionSnapshot | undefined {
+export function exportSession(records: ExportableRecordLayer, session: SessionInfo, master: Uint8Array, role: 'client' | 'server', writeSequenceLease: number): SessionSnapshot | undefined {
   const s = records.exportState();
   const { write, read } = s;
   if (!write.keys || !read.keys) return undefined;
@@ -38,11 +38,11 @@ export function exportSession(records: RecordLayer, session: SessionInfo, master
 }
 
 /** A record layer continuing a snapshot: its epoch, keys (copied), replay window, CIDs and limits, writing at the lease. */
-export function restoreRecordLayer(cfg: ConnectionConfig, snap: SessionSnapshot): RecordLayer {
+export function restoreRecordLayer(cfg: ConnectionConfig, snap: SessionSnapshot): ExportableRecordLayer {
   const c = cfg.crypto;
   const protection = (keys: { key: Uint8Array; iv: Uint8Array }, cid: Uint8Array | undefined, padding = 0) =>
     cid && cid.length > 0 ? new Ccm8CidProtection(c, keys, cid, padding) : new Ccm8Protection(c, keys);
-  const records = RecordLayer.restore(cfg.maxEarlyRecords, {
+  const records = ExportableRecordLayer.restore(cfg.maxEarlyRecords, {
     epoch: snap.epoch,
     write: protection({ key: snap.writeKey.slice(), iv: snap.writeIv.slice() }, snap.writeCid, cfg.cidPadding),
     read: protection({ key: snap.readKey.slice(), iv: snap.readIv.slice() }, snap.readCid),

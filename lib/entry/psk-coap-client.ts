@@ -5,7 +5,7 @@
  * (BasicPskClientConnection, resolveBasicConfig, CoapClientEndpoint).
  */
 export { BasicPskClientConnection } from '../dtls/handshake/client-psk-basic.js';
-export { resolveBasicConfig } from '../dtls/config.js';
+export { resolveBasicConfig } from '../dtls/basic-config.js';
 export { DtlsError } from '../dtls/errors.js';
 export { createPurePskCrypto } from '../crypto/pure-psk.js';
 export { BaremetalDtlsClient, BaremetalCoapsClient, type UdpShim } from '../../transports/baremetal.js';

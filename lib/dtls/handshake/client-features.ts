@@ -4,7 +4,8 @@ import { decodeConnectionId, encodeConnectionId } from '../wire/connection-id.js
 import { findExtension } from '../wire/extensions.js';
 import { resumedSecrets } from './abbreviated.js';
 import type { ClientSessionFeatures } from './client-states.js';
-import { ExpectChangeCipherSpec, installKeys } from './finish.js';
+import { installKeys } from './finish.js';
+import { ResumableExpectChangeCipherSpec } from './finish-resumption.js';
 import { checkResumedServerHello, classifyServerHello, clientTicketExtension, mayOfferResumption, resumptionOffer, serverPromisesTicket } from './resumption-rules.js';
 import { wallTime } from './wall-time.js';
 
@@ -32,12 +33,15 @@ export const CLIENT_SESSION_FEATURES: ClientSessionFeatures = {
 
   promisesTicket: serverPromisesTicket,
 
+  // after a full handshake's last flight: take the promised ticket, keep the session
+  afterFullFlight: (secrets) => new ResumableExpectChangeCipherSpec('client', secrets),
+
   resumes: (offer, sh) => classifyServerHello(offer, sh) === 'resumed',
 
   // RFC 5246 §7.3: the abbreviated handshake; the session's master secret with the new randoms
   abbreviated(hs, resume, sh, hellos, transcript, ticket) {
     checkResumedServerHello(resume.session, sh);
     installKeys(hs, 'client', hellos, resume.session.masterSecret);
-    return new ExpectChangeCipherSpec('client', resumedSecrets(resume.session, hellos, transcript), { resumed: true, ticketExpected: ticket, kept: resume });
+    return new ResumableExpectChangeCipherSpec('client', resumedSecrets(resume.session, hellos, transcript), { resumed: true, ticketExpected: ticket, kept: resume });
   },
 };

@@ -15,7 +15,7 @@ import type { FlightItem } from './flights.js';
 import { computeVerifyData } from './key-schedule.js';
 import { baseHelloExtensions, checkServerHelloExtensions, readRecordSize, recordSizeExtensions } from './negotiation.js';
 import type { HandshakeMessage } from './reassembler.js';
-import { expectMessage, STALE, type Handshake, type HandshakeState, type Hellos, type NegotiatedCid, type Stale } from './state.js';
+import { expectMessage, STALE, type Handshake, type HandshakeState, type Hellos, type NegotiatedCid, type Secrets, type Stale } from './state.js';
 import { Transcript } from './transcript.js';
 
 /**
@@ -51,6 +51,8 @@ export interface ClientSessionFeatures {
   offer(hs: Handshake, suites: readonly number[]): { offer?: ResumptionOffer; resume?: ClientResumption; extension?: Extension };
   /** Whether a NewSessionTicket follows this ServerHello (RFC 5077 §3.2). */
   promisesTicket(sh: ServerHello, offered: readonly Extension[]): boolean;
+  /** The state after the client's last flight of a full handshake (it takes a promised NewSessionTicket and keeps the session). */
+  afterFullFlight(secrets: Secrets): HandshakeState;
   /** Whether the ServerHello resumes the offered session (it echoes the offered session_id). */
   resumes(offer: ResumptionOffer | undefined, sh: ServerHello): boolean;
   /** The abbreviated handshake of a resumed session: its keys installed, waiting for the server's ChangeCipherSpec. */
@@ -187,6 +189,7 @@ export class ExpectServerHello implements HandshakeState {
       sessionId: sh.sessionId.slice(),
       ticket,
       ...(connectionId ? { connectionId } : {}),
+      ...(f ? { afterFullFlight: f.afterFullFlight } : {}),
     };
     if (resumed) {
       return f.abbreviated(hs, resume, sh, hellos, transcript, ticket);
@@ -246,7 +249,7 @@ export class ExpectServerHelloDone implements HandshakeState {
     flight.push({ kind: 'change_cipher_spec', epoch: 0 });
     add(HandshakeType.finished, computeVerifyData(hs.cfg.crypto, secrets.master, 'client', transcript.hash()), 1);
     hs.sendFlight(flight, true);
-    return new ExpectChangeCipherSpec('client', secrets);
+    return hellos.afterFullFlight ? hellos.afterFullFlight(secrets) : new ExpectChangeCipherSpec('client', secrets);
   }
 }
 

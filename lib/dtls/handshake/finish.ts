@@ -5,11 +5,8 @@ import type { PeerIdentity } from '../keystore.js';
 import { Ccm8Protection } from '../record/protection.js';
 import { HandshakeType } from '../wire/constants.js';
 import { decodeFinished } from '../wire/finished.js';
-import { decodeNewSessionTicket, encodeNewSessionTicket } from '../wire/new-session-ticket.js';
-import type { ResumableSession } from '../resumable-session.js';
 import type { ClientResumption } from '../resumption.js';
 import type { FlightItem } from './flights.js';
-import { wallTime } from './wall-time.js';
 import { computeVerifyData, deriveKeyBlock, deriveMasterSecret, keyLogLine } from './key-schedule.js';
 import type { HandshakeMessage } from './reassembler.js';
 import { DONE, expectMessage, type Done, type Handshake, type HandshakeState, type Hellos, type Secrets } from './state.js';
@@ -73,38 +70,29 @@ export interface Ending {
   readonly kept?: ClientResumption;
 }
 
-/** A full handshake's ending, from what the hellos fixed (a session_id, a ticket promised). */
-function fullEnding(role: Role, hellos: Hellos): Ending {
-  return { resumed: false, ...(role === 'client' ? { ticketExpected: !!hellos.ticket } : { issueTicket: !!hellos.ticket }), ...(hellos.sessionId ? { sessionId: hellos.sessionId } : {}) };
-}
-
-/** Waits for the peer's ChangeCipherSpec (after a NewSessionTicket, when one was promised); its epoch-1 records (held until now) become readable. */
+/**
+ * Waits for the peer's ChangeCipherSpec; its epoch-1 records (held until now) become readable.
+ * This is the Finished exchange of a build without session resumption (BasicPskClientConnection):
+ * ResumableExpectChangeCipherSpec (finish-resumption.ts) adds the NewSessionTicket, the session
+ * cache and the client's resumption state.
+ */
 export class ExpectChangeCipherSpec implements HandshakeState {
   readonly name = 'ExpectChangeCipherSpec';
   readonly afterLastFlight: { serverRandom: Uint8Array } | undefined;
   constructor(
-    private readonly role: Role,
-    private readonly secrets: Secrets,
-    private readonly ending: Ending = fullEnding(role, secrets.hellos),
+    protected readonly role: Role,
+    protected readonly secrets: Secrets,
+    protected readonly ending: Ending = { resumed: false },
   ) {
     this.afterLastFlight = role === 'client' && !ending.resumed ? { serverRandom: secrets.hellos.serverRandom } : undefined;
   }
 
   handle(_hs: Handshake, m: HandshakeMessage): HandshakeState {
-    // RFC 5077 §3.3: "the server ... MUST send a NewSessionTicket ... before ChangeCipherSpec"
-    if (this.role === 'client' && this.ending.ticketExpected && !this.ending.ticket && m.msgType === HandshakeType.new_session_ticket && m.epoch === 0) {
-      const nst = decodeNewSessionTicket(m.body);
-      this.secrets.transcript.add(m.msgType, m.messageSeq, m.body);
-      return new ExpectChangeCipherSpec(this.role, this.secrets, { ...this.ending, ticket: { ticket: nst.ticket.slice(), lifetimeHint: nst.lifetimeHint } });
-    }
     // RFC 6347 §4.2.6 orders ChangeCipherSpec before Finished; a handshake message here is out of place
     throw new DtlsError('UNEXPECTED_MESSAGE', `handshake message ${m.msgType} before the peer's ChangeCipherSpec`);
   }
 
   changeCipherSpec(): HandshakeState {
-    if (this.role === 'client' && this.ending.ticketExpected && !this.ending.ticket) {
-      throw new DtlsError('UNEXPECTED_MESSAGE', 'ChangeCipherSpec without the NewSessionTicket the ServerHello promised (RFC 5077 §3.3)');
-    }
     return new ExpectFinished(this.role, this.secrets, this.ending);
   }
 }
@@ -112,16 +100,16 @@ export class ExpectChangeCipherSpec implements HandshakeState {
 /**
  * Waits for the peer's Finished (epoch 1) and checks its verify_data (RFC 5246 §7.4.9) in
  * constant time. The side that answers then sends its own ChangeCipherSpec and Finished and
- * keeps that last flight: the server in a full handshake (with a NewSessionTicket first when it
- * issues one), the client in an abbreviated one.
+ * keeps that last flight: the server in a full handshake, the client in an abbreviated one.
+ * What the session leaves for resumption is ResumableExpectFinished's (`keep`).
  */
 export class ExpectFinished implements HandshakeState {
   readonly name = 'ExpectFinished';
   readonly afterLastFlight: { serverRandom: Uint8Array } | undefined;
   constructor(
-    private readonly role: Role,
-    private readonly secrets: Secrets,
-    private readonly ending: Ending = fullEnding(role, secrets.hellos),
+    protected readonly role: Role,
+    protected readonly secrets: Secrets,
+    protected readonly ending: Ending = { resumed: false },
   ) {
     this.afterLastFlight = role === 'client' && !ending.resumed ? { serverRandom: secrets.hellos.serverRandom } : undefined;
   }
@@ -130,48 +118,36 @@ export class ExpectFinished implements HandshakeState {
     expectMessage(this, m, HandshakeType.finished, 1);
     const { hellos, transcript, master, peer } = this.secrets;
     const c = hs.cfg.crypto;
-    const e = this.ending;
     const peerRole = this.role === 'client' ? 'server' : 'client';
     const got = decodeFinished(m.body);
     if (!ctEqual(got, computeVerifyData(c, master, peerRole, transcript.hash()))) {
       throw new DtlsError('DECRYPT_ERROR', `${peerRole} Finished verify_data mismatch`);
     }
-    const session: SessionInfo = { cipherSuite: hellos.suite, identity: peer, peerIdentity: identityBytes(peer), extendedMasterSecret: hellos.extendedMasterSecret, resumed: e.resumed };
+    const session: SessionInfo = { cipherSuite: hellos.suite, identity: peer, peerIdentity: identityBytes(peer), extendedMasterSecret: hellos.extendedMasterSecret, resumed: this.ending.resumed };
     if (hellos.connectionId) session.connectionId = { read: hellos.connectionId.read, write: hellos.connectionId.write };
-    const resumable: ResumableSession = e.kept?.session ?? { cipherSuite: hellos.suite, extendedMasterSecret: hellos.extendedMasterSecret, masterSecret: master.slice(), peer, createdAt: wallTime(hs) };
     // who answers: the server after a full handshake, the client after an abbreviated one
-    const answers = (this.role === 'server') !== e.resumed;
+    const answers = (this.role === 'server') !== this.ending.resumed;
+    if (answers) transcript.add(m.msgType, m.messageSeq, m.body);
+    const flight: FlightItem[] = [];
+    const resumption = this.keep(hs, answers ? flight : undefined);
     if (!answers) {
-      hs.established(session, false, this.resumption(resumable), master);
+      hs.established(session, false, resumption, master);
       return DONE;
     }
-    transcript.add(m.msgType, m.messageSeq, m.body);
-    const flight: FlightItem[] = [];
-    if (e.issueTicket) {
-      const sealed = hs.cfg.resumption?.tickets?.seal(wallTime(hs), resumable);
-      const nst = hs.message(HandshakeType.new_session_ticket, encodeNewSessionTicket(sealed ? { lifetimeHint: sealed.lifetimeHint, ticket: sealed.ticket } : { lifetimeHint: 0, ticket: new Uint8Array(0) }), 0);
-      transcript.add(nst.msgType, nst.messageSeq, nst.body);
-      flight.push(nst);
-    }
-    // RFC 5246 §7.3: a server with a session cache keeps the session under the session_id it gave
-    if (this.role === 'server' && !e.resumed && e.sessionId && e.sessionId.length > 0) hs.cfg.resumption?.cache?.put(wallTime(hs), e.sessionId, resumable);
     const verify = computeVerifyData(c, master, this.role, transcript.hash());
     flight.push({ kind: 'change_cipher_spec', epoch: 0 }, hs.message(HandshakeType.finished, verify, 1));
     hs.sendFlight(flight, false);
     // The side that sends the last flight keeps it to answer a repeated flight of the peer.
-    hs.established(session, true, this.resumption(resumable), master);
+    hs.established(session, true, resumption, master);
     return DONE;
   }
 
-  /** What the client keeps to resume this session later; the server caches it by session_id. */
-  private resumption(s: ResumableSession): ClientResumption | undefined {
-    const e = this.ending;
-    if (this.role === 'server') return undefined;
-    const ticket = e.ticket && e.ticket.ticket.length > 0 ? e.ticket : undefined;
-    // an abbreviated handshake keeps what it resumed, with a new ticket when one came
-    if (e.kept) return ticket ? { ...e.kept, ticket: ticket.ticket, expiresAt: s.createdAt + ticket.lifetimeHint * 1000 } : e.kept;
-    const sessionId = e.sessionId ?? new Uint8Array(0);
-    if (!s.extendedMasterSecret || (!ticket && sessionId.length === 0)) return undefined;
-    return { session: s, sessionId, ...(ticket ? { ticket: ticket.ticket, expiresAt: s.createdAt + ticket.lifetimeHint * 1000 } : {}) };
+  /**
+   * What the established session leaves for resumption (ResumableExpectFinished: it may add a
+   * NewSessionTicket to `flight`, our last flight when we answer, and cache the session); the
+   * client's resumption state, if any. Nothing here.
+   */
+  protected keep(_hs: Handshake, _flight: FlightItem[] | undefined): ClientResumption | undefined {
+    return undefined;
   }
 }

@@ -8,7 +8,8 @@ import { HandshakeType } from '../wire/constants.js';
 import { CertificateType, ECDSA_SECP256R1_SHA256 } from '../wire/ec-extensions.js';
 import { decodeCertificateVerify, decodeClientEcdhKeyExchange } from '../wire/ecdh-key-exchange.js';
 import { checkAlgorithm, ecdhPremaster, makeServerKeyExchange, peerPublicKey } from './ecdhe.js';
-import { deriveSecrets, ExpectChangeCipherSpec } from './finish.js';
+import { deriveSecrets } from './finish.js';
+import { ResumableExpectChangeCipherSpec } from './finish-resumption.js';
 import type { HandshakeMessage } from './reassembler.js';
 import { expectMessage, type Handshake, type HandshakeState, type Hellos, type Secrets } from './state.js';
 import type { Transcript } from './transcript.js';
@@ -114,7 +115,7 @@ class ExpectEcdhClientKeyExchange implements HandshakeState {
     transcript.add(m.msgType, m.messageSeq, m.body);
     const sessionHash = hellos.extendedMasterSecret ? transcript.hash() : undefined;
     const secrets = deriveSecrets(hs, 'server', hellos, transcript, ecdhPremaster(this.ephemeral, point), sessionHash, this.client);
-    return this.clientKey ? new ExpectCertificateVerify(secrets, this.clientKey) : new ExpectChangeCipherSpec('server', secrets);
+    return this.clientKey ? new ExpectCertificateVerify(secrets, this.clientKey) : new ResumableExpectChangeCipherSpec('server', secrets);
   }
 }
 
@@ -136,6 +137,6 @@ class ExpectCertificateVerify implements HandshakeState {
     }
     transcript.add(m.msgType, m.messageSeq, m.body);
     transcript.dropMessages();
-    return new ExpectChangeCipherSpec('server', this.secrets);
+    return new ResumableExpectChangeCipherSpec('server', this.secrets);
   }
 }

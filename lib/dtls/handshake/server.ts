@@ -9,7 +9,8 @@ import { decodeConnectionId, encodeConnectionId } from '../wire/connection-id.js
 import { EMPTY_RENEGOTIATION_INFO, findExtension, type Extension } from '../wire/extensions.js';
 import { decodePskIdentity, encodePskIdentity, pskPremasterSecret } from '../wire/psk-key-exchange.js';
 import { encodeServerHello } from '../wire/server-hello.js';
-import { deriveSecrets, ExpectChangeCipherSpec, installKeys } from './finish.js';
+import { deriveSecrets, installKeys } from './finish.js';
+import { ResumableExpectChangeCipherSpec } from './finish-resumption.js';
 import { abbreviatedServerFinished, resumedHellos, resumedSecrets } from './abbreviated.js';
 import { findOfferedSession, readResumptionRequest, serverHelloSessionId, serverResumptionDecision } from './resumption-rules.js';
 import { wallTime } from './wall-time.js';
@@ -164,7 +165,7 @@ function resume(
   const finished = hs.message(HandshakeType.finished, abbreviatedServerFinished(cfg.crypto, secrets.master, transcript), 1);
   transcript.add(finished.msgType, finished.messageSeq, finished.body);
   hs.sendFlight([sh, { kind: 'change_cipher_spec', epoch: 0 }, finished], true);
-  return new ExpectChangeCipherSpec('server', secrets, { resumed: true });
+  return new ResumableExpectChangeCipherSpec('server', secrets, { resumed: true });
 }
 
 /** PSK: waits for the client's identity (RFC 4279 §2), then asks the key store for its key. */
@@ -206,6 +207,6 @@ class AwaitingPsk implements HandshakeState {
     const known = !!key && key.length > 0 && key.length <= MAX_PSK_KEY;
     const premaster = pskPremasterSecret(known ? key : hs.cfg.crypto.random(16));
     const secrets = deriveSecrets(hs, 'server', this.hellos, this.transcript, premaster, this.sessionHash, { kind: 'psk', identity: this.identity }, known);
-    return new ExpectChangeCipherSpec('server', secrets);
+    return new ResumableExpectChangeCipherSpec('server', secrets);
   }
 }

@@ -100,6 +100,12 @@ export interface Hellos {
   readonly sessionId?: Uint8Array;
   /** RFC 5077 §3.2: the ServerHello's empty SessionTicket extension: a NewSessionTicket comes before the server's ChangeCipherSpec. */
   readonly ticket?: boolean;
+  /**
+   * Client, full build (client-features.ts): the state after its last flight of a full handshake,
+   * which takes a promised NewSessionTicket and keeps the session for resumption. Without it (a
+   * build without resumption) ExpectChangeCipherSpec, which keeps nothing.
+   */
+  readonly afterFullFlight?: (secrets: Secrets) => HandshakeState;
 }
 
 /** After the key exchange: the master secret and who the peer is, for the Finished exchange. */

@@ -27,18 +27,18 @@ export type RecordDrop = (typeof RecordDrop)[keyof typeof RecordDrop];
  * It knows nothing of handshake messages: it frames, seals, opens and orders bytes.
  */
 export class RecordLayer {
-  private writeEpochNow = 0;
+  protected writeEpochNow = 0;
   /** Protection per epoch we may write: 0 (null) and the current one; a flight may mix them. */
-  private readonly writers: Array<EpochProtection | undefined> = [NULL_PROTECTION];
-  private readonly writeSeq: number[] = [0];
+  protected readonly writers: Array<EpochProtection | undefined> = [NULL_PROTECTION];
+  protected readonly writeSeq: number[] = [0];
 
-  private readEpochNow = 0;
-  private reader: EpochProtection = NULL_PROTECTION;
+  protected readEpochNow = 0;
+  protected reader: EpochProtection = NULL_PROTECTION;
   private pendingReader: EpochProtection | undefined;
-  private window = new ReplayWindow();
+  protected window = new ReplayWindow();
   private advancedNow = false;
   private early: RawRecord[] | undefined;
-  private holdingEarly = true;
+  protected holdingEarly = true;
 
   /**
    * RFC 9146: the length of the CID we asked our peer to put in its records, set as soon as the
@@ -176,30 +176,6 @@ export class RecordLayer {
       return RecordDrop.HELD;
     }
     return RecordDrop.DISCARDED;
-  }
-
-  /**
-   * The established state, for a session store: the current epoch's keys each way, the next
-   * write sequence number, the read window and the CIDs. Holds secrets.
-   */
-  exportState(): { epoch: number; write: EpochProtection; read: EpochProtection; nextWrite: number; window: { top: number; bitmap: bigint } } {
-    const write = this.writers[this.writeEpochNow];
-    if (this.writeEpochNow === 0 || this.readEpochNow !== this.writeEpochNow || !write) throw new DtlsError('INTERNAL', 'no established epoch to export');
-    return { epoch: this.writeEpochNow, write, read: this.reader, nextWrite: this.writeSeq[this.writeEpochNow]!, window: this.window.export() };
-  }
-
-  /** A record layer as exported (a restored session): writing at `nextWrite`, reading with `window`. */
-  static restore(maxEarlyRecords: number, s: { epoch: number; write: EpochProtection; read: EpochProtection; nextWrite: number; window: { top: number; bitmap: bigint }; readCidLength: number }): RecordLayer {
-    const r = new RecordLayer(maxEarlyRecords);
-    r.writeEpochNow = s.epoch;
-    r.writers[s.epoch] = s.write;
-    r.writeSeq[s.epoch] = s.nextWrite;
-    r.readEpochNow = s.epoch;
-    r.reader = s.read;
-    r.window = ReplayWindow.from(s.window.top, s.window.bitmap);
-    r.readCidLength = s.readCidLength;
-    r.holdingEarly = false;
-    return r;
   }
 
   /** Forgets every key. */
