@@ -15,7 +15,7 @@
  * move. The server learns the new address only from a record the client sends from there (the
  * relay loses what it still sends to the old port), and until a second one confirms the
  * address it sends there at most three times what it received (the endpoint's anti-
- * amplification bound, endpoint.ts moveTo()): confirmable notifications are ACKed, which
+ * amplification bound, endpoint-moves.ts movePeer()): confirmable notifications are ACKed, which
  * confirms the address at once; non-confirmable ones stall after the bound until the client's
  * next message.
  */

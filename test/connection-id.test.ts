@@ -8,7 +8,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { nodeCrypto } from '../lib/crypto/node.js';
-import type { PeerMovedEvent } from '../lib/dtls/endpoint.js';
+import type { PeerMovedEvent } from '../lib/dtls/endpoint-events.js';
 import type { SessionInfo } from '../lib/dtls/events.js';
 import { Ccm8CidProtection } from '../lib/dtls/record/ccm8-cid.js';
 import { decodeConnectionId, encodeConnectionId } from '../lib/dtls/wire/connection-id.js';

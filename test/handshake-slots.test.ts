@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { HandshakeRefusedEvent, KeyStoreErrorEvent } from '../lib/dtls/endpoint.js';
+import type { HandshakeRefusedEvent, KeyStoreErrorEvent } from '../lib/dtls/endpoint-events.js';
 import { HandshakeSlots, type SlotHolder } from '../lib/dtls/handshake-slots.js';
 import { AlertDescription } from '../lib/dtls/wire/constants.js';
 import type { SimNode } from '../transports/sim.js';

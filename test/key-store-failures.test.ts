@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { toHex } from '../lib/bytes/util.js';
-import type { KeyStoreErrorEvent } from '../lib/dtls/endpoint.js';
+import type { KeyStoreErrorEvent } from '../lib/dtls/endpoint-events.js';
 import { connect, createServer } from '../lib/entry/dtls.js';
 import type { KeyStoreErrorInfo } from '../transports/node-dgram.js';
 import { AlertDescription } from '../lib/dtls/wire/constants.js';

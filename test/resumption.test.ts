@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { nodeCrypto } from '../lib/crypto/node.js';
-import type { EndpointOptions } from '../lib/dtls/endpoint.js';
+import type { EndpointOptions } from '../lib/dtls/endpoint-options.js';
 import type { SessionInfo } from '../lib/dtls/events.js';
 import { decodeClientResumption, encodeClientResumption } from '../lib/dtls/resumption.js';
 import { HandshakeType } from '../lib/dtls/wire/constants.js';

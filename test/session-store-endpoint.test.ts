@@ -6,7 +6,8 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DtlsEndpoint, type EndpointOptions } from '../lib/dtls/endpoint.js';
+import { DtlsEndpoint } from '../lib/dtls/endpoint.js';
+import type { EndpointOptions } from '../lib/dtls/endpoint-options.js';
 import { pskMap } from '../lib/dtls/keystore.js';
 import { memorySessionStore } from '../lib/dtls/memory-session-store.js';
 import type { SessionStore } from '../lib/dtls/session-store.js';

@@ -12,7 +12,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { resolveConfig } from '../lib/dtls/config.js';
-import { DtlsEndpoint, type EndpointEvent, type EndpointOptions } from '../lib/dtls/endpoint.js';
+import { DtlsEndpoint } from '../lib/dtls/endpoint.js';
+import type { EndpointEvent } from '../lib/dtls/endpoint-events.js';
+import type { EndpointOptions } from '../lib/dtls/endpoint-options.js';
 import type { DtlsEvent } from '../lib/dtls/events.js';
 import { ClientConnection } from '../lib/dtls/handshake/client.js';
 import { pskMap, type PeerAddress } from '../lib/dtls/keystore.js';

@@ -1,6 +1,7 @@
 import { coapUriAuthority } from '../lib/coap/uri.js';
 import { resolveConfig, type ConnectionOptions } from '../lib/dtls/config.js';
-import { DtlsEndpoint, type EndpointOptions } from '../lib/dtls/endpoint.js';
+import { DtlsEndpoint } from '../lib/dtls/endpoint.js';
+import type { EndpointOptions } from '../lib/dtls/endpoint-options.js';
 import type { DtlsEvent } from '../lib/dtls/events.js';
 import { ClientConnection } from '../lib/dtls/handshake/client.js';
 import type { ServerConnection } from '../lib/dtls/handshake/server.js';

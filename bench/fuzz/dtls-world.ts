@@ -8,7 +8,8 @@
 import { fromHex } from '../../lib/bytes/util.js';
 import type { CryptoProvider, P256PrivateKey, P256PublicKey } from '../../lib/crypto/provider.js';
 import { resolveConfig, type ConnectionOptions } from '../../lib/dtls/config.js';
-import { DtlsEndpoint, type EndpointEvent } from '../../lib/dtls/endpoint.js';
+import { DtlsEndpoint } from '../../lib/dtls/endpoint.js';
+import type { EndpointEvent } from '../../lib/dtls/endpoint-events.js';
 import { DtlsError } from '../../lib/dtls/errors.js';
 import type { DtlsEvent } from '../../lib/dtls/events.js';
 import { ClientConnection } from '../../lib/dtls/handshake/client.js';

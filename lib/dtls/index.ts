@@ -1,5 +1,7 @@
 /** The DTLS 1.2 engine, sans-IO: no socket, no timer, no node: module. The Node driver is added by lib/entry/dtls.ts (`coaps/dtls`). */
-export { DtlsEndpoint, type EndpointOptions, type EndpointEvent, type KeyStoreErrorEvent } from './endpoint.js';
+export { DtlsEndpoint } from './endpoint.js';
+export type { EndpointOptions } from './endpoint-options.js';
+export type { EndpointEvent, KeyStoreErrorEvent } from './endpoint-events.js';
 export { ClientConnection } from './handshake/client.js';
 export { ServerConnection } from './handshake/server.js';
 export { DtlsConnection } from './connection.js';

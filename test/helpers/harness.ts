@@ -1,5 +1,7 @@
 import { resolveConfig, type ConnectionOptions } from '../../lib/dtls/config.js';
-import { DtlsEndpoint, type EndpointEvent, type EndpointOptions } from '../../lib/dtls/endpoint.js';
+import { DtlsEndpoint } from '../../lib/dtls/endpoint.js';
+import type { EndpointEvent } from '../../lib/dtls/endpoint-events.js';
+import type { EndpointOptions } from '../../lib/dtls/endpoint-options.js';
 import type { DtlsEvent } from '../../lib/dtls/events.js';
 import { ClientConnection } from '../../lib/dtls/handshake/client.js';
 import { pskMap, type KeyStore } from '../../lib/dtls/keystore.js';

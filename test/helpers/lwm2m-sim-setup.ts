@@ -3,7 +3,7 @@
  * LwM2M server and one client, all PSK over the sans-IO DTLS engine, on a SimNetwork.
  */
 import '../../lib/crypto/node.js';
-import type { EndpointOptions } from '../../lib/dtls/endpoint.js';
+import type { EndpointOptions } from '../../lib/dtls/endpoint-options.js';
 import { pskMap } from '../../lib/dtls/keystore.js';
 import { deviceStore } from '../../lib/lwm2m/device.js';
 import { DEVICE, FIRMWARE_UPDATE, SECURITY, SERVER } from '../../lib/lwm2m/objects.js';

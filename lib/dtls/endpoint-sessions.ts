@@ -1,0 +1,126 @@
+import { toHex } from '../bytes/util.js';
+import type { CryptoProvider } from '../crypto/provider.js';
+import type { ConnectionConfig } from './config.js';
+import type { EndpointEvent, EndpointStats, KeyStoreErrorEvent } from './endpoint-events.js';
+import type { CidSettings } from './endpoint-options.js';
+import type { DtlsEvent } from './events.js';
+import type { ServerConnection } from './handshake/server.js';
+import type { SlotHolder } from './handshake-slots.js';
+import type { PeerAddress } from './keystore.js';
+import type { SessionPersistence } from './session-persistence.js';
+
+export interface Session {
+  readonly peer: PeerAddress;
+  readonly connection: ServerConnection;
+}
+
+/** One peer's connection as the endpoint keeps it. */
+export class Entry implements Session, SlotHolder {
+  scheduledAt: number | undefined = undefined;
+  /**
+   * After the peer moved to an address (RFC 9146 §6) that has not yet sent a second fresh
+   * record: what we may still send there (the anti-amplification bound, see movePeer()).
+   */
+  unverified: { bytesIn: number; bytesOut: number; records: number } | undefined = undefined;
+  /** A key store lookup in flight: which, and until when. */
+  lookup: { kind: KeyStoreErrorEvent['lookup']; identity: Uint8Array | undefined; deadline: number } | undefined = undefined;
+  constructor(
+    public key: string,
+    public peer: PeerAddress,
+    readonly connection: ServerConnection,
+    /** The ClientHello.random of the handshake this connection serves (a repeat of it is a retransmission). */
+    readonly clientRandom: Uint8Array,
+    /** Until the handshake ends: when it is given up. */
+    public handshakeDeadline: number | undefined,
+    /** RFC 9146: the CID this server asked for, as hex (the byCid key), if any. */
+    readonly cidKey: string | undefined,
+  ) {}
+  get address(): string {
+    return this.peer.address;
+  }
+  awaitingLookup(): boolean {
+    return this.lookup !== undefined;
+  }
+}
+
+/** The endpoint's sessions (handshakes in progress included), by peer address, by RFC 9146 CID and by connection. */
+export class SessionTable {
+  /** Sessions by peer address. A session that moved away from an address another one took is found by CID only. */
+  private readonly byAddress = new Map<string, Entry>();
+  /** RFC 9146: sessions by the CID they asked for (hex). */
+  private readonly byCid = new Map<string, Entry>();
+  /** Every live session, by its connection. */
+  private readonly byConnection = new Map<ServerConnection, Entry>();
+
+  get size(): number {
+    return this.byConnection.size;
+  }
+  /** The session at a peer address (peerKey()). */
+  atAddress(key: string): Entry | undefined {
+    return this.byAddress.get(key);
+  }
+  /** The session that asked for this CID (hex). */
+  withCid(cidHex: string): Entry | undefined {
+    return this.byCid.get(cidHex);
+  }
+  hasCid(cidHex: string): boolean {
+    return this.byCid.has(cidHex);
+  }
+  of(connection: ServerConnection): Entry | undefined {
+    return this.byConnection.get(connection);
+  }
+  /** Whether `e` is still a session here (not removed, nor replaced). */
+  isLive(e: Entry): boolean {
+    return this.byConnection.get(e.connection) === e;
+  }
+  values(): IterableIterator<Entry> {
+    return this.byConnection.values();
+  }
+
+  add(e: Entry): void {
+    this.byAddress.set(e.key, e);
+    this.byConnection.set(e.connection, e);
+    if (e.cidKey !== undefined) this.byCid.set(e.cidKey, e);
+  }
+
+  delete(e: Entry): void {
+    if (this.byAddress.get(e.key) === e) this.byAddress.delete(e.key);
+    if (e.cidKey !== undefined && this.byCid.get(e.cidKey) === e) this.byCid.delete(e.cidKey);
+    this.byConnection.delete(e.connection);
+  }
+
+  /** The session answers at another address from now on. */
+  readdress(e: Entry, key: string, peer: PeerAddress): void {
+    if (this.byAddress.get(e.key) === e) this.byAddress.delete(e.key);
+    // a session that stays at the new address (a NAT gave its port away) keeps its CID, not the address
+    this.byAddress.set(key, e);
+    e.key = key;
+    e.peer = peer;
+  }
+
+  /** A CID for a new session: the prefix, then random bytes, unused by any live session. */
+  newCid(o: CidSettings, crypto: CryptoProvider): Uint8Array {
+    for (;;) {
+      const cid = new Uint8Array(o.length);
+      cid.set(o.prefix);
+      cid.set(crypto.random(o.length - o.prefix.length), o.prefix.length);
+      if (!this.byCid.has(toHex(cid))) return cid;
+    }
+  }
+}
+
+/** What DtlsEndpoint shares with its parts (key lookups, session store restores, peer moves). */
+export interface EndpointCore {
+  readonly cfg: ConnectionConfig;
+  readonly sessions: SessionTable;
+  /** The queue pollEvent() drains. */
+  readonly events: EndpointEvent[];
+  readonly stats: EndpointStats;
+  readonly persistence: SessionPersistence | undefined;
+  /** Collects a connection's output and events (after anything that may have produced some). */
+  collect(e: Entry, now: number): void;
+  /** Ends a session here, with its last event. */
+  remove(e: Entry, ev: DtlsEvent): void;
+  /** Feeds a datagram to a session; `from`/`fromKey`: where a datagram found by CID came from. */
+  feed(e: Entry, now: number, datagram: Uint8Array, from?: PeerAddress, fromKey?: string): void;
+}
