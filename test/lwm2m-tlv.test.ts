@@ -417,6 +417,14 @@ describe('TLV rules', () => {
     // Multiple resource with no instances.
     expect(decodeTlv(fromHex('8006'), [3, 0, 6], DEV)).toEqual([]);
     expect(toHex(encodeTlv([], [3, 0, 6], DEV))).toBe('8006');
+    // ... and of a resource of unknown type: it decodes to no records and writes back as it was
+    // (found by the lwm2m-tlv fuzz target: the encoder refused no records there)
+    expect(decodeTlv(fromHex('880500'), [9999, 0, 5], DEV)).toEqual([]);
+    expect(toHex(encodeTlv([], [9999, 0, 5], DEV))).toBe('8005');
+    expect(decodeTlv(fromHex('8005'), [9999, 0, 5], DEV)).toEqual([]);
+    // a known single resource has a value: no records is an error, and so is the empty payload
+    expectCodecError(() => encodeTlv([], [3, 0, 9], DEV));
+    expectCodecError(() => decodeTlv(fromHex('8009'), [3, 0, 9], DEV));
     // Bare resource instances of /3/0/6.
     expect(decodeTlv(fromHex('410001410105'), [3, 0, 6], DEV)).toEqual([
       { path: [3, 0, 6, 0], value: 1 },

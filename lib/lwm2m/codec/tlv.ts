@@ -435,7 +435,11 @@ export function encodeTlv(records: readonly Lwm2mRecord[], path: Path, types: Ty
       const [, i, r] = path as [number, number, number];
       const g = instances.get(i)?.get(r);
       if (!g) {
-        if (types(o, r)?.multiple) return serializeTlvs([{ kind: 'multipleResource', id: r, children: [] }]);
+        // no value: a Multiple Resource with no instances, the one TLV at a resource path that
+        // holds none; also for a resource of unknown type, whose empty Multiple Resource TLV
+        // decodes to no records (a single resource always has a value)
+        const def = types(o, r);
+        if (def === undefined || def.multiple) return serializeTlvs([{ kind: 'multipleResource', id: r, children: [] }]);
         return fail(`TLV: no value for ${pathToString(path)}`);
       }
       return serializeTlvs([resourceNode(i, g)]);
