@@ -57,8 +57,11 @@ export async function lwm2mCommand(argv: string[]): Promise<number> {
     client.on('session', (s: { uri: string; resumed: boolean; connectionId: boolean }) =>
       log('client')(`session ${s.uri}: resumed ${s.resumed ? 'yes' : 'no'}, cid ${s.connectionId ? 'yes' : 'no'}`),
     );
-    await client.start();
-    await untilSignal();
+    // the handlers go in first: a SIGINT while bootstrapping or registering stops the client
+    // (it is retrying) instead of killing the process
+    const signalled = untilSignal();
+    await Promise.race([client.start(), signalled]);
+    await signalled;
     await client.stop();
     return 0;
   }
