@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fromHex } from '../bytes/util.js';
 import { pskMap } from '../dtls/keystore.js';
 import type { ServerAccount } from '../lwm2m/bootstrap-server-core.js';
-import { BootstrapServer, deviceStore, FileStorage, Lwm2mClient, Lwm2mServer, MemoryStorage } from '../entry/lwm2m.js';
+import { BootstrapServer, deviceStore, FileResumptionStorage, FileStorage, Lwm2mClient, Lwm2mServer, MemoryStorage } from '../entry/lwm2m.js';
 import { parseHostPort, parseIntArg, parsePskArg, untilSignal, UsageError } from './args.js';
 import { parseFlags } from './flags.js';
 import { openSessionStore, parseSessionStoreArg, stopServer } from './session-store.js';
@@ -40,17 +40,28 @@ export async function lwm2mCommand(argv: string[]): Promise<number> {
     const { values } = parseFlags(LWM2M_CLIENT, rest);
     if (!/^coaps:\/\//.test(values.bootstrap)) throw new UsageError('--bootstrap must be a coaps:// URI');
     const p = parsePskArg(values.psk);
+    const cidLength = values.cid === undefined ? undefined : parseIntArg(values.cid, '--cid', 0, 255);
     const client = new Lwm2mClient({
       endpoint: values.endpoint,
       store: deviceStore(),
       bootstrap: { uri: values.bootstrap, security: { mode: 'psk', identity: p.identity, key: p.key } },
       storage: values.state ? new FileStorage(values.state) : new MemoryStorage(),
       queueMode: values.queue,
+      // 0: a zero-length CID of ours (true), the server's CID on what we send
+      ...(cidLength !== undefined ? { connectionId: cidLength === 0 ? true : cidLength } : {}),
+      ...(values.tickets ? { sessionTickets: true } : {}),
+      ...(values.sessions !== undefined ? { sessionResumption: new FileResumptionStorage(values.sessions) } : {}),
       log: log('client'),
     });
     client.on('error', (e: Error) => log('client')(`error: ${e.message}`));
-    await client.start();
-    await untilSignal();
+    client.on('session', (s: { uri: string; resumed: boolean; connectionId: boolean }) =>
+      log('client')(`session ${s.uri}: resumed ${s.resumed ? 'yes' : 'no'}, cid ${s.connectionId ? 'yes' : 'no'}`),
+    );
+    // the handlers go in first: a SIGINT while bootstrapping or registering stops the client
+    // (it is retrying) instead of killing the process
+    const signalled = untilSignal();
+    await Promise.race([client.start(), signalled]);
+    await signalled;
     await client.stop();
     return 0;
   }
