@@ -1,8 +1,7 @@
 /**
- * Where the fuzz seeds come from: the repository's test fixtures (test/fixtures/), or, while a
- * set has not moved there yet, the place the tests read it from today (../shared beside the
- * checkout). One resolver, so the targets never name a path; a set found nowhere yields no
- * seeds (the targets' built-in seeds and generators still run).
+ * Where the fuzz seeds come from: the repository's test fixtures (test/fixtures/, whose README
+ * names each file's origin). One resolver, so the targets never name a path; a set found
+ * nowhere yields no seeds (the targets' built-in seeds and generators still run).
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -27,14 +26,14 @@ function findRoot(): string {
 
 export const ROOT = findRoot();
 
-/** Candidate directories of each fixture set, repository first. */
+/** The directory of each fixture set, in the repository. */
 const SETS = {
   /** tinydtls transcripts (JSON with datagrams). */
-  tinydtls: ['test/fixtures/tinydtls', '../shared/interop/tinydtls'],
+  tinydtls: ['test/fixtures/tinydtls'],
   /** Mbed TLS transcripts (connection IDs, resumption). */
-  mbedtls: ['test/fixtures/mbedtls', '../shared/interop/mbedtls'],
+  mbedtls: ['test/fixtures/mbedtls'],
   /** LwM2M / CoAP / link-format vectors. */
-  lwm2m: ['test/fixtures/lwm2m-vectors', '../shared/vectors/lwm2m'],
+  lwm2m: ['test/fixtures/lwm2m-vectors'],
   /** The OpenSSL-made test PKI. */
   pki: ['test/fixtures/pki'],
 } as const;
