@@ -18,10 +18,10 @@
  * no bt), floats with a fraction (23.0), opaque in standard base64.
  */
 import { base64Encode } from '../../bytes/base64.js';
-import { Lwm2mCodecError, parsePath, pathToString, startsWith, type Path, type TypeResolver } from '../types.js';
+import { parsePath, pathToString, startsWith, type Path, type TypeResolver } from '../types.js';
 import { resolvePack, valueToSenml, wellFormed, type Num, type RawRecord, type RequestPath, type SenmlValue, type TimedRecord } from './senml.js';
 import { jsonFloat, JsonNumber, jsonNum, jsonString, parseJson, type JsonValue } from './senml-json.js';
-import { decodeBase64, fail, isU16 } from './value.js';
+import { decodeBase64, fail, guardCodec, isU16 } from './value.js';
 
 export const LWM2M_JSON_CONTENT_FORMAT = 11543;
 const FORMAT = 'LwM2M JSON';
@@ -171,16 +171,7 @@ export function encodeLwm2mJson(records: readonly TimedRecord[], path: RequestPa
   });
 }
 
-/** Anything but a Lwm2mCodecError escaping the codec is a bug; report it as a codec error. */
-function guard<T>(f: () => T): T {
-  try {
-    return f();
-  } catch (e) {
-    if (e instanceof Lwm2mCodecError) throw e;
-    if (e instanceof RangeError) throw new Lwm2mCodecError(`${FORMAT}: ${e.message}`);
-    throw e;
-  }
-}
+const guard = <T>(f: () => T): T => guardCodec(FORMAT, f);
 
 /** The LwM2M JSON codec (Content-Format 11543). */
 export const lwm2mJsonCodec = {

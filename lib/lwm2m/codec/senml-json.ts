@@ -14,7 +14,7 @@
  * composite packs with a bn per record; vd in base64url without padding; strings escaped with
  * \b \t \n \f \r and \u00XX (upper-case hex) for the other control characters.
  */
-import { Lwm2mCodecError, type Path, type TypeResolver } from '../types.js';
+import { type Path, type TypeResolver } from '../types.js';
 import { base64UrlEncode } from '../../bytes/base64.js';
 import {
   decNum,
@@ -32,7 +32,7 @@ import {
   type SenmlValue,
   type TimedRecord,
 } from './senml.js';
-import { decodeBase64, fail } from './value.js';
+import { decodeBase64, fail, guardCodec } from './value.js';
 
 export const SENML_JSON_CONTENT_FORMAT = 110;
 const FORMAT = 'SenML JSON';
@@ -360,16 +360,7 @@ export function encodeSenmlJsonPaths(paths: readonly Path[]): Uint8Array {
   return guard(() => UTF8_ENC.encode(`[${planPaths(paths, FORMAT).map((n) => `{"n":${jsonString(n)}}`).join(',')}]`));
 }
 
-/** Anything but a Lwm2mCodecError escaping a codec is a bug; report it as a codec error. */
-function guard<T>(f: () => T): T {
-  try {
-    return f();
-  } catch (e) {
-    if (e instanceof Lwm2mCodecError) throw e;
-    if (e instanceof RangeError) throw new Lwm2mCodecError(`${FORMAT}: ${e.message}`);
-    throw e;
-  }
-}
+const guard = <T>(f: () => T): T => guardCodec(FORMAT, f);
 
 /** The SenML JSON codec (Content-Format 110). */
 export const senmlJsonCodec = {

@@ -22,6 +22,21 @@ export const fail = (msg: string): never => {
   throw new Lwm2mCodecError(msg);
 };
 
+/**
+ * Runs a text codec's work: anything but a Lwm2mCodecError escaping it is a bug, except a
+ * RangeError (a string or number out of range), which is the input's fault: reported as a
+ * codec error of `format`.
+ */
+export function guardCodec<T>(format: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof Lwm2mCodecError) throw e;
+    if (e instanceof RangeError) throw new Lwm2mCodecError(`${format}: ${e.message}`);
+    throw e;
+  }
+}
+
 /** lib/bytes base64 for a codec: a DecodeError becomes a Lwm2mCodecError about `what`. */
 export function decodeBase64(s: string, what: string, o?: Base64DecodeOptions): Uint8Array {
   try {
