@@ -45,12 +45,18 @@ export class ExportableConnection extends DtlsConnection {
 
   /** Answer to a `psk-request` event: the key, or undefined for an unknown identity. */
   providePsk(now: number, key: Uint8Array | undefined): void {
-    this.answerStep(now, (step) => step.providePsk && ((hs) => step.providePsk!(hs, key)));
+    this.answerStep(now, (step) => {
+      const provide = step.providePsk;
+      return provide && ((hs) => provide.call(step, hs, key));
+    });
   }
 
   /** Answer to a `verify-peer` event: whether the peer's raw public key or certificate is trusted. */
   resolvePeer(now: number, verdict: PeerVerdict): void {
-    this.answerStep(now, (step) => step.resolvePeer && ((hs) => step.resolvePeer!(hs, verdict)));
+    this.answerStep(now, (step) => {
+      const resolve = step.resolvePeer;
+      return resolve && ((hs) => resolve.call(step, hs, verdict));
+    });
   }
 
   /** The established session's record layer and master secret (kept only with `exportable`), for a session store. */
