@@ -198,6 +198,27 @@ describe('bad input leaves the server serving its other peers', () => {
     }
   });
 
+  it('a ClientHello whose message_seq leaves our messages no room (uint16) is discarded (found by the dtls-endpoint fuzz target)', () => {
+    const l = new DirectLink();
+    l.client.start(0);
+    const hello = l.fromClient()[0]!;
+    l.toServer(hello);
+    l.toClient(l.fromServer()[0]!);
+    const withCookie = l.fromClient()[0]!;
+    // message_seq (bytes 4-5 of the handshake header, after the 13-byte record header) set to 65535
+    const high = withCookie.slice();
+    high[13 + 4] = 0xff;
+    high[13 + 5] = 0xff;
+    l.toServer(high);
+    expect(l.fromServer()).toEqual([]);
+    expect(l.endpoint.stats.handshakesStarted).toBe(0);
+    expect(l.endpoint.stats.datagramsDropped).toBe(1);
+    // the real one still gets its handshake
+    l.toServer(withCookie);
+    expect(l.settle()).toBeGreaterThan(0);
+    expect(l.clientHas('connected') && l.serverHas('connected')).toBe(true);
+  });
+
   it('ClientHellos numbered up to 2^48 - 2^32 still get a handshake, the server numbering on from them', () => {
     const base = 2 ** 48 - 2 ** 32 - 1; // the hello with the cookie: 2^48 - 2^32
     const l = new DirectLink();

@@ -113,7 +113,7 @@ export class DtlsEndpoint {
     }
     const entry = this.table.atAddress(key);
     const hello = this.hellos.take(key, datagram);
-    if (hello && hello.recordSeq > MAX_HELLO_RECORD_SEQ) {
+    if (hello && (hello.recordSeq > MAX_HELLO_RECORD_SEQ || hello.messageSeq > MAX_HELLO_MESSAGE_SEQ)) {
       this.stats.datagramsDropped++;
       return;
     }
@@ -362,3 +362,12 @@ function minDefined(a: number | undefined, b: number | undefined): number | unde
  * take; a real client starts near 0 (and could not finish either: its own records would run out).
  */
 const MAX_HELLO_RECORD_SEQ = 2 ** 48 - 2 ** 32;
+
+/**
+ * The highest message_seq of a ClientHello we answer. Our messages are numbered on from it
+ * (RFC 6347 §4.2.2) in a uint16 that must not wrap: a hello numbered near 65535 had our next
+ * messages wrap to 0 and every message of the client look old (each answered with our flight,
+ * and the client's answer to that with its hello: without end). A real client sends 0, or 1
+ * after a HelloVerifyRequest.
+ */
+const MAX_HELLO_MESSAGE_SEQ = 0xff00;
