@@ -21,36 +21,14 @@ import { pskMap, type PeerAddress } from '../lib/dtls/keystore.js';
 import { memorySessionStore } from '../lib/dtls/memory-session-store.js';
 import { addressKey, cidKey, type SessionStore } from '../lib/dtls/session-store.js';
 import { splitRecords } from '../lib/dtls/wire/record.js';
-import { SimNetwork, type SimNode } from '../transports/sim.js';
-import { SimServer } from '../transports/sim-nodes.js';
+import { SimNetwork } from '../transports/sim.js';
+import { SimClient, SimServer } from '../transports/sim-nodes.js';
 import { dec, enc, IDENTITY, KEY } from './helpers/harness.js';
 
 const A: PeerAddress = { address: '10.0.0.1', port: 5684 };
 const B: PeerAddress = { address: '10.0.0.3', port: 5684 };
 const CLIENT: PeerAddress = { address: '10.0.0.2', port: 40000 };
 const STEP = 8;
-
-/** A client whose datagrams go wherever `to` says (its NAT, or a load balancer, chose another process). */
-class MovingClient implements SimNode {
-  constructor(
-    readonly address: PeerAddress,
-    public to: PeerAddress,
-    readonly connection: ClientConnection,
-  ) {}
-  handleDatagram(now: number, _from: PeerAddress, data: Uint8Array): void {
-    this.connection.handleDatagram(now, data);
-  }
-  handleTimeout(now: number): void {
-    this.connection.handleTimeout(now);
-  }
-  pollTransmit() {
-    const data = this.connection.pollTransmit();
-    return data ? { to: this.to, data } : undefined;
-  }
-  pollTimeout() {
-    return this.connection.pollTimeout();
-  }
-}
 
 /** A store whose swap does not compare: what the server did before fencing (a plain put, a plain delete). */
 function unfenced(s: SessionStore): SessionStore {
@@ -76,7 +54,7 @@ interface Proc {
 class World {
   readonly net = new SimNetwork(undefined, 1);
   readonly procs: Proc[] = [];
-  readonly client: MovingClient;
+  readonly client: SimClient;
   readonly clientEvents: DtlsEvent[] = [];
 
   constructor(
@@ -86,7 +64,7 @@ class World {
   ) {
     this.procs.push(this.start(0), this.start(1));
     const conn = new ClientConnection(resolveConfig({ psk: { identity: IDENTITY, key: KEY }, ...(cid ? { connectionId: true } : {}) }));
-    this.client = this.net.add(new MovingClient(CLIENT, A, conn));
+    this.client = this.net.add(new SimClient(CLIENT, A, conn));
   }
 
   /** Starts process i (anew after a crash: the old one is gone, with everything it held). */
@@ -124,7 +102,7 @@ class World {
 
   /** The client moves to process i and sends `text` there. */
   async clientSends(i: 0 | 1, text: string): Promise<void> {
-    this.client.to = i === 0 ? A : B;
+    this.client.server = i === 0 ? A : B;
     this.client.connection.send(this.net.now, enc(text));
     await this.run(50);
   }
@@ -378,7 +356,7 @@ async function interleave(cmds: readonly Cmd[], cid: boolean, fenced: boolean, f
   for (const c of cmds) {
     switch (c.op) {
       case 'client':
-        w.client.to = c.to === 0 ? A : B;
+        w.client.server = c.to === 0 ? A : B;
         w.client.connection.send(w.net.now, enc(`c${t++}`));
         break;
       case 'write':

@@ -3,11 +3,14 @@ import { DtlsEndpoint } from '../lib/dtls/endpoint.js';
 import type { PeerAddress } from '../lib/dtls/keystore.js';
 import type { SimNode } from './sim.js';
 
-/** A DTLS client connection as a simulated network node talking to one server. */
+/**
+ * A DTLS client connection as a simulated network node talking to one server (`server` may be
+ * changed: the client's datagrams then go elsewhere, as a NAT or a load balancer may send them).
+ */
 export class SimClient implements SimNode {
   constructor(
     readonly address: PeerAddress,
-    readonly server: PeerAddress,
+    public server: PeerAddress,
     readonly connection: ClientConnection,
   ) {}
   handleDatagram(now: number, _from: PeerAddress, data: Uint8Array): void {

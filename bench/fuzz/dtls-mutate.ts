@@ -7,6 +7,7 @@
  * dropped, reordered or spliced from another datagram.
  */
 import { DecodeError } from '../../lib/bytes/reader.js';
+import { concat } from '../../lib/bytes/util.js';
 import { decodeClientHello, encodeClientHello, type ClientHello } from '../../lib/dtls/wire/client-hello.js';
 import { ContentType, ExtensionType, HandshakeType } from '../../lib/dtls/wire/constants.js';
 import type { Extension } from '../../lib/dtls/wire/extensions.js';
@@ -149,18 +150,6 @@ function frame(msgType: number, length: number, seq: number, offset: number, bod
   return out;
 }
 
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
 /** Splits one whole message into fragments (random cut points, some overlapping), shuffled. */
 function refragment(f: HandshakeFragment, rng: Rng): Uint8Array[] {
   const len = f.body.length;
@@ -184,7 +173,7 @@ function refragment(f: HandshakeFragment, rng: Rng): Uint8Array[] {
 }
 
 function rebuild(records: ReadonlyArray<{ h: RawRecord; body: Uint8Array }>): Uint8Array {
-  return concat(records.map((r) => encodeRecord(r.h, r.body)));
+  return concat(...records.map((r) => encodeRecord(r.h, r.body)));
 }
 
 /**
@@ -276,7 +265,7 @@ export function mutateDatagram(d: Uint8Array, rng: Rng, ctx: MutationContext): U
             : k === 2
               ? frame(f.msgType, f.length, rng.pick([0, 1, 2, 3, 7, 8, 0xffff, f.messageSeq + 1]), f.fragmentOffset, body)
               : frame(f.msgType, f.length, f.messageSeq, rng.pick([0, 1, f.length, Math.max(0, f.length - body.length)]), body);
-      r.body = concat(parts);
+      r.body = concat(...parts);
       return rebuild(recs);
     }
     case 1:
@@ -285,10 +274,10 @@ export function mutateDatagram(d: Uint8Array, rng: Rng, ctx: MutationContext): U
         const pieces = refragment(f, rng);
         if (rng.chance(0.5)) {
           parts.splice(j, 1, ...pieces);
-          r.body = concat(parts);
+          r.body = concat(...parts);
         } else {
           parts.splice(j, 1);
-          r.body = concat(parts);
+          r.body = concat(...parts);
           recs.splice(i + 1, 0, ...pieces.map((p, k) => ({ h: { ...r.h, sequence: r.h.sequence + 1 + k }, body: p })));
         }
         return rebuild(recs);
@@ -299,7 +288,7 @@ export function mutateDatagram(d: Uint8Array, rng: Rng, ctx: MutationContext): U
       const body = mutateBody(f.msgType, f.body, rng, ctx);
       const whole = f.fragmentOffset === 0 && f.body.length === f.length;
       parts[j] = frame(f.msgType, whole ? body.length : f.length, f.messageSeq, f.fragmentOffset, whole ? body : body.subarray(0, Math.max(0, f.length - f.fragmentOffset)));
-      r.body = concat(parts);
+      r.body = concat(...parts);
       return rebuild(recs);
     }
   }
