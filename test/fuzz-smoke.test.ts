@@ -107,6 +107,22 @@ describe('the engine', () => {
     }
   });
 
+  it('keeps coverage features short: a feature that grows with the input is a harness finding, not coverage', () => {
+    // the x509 target once used the key's OID as a feature: mutated OIDs are endless and long,
+    // and a 10M run held a million of them (~1 GB) until its worker ran out of heap
+    const echoing: FuzzTarget = { name: 'echoing', about: 'test', maxLength: 512, seeds: () => [new Uint8Array(300).fill(0x41)], run: (b) => `value:${toHex(b)}` };
+    const f = new Fuzzer(echoing, { seed: 2, runs: 200, minimize: false });
+    const s = f.run();
+    expect([...f.findings.keys()]).toEqual(['harness: a feature over the length limit']);
+    expect(f.findings.get('harness: a feature over the length limit')!.count).toBeGreaterThan(1);
+    // only the short ones (inputs under 77 bytes) became coverage
+    expect(s.features).toBeLessThan(200);
+    const x509 = TARGETS.find((t) => t.name === 'x509')!;
+    const g = new Fuzzer(x509, { seed: 9, runs: 4000, minimize: false });
+    g.run();
+    expect([...g.findings.keys()]).toEqual([]);
+  });
+
   it('minimize() returns undefined for an input that does not reproduce', () => {
     expect(minimize(planted, { target: 'planted', key: 'violation planted: found it', kind: 'violation', message: '', stack: '', input: '160000', count: 1 })).toBeUndefined();
   });

@@ -66,6 +66,8 @@ export interface FuzzStats {
 
 const MAX_CORPUS = 8192;
 const MAX_FEATURES = 1 << 20;
+/** Characters of one feature, at most: a million of them stay within some hundred MB. */
+const MAX_FEATURE_CHARS = 160;
 const MAX_CLASSES_PER_ERROR = 128;
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
@@ -252,6 +254,12 @@ export class Fuzzer {
   }
 
   private feature(f: string, input: Uint8Array): boolean {
+    // a feature is a class, not a value: one that grows with the input is a target's bug, and
+    // the coverage set must stay small (MAX_FEATURES of these)
+    if (f.length > MAX_FEATURE_CHARS) {
+      this.addFinding({ target: this.target.name, key: 'harness: a feature over the length limit', kind: 'crash', message: `a feature of ${f.length} characters (limit ${MAX_FEATURE_CHARS}): ${f.slice(0, 60)}...`, stack: '', input: toHex(input), count: 1, check: true });
+      return false;
+    }
     if (this.seen.has(f) || this.seen.size >= MAX_FEATURES) return false;
     // error classes ("Name:words") are capped per error name: messages that echo input bytes
     // would otherwise make every rejected input look new
