@@ -2,7 +2,7 @@
  * `npm run bench -- coaps`: CoAP request/response pairs per second over established DTLS 1.2
  * PSK sessions (TLS_PSK_WITH_AES_128_CCM_8), our server (bench/coap-server.ts: transports/
  * coap-node.ts createServer + the library's Router) in its own process on cpu0, the neutral
- * generator `dtls-load coap` (../shared/tools/dtls-load beside the repository, C over Mbed TLS;
+ * generator `dtls-load coap` (bench/tools/dtls-load, C over Mbed TLS;
  * bench/lib/dtls-load.ts) on cpu1: N sessions,
  * W CON GETs in flight on each, only 2.xx responses completed inside the window counted.
  * The same load runs against libcoap's coap-server-gnutls (GnuTLS forced to CCM_8) in the
