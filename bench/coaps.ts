@@ -26,7 +26,7 @@ import { ensureDtlsLoad, runDtlsLoad, type DtlsLoadResult } from './lib/dtls-loa
 import { BUILD_DIR, REPO_ROOT } from './lib/paths.js';
 import { isStopping, runToEnd, stop } from './lib/procs.js';
 import { Contention, fmt2, fmtInt, log, logSummaryTable, median, medianRun, paren, spread } from './lib/report.js';
-import { LOAD_CPU, SERVER_CPU, startLibcoap as startLibcoapProcess, startNodeServer, withServers, type ServerProcess } from './lib/servers.js';
+import { libcoapResources, LOAD_CPU, SERVER_CPU, startLibcoap as startLibcoapProcess, startNodeServer, withServers, type ServerProcess } from './lib/servers.js';
 import { freePorts, which } from './lib/sys.js';
 
 // DESIGN.md, "Budgets on this machine": CoAP request/response over an established DTLS session,
@@ -90,16 +90,6 @@ async function startOurs(port: number, nodeArgs: string[] = [], name = 'coaps'):
 async function startLibcoap(port: number): Promise<Server | { skip: string }> {
   const p = await startLibcoapProcess(port, processCapS);
   return 'skip' in p ? p : { ...p, name: 'libcoap-gnutls', port: port + 1 };
-}
-
-/** The resources libcoap's server lists in /.well-known/core (over plain coap://). */
-async function libcoapResources(coapPort: number): Promise<string[] | { error: string }> {
-  const client = which('coap-client-gnutls') ?? which('coap-client') ?? which('coap-client-openssl');
-  if (!client) return { error: 'no coap-client binary' };
-  const r = await runToEnd(client, ['-m', 'get', '-B', '3', `coap://127.0.0.1:${coapPort}/.well-known/core`], 8000);
-  const links = [...r.out.matchAll(/<([^>]*)>/g)].map((m) => m[1]!);
-  if (!links.length) return { error: `no links from ${client}: ${(r.err || r.out).trim().slice(-200)}` };
-  return links;
 }
 
 // --- measurements ----------------------------------------------------------------------
