@@ -6,7 +6,9 @@
  *           (15 bytes, one Max-Age option, no Content-Format), so both servers send the same bytes
  * plus /.well-known/core, through the library's Router (the path a real application takes).
  * Run as a separate process by bench/coaps.ts, pinned to one core:
- *   node dist/bench/coap-server.js [port] [host]
+ *   node dist/bench/coap-server.js [port] [host] [maxSessions]
+ * (maxSessions: the DTLS endpoint's session limit, default the library's 10,000; the report's
+ * `sessions` part holds more idle sessions than that.)
  * Prints `LISTENING <port>` on stdout once bound; exits on SIGTERM/SIGINT or when stdin closes
  * (bench/lib/server-process.ts), printing its counters on stderr.
  */
@@ -42,7 +44,8 @@ const router = new Router<ServerResponse>()
   .get('/time', (_req, res) => res.setOption(OptionNumber.MaxAge, 1).end(clockText()), { attributes: [['ct', '0']] });
 const route = router.handler();
 
-const server = createServer({ dtls: { psk: pskMap([[BENCH_PSK_IDENTITY, BENCH_PSK_KEY]]) } }, (req, res) => {
+const maxSessions = process.argv[4] ? Number(process.argv[4]) : undefined;
+const server = createServer({ dtls: { psk: pskMap([[BENCH_PSK_IDENTITY, BENCH_PSK_KEY]]), ...(maxSessions ? { maxSessions } : {}) } }, (req, res) => {
   requests++;
   tally(byPath, req.path);
   return route(req, res);

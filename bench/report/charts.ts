@@ -15,14 +15,24 @@ export interface Chart {
   spec: TopLevelSpec;
 }
 
-/** The same color for a server in every chart. */
-const SERVER_COLORS = {
-  domain: [OURS, GNUTLS, OPENSSL, 'node-dtls-client', 'dtls-load (C, Mbed TLS)'],
-  range: ['#d62728', '#1f77b4', '#2ca02c', '#9467bd', '#7f7f7f'],
+/** The same color for a server or client in every chart. */
+const COLORS: Record<string, string> = {
+  [OURS]: '#d62728',
+  [GNUTLS]: '#1f77b4',
+  [OPENSSL]: '#2ca02c',
+  'node-dtls-client': '#9467bd',
+  'dtls-load (C, Mbed TLS)': '#7f7f7f',
 };
+/** A color scale for the names a chart shows (only they appear in its legend). */
+export function colorScale(names: readonly string[]): { domain: string[]; range: string[] } {
+  const domain = [...new Set(names)];
+  return { domain, range: domain.map((n, i) => COLORS[n] ?? ['#ff7f0e', '#8c564b', '#e377c2', '#17becf'][i % 4]!) };
+}
+/** Issue 13's target for our client's sequential handshake p50, ms. */
+const CLIENT_P50_TARGET_MS = 0.4;
 const WIDTH = 460;
 const HEIGHT = 260;
-const CONFIG = { font: 'Helvetica, Arial, sans-serif', view: { stroke: null }, axis: { labelFontSize: 11, titleFontSize: 12 }, legend: { labelFontSize: 11, titleFontSize: 12 } };
+const CONFIG = { font: 'Helvetica, Arial, sans-serif', view: { stroke: null }, axis: { labelFontSize: 11, titleFontSize: 12 }, legend: { labelFontSize: 11, titleFontSize: 12, labelLimit: 320 } };
 
 function base(title: string, subtitle: string): Record<string, unknown> {
   return {
@@ -65,7 +75,7 @@ export function chartSpecs(f: Figures): Chart[] {
         encoding: {
           x: { field: 'concurrency', type: 'quantitative', title: AXIS.concurrency, scale: { type: 'log', base: 2 }, axis: { values: h.concurrency, format: 'd' } },
           y: { field: 'rate', type: 'quantitative', title: AXIS.handshakesPerS, scale: { zero: true } },
-          color: { field: 'server', type: 'nominal', title: 'server', scale: SERVER_COLORS },
+          color: { field: 'server', type: 'nominal', title: 'server', scale: colorScale(h.points.map((p) => p.server)) },
           tooltip: [{ field: 'server' }, { field: 'concurrency' }, { field: 'rate' }],
         },
       } as TopLevelSpec,
@@ -90,7 +100,7 @@ export function chartSpecs(f: Figures): Chart[] {
           x: { field: 'percentile', type: 'nominal', title: AXIS.percentile, axis: { labelAngle: 0 } },
           xOffset: { field: 'server', type: 'nominal', scale: { domain: l.rows.map((r) => r.server) } },
           y: { field: 'ms', type: 'quantitative', title: AXIS.latencyMs },
-          color: { field: 'server', type: 'nominal', title: 'server', scale: SERVER_COLORS },
+          color: { field: 'server', type: 'nominal', title: 'server', scale: colorScale(l.rows.map((r) => r.server)) },
           tooltip: [{ field: 'server' }, { field: 'percentile' }, { field: 'ms', format: '.3f' }],
         },
       } as TopLevelSpec,
@@ -122,7 +132,7 @@ export function chartSpecs(f: Figures): Chart[] {
               tooltip: [{ field: 'sessions' }, { field: 'measure' }, { field: 'bytes' }],
             },
           },
-          { mark: { type: 'rule', strokeDash: [5, 4], color: '#444' }, encoding: { y: { datum: 512 } } },
+          { data: { values: [{}] }, mark: { type: 'rule', strokeDash: [5, 4], color: '#444' }, encoding: { y: { datum: 512 } } },
         ],
       } as TopLevelSpec,
     });
@@ -142,7 +152,7 @@ export function chartSpecs(f: Figures): Chart[] {
           x: { field: 'window', type: 'nominal', title: AXIS.window, axis: { labelAngle: 0 } },
           xOffset: { field: 'server', type: 'nominal', scale: { domain: servers } },
           y: { field: 'rate', type: 'quantitative', title: AXIS.requestsPerS },
-          color: { field: 'server', type: 'nominal', title: 'server', scale: SERVER_COLORS },
+          color: { field: 'server', type: 'nominal', title: 'server', scale: colorScale(servers) },
           tooltip: [{ field: 'server' }, { field: 'window' }, { field: 'rate' }],
         },
       } as TopLevelSpec,
@@ -159,16 +169,21 @@ export function chartSpecs(f: Figures): Chart[] {
       file: 'client.svg',
       title: `Client handshake latency against ${cl.server}`,
       spec: {
-        ...base(`Client PSK handshake latency, sequential, against ${cl.server}`, `one handshake at a time, fresh socket each; ${when}`),
-        data: { values },
-        mark: { type: 'bar' },
-        encoding: {
-          x: { field: 'percentile', type: 'nominal', title: AXIS.percentile, axis: { labelAngle: 0 } },
-          xOffset: { field: 'client', type: 'nominal', scale: { domain: cl.rows.map((r) => r.client) } },
-          y: { field: 'ms', type: 'quantitative', title: AXIS.clientMs },
-          color: { field: 'client', type: 'nominal', title: AXIS.client, scale: SERVER_COLORS },
-          tooltip: [{ field: 'client' }, { field: 'percentile' }, { field: 'ms', format: '.3f' }],
-        },
+        ...base(`Client PSK handshake latency, sequential, against ${cl.server}`, `one handshake at a time, fresh socket each; dashed: issue 13's 0.4 ms target for the p50; ${when}`),
+        layer: [
+          {
+            data: { values },
+            mark: { type: 'bar' },
+            encoding: {
+              x: { field: 'percentile', type: 'nominal', title: AXIS.percentile, axis: { labelAngle: 0 } },
+              xOffset: { field: 'client', type: 'nominal', scale: { domain: cl.rows.map((r) => r.client) } },
+              y: { field: 'ms', type: 'quantitative', title: AXIS.clientMs },
+              color: { field: 'client', type: 'nominal', title: AXIS.client, scale: colorScale(cl.rows.map((r) => r.client)) },
+              tooltip: [{ field: 'client' }, { field: 'percentile' }, { field: 'ms', format: '.3f' }],
+            },
+          },
+          { data: { values: [{}] }, mark: { type: 'rule', strokeDash: [5, 4], color: '#444' }, encoding: { y: { datum: CLIENT_P50_TARGET_MS } } },
+        ],
       } as TopLevelSpec,
     });
   }

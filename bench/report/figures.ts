@@ -1,5 +1,5 @@
 /**
- * The shape of bench/results/report.json: every figure the side-by-side report measured, the
+ * The shape of bench/results/figures.json: every figure the side-by-side report measured, the
  * machine it ran on, and what it skipped and why. Pure data (no IO): the charts, the target
  * table and the README are computed from it, and the unit test builds one by hand.
  */
@@ -129,15 +129,23 @@ export interface MemoryFigures {
 }
 
 export interface SessionsScaleFigures {
-  /** idle established sessions held open while the 16 active ones are measured */
+  /** idle established sessions held open on the second server (dtls-load hs counted them) */
   idleSessions: number;
+  /** the count asked for (10k; fewer with --quick) */
+  idleGoal: number;
   activeSessions: number;
   window: number;
-  /** CON GET/s with only the active sessions: before and after the idle ones existed */
-  rateWithout: number[];
+  /** CON GET/s on the active sessions, each round: the server without idle sessions, and with */
+  ratesWithout: number[];
+  ratesWith: number[];
+  /** medians */
+  rateWithout: number;
   rateWith: number;
+  /** rateWith / rateWithout */
   ratio: number;
+  /** time to open the idle sessions, ms */
   openMs: number;
+  problems: string[];
 }
 
 export interface ClientLatencyRow {
@@ -172,6 +180,8 @@ export interface TargetRow {
 export interface Figures {
   schema: 1;
   quick: boolean;
+  /** the commit measured (`+dirty`: with uncommitted changes) */
+  commit: string;
   /** the parts asked for (all, or --only) */
   parts: string[];
   machine: MachineFacts;

@@ -4,7 +4,7 @@ import { PARTS, type PartName } from './figures.js';
 export interface ReportOptions {
   quick: boolean;
   only: PartName[];
-  /** where report.json, the SVGs and README.md go (relative to the repository root) */
+  /** where figures.json, the SVGs and REPORT.md go (relative to the repository root) */
   out: string;
   /** rounds of every interleaved comparison (medians) */
   rounds: number;
@@ -26,8 +26,9 @@ export interface ReportOptions {
 
 export const USAGE = `usage: npm run bench -- report [--quick] [--only ${PARTS.join(',')}] [--out DIR] [--rounds N]
   Runs the side-by-side suite (coaps vs libcoap+GnuTLS and libcoap+OpenSSL through dtls-load, server on cpu0,
-  load on cpu1, interleaved) and writes report.json, SVG charts and README.md into bench/results/.
-  --quick    1 s windows, fewer points, one round: proves the plumbing in about a minute
+  load on cpu1, interleaved; our client vs node-dtls-client and dtls-load against libcoap+GnuTLS) and writes
+  figures.json, SVG charts and REPORT.md into bench/results/. Progress on stderr, results on stdout.
+  --quick    1 s windows, fewer points, one round, 10k sessions at most: proves the plumbing (~2 min)
   --only     run these parts only (the others are left out of the JSON, the charts and the target table)
   --out DIR  write somewhere else (default bench/results)`;
 
@@ -81,7 +82,11 @@ export function parseReportOptions(args: string[]): ReportOptions {
       for (const n of names) if (!(PARTS as readonly string[]).includes(n)) throw new Error(`report: unknown part ${n} (parts: ${PARTS.join(', ')})`);
       o.only = PARTS.filter((p) => names.includes(p));
     } else if (a === '--out') o.out = value();
-    else if (a === '--rounds') o.rounds = Math.max(1, Number(value()));
+    else if (a === '--rounds') {
+      const n = Number(value());
+      if (!Number.isInteger(n) || n < 1) throw new Error('report: --rounds takes a positive integer');
+      o.rounds = n;
+    } else if (a === '--help' || a === '-h') continue;
     else throw new Error(`report: unknown option ${a}\n${USAGE}`);
   }
   return o;

@@ -91,7 +91,7 @@ export function evaluateTargets(f: Omit<Figures, 'targets'>): TargetRow[] {
     const target = { op: '<=' as const, value: 512, unit: 'B' };
     const base = { id: 'memory', metric: 'heap + native bytes per idle established session at 100k sessions', before: '~3.7 KB heap', target, basis: 'heapUsed + external growth / sessions' };
     const m = f.memory;
-    if (isSkipped(m) || m.points.length === 0) rows.push(row({ ...base, measured: null, note: `not measured: ${reasonOf(m, 'no points')}` }));
+    if (isSkipped(m) || m.points.length === 0) rows.push(row({ ...base, measured: null, note: `not measured: ${reasonOf(m, m === undefined ? 'part not run' : 'no points')}` }));
     else {
       const largest = [...m.points].sort((a, b) => b.sessions - a.sessions)[0]!;
       const at = largest.sessions >= 100_000 ? '' : `at ${largest.sessions.toLocaleString('en-US')} sessions (100k not run); `;
@@ -106,7 +106,7 @@ export function evaluateTargets(f: Omit<Figures, 'targets'>): TargetRow[] {
     const idle = isSkipped(s) ? 10_000 : s.idleSessions;
     const base = { id: 'sessions-10k', metric: 'CoAP server requests/s with 10k established sessions vs with 16', before: '-', target, basis: `coaps with ${idle.toLocaleString('en-US')} idle + 16 active / 16 active alone` };
     if (isSkipped(s)) rows.push(row({ ...base, measured: null, note: `not measured: ${reasonOf(s, 'part not run')}` }));
-    else rows.push(row({ ...base, measured: s.ratio, note: `${Math.round(s.rateWith)}/s vs ${s.rateWithout.map((r) => Math.round(r)).join(', ')}/s${s.idleSessions < 10_000 ? ` (only ${s.idleSessions} idle sessions: --quick)` : ''}` }));
+    else rows.push(row({ ...base, measured: s.ratio, note: `${Math.round(s.rateWith)}/s vs ${Math.round(s.rateWithout)}/s (medians)${s.idleSessions < 10_000 ? `; only ${s.idleSessions} idle sessions` : ''}` }));
   }
 
   // 7. client PSK handshake latency p50, sequential
