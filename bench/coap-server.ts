@@ -45,7 +45,14 @@ const router = new Router<ServerResponse>()
 const route = router.handler();
 
 const maxSessions = process.argv[4] ? Number(process.argv[4]) : undefined;
-const server = createServer({ dtls: { psk: pskMap([[BENCH_PSK_IDENTITY, BENCH_PSK_KEY]]), ...(maxSessions ? { maxSessions } : {}) } }, (req, res) => {
+const keys = pskMap([[BENCH_PSK_IDENTITY, BENCH_PSK_KEY]]);
+/** PSK lookups: one per full handshake that reached the ClientKeyExchange (the report counts its idle sessions so). */
+let pskLookups = 0;
+const psk: typeof keys = (identity, peer) => {
+  pskLookups++;
+  return keys(identity, peer);
+};
+const server = createServer({ dtls: { psk, ...(maxSessions ? { maxSessions } : {}) } }, (req, res) => {
   requests++;
   tally(byPath, req.path);
   return route(req, res);
@@ -56,6 +63,6 @@ server.on('error', (e: unknown) => tally(errors, `server:${e instanceof Error ? 
 server.listen(port, host, () => announceListening(server.address().port));
 
 function stats(): string {
-  return `coap-server: requests=${requests} byPath=${JSON.stringify(byPath)} handshakeErrors=${handshakeErrors()} errors=${JSON.stringify(errors)} ${memoryText()}`;
+  return `coap-server: requests=${requests} pskLookups=${pskLookups} byPath=${JSON.stringify(byPath)} handshakeErrors=${handshakeErrors()} errors=${JSON.stringify(errors)} ${memoryText()}`;
 }
 stopOnSignals(stats, () => server.close(), 200);

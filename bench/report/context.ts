@@ -2,6 +2,7 @@
 import type { ReportOptions } from './options.js';
 import type { Progress } from './progress.js';
 import { stop } from '../lib/procs.js';
+import type { Contention } from '../lib/report.js';
 import type { ServerProcess } from '../lib/servers.js';
 
 export interface Ctx {
@@ -15,8 +16,10 @@ export interface Ctx {
   capS: number;
   /** a line of the console summary (stdout) */
   log(line?: string): void;
-  /** notes for the README (contention, oddities) */
+  /** notes for REPORT.md (contention, oddities) */
   notes: string[];
+  /** other work on the server's or the load's core during the dtls-load measurements */
+  contention: Contention;
 }
 
 /** One planned part: how many progress steps and about how long. */

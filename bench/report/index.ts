@@ -18,6 +18,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ensureDtlsLoad } from '../lib/dtls-load.js';
 import { REPO_ROOT } from '../lib/paths.js';
+import { Contention } from '../lib/report.js';
 import { isStopping, runToEnd, stop } from '../lib/procs.js';
 import { chartSpecs, renderSvg } from './charts.js';
 import type { Ctx, Plan } from './context.js';
@@ -86,7 +87,7 @@ export async function main(args: string[]): Promise<number> {
 
   const dl = o.only.some((p) => p !== 'memory' && p !== 'ecdhe') ? await ensureDtlsLoad() : { skip: 'not needed' };
   if ('skip' in dl && dl.skip !== 'not needed') progress.note(`dtls-load unavailable: ${dl.skip}`);
-  const ctx: Ctx = { o, progress, dl, servers: [], capS: Math.ceil(planned.seconds * 3 + 300), log: (l = '') => console.log(l), notes: [] };
+  const ctx: Ctx = { o, progress, dl, servers: [], capS: Math.ceil(planned.seconds * 3 + 300), log: (l = '') => console.log(l), notes: [], contention: new Contention() };
   const out = resolve(REPO_ROOT, o.out);
   const f: Omit<Figures, 'targets' | 'elapsedS' | 'machine' | 'commit'> = { schema: 1, quick: o.quick, parts: [...o.only], notes: ctx.notes };
   try {
@@ -104,6 +105,13 @@ export async function main(args: string[]): Promise<number> {
     for (const s of ctx.servers.splice(0)) await stop(s.t);
   }
   if (isStopping()) return 130;
+  const c = ctx.contention;
+  if (c.contended) {
+    ctx.notes.push(
+      `Other processes used cpu0/cpu1 (more than 10% of a core beyond the server and dtls-load) during ${c.contended} of ${c.measured} dtls-load measurements: ` +
+        'the ratios (same run, interleaved) hold better than the absolute rates.',
+    );
+  }
 
   const machine = await machineFacts(start, 'bin' in dl ? dl.bin : undefined);
   const partial = { ...f, machine, commit: await commitOf(), elapsedS: progress.elapsedS() };

@@ -77,6 +77,7 @@ export async function runCoap(ctx: Ctx): Promise<Part<CoapFigures>> {
             ctx.log(`  W=${w} ${t.name.padEnd(16)} FAILED: ${x.error}`);
             continue;
           }
+          ctx.contention.note(x.r.cpu_busy_pct, x.r.server_cpu_pct, x.r.client_cpu_pct);
           const k = key(t.name, w);
           if (!runs.has(k)) runs.set(k, []);
           runs.get(k)!.push(x);

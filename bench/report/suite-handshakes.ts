@@ -105,6 +105,7 @@ async function measure(ctx: Ctx, bin: string, targets: Target[], missing: Record
           ctx.log(`  C=${String(c).padStart(2)} ${t.name.padEnd(16)} FAILED: ${x.error}`);
           continue;
         }
+        ctx.contention.note(x.r.cpu_busy_pct, x.r.server_cpu_pct, x.r.client_cpu_pct);
         if (!runs.has(k)) runs.set(k, []);
         runs.get(k)!.push(x);
         const fails = x.r.failed ?? 0;

@@ -6,17 +6,16 @@
  * CoAP CON GET/s over 16 fresh sessions at W=1 (dtls-load coap) on A and B in turn, A, B, A,
  * B, ...; the figure is median(B) / median(A), the target ≥ 0.9× (no cliff).
  *
- * dtls-load runs for a time, not a count: a short calibration on A (with close_notify, so A
- * keeps nothing) gives the handshake rate, and B's opening run lasts 1.1 × idleSessions / rate
- * (another run if that fell short); the handshakes dtls-load counts are the idle sessions
- * recorded, so the figure is at or somewhat above the goal (a few more finish in the drain;
- * a second run may reuse a few source ports of the first, replacing those sessions).
+ * dtls-load runs for a time, not a count: it runs with --progress and is stopped once its
+ * per-second totals reach the goal (or will within the second); the count recorded is the
+ * server's own, its PSK lookups (one per full handshake that reached the ClientKeyExchange:
+ * at most C more than the sessions, as handshakes cut short at the stop are dropped later).
  */
 import { performance } from 'node:perf_hooks';
-import { runDtlsLoad } from '../lib/dtls-load.js';
-import { isStopping } from '../lib/procs.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { isStopping, spawnTracked, stop } from '../lib/procs.js';
 import { median } from '../lib/report.js';
-import { LOAD_CPU, startNodeServer } from '../lib/servers.js';
+import { LOAD_CPU, startNodeServer, type ServerProcess } from '../lib/servers.js';
 import { freePorts } from '../lib/sys.js';
 import { stopServers, type Ctx, type Plan } from './context.js';
 import type { Part, SessionsScaleFigures } from './figures.js';
@@ -31,7 +30,62 @@ const OPEN_RATE_GUESS = 1_500;
 
 export function planSessions(o: Ctx['o']): Plan {
   const n = o.rounds * 2;
-  return { steps: 2 + n, seconds: 3 + 2 + o.idleSessions / OPEN_RATE_GUESS + 2 + n * (o.coapDuration + 1.3) };
+  return { steps: 2 + n, seconds: 7 + o.idleSessions / OPEN_RATE_GUESS + 2 + n * (o.coapDuration + 1.3) };
+}
+
+/**
+ * `dtls-load hs --no-close-notify --progress` until about `goal` handshakes are done: from its
+ * per-second totals, the run is stopped (SIGTERM) when the goal is reached or due within the
+ * second. Returns dtls-load's count extrapolated to the stop.
+ */
+async function openIdle(bin: string, port: number, goal: number): Promise<{ estimate: number } | { error: string }> {
+  const args = ['-c', String(LOAD_CPU), bin, 'hs', '--port', String(port), '--concurrency', String(OPEN_CONCURRENCY), '--no-close-notify', '--src-addrs', '8', '--duration', '900', '--progress'];
+  const t = spawnTracked('taskset', args);
+  try {
+    const deadline = performance.now() + Math.max(60_000, goal * 10);
+    let seen = 0;
+    let total = 0;
+    let rate = 0;
+    let at = performance.now();
+    for (;;) {
+      if (isStopping()) throw new Error('interrupted');
+      if (t.proc.exitCode !== null) return { error: `dtls-load ended early (exit ${t.proc.exitCode}): ${t.err().trim().slice(-300)}` };
+      if (performance.now() > deadline) return { error: `only ${total} idle sessions opened in time` };
+      const lines = [...t.err().matchAll(/(\d+) ok total, (\d+) in last second/g)];
+      if (lines.length > seen) {
+        seen = lines.length;
+        const last = lines[lines.length - 1]!;
+        total = Number(last[1]);
+        rate = Number(last[2]);
+        at = performance.now();
+        if (total >= goal) break;
+        if (rate > 0 && total + rate >= goal) {
+          await sleep(((goal - total) / rate) * 1000);
+          break;
+        }
+      }
+      await sleep(20);
+    }
+    return { estimate: Math.round(total + (rate * (performance.now() - at)) / 1000) };
+  } finally {
+    await stop(t);
+  }
+}
+
+/** The server's PSK lookups so far (bench/coap-server.ts prints them on SIGUSR2), or undefined. */
+async function pskLookups(s: ServerProcess): Promise<number | undefined> {
+  const before = s.t.err().length;
+  try {
+    process.kill(s.pid, 'SIGUSR2');
+  } catch {
+    return undefined;
+  }
+  for (let i = 0; i < 50; i++) {
+    await sleep(20);
+    const m = /pskLookups=(\d+)/.exec(s.t.err().slice(before));
+    if (m) return Number(m[1]);
+  }
+  return undefined;
 }
 
 export async function runSessions(ctx: Ctx): Promise<Part<SessionsScaleFigures>> {
@@ -49,32 +103,21 @@ export async function runSessions(ctx: Ctx): Promise<Part<SessionsScaleFigures>>
   const b = await startNodeServer('coap-server.js', base + 1, { capS: ctx.capS, args: [maxSessions] });
   ctx.servers.push(b);
   try {
-    progress.step('sessions: calibration (handshakes/s, 1.5 s on the server without idle sessions)', 2);
-    const cal = await runDtlsLoad(bin, LOAD_CPU, ['hs', '--port', String(base), '--concurrency', String(OPEN_CONCURRENCY), '--duration', '1.5', '--warmup', '0.5'], 30_000);
-    if (isStopping()) throw new Error('interrupted');
-    const calRate = cal.result?.rate ?? 0;
-    if (!(calRate > 0)) return { skipped: `calibration handshakes failed: ${cal.stderr.trim().slice(-300)}` };
-
-    // a little more than the goal (the calibration ran with close_notify, and the machine is shared); then more if short
+    progress.step(`sessions: opening ${o.idleSessions.toLocaleString('en-US')} idle sessions (handshakes without close_notify)`, o.idleSessions / OPEN_RATE_GUESS + 1);
     const t0 = performance.now();
-    let opened = 0;
-    for (let chunk = 0; chunk < 3 && opened < o.idleSessions; chunk++) {
-      const openS = Math.max(1, ((o.idleSessions - opened) / calRate) * (chunk === 0 ? 1.1 : 1.3));
-      progress.step(`sessions: opening ${(o.idleSessions - opened).toLocaleString('en-US')}+ idle sessions (${openS.toFixed(1)} s of handshakes without close_notify)`, openS + 1);
-      const open = await runDtlsLoad(
-        bin,
-        LOAD_CPU,
-        ['hs', '--port', String(base + 1), '--concurrency', String(OPEN_CONCURRENCY), '--no-close-notify', '--src-addrs', '8', '--duration', openS.toFixed(2), '--drain', '1000'],
-        (openS + 40) * 1000,
-      );
-      if (isStopping()) throw new Error('interrupted');
-      const ok = open.result?.ok ?? 0;
-      if (ok === 0) return { skipped: `no idle session opened (${JSON.stringify(open.result?.errors ?? {})}; ${open.stderr.trim().slice(-200)})` };
-      opened += ok;
-    }
+    const open = await openIdle(bin, base + 1, o.idleSessions);
     const openMs = performance.now() - t0;
+    if (isStopping()) throw new Error('interrupted');
+    if ('error' in open) return { skipped: open.error };
+    // the server's count: PSK lookups (one per full handshake that reached the ClientKeyExchange)
+    const lookups = await pskLookups(b);
+    const opened = lookups ?? open.estimate;
     if (opened < o.idleSessions * 0.5) return { skipped: `only ${opened} of ${o.idleSessions} idle sessions opened` };
-    ctx.log(`  ${opened.toLocaleString('en-US')} idle sessions opened on B in ${(openMs / 1000).toFixed(1)} s (calibration ${Math.round(calRate)} hs/s)`);
+    ctx.log(`  ${opened.toLocaleString('en-US')} idle sessions on B (${lookups !== undefined ? 'its PSK lookups' : "dtls-load's count"}), opened in ${(openMs / 1000).toFixed(1)} s`);
+
+    progress.step('sessions: JIT warm-up of both servers (1 s each, not counted)', 4);
+    await coapRun(bin, base, a.pid, ACTIVE, WINDOW, PATH, 1, 0);
+    await coapRun(bin, base + 1, b.pid, ACTIVE, WINDOW, PATH, 1, 0);
 
     const without: number[] = [];
     const withIdle: number[] = [];
@@ -91,6 +134,7 @@ export async function runSessions(ctx: Ctx): Promise<Part<SessionsScaleFigures>>
           problems.push(`${label}: ${x.error}`);
           continue;
         }
+        ctx.contention.note(x.r.cpu_busy_pct, x.r.server_cpu_pct, x.r.client_cpu_pct);
         into.push(x.r.rate);
         problems.push(...x.problems.map((p) => `${label}: ${p}`));
         ctx.log(`  ${label.padEnd(10)} ${Math.round(x.r.rate).toLocaleString('en-US').padStart(7)} req/s  server cpu ${x.r.server_cpu_pct?.toFixed(0) ?? '?'}%  p99 ${x.r.p99_ms.toFixed(2)} ms${x.problems.length ? `  PROBLEMS: ${x.problems.join('; ')}` : ''}`);
