@@ -6,7 +6,9 @@
  *           (15 bytes, one Max-Age option, no Content-Format), so both servers send the same bytes
  * plus /.well-known/core, through the library's Router (the path a real application takes).
  * Run as a separate process by bench/coaps.ts, pinned to one core:
- *   node dist/bench/coap-server.js [port] [host]
+ *   node dist/bench/coap-server.js [port] [host] [maxSessions]
+ * (maxSessions: the DTLS endpoint's session limit, default the library's 10,000; the report's
+ * `sessions` part holds more idle sessions than that.)
  * Prints `LISTENING <port>` on stdout once bound; exits on SIGTERM/SIGINT or when stdin closes
  * (bench/lib/server-process.ts), printing its counters on stderr.
  */
@@ -42,7 +44,15 @@ const router = new Router<ServerResponse>()
   .get('/time', (_req, res) => res.setOption(OptionNumber.MaxAge, 1).end(clockText()), { attributes: [['ct', '0']] });
 const route = router.handler();
 
-const server = createServer({ dtls: { psk: pskMap([[BENCH_PSK_IDENTITY, BENCH_PSK_KEY]]) } }, (req, res) => {
+const maxSessions = process.argv[4] ? Number(process.argv[4]) : undefined;
+const keys = pskMap([[BENCH_PSK_IDENTITY, BENCH_PSK_KEY]]);
+/** PSK lookups: one per full handshake that reached the ClientKeyExchange (the report counts its idle sessions so). */
+let pskLookups = 0;
+const psk: typeof keys = (identity, peer) => {
+  pskLookups++;
+  return keys(identity, peer);
+};
+const server = createServer({ dtls: { psk, ...(maxSessions ? { maxSessions } : {}) } }, (req, res) => {
   requests++;
   tally(byPath, req.path);
   return route(req, res);
@@ -53,6 +63,6 @@ server.on('error', (e: unknown) => tally(errors, `server:${e instanceof Error ? 
 server.listen(port, host, () => announceListening(server.address().port));
 
 function stats(): string {
-  return `coap-server: requests=${requests} byPath=${JSON.stringify(byPath)} handshakeErrors=${handshakeErrors()} errors=${JSON.stringify(errors)} ${memoryText()}`;
+  return `coap-server: requests=${requests} pskLookups=${pskLookups} byPath=${JSON.stringify(byPath)} handshakeErrors=${handshakeErrors()} errors=${JSON.stringify(errors)} ${memoryText()}`;
 }
 stopOnSignals(stats, () => server.close(), 200);

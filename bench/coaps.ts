@@ -2,7 +2,7 @@
  * `npm run bench -- coaps`: CoAP request/response pairs per second over established DTLS 1.2
  * PSK sessions (TLS_PSK_WITH_AES_128_CCM_8), our server (bench/coap-server.ts: transports/
  * coap-node.ts createServer + the library's Router) in its own process on cpu0, the neutral
- * generator `dtls-load coap` (../shared/tools/dtls-load beside the repository, C over Mbed TLS;
+ * generator `dtls-load coap` (bench/tools/dtls-load, C over Mbed TLS;
  * bench/lib/dtls-load.ts) on cpu1: N sessions,
  * W CON GETs in flight on each, only 2.xx responses completed inside the window counted.
  * The same load runs against libcoap's coap-server-gnutls (GnuTLS forced to CCM_8) in the
@@ -26,7 +26,7 @@ import { ensureDtlsLoad, runDtlsLoad, type DtlsLoadResult } from './lib/dtls-loa
 import { BUILD_DIR, REPO_ROOT } from './lib/paths.js';
 import { isStopping, runToEnd, stop } from './lib/procs.js';
 import { Contention, fmt2, fmtInt, log, logSummaryTable, median, medianRun, paren, spread } from './lib/report.js';
-import { LOAD_CPU, SERVER_CPU, startLibcoap as startLibcoapProcess, startNodeServer, withServers, type ServerProcess } from './lib/servers.js';
+import { libcoapResources, LOAD_CPU, SERVER_CPU, startLibcoap as startLibcoapProcess, startNodeServer, withServers, type ServerProcess } from './lib/servers.js';
 import { freePorts, which } from './lib/sys.js';
 
 // DESIGN.md, "Budgets on this machine": CoAP request/response over an established DTLS session,
@@ -90,16 +90,6 @@ async function startOurs(port: number, nodeArgs: string[] = [], name = 'coaps'):
 async function startLibcoap(port: number): Promise<Server | { skip: string }> {
   const p = await startLibcoapProcess(port, processCapS);
   return 'skip' in p ? p : { ...p, name: 'libcoap-gnutls', port: port + 1 };
-}
-
-/** The resources libcoap's server lists in /.well-known/core (over plain coap://). */
-async function libcoapResources(coapPort: number): Promise<string[] | { error: string }> {
-  const client = which('coap-client-gnutls') ?? which('coap-client') ?? which('coap-client-openssl');
-  if (!client) return { error: 'no coap-client binary' };
-  const r = await runToEnd(client, ['-m', 'get', '-B', '3', `coap://127.0.0.1:${coapPort}/.well-known/core`], 8000);
-  const links = [...r.out.matchAll(/<([^>]*)>/g)].map((m) => m[1]!);
-  if (!links.length) return { error: `no links from ${client}: ${(r.err || r.out).trim().slice(-200)}` };
-  return links;
 }
 
 // --- measurements ----------------------------------------------------------------------

@@ -1,8 +1,8 @@
 /**
  * `npm run bench -- dtls-psk`: our DTLS 1.2 PSK server (TLS_PSK_WITH_AES_128_CCM_8) on one
  * core, measured from the other core in the same run:
- *  1. full handshakes/s with the neutral generator `dtls-load hs` (../shared/tools/dtls-load,
- *     beside the repository, bench/lib/dtls-load.ts; Mbed TLS: extended master secret, cookie
+ *  1. full handshakes/s with the neutral generator `dtls-load hs` (bench/tools/dtls-load,
+ *     built by bench/lib/dtls-load.ts; Mbed TLS: extended master secret, cookie
  *     exchange, close_notify), against our server and against libcoap's coap-server-gnutls, as
  *     ratios to DESIGN.md's ceiling, to the 8k/s target and to libcoap;
  *  2. echoed application records/s at 64 B and 1 KB over established sessions, with our own

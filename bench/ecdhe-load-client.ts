@@ -1,7 +1,7 @@
 /**
  * Benchmark client (not a test): full DTLS 1.2 TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8 handshakes
  * with RFC 7250 raw public keys against a server in another process, C at a time. No neutral
- * C generator does ECDHE here (../shared/tools/dtls-load is PSK only), so this drives our own
+ * C generator does ECDHE here (bench/tools/dtls-load is PSK only), so this drives our own
  * sans-IO client (lib/dtls/handshake/client.ts) directly over node:dgram, shaped like
  * `dtls-load hs`: every handshake uses a fresh UDP socket (fresh source port), goes through the
  * cookie exchange, and ends with close_notify.

@@ -37,14 +37,14 @@ const LINGER_MS = 240_000;
 const enc = (s: string) => new TextEncoder().encode(s);
 const PSK = enc('secretPSK-for-the-memory-bench');
 
-interface Sample {
+export interface Sample {
   heap: number;
   ext: number;
   ab: number;
   rss: number;
 }
 
-interface ChildResult {
+export interface ChildResult {
   n: number;
   mode: 'server' | 'both';
   /** Bytes per session over the baseline, at each moment. */
@@ -163,7 +163,8 @@ function runChild(n: number, mode: 'server' | 'both'): ChildResult {
 
 // --- the parent: one child per count and mode ------------------------------------------------
 
-function child(n: number, mode: 'server' | 'both'): Promise<ChildResult> {
+/** One count in a fresh child process (--expose-gc); the report (bench/report/suite-memory.ts) uses it too. */
+export function child(n: number, mode: 'server' | 'both'): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
     const p = spawn(process.execPath, ['--expose-gc', '--max-old-space-size=8192', fileURLToPath(import.meta.url), '--child', String(n), mode], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';

@@ -43,6 +43,10 @@ const BENCHES: Record<string, Bench> = {
     about: 'bytes per established idle PSK session (heap, native, RSS) at 1k/10k/100k sessions vs the 512 B target; per client connection too',
     load: () => import('./memory.js'),
   },
+  report: {
+    about: 'the side-by-side suite in one run (coaps vs libcoap+GnuTLS/OpenSSL via dtls-load; our client vs node-dtls-client and dtls-load): figures.json, SVG charts and REPORT.md in bench/results/ with issue 13\'s targets met or not; --quick for a smoke run',
+    load: () => import('./report/index.js'),
+  },
   pure: {
     about: 'pure-JS crypto provider vs node:crypto: in-process PSK and ECDHE (RPK) handshakes, CCM_8 seal/open at 64 B and 1 KB, P-256 primitives; us/op and ratios',
     load: () => import('./pure.js'),

@@ -1,24 +1,33 @@
 /**
- * Finding, building and running the neutral load generator dtls-load (C over Mbed TLS). It is
- * not part of this repository: it lives in ../shared/tools/dtls-load beside it, shared with the
- * other implementations measured against the same load. This file is the only one that reads
- * ../shared; without it, each benchmark says which measurements it skips and runs the others.
+ * Finding, building and running the neutral load generator dtls-load (C over Mbed TLS). Its
+ * source is in this repository, bench/tools/dtls-load/ (a copy of the tool shared with the other
+ * implementations measured against the same load, so that a clone alone can run the
+ * benchmarks); it is built into bench/.build/ on first use. BENCH_DTLS_LOAD_DIR names another
+ * directory holding dtls-load.c (BENCH_SHARED_DIR, the older override, names a directory with
+ * tools/dtls-load/ in it); without a source or a C compiler and libmbedtls-dev, each benchmark
+ * says which measurements it skips and runs the others.
  */
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { BUILD_DIR, REPO_ROOT } from './paths.js';
 import { runToEnd } from './procs.js';
 
-/** ../shared from the repository root (BENCH_SHARED_DIR overrides it, e.g. to test the skip path). */
-export const SHARED_DIR = resolve(REPO_ROOT, process.env['BENCH_SHARED_DIR'] ?? '../shared');
-export const DTLS_LOAD_SRC_DIR = join(SHARED_DIR, 'tools/dtls-load');
+/** Where dtls-load.c is: bench/tools/dtls-load, unless an environment variable names another place. */
+function sourceDir(): string {
+  const dir = process.env['BENCH_DTLS_LOAD_DIR'];
+  if (dir) return resolve(REPO_ROOT, dir);
+  const shared = process.env['BENCH_SHARED_DIR'];
+  if (shared) return join(resolve(REPO_ROOT, shared), 'tools/dtls-load');
+  return join(REPO_ROOT, 'bench/tools/dtls-load');
+}
+export const DTLS_LOAD_SRC_DIR = sourceDir();
 const BIN_NAME = 'dtls-load';
 
 /** Path of a built dtls-load binary, or a reason why there is none. */
 export async function ensureDtlsLoad(): Promise<{ bin: string } | { skip: string }> {
   const src = join(DTLS_LOAD_SRC_DIR, 'dtls-load.c');
   if (!existsSync(src)) {
-    return { skip: `the neutral load generator dtls-load is not here: ${src} not found (it lives in ../shared/tools/dtls-load beside the repository, not in it; BENCH_SHARED_DIR names another place)` };
+    return { skip: `the neutral load generator dtls-load is not here: ${src} not found (it is in bench/tools/dtls-load; BENCH_DTLS_LOAD_DIR or BENCH_SHARED_DIR name another place)` };
   }
   const bin = join(BUILD_DIR, BIN_NAME);
   if (existsSync(bin) && statSync(bin).mtimeMs >= statSync(src).mtimeMs) return { bin };
@@ -36,8 +45,13 @@ export interface DtlsLoadResult {
   ok: number;
   rate: number;
   duration_s: number;
+  version?: string;
   p50_ms: number;
+  p90_ms?: number;
   p99_ms: number;
+  p999_ms?: number;
+  max_ms?: number;
+  mean_ms?: number;
   failed?: number;
   timeouts?: number;
   refused?: number;

@@ -1,0 +1,90 @@
+/**
+ * Part `ecdhe`: TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8 handshakes/s with raw public keys and no
+ * client authentication, coaps only (bench/ecdhe-server.ts on cpu0). dtls-load is PSK only, so
+ * the load is bench/ecdhe-load-client.ts on cpu1 (our own client, with its bench-only crypto
+ * shortcuts: see its header); there is no peer line, the figure is a ratio to DESIGN.md's
+ * ceiling. One load process: a JIT warm-up, then back-to-back windows (medians).
+ */
+import { join } from 'node:path';
+import { REPO_ROOT } from '../lib/paths.js';
+import { isStopping, runToEnd } from '../lib/procs.js';
+import { median } from '../lib/report.js';
+import { LOAD_CPU, startNodeServer } from '../lib/servers.js';
+import { freePorts } from '../lib/sys.js';
+import { stopServers, type Ctx, type Plan } from './context.js';
+import type { EcdheFigures, Part } from './figures.js';
+import { ECDHE_CEILING } from './targets.js';
+
+export function planEcdhe(o: Ctx['o']): Plan {
+  return { steps: 1, seconds: 2 + warmupOf(o) + o.ecdheWindows * o.ecdheDuration + 1.5 };
+}
+
+const warmupOf = (o: Ctx['o']): number => (o.quick ? 1 : 2);
+
+interface Window {
+  ok: number;
+  rate: number;
+  failed: number;
+  timeouts: number;
+  server_cpu_pct: number | null;
+  client_cpu_pct: number;
+  crypto: string;
+  error?: string;
+  final?: boolean;
+}
+
+/** Which side limited the achieved rate (the load is a closed loop of C handshakes). */
+export function boundBy(serverCpu: number | null, clientCpu: number): string {
+  if ((serverCpu ?? 0) >= 90) return 'server-bound';
+  if (clientCpu >= 90) return 'client-bound: the achieved rate understates the server, read the capacity';
+  return 'neither process saturated its core';
+}
+
+export async function runEcdhe(ctx: Ctx): Promise<Part<EcdheFigures>> {
+  const { o } = ctx;
+  const port = await freePorts(1);
+  const server = await startNodeServer('ecdhe-server.js', port, { capS: ctx.capS, args: ['none'] });
+  ctx.servers.push(server);
+  try {
+    const warmup = warmupOf(o);
+    ctx.log(`\n[ecdhe] bench/ecdhe-load-client.ts C=${o.ecdheConcurrency} against bench/ecdhe-server.ts (RPK, no client auth): ${warmup} s warm-up, ${o.ecdheWindows} × ${o.ecdheDuration} s`);
+    ctx.progress.step(`ecdhe: ${o.ecdheWindows} window(s) of ${o.ecdheDuration} s after ${warmup} s warm-up`, planEcdhe(o).seconds);
+    const script = join(REPO_ROOT, 'dist/bench/ecdhe-load-client.js');
+    const total = warmup + o.ecdheWindows * o.ecdheDuration;
+    const args = ['-k', '2', String(Math.ceil(total + 25)), 'taskset', '-c', String(LOAD_CPU), process.execPath, script];
+    args.push('--port', String(port), '--concurrency', String(o.ecdheConcurrency), '--duration', String(o.ecdheDuration), '--windows', String(o.ecdheWindows));
+    args.push('--warmup', String(warmup), '--server-pid', String(server.pid));
+    const res = await runToEnd('timeout', args, (total + 30) * 1000);
+    if (isStopping()) throw new Error('interrupted');
+    const windows: Window[] = [];
+    for (const line of res.out.trim().split('\n')) {
+      if (!line.startsWith('{')) continue;
+      try {
+        const j = JSON.parse(line) as Window;
+        if (j.error) return { skipped: `ecdhe-load-client failed: ${j.error.slice(0, 300)}` };
+        if (!j.final) windows.push(j);
+      } catch {
+        /* not a JSON line */
+      }
+    }
+    if (!windows.length || windows.every((w) => w.ok === 0)) return { skipped: `ecdhe-load-client measured nothing (exit ${res.code}): ${(res.err || res.out).trim().slice(-300)}` };
+    for (const w of windows) {
+      ctx.log(`  ${Math.round(w.rate).toLocaleString('en-US').padStart(6)}/s  server cpu ${w.server_cpu_pct?.toFixed(0) ?? '?'}%  client cpu ${w.client_cpu_pct.toFixed(0)}%${w.failed ? `  ${w.failed} failed` : ''}`);
+    }
+    const mid = [...windows].sort((a, b) => a.rate - b.rate)[(windows.length - 1) >> 1]!;
+    const serverCpu = mid.server_cpu_pct;
+    const capacity = serverCpu ? (mid.rate * 100) / serverCpu : NaN;
+    return {
+      rate: median(windows.map((w) => w.rate)),
+      rates: windows.map((w) => w.rate),
+      serverCpuPct: serverCpu,
+      capacity,
+      concurrency: o.ecdheConcurrency,
+      ceiling: ECDHE_CEILING,
+      bound: boundBy(serverCpu, mid.client_cpu_pct),
+      clientCrypto: mid.crypto,
+    };
+  } finally {
+    await stopServers(ctx, [server]);
+  }
+}

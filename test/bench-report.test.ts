@@ -1,0 +1,274 @@
+/**
+ * `npm run bench -- report` without measuring: from a small hand-made figures object, issue 13's
+ * target table comes out met / not met / not measured as the figures say (boundaries included),
+ * the charts render headless to well-formed SVG (vega-lite -> vega, no canvas), and REPORT.md is
+ * well-formed markdown (tables with as many cells as their header, a link to every chart).
+ * No timing assertions: the figures are fixed numbers.
+ */
+import { describe, expect, it } from 'vitest';
+import { chartSpecs, colorScale, renderSvg } from '../bench/report/charts.js';
+import { GNUTLS, OPENSSL, OURS, type Figures, type TargetRow } from '../bench/report/figures.js';
+import { formatMeasured, formatTarget, renderReport, targetTable, verdict } from '../bench/report/markdown.js';
+import { parseReportOptions } from '../bench/report/options.js';
+import { Progress } from '../bench/report/progress.js';
+import { evaluateTargets, meets } from '../bench/report/targets.js';
+
+type Measured = Omit<Figures, 'targets'>;
+
+function fixture(): Measured {
+  const hp = (server: string, concurrency: number, rate: number, p99Ms: number) => ({ server, concurrency, rate, rates: [rate], serverCpuPct: 97, p50Ms: p99Ms / 4, p90Ms: p99Ms / 2, p99Ms, failed: 0 });
+  return {
+    schema: 1,
+    quick: true,
+    commit: '0123456789ab',
+    parts: ['handshakes', 'coap', 'ecdhe', 'memory', 'sessions', 'client'],
+    machine: {
+      cpuModel: 'Test CPU',
+      cores: 2,
+      node: 'v20.0.0',
+      os: 'Linux test',
+      date: '2026-12-07T00:00:00.000Z',
+      peers: { 'libcoap (coap-server-gnutls, coap-server-openssl)': '4.3.4' },
+      absent: { tinydtls: 'not packaged here' },
+      serverCpu: 0,
+      loadCpu: 1,
+    },
+    handshakes: {
+      durationS: 1,
+      rounds: 1,
+      concurrency: [1, 4, 16],
+      points: [hp(OURS, 1, 1000, 2), hp(OURS, 4, 2800, 3), hp(OURS, 16, 3000, 9), hp(GNUTLS, 1, 2000, 1), hp(GNUTLS, 4, 4000, 1), hp(GNUTLS, 16, 4200, 5), hp(OPENSSL, 4, 3000, 1.2)],
+      missing: {},
+    },
+    // p99 ratio exactly at the 2× boundary: met
+    latency: {
+      concurrency: 4,
+      rows: [
+        { server: OURS, p50Ms: 1, p90Ms: 1.5, p99Ms: 2 },
+        { server: GNUTLS, p50Ms: 0.5, p90Ms: 0.8, p99Ms: 1 },
+      ],
+    },
+    coap: {
+      sessions: 16,
+      path: '/time',
+      durationS: 1,
+      rounds: 1,
+      rows: [
+        { server: OURS, window: 1, rate: 5000, rates: [5000], serverCpuPct: 99, p50Ms: 0.2, p99Ms: 1, problems: [] },
+        { server: GNUTLS, window: 1, rate: 10000, rates: [10000], serverCpuPct: 99, p50Ms: 0.1, p99Ms: 0.5, problems: ['timeouts 2 | odd'] },
+      ],
+      missing: { [OPENSSL]: 'not installed' },
+    },
+    ecdhe: { rate: 3500, rates: [3500], serverCpuPct: 99, capacity: 3535, concurrency: 8, ceiling: 5450, bound: 'server-bound', clientCrypto: 'node' },
+    memory: {
+      source: 'bench/memory.ts',
+      what: 'growth per session',
+      points: [
+        { sessions: 1000, heapBytes: 500, nativeBytes: 100, rssBytes: 900, establishMs: 500 },
+        { sessions: 100_000, heapBytes: 400, nativeBytes: 113, rssBytes: 800, establishMs: 40_000 },
+      ],
+    },
+    sessions: { idleSessions: 10_400, idleGoal: 10_000, activeSessions: 16, window: 1, ratesWithout: [5000, 5200], ratesWith: [4400, 4600], rateWithout: 5100, rateWith: 4500, ratio: 4500 / 5100, openMs: 6000, problems: [] },
+    client: {
+      server: GNUTLS,
+      rows: [
+        { client: OURS, p50Ms: 0.39, p99Ms: 0.9, n: 300, what: 'connect()' },
+        { client: 'node-dtls-client', p50Ms: 1.2, p99Ms: 2, n: 200, what: 'createSocket' },
+      ],
+      missing: {},
+    },
+    elapsedS: 12,
+    notes: ['a note'],
+  };
+}
+
+const byId = (rows: TargetRow[]) => Object.fromEntries(rows.map((r) => [r.id, r]));
+
+describe('issue 13 target table', () => {
+  it('meets() compares in the direction of the target; no figure is not measured', () => {
+    expect(meets(0.7, { op: '>=', value: 0.7, unit: '×' })).toBe(true);
+    expect(meets(0.69, { op: '>=', value: 0.7, unit: '×' })).toBe(false);
+    expect(meets(2, { op: '<=', value: 2, unit: '×' })).toBe(true);
+    expect(meets(2.01, { op: '<=', value: 2, unit: '×' })).toBe(false);
+    expect(meets(null, { op: '<=', value: 2, unit: '×' })).toBe(null);
+    expect(meets(Number.NaN, { op: '>=', value: 2, unit: '×' })).toBe(null);
+  });
+
+  it('each row from the figures: ratios to libcoap+GnuTLS at C=4 and W=1, absolutes against their targets', () => {
+    const t = byId(evaluateTargets(fixture()));
+    expect(Object.keys(t)).toEqual(['psk-handshakes', 'coap-w1', 'p99-c4', 'ecdhe', 'memory', 'sessions-10k', 'client-p50']);
+    expect(t['psk-handshakes']!.measured).toBeCloseTo(0.7, 10); // 2800 / 4000 at C=4, not C=1 or 16
+    expect(t['psk-handshakes']!.met).toBe(true);
+    expect(t['coap-w1']!.measured).toBe(0.5);
+    expect(t['coap-w1']!.met).toBe(false);
+    expect(t['p99-c4']!.measured).toBe(2);
+    expect(t['p99-c4']!.met).toBe(true);
+    expect(t['ecdhe']!.measured).toBe(3500);
+    expect(t['ecdhe']!.met).toBe(true);
+    // the largest count: 400 + 113 = 513 B > 512 B
+    expect(t['memory']!.measured).toBe(513);
+    expect(t['memory']!.met).toBe(false);
+    expect(t['sessions-10k']!.measured).toBeCloseTo(0.882, 3);
+    expect(t['sessions-10k']!.met).toBe(false);
+    expect(t['client-p50']!.measured).toBe(0.39);
+    expect(t['client-p50']!.met).toBe(true);
+    expect(t['client-p50']!.note).toContain('node-dtls-client 1.20 ms');
+  });
+
+  it('a skipped or missing part is not measured, with the reason', () => {
+    const f = fixture();
+    f.handshakes = { skipped: 'no dtls-load' };
+    f.latency = { skipped: 'no dtls-load' };
+    delete f.coap;
+    f.coap = { sessions: 16, path: '/time', durationS: 1, rounds: 1, rows: [{ server: OURS, window: 1, rate: 1, rates: [1], serverCpuPct: null, p50Ms: 1, p99Ms: 1, problems: [] }], missing: { [GNUTLS]: 'coap-server-gnutls not installed' } };
+    f.memory = { skipped: 'child failed' };
+    delete f.client;
+    const t = byId(evaluateTargets(f));
+    expect(t['psk-handshakes']!.met).toBe(null);
+    expect(t['psk-handshakes']!.note).toContain('no dtls-load');
+    expect(t['p99-c4']!.met).toBe(null);
+    expect(t['coap-w1']!.met).toBe(null);
+    expect(t['coap-w1']!.note).toContain('coap-server-gnutls not installed');
+    expect(t['memory']!.note).toContain('child failed');
+    expect(t['client-p50']!.met).toBe(null);
+    expect(t['client-p50']!.note).toContain('part not run');
+    expect(t['ecdhe']!.met).toBe(true);
+  });
+
+  it('formats: ratios as ×, absolutes with their ratio to the target, verdicts', () => {
+    const t = byId(evaluateTargets(fixture()));
+    expect(formatMeasured(t['coap-w1']!)).toBe('0.50×');
+    expect(formatMeasured(t['memory']!)).toBe('513 B (1.00× target)');
+    expect(formatMeasured(t['client-p50']!)).toBe('0.39 ms (0.97× target)');
+    expect(formatTarget(t['ecdhe']!)).toBe('≥ 3,500/s');
+    expect(formatTarget(t['p99-c4']!)).toBe('≤ 2×');
+    expect(verdict(t['coap-w1']!)).toBe('not met');
+    expect(verdict({ ...t['coap-w1']!, met: null })).toBe('not measured');
+  });
+});
+
+/** Checks that tags nest and close (a small XML well-formedness check: no parser in the dependencies). */
+function wellFormed(xml: string): void {
+  const stack: string[] = [];
+  const body = xml.replace(/<!--[\s\S]*?-->/g, '');
+  for (const m of body.matchAll(/<(\/?)([A-Za-z][\w:.-]*)((?:[^>"']|"[^"]*"|'[^']*')*?)(\/?)>/g)) {
+    const [, close, name, , self] = m;
+    if (self) continue;
+    if (close) expect(stack.pop(), `</${name}>`).toBe(name);
+    else stack.push(name!);
+  }
+  expect(stack).toEqual([]);
+  // no stray markup characters outside tags, no undefined numbers
+  expect(body.replace(/<(?:[^>"']|"[^"]*"|'[^']*')*>/g, '')).not.toMatch(/[<>]/);
+  expect(xml).not.toMatch(/NaN|undefined|Infinity/);
+}
+
+describe('charts', () => {
+  it('one chart per measured part with data, each rendered to well-formed SVG with its title and series', async () => {
+    const f = { ...fixture(), targets: [] };
+    const charts = chartSpecs(f);
+    expect(charts.map((c) => c.file)).toEqual(['handshakes.svg', 'latency.svg', 'memory.svg', 'coap.svg', 'client.svg']);
+    for (const c of charts) {
+      const svg = await renderSvg(c.spec);
+      expect(svg.startsWith('<svg')).toBe(true);
+      expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
+      expect(svg).toMatch(/viewBox="0 0 \d+ \d+"/);
+      wellFormed(svg);
+      expect(svg).toContain('Test CPU');
+      if (c.file !== 'memory.svg') expect(svg).toContain(OURS);
+      // the dashed target lines are drawn (a rule with no data of its own draws nothing)
+      if (c.file === 'memory.svg' || c.file === 'client.svg') expect(svg).toMatch(/<line[^>]*stroke-dasharray="5,4"/);
+    }
+    const hs = await renderSvg(charts[0]!.spec);
+    for (const s of [GNUTLS, OPENSSL, 'PSK full handshakes/s against concurrency', '--quick']) expect(hs).toContain(s);
+    // a legend only names what the chart shows
+    expect(hs).not.toContain('node-dtls-client');
+  });
+
+  it('a skipped part has no chart', () => {
+    const f = { ...fixture(), targets: [] };
+    f.handshakes = { skipped: 'x' };
+    f.latency = { skipped: 'x' };
+    f.memory = { skipped: 'x' };
+    expect(chartSpecs(f).map((c) => c.file)).toEqual(['coap.svg', 'client.svg']);
+  });
+
+  it('a name keeps its color in every chart; unknown names still get one', () => {
+    const a = colorScale([OURS, GNUTLS]);
+    const b = colorScale([GNUTLS, 'node-dtls-client', OURS, OURS]);
+    expect(b.domain).toEqual([GNUTLS, 'node-dtls-client', OURS]);
+    expect(b.range[b.domain.indexOf(OURS)]).toBe(a.range[0]);
+    expect(colorScale(['something else']).range[0]).toMatch(/^#[0-9a-f]{6}$/);
+  });
+});
+
+/** The cells of a markdown table row (pipes escaped as \| are not separators). */
+const cells = (row: string): number => row.replace(/\\\|/g, '').split('|').length - 2;
+
+describe('REPORT.md', () => {
+  it('machine, target table, a link per chart, the figures; every table row as wide as its header', () => {
+    const f = fixture();
+    const full: Figures = { ...f, targets: evaluateTargets(f) };
+    const charts = chartSpecs(full);
+    const md = renderReport(full, charts);
+    expect(md.startsWith('# Side-by-side benchmark report\n')).toBe(true);
+    expect(md).toContain('commit 0123456789ab');
+    expect(md).toContain('[figures.json](figures.json)');
+    expect(md).toContain('--quick run');
+    expect(md).toContain('tinydtls: not measured (not packaged here)');
+    for (const c of charts) expect(md).toContain(`](${c.file})`);
+    expect(md).not.toMatch(/undefined|NaN|\[object /);
+    // tables: header, separator, rows of the same width
+    const lines = md.split('\n');
+    let tables = 0;
+    for (let i = 0; i < lines.length; i++) {
+      if (!lines[i]!.startsWith('|') || (i > 0 && lines[i - 1]!.startsWith('|'))) continue;
+      tables++;
+      const width = cells(lines[i]!);
+      expect(lines[i + 1]).toMatch(/^\|( --- \|)+$/);
+      for (let j = i + 1; j < lines.length && lines[j]!.startsWith('|'); j++) expect(cells(lines[j]!), lines[j]).toBe(width);
+    }
+    expect(tables).toBe(6); // targets, handshakes, latency, coap, memory, client
+    const t = targetTable(full.targets);
+    expect(t).toHaveLength(2 + 7);
+    expect(t.filter((l) => l.includes('| met |'))).toHaveLength(4);
+    expect(t.filter((l) => l.includes('| not met |'))).toHaveLength(3);
+  });
+
+  it('lists what was skipped and why', () => {
+    const f = fixture();
+    f.ecdhe = { skipped: 'ecdhe-load-client failed: boom' };
+    const md = renderReport({ ...f, targets: evaluateTargets(f) }, []);
+    expect(md).toContain('## Skipped');
+    expect(md).toContain('- **ecdhe**: ecdhe-load-client failed: boom');
+    expect(md).toContain('No chart: every part was skipped.');
+  });
+});
+
+describe('options and progress', () => {
+  it('--quick is short; the full run has 100k sessions and three rounds; bad options are refused', () => {
+    const q = parseReportOptions(['--quick']);
+    const full = parseReportOptions([]);
+    expect(q.rounds).toBe(1);
+    expect(full.rounds).toBe(3);
+    expect(full.memoryCounts).toContain(100_000);
+    expect(full.idleSessions).toBe(10_000);
+    expect(q.hsDuration).toBeLessThan(full.hsDuration);
+    expect(parseReportOptions(['--only', 'client,memory', '--out', 'x']).only).toEqual(['memory', 'client']);
+    expect(() => parseReportOptions(['--only', 'nope'])).toThrow(/unknown part/);
+    expect(() => parseReportOptions(['--rounds', '0'])).toThrow(/positive integer/);
+    expect(() => parseReportOptions(['--frobnicate'])).toThrow(/unknown option/);
+  });
+
+  it('progress lines count the steps', () => {
+    const lines: string[] = [];
+    const p = new Progress((l) => lines.push(l));
+    p.plan(2, 10);
+    p.step('first', 5);
+    p.step('second', 5);
+    p.note('done');
+    expect(lines[0]).toMatch(/^\[report 1\/2\] first · 0:\d\d · ETA /);
+    expect(lines[1]).toMatch(/^\[report 2\/2\] second /);
+    expect(lines[2]).toBe('[report] done');
+  });
+});
