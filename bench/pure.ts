@@ -16,7 +16,7 @@
  */
 import { randomFillSync } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { nodeCrypto } from '../lib/crypto/node.js';
+import { nodeCrypto, opensslCcm8 } from '../lib/crypto/node.js';
 import type { CryptoProvider } from '../lib/crypto/provider.js';
 import { createPureCrypto } from '../lib/crypto/pure.js';
 import { resolveConfig, type ConnectionConfig } from '../lib/dtls/config.js';
@@ -209,17 +209,26 @@ export async function main(args: string[]): Promise<number> {
     return () => handshake(rig);
   }, o, pure));
 
-  console.log('records (AES-128-CCM_8, 12-byte nonce, 13-byte AAD):');
+  // the node provider itself sends records below 256 B through the JS CCM (lib/crypto/node.ts):
+  // its column here is OpenSSL's CCM alone, so the rows still compare the two implementations
+  const viaOpenssl = (c: CryptoProvider): CryptoProvider => (c === nodeCrypto ? { ...c, ccm8Encrypt: opensslCcm8.encrypt, ccm8Decrypt: opensslCcm8.decrypt } : c);
+  console.log('records (AES-128-CCM_8, 12-byte nonce, 13-byte AAD; node = OpenSSL alone):');
   const key = randomFillSync(new Uint8Array(16));
   const nonce = randomFillSync(new Uint8Array(12));
   const aad = randomFillSync(new Uint8Array(13));
   for (const size of [64, 1024]) {
     const pt = randomFillSync(new Uint8Array(size));
     const label = size >= 1024 ? `${size / 1024} KB` : `${size} B`;
-    rows.push(compare(`CCM_8 seal ${label}`, (c) => () => void c.ccm8Encrypt(key, nonce, aad, pt), o, pure));
+    rows.push(compare(`CCM_8 seal ${label}`, (c) => {
+      const p = viaOpenssl(c);
+      return () => void p.ccm8Encrypt(key, nonce, aad, pt);
+    }, o, pure));
     const sealed = nodeCrypto.ccm8Encrypt(key, nonce, aad, pt);
-    rows.push(compare(`CCM_8 open ${label}`, (c) => () => {
-      if (!c.ccm8Decrypt(key, nonce, aad, sealed)) throw new Error('open failed');
+    rows.push(compare(`CCM_8 open ${label}`, (c) => {
+      const p = viaOpenssl(c);
+      return () => {
+        if (!p.ccm8Decrypt(key, nonce, aad, sealed)) throw new Error('open failed');
+      };
     }, o, pure));
   }
 

@@ -1,5 +1,5 @@
 export type { CertificateSignatureAlgorithm, CryptoProvider, HashState } from './provider.js';
-export { nodeCrypto } from './node.js';
+export { nodeCrypto, setJsCcmBelow } from './node.js';
 export { prf } from './prf.js';
 export { createPureCrypto } from './pure.js';
 export { createPurePskCrypto } from './pure-psk.js';

@@ -15,6 +15,8 @@ import { CCM8_TAG_LENGTH, type CertificateSignatureAlgorithm, type CryptoProvide
 import { pointFromSpki, spkiFromPoint } from './p256-spki.js';
 import { HmacSha256Key, Sha256, sha256 } from './sha256.js';
 import { setDefaultCrypto } from './default.js';
+import { expandKeyLE } from './pure/aes.js';
+import { ccm8DecryptWith, ccm8EncryptWith } from './pure/ccm.js';
 
 
 const CCM = 'aes-128-ccm';
@@ -25,6 +27,79 @@ const TAG = { authTagLength: CCM8_TAG_LENGTH } as const;
 function view(b: Uint8Array): Buffer {
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 }
+
+/**
+ * Small records go through the JS CCM (lib/crypto/pure/ccm.ts), larger ones through OpenSSL.
+ * createCipheriv/createDecipheriv cost about 2.5 us a call whatever the size (a native cipher
+ * object and its context per call), the JS CCM about 0.1 us per AES block (two blocks per 16
+ * bytes of plaintext, plus three): below about 256 bytes of plaintext the JS one is cheaper
+ * (2.7x at 64 B), above it OpenSSL wins (measured figures in the commit that set this). Both give the same bytes: test/crypto-differential.test.ts checks records on both
+ * sides of the switch against OpenSSL alone.
+ *
+ * The cost: the JS AES is table-based, so its memory accesses depend on key and data bytes
+ * (the constant-time note in lib/crypto/pure.ts); OpenSSL uses AES-NI where the CPU has it.
+ * {@link setJsCcmBelow}(0) sends every record through OpenSSL.
+ */
+let jsCcmBelow = 256;
+
+/**
+ * Records whose plaintext is shorter than `bytes` are sealed and opened by the JS CCM, the
+ * others by OpenSSL (default 256; 0: OpenSSL for every record). Process-wide.
+ */
+export function setJsCcmBelow(bytes: number): void {
+  if (!Number.isInteger(bytes) || bytes < 0) throw new RangeError('setJsCcmBelow: a non-negative integer');
+  jsCcmBelow = bytes;
+}
+
+/**
+ * Expanded AES keys of the JS CCM, for the last {@link SCHEDULES} keys used (a record layer
+ * keeps one key buffer per epoch and direction). Bounded, so that idle sessions hold none: an
+ * evicted schedule's words are reused for the next key. A hit is checked against the key
+ * bytes (the first four schedule words are the key), so a key buffer wiped or rewritten in
+ * place is expanded again.
+ */
+const SCHEDULES = 64;
+const schedules = new Map<Uint8Array, Uint32Array>();
+
+function keyWord(k: Uint8Array, o: number): number {
+  return (k[o]! | (k[o + 1]! << 8) | (k[o + 2]! << 16) | (k[o + 3]! << 24)) >>> 0;
+}
+
+function scheduleOf(key: Uint8Array): Uint32Array {
+  let xk = schedules.get(key);
+  if (xk !== undefined) {
+    if (xk[0] === keyWord(key, 0) && xk[1] === keyWord(key, 4) && xk[2] === keyWord(key, 8) && xk[3] === keyWord(key, 12)) return xk;
+    return expandKeyLE(key, xk);
+  }
+  if (schedules.size >= SCHEDULES) {
+    const oldest = schedules.keys().next().value!;
+    xk = schedules.get(oldest);
+    schedules.delete(oldest);
+  }
+  xk = expandKeyLE(key, xk);
+  schedules.set(key, xk);
+  return xk;
+}
+
+/** Whether a record of `length` plaintext bytes goes through the JS CCM (AES-128, DTLS's 12-byte nonce). */
+function small(key: Uint8Array, nonce: Uint8Array, length: number): boolean {
+  return length < jsCcmBelow && key.length === 16 && nonce.length === 12;
+}
+
+function ccm8Encrypt(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Uint8Array {
+  return small(key, nonce, plaintext.length) ? ccm8EncryptWith(scheduleOf(key), nonce, aad, plaintext) : seal(key, nonce, aad, plaintext);
+}
+
+function ccm8Decrypt(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, sealed: Uint8Array): Uint8Array | undefined {
+  if (sealed.length < CCM8_TAG_LENGTH) return undefined;
+  return small(key, nonce, sealed.length - CCM8_TAG_LENGTH) ? ccm8DecryptWith(scheduleOf(key), nonce, aad, sealed) : open(key, nonce, aad, sealed);
+}
+
+/** AES-128-CCM_8 through OpenSSL alone (exported for the differential test). */
+export const opensslCcm8 = {
+  encrypt: (key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Uint8Array => seal(key, nonce, aad, plaintext),
+  decrypt: (key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, sealed: Uint8Array): Uint8Array | undefined => open(key, nonce, aad, sealed),
+};
 
 function seal(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Uint8Array {
   const c = createCipheriv(CCM, key, nonce, TAG);
@@ -37,6 +112,29 @@ function seal(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, plaintext: Ui
   out.set(body, 0);
   out.set(tag, plaintext.length);
   return out;
+}
+
+function open(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, sealed: Uint8Array): Uint8Array | undefined {
+  if (sealed.length < CCM8_TAG_LENGTH) return undefined;
+  const n = sealed.length - CCM8_TAG_LENGTH;
+  const tag = sealed.subarray(n);
+  if (n === 0) {
+    // Known trap (DESIGN.md): node:crypto accepts a forged tag for an empty ciphertext
+    // without backing memory, and also when update() is never called. The tag of an empty
+    // message depends only on key, nonce and AAD: recompute it and compare.
+    return ctEqual(seal(key, nonce, aad, sealed.subarray(0, 0)), tag) ? new Uint8Array(0) : undefined;
+  }
+  const d = createDecipheriv(CCM, key, nonce, TAG);
+  d.setAuthTag(view(tag));
+  d.setAAD(aad, { plaintextLength: n });
+  const out = d.update(view(sealed.subarray(0, n)));
+  try {
+    d.final();
+  } catch {
+    out.fill(0);
+    return undefined;
+  }
+  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
 }
 
 interface NodePublicKey extends P256PublicKey {
@@ -197,31 +295,10 @@ export const nodeCrypto: CryptoProvider = {
   hmacSha256Key(key) {
     return new HmacSha256Key(key);
   },
-  ccm8Encrypt: seal,
+  ccm8Encrypt,
   p256,
   verifyCertificateSignature,
-  ccm8Decrypt(key, nonce, aad, sealed) {
-    if (sealed.length < CCM8_TAG_LENGTH) return undefined;
-    const n = sealed.length - CCM8_TAG_LENGTH;
-    const tag = sealed.subarray(n);
-    if (n === 0) {
-      // Known trap (DESIGN.md): node:crypto accepts a forged tag for an empty ciphertext
-      // without backing memory, and also when update() is never called. The tag of an empty
-      // message depends only on key, nonce and AAD: recompute it and compare.
-      return ctEqual(seal(key, nonce, aad, sealed.subarray(0, 0)), tag) ? new Uint8Array(0) : undefined;
-    }
-    const d = createDecipheriv(CCM, key, nonce, TAG);
-    d.setAuthTag(view(tag));
-    d.setAAD(aad, { plaintextLength: n });
-    const out = d.update(view(sealed.subarray(0, n)));
-    try {
-      d.final();
-    } catch {
-      out.fill(0);
-      return undefined;
-    }
-    return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
-  },
+  ccm8Decrypt,
 };
 
 // Importing the Node provider makes it the default for options without `crypto`.

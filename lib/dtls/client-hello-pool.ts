@@ -7,6 +7,8 @@ import { encodeRecord, RECORD_HEADER_LENGTH } from './wire/record.js';
 /** A whole ClientHello as the endpoint sees it before any state exists for its peer. */
 export interface PeekedHello {
   ch: ClientHello;
+  /** The ClientHello body `ch` was decoded from (its fields are views of it). */
+  body: Uint8Array;
   /** The record sequence number to mirror in a HelloVerifyRequest (RFC 6347 §4.2.1). */
   recordSeq: number;
   messageSeq: number;
@@ -77,7 +79,7 @@ export class ClientHelloPool {
     const fragment = d.subarray(h + HANDSHAKE_HEADER_LENGTH, h + HANDSHAKE_HEADER_LENGTH + fragLen);
     if (offset === 0 && fragLen === length) {
       const ch = decode(fragment);
-      return ch ? { ch, recordSeq, messageSeq, wireBytes: d.length, whole: undefined } : undefined;
+      return ch ? { ch, body: fragment, recordSeq, messageSeq, wireBytes: d.length, whole: undefined } : undefined;
     }
     return this.addFragment(`${peerKey}|${messageSeq}`, length, offset, fragment, recordSeq, d.length, messageSeq);
   }
@@ -106,7 +108,7 @@ export class ClientHelloPool {
     const ch = decode(p.body);
     if (!ch) return undefined;
     const whole = encodeRecord({ type: ContentType.handshake, version: DTLS_1_2, epoch: 0, sequence: recordSeq }, encodeHandshake(HandshakeType.client_hello, messageSeq, p.body));
-    return { ch, recordSeq, messageSeq, wireBytes: p.wireBytes, whole };
+    return { ch, body: p.body, recordSeq, messageSeq, wireBytes: p.wireBytes, whole };
   }
 
   private drop(p: Partial): void {

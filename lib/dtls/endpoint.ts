@@ -138,7 +138,7 @@ export class DtlsEndpoint {
     if (entry) this.remove(entry, { type: 'failed', error: new DtlsError('REPLACED', 'the peer started a new handshake') });
     if (!this.admit(now, peer)) return;
     const cid = this.cid ? this.table.newCid(this.cid, this.cfg.crypto) : undefined;
-    const connection = new ServerConnection(this.cfg, hello.recordSeq, hello.messageSeq, !!this.store.psk, cid);
+    const connection = new ServerConnection(this.cfg, hello.recordSeq, hello.messageSeq, !!this.store.psk, cid, hello);
     const e = new Entry(key, peer, connection, hello.ch.random.slice(), now + this.handshakeTimeoutMs, cid && toHex(cid));
     this.table.add(e);
     this.slots.add(e);

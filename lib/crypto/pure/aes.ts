@@ -68,12 +68,12 @@ function round(a: number, b: number, c: number, d: number): number {
   return T0[a & 0xff]! ^ ((t1 << 8) | (t1 >>> 24)) ^ ((t2 << 16) | (t2 >>> 16)) ^ ((t3 << 24) | (t3 >>> 8));
 }
 
-/** The forward key schedule (FIPS 197 §5.2) as little-endian words: 44, 52 or 60 of them. */
-export function expandKeyLE(key: Uint8Array): Uint32Array {
+/** The forward key schedule (FIPS 197 §5.2) as little-endian words: 44, 52 or 60 of them (in `into` when it has that length). */
+export function expandKeyLE(key: Uint8Array, into?: Uint32Array): Uint32Array {
   const len = key.length;
   if (len !== 16 && len !== 24 && len !== 32) throw new Error(`AES key must be 16, 24 or 32 bytes, got ${len}`);
   const Nk = len / 4;
-  const xk = new Uint32Array(len + 28);
+  const xk = into?.length === len + 28 ? into : new Uint32Array(len + 28);
   for (let i = 0; i < Nk; i++) xk[i] = key[4 * i]! | (key[4 * i + 1]! << 8) | (key[4 * i + 2]! << 16) | (key[4 * i + 3]! << 24);
   for (let i = Nk; i < xk.length; i++) {
     let t = xk[i - 1]!;

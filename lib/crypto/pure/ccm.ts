@@ -169,8 +169,13 @@ function xorTail(c: Ccm, n: number): void {
 }
 
 export function ccm8Encrypt(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Uint8Array {
+  return ccm8EncryptWith(schedule(key), nonce, aad, plaintext);
+}
+
+/** ccm8Encrypt with an expanded key (aes.ts expandKeyLE), for callers that keep their own schedules. */
+export function ccm8EncryptWith(xk: Uint32Array, nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Uint8Array {
   const n = plaintext.length;
-  const c = new Ccm(schedule(key), nonce, aad, n);
+  const c = new Ccm(xk, nonce, aad, n);
   const out = new Uint8Array(n + TAG_LENGTH);
   const full = n & ~15;
   let i = 1;
@@ -201,9 +206,14 @@ export function ccm8Encrypt(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array,
 
 /** The plaintext, or undefined when `sealed` (ciphertext ‖ 8-byte tag) does not authenticate. */
 export function ccm8Decrypt(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, sealed: Uint8Array): Uint8Array | undefined {
+  return sealed.length < TAG_LENGTH ? undefined : ccm8DecryptWith(schedule(key), nonce, aad, sealed);
+}
+
+/** ccm8Decrypt with an expanded key (aes.ts expandKeyLE), for callers that keep their own schedules. */
+export function ccm8DecryptWith(xk: Uint32Array, nonce: Uint8Array, aad: Uint8Array, sealed: Uint8Array): Uint8Array | undefined {
   if (sealed.length < TAG_LENGTH) return undefined;
   const n = sealed.length - TAG_LENGTH;
-  const c = new Ccm(schedule(key), nonce, aad, n);
+  const c = new Ccm(xk, nonce, aad, n);
   const out = new Uint8Array(n);
   const full = n & ~15;
   let i = 1;

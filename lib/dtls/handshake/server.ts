@@ -1,6 +1,7 @@
 import { MAX_PSK_KEY, type ConnectionConfig } from '../config.js';
 import type { SessionSnapshot } from '../session-snapshot.js';
 import { ExportableConnection } from '../exportable-connection.js';
+import { equal } from '../../bytes/util.js';
 import { DtlsError } from '../errors.js';
 import { ccm8CidProtection } from '../record/ccm8-cid.js';
 import { decodeClientHello, type ClientHello } from '../wire/client-hello.js';
@@ -42,8 +43,10 @@ export class ServerConnection extends ExportableConnection {
     hasPsk = true,
     /** RFC 9146: the CID this server wants in the client's records, if the client offers the extension. */
     connectionId?: Uint8Array,
+    /** The ClientHello as the endpoint already decoded it (to check the cookie), so it is parsed once. */
+    decoded?: DecodedHello,
   ) {
-    super(cfg, new ExpectClientHello(hasPsk, connectionId), { messageSeq: helloSeq, recordSeq: firstRecordSeq });
+    super(cfg, new ExpectClientHello(hasPsk, connectionId, decoded), { messageSeq: helloSeq, recordSeq: firstRecordSeq });
   }
 
   /**
@@ -58,18 +61,28 @@ export class ServerConnection extends ExportableConnection {
   }
 }
 
+/** A ClientHello body and what decodeClientHello made of it (views of that body). */
+export interface DecodedHello {
+  readonly body: Uint8Array;
+  readonly ch: ClientHello;
+}
+
 /** Waits for the (cookie-verified) ClientHello; answers with the server's first flight. */
 class ExpectClientHello implements HandshakeState {
   readonly name = 'ExpectClientHello';
   constructor(
     private readonly hasPsk: boolean,
     private readonly connectionId: Uint8Array | undefined,
+    private decoded: DecodedHello | undefined,
   ) {}
 
   handle(hs: Handshake, m: HandshakeMessage): HandshakeState {
     expectMessage(this, m, HandshakeType.client_hello);
     const cfg = hs.cfg;
-    const ch = decodeClientHello(m.body);
+    // the endpoint's decode, when it is of these very bytes (same length and content)
+    const pre = this.decoded;
+    this.decoded = undefined;
+    const ch = pre && (pre.body === m.body || equal(pre.body, m.body)) ? pre.ch : decodeClientHello(m.body);
     // DTLS versions count down: 0xfefd (1.2) is "newer" than 0xfeff (1.0).
     if (ch.clientVersion > DTLS_1_2) throw new DtlsError('PROTOCOL_VERSION', `client offers only version 0x${ch.clientVersion.toString(16)}`);
     if (!ch.compressionMethods.includes(0)) throw new DtlsError('HANDSHAKE_FAILURE', 'the null compression method is not offered');
