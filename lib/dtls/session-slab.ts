@@ -83,6 +83,13 @@ export class SessionSlab {
     this.live--;
   }
 
+  /** Bytes of the chunks that are not zero (0 once every slot is freed: freed slots are wiped). */
+  nonZeroBytes(): number {
+    let n = 0;
+    for (const c of this.chunks) for (let i = 0; i < c.length; i++) if (c[i] !== 0) n++;
+    return n;
+  }
+
   private check(owner: object, slot: number): void {
     if (!(slot >= 0 && slot < this.owners.length) || this.owners[slot] !== owner) throw new DtlsError('INTERNAL', `session slab slot ${slot} is not this connection's`);
   }
