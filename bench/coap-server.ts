@@ -42,7 +42,8 @@ const router = new Router<ServerResponse>()
   .get('/time', (_req, res) => res.setOption(OptionNumber.MaxAge, 1).end(clockText()), { attributes: [['ct', '0']] });
 const route = router.handler();
 
-const server = createServer({ dtls: { psk: pskMap([[BENCH_PSK_IDENTITY, BENCH_PSK_KEY]]) } }, (req, res) => {
+// maxSessions: room for the idle sessions `npm run bench -- coaps --idle-sessions N` opens beside the measured ones
+const server = createServer({ dtls: { psk: pskMap([[BENCH_PSK_IDENTITY, BENCH_PSK_KEY]]), maxSessions: 200_000 } }, (req, res) => {
   requests++;
   tally(byPath, req.path);
   return route(req, res);
