@@ -14,7 +14,15 @@
  * /.well-known/core (coap-client over plain coap://) and uses /hello if listed, else /time
  * (15 bytes + Max-Age 1, which bench/coap-server.ts answers identically).
  *
+ * With --idle-sessions N, before the measured runs the server is given N more established
+ * sessions that stay idle (`dtls-load hs --no-close-notify`: each handshake's session is kept by
+ * the server, the client goes away): the request rate beside N idle sessions, against the
+ * same run without them, shows whether the rate falls with the session count (issue 13: at
+ * 10k sessions >= 0.9x the rate at 16). The idle sessions hibernate after 30 s (DtlsEndpoint
+ * hibernateAfterMs): the runs start --idle-wait seconds after they are open.
+ *
  * Options: --runs N (3: medians), --duration S (window per run, 3), --sessions N (16),
+ *          --idle-sessions N (0), --idle-wait S (seconds to wait after opening them, 35: they hibernate),
  *          --windows 1,4 (requests in flight per session), --path /p (skip the discovery),
  *          --no-libcoap, --no-profile, --profile-duration S (3).
  */
@@ -46,10 +54,12 @@ interface Opts {
   libcoap: boolean;
   profile: boolean;
   profileDuration: number;
+  idleSessions: number;
+  idleWait: number;
 }
 
 function parseOpts(args: string[]): Opts {
-  const o: Opts = { runs: 3, duration: 3, sessions: 16, windows: [1, 4], path: undefined, libcoap: true, profile: true, profileDuration: 3 };
+  const o: Opts = { runs: 3, duration: 3, sessions: 16, windows: [1, 4], path: undefined, libcoap: true, profile: true, profileDuration: 3, idleSessions: 0, idleWait: 35 };
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     const v = () => {
@@ -65,6 +75,8 @@ function parseOpts(args: string[]): Opts {
     else if (a === '--no-libcoap') o.libcoap = false;
     else if (a === '--no-profile') o.profile = false;
     else if (a === '--profile-duration') o.profileDuration = Number(v());
+    else if (a === '--idle-sessions') o.idleSessions = Number(v());
+    else if (a === '--idle-wait') o.idleWait = Number(v());
     else throw new Error(`coaps: unknown option ${a}`);
   }
   return o;
@@ -72,7 +84,7 @@ function parseOpts(args: string[]): Opts {
 
 function estimateSeconds(o: Opts): number {
   const perRun = 0.3 + WARMUP_S + o.duration + DRAIN_MS / 1000;
-  return 3 + 1.5 + o.runs * o.windows.length * (o.libcoap ? 2 : 1) * perRun + (o.profile ? o.profileDuration + 3 : 0);
+  return 3 + 1.5 + o.runs * o.windows.length * (o.libcoap ? 2 : 1) * perRun + (o.profile ? o.profileDuration + 3 : 0) + (o.idleSessions > 0 ? o.idleWait + o.idleSessions / 200 + 10 : 0);
 }
 
 // --- servers ---------------------------------------------------------------------------
@@ -146,6 +158,19 @@ async function coapRun(bin: string, s: Server, o: Opts, path: string, window: nu
     contention: note,
     r,
   };
+}
+
+/** Opens `n` sessions the server keeps (handshakes without close_notify), in 2-second runs of dtls-load hs; returns how many completed. */
+async function openIdleSessions(bin: string, s: Server, n: number): Promise<number> {
+  let done = 0;
+  for (let round = 0; done < n && round < 200; round++) {
+    const args = ['hs', '--port', String(s.port), '--concurrency', '8', '--no-close-notify', '--src-addrs', '8', '--duration', '2', '--drain', '500'];
+    const run = await runDtlsLoad(bin, LOAD_CPU, args, 40_000);
+    if (isStopping()) throw new Error('interrupted');
+    done += run.result?.ok ?? 0;
+    process.stderr.write(`coaps: ${done}/${n} idle sessions opened\n`);
+  }
+  return done;
 }
 
 function runLine(x: Run): string {
@@ -222,6 +247,13 @@ async function body(o: Opts, servers: Server[], t0: number): Promise<number> {
     return 1;
   }
   if (warm.problems.length) log(`  warm-up (not counted): ${warm.problems.join('; ')}`);
+  if (o.idleSessions > 0) {
+    const opened = await openIdleSessions(dl.bin, ours, o.idleSessions);
+    log(`idle sessions: ${opened} handshakes completed and left open (dtls-load hs --no-close-notify); waiting ${o.idleWait} s (idle sessions hibernate after 30 s)`);
+    await new Promise((r) => setTimeout(r, o.idleWait * 1000));
+    const again = await coapRun(dl.bin, ours, o, path, 1, 1, 0, false);
+    if (!('error' in again) && again.problems.length) log(`  warm-up after the idle sessions (not counted): ${again.problems.join('; ')}`);
+  }
 
   const runs = new Map<string, Run[]>();
   const key = (server: string, w: number) => `${server}|${w}`;

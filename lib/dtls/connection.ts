@@ -28,7 +28,12 @@ export type ConnectionState =
   | { readonly phase: 'handshake'; step: HandshakeState; readonly reassembler: Reassembler; /** What the states may do to this connection. */ readonly hs: Handshake }
   | { readonly phase: 'connected'; readonly session: SessionInfo; /** Kept only for a session store's snapshot. */ readonly master: Uint8Array | undefined }
   | { readonly phase: 'closed' }
-  | { readonly phase: 'failed'; readonly error: DtlsError };
+  | { readonly phase: 'failed'; readonly error: DtlsError }
+  /** Connected, kept in compact form while idle (ExportableConnection.hibernate()); wakes on the next call. */
+  | { readonly phase: 'sleeping' };
+
+/** The state of every hibernated connection (it holds nothing). */
+export const SLEEPING: ConnectionState = Object.freeze({ phase: 'sleeping' });
 
 /**
  * The sans-IO DTLS 1.2 connection (DESIGN.md): bytes and `now` go in; datagrams, one
@@ -48,20 +53,21 @@ export class DtlsConnection {
   private restarted = false;
   /** Client, once connected: what it keeps to resume this session (ExportableConnection encodes it). */
   protected resumable: ClientResumption | undefined;
-  protected readonly flight: LastFlight;
-  private nextMessageSeq: number;
+  protected flight: LastFlight;
+  protected nextMessageSeq: number;
   /** Records held while the handshake waits for the application (a key lookup). */
-  private deferred: RawRecord[] | undefined;
+  protected deferred: RawRecord[] | undefined;
   private retransmittedThisDatagram = false;
   private advanced = false;
   /**
    * The idle timer. It is not moved on every record (that would reschedule the driver's timer
    * per packet); it fires at its old deadline and re-arms from `lastActivity` if there was any.
    */
-  private idleDeadline: number | undefined;
-  private lastActivity = 0;
-  protected readonly out: Uint8Array[] = [];
-  private readonly events: DtlsEvent[] = [];
+  protected idleDeadline: number | undefined;
+  protected lastActivity = 0;
+  /** Output and events waiting for the driver (while hibernated: shared frozen empty arrays). */
+  protected out: Uint8Array[] = [];
+  protected events: DtlsEvent[] = [];
 
   constructor(
     protected readonly cfg: ConnectionConfig,
@@ -97,7 +103,8 @@ export class DtlsConnection {
   }
 
   get state(): Phase {
-    return this.st.phase;
+    const p = this.st.phase;
+    return p === 'sleeping' ? 'connected' : p;
   }
   /** Closed or failed: nothing more will happen. */
   ended(): boolean {
@@ -108,7 +115,8 @@ export class DtlsConnection {
   }
   /** The established session (undefined before the handshake ends and after close). */
   get session(): SessionInfo | undefined {
-    return this.st.phase === 'connected' ? this.st.session : undefined;
+    const st = this.st;
+    return st.phase === 'connected' ? st.session : st.phase === 'sleeping' ? this.sleepingSession() : undefined;
   }
   /**
    * How often this connection started over with a fresh ClientHello (0 or 1): a driver that
@@ -120,8 +128,21 @@ export class DtlsConnection {
 
   /** The handshake state's name (diagnostics), or the phase after the handshake. */
   get stateName(): string {
-    return this.st.phase === 'handshake' ? this.st.step.name : this.st.phase;
+    return this.st.phase === 'handshake' ? this.st.step.name : this.state;
   }
+
+  /** A hibernated connection takes up its full form again (ExportableConnection); the base class never sleeps. */
+  protected wake(): void {
+    throw new DtlsError('INTERNAL', 'this connection cannot hibernate');
+  }
+
+  /** The session of a hibernated connection, without waking it. */
+  protected sleepingSession(): SessionInfo | undefined {
+    return undefined;
+  }
+
+  /** After handleTimeout(): ExportableConnection may hibernate an idle connection here. */
+  protected afterTimeout(): void {}
 
   // === driver interface =================================================================
 
@@ -145,6 +166,7 @@ export class DtlsConnection {
 
   handleDatagram(now: number, datagram: Uint8Array): void {
     this.advanced = false;
+    if (this.st.phase === 'sleeping') this.wake();
     if (this.ended()) return;
     this.now = now;
     let records: RawRecord[];
@@ -163,6 +185,7 @@ export class DtlsConnection {
   /** Fires whatever is due at `now`. Spurious calls are harmless. */
   handleTimeout(now: number): void {
     this.now = now;
+    if (this.st.phase === 'sleeping') this.wake();
     if (this.ended()) return;
     const tries = this.flight.tries;
     const due = this.flight.due(now);
@@ -190,10 +213,13 @@ export class DtlsConnection {
       const due = this.lastActivity + this.cfg.idleTimeoutMs;
       if (due > now) {
         this.idleDeadline = due;
+        this.afterTimeout();
         return;
       }
       this.fail(new DtlsError('IDLE_TIMEOUT', `no traffic from the peer for ${this.cfg.idleTimeoutMs} ms`), false);
+      return;
     }
+    this.afterTimeout();
   }
 
   /**
@@ -202,6 +228,7 @@ export class DtlsConnection {
    * 0 unless connected.
    */
   get maxRecordPayload(): number {
+    if (this.st.phase === 'sleeping') this.wake();
     if (this.st.phase !== 'connected') return 0;
     return Math.min(this.cfg.mtu - this.records.overhead(), this.records.sendLimit, 16384);
   }
@@ -213,6 +240,7 @@ export class DtlsConnection {
    */
   send(now: number, data: Uint8Array): void {
     this.now = now;
+    if (this.st.phase === 'sleeping') this.wake();
     if (this.st.phase !== 'connected') throw new DtlsError('CLOSED', `cannot send in state ${this.st.phase}`);
     const max = this.maxRecordPayload;
     if (data.length > max) {
@@ -238,6 +266,7 @@ export class DtlsConnection {
   /** Sends close_notify and closes. Idempotent. */
   close(now: number): void {
     this.now = now;
+    if (this.st.phase === 'sleeping') this.wake();
     if (this.ended()) return;
     if (this.st.phase === 'connected') {
       this.sendAlert(AlertLevel.warning, AlertDescription.close_notify);
@@ -251,6 +280,7 @@ export class DtlsConnection {
   /** Fails the connection from outside (a key store that failed): sends the error's alert. */
   abort(now: number, error: DtlsError): void {
     this.now = now;
+    if (this.st.phase === 'sleeping') this.wake();
     this.fail(error);
   }
 
@@ -269,7 +299,7 @@ export class DtlsConnection {
   }
 
   pollTransmit(): Uint8Array | undefined {
-    return this.out.shift();
+    return this.out.length > 0 ? this.out.shift() : undefined;
   }
 
   pollTimeout(): number | undefined {
@@ -280,7 +310,7 @@ export class DtlsConnection {
   }
 
   pollEvent(): DtlsEvent | undefined {
-    return this.events.shift();
+    return this.events.length > 0 ? this.events.shift() : undefined;
   }
 
   // === the handshake ======================================================================

@@ -117,7 +117,7 @@ export class StoreRestores {
     const key = peerKey(first.peer);
     const old = sessions.atAddress(key);
     if (old) this.core.remove(old, { type: 'failed', error: new DtlsError('REPLACED', 'a stored session of this address continues') });
-    const e = new Entry(key, first.peer, connection, new Uint8Array(0), undefined, cidHex);
+    const e = new Entry(key, first.peer, connection, -1, -1, undefined, cidHex);
     // found by CID from wherever: bounded like a moved peer until a second fresh record
     if (storeKey.startsWith('cid:')) startUnverified(e);
     sessions.add(e);

@@ -28,8 +28,13 @@ export class Entry implements Session, SlotHolder {
     public key: string,
     public peer: PeerAddress,
     readonly connection: ServerConnection,
-    /** The ClientHello.random of the handshake this connection serves (a repeat of it is a retransmission). */
-    readonly clientRandom: Uint8Array,
+    /**
+     * The ClientHello.random of the handshake this connection serves, as randomTag() (a hello
+     * with the same random is a retransmission): two small integers, not a 32-byte array
+     * (~190 bytes of heap per session); -1 for a session that had no hello here.
+     */
+    readonly randomTag: number,
+    readonly randomTag2: number,
     /** Until the handshake ends: when it is given up. */
     public handshakeDeadline: number | undefined,
     /** RFC 9146: the CID this server asked for, as hex (the byCid key), if any. */
@@ -123,4 +128,10 @@ export interface EndpointCore {
   remove(e: Entry, ev: DtlsEvent): void;
   /** Feeds a datagram to a session; `from`/`fromKey`: where a datagram found by CID came from. */
   feed(e: Entry, now: number, datagram: Uint8Array, from?: PeerAddress, fromKey?: string): void;
+}
+
+/** 60 bits of a ClientHello.random as two small integers (Entry.randomTag, randomTag2). */
+export function randomTag(random: Uint8Array, second: boolean): number {
+  const o = second ? 4 : 0;
+  return ((random[o]! << 22) | (random[o + 1]! << 14) | (random[o + 2]! << 6) | (random[o + 3]! >>> 2)) >>> 0;
 }

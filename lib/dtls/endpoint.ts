@@ -1,4 +1,4 @@
-import { equal, toHex } from '../bytes/util.js';
+import { toHex } from '../bytes/util.js';
 import type { ConnectionConfig } from './config.js';
 import { ClientHelloPool, type PeekedHello } from './client-hello-pool.js';
 import { CookieJar } from './cookie.js';
@@ -8,12 +8,14 @@ import { KeyLookups } from './endpoint-key-lookups.js';
 import { freshRecord, movePeer, withinBound } from './endpoint-moves.js';
 import { resolveEndpointOptions, type CidSettings, type EndpointOptions } from './endpoint-options.js';
 import { StoreRestores } from './endpoint-restore.js';
-import { Entry, SessionTable, type EndpointCore, type Session } from './endpoint-sessions.js';
+import { Entry, randomTag, SessionTable, type EndpointCore, type Session } from './endpoint-sessions.js';
 import { DtlsError } from './errors.js';
 import type { DtlsEvent } from './events.js';
 import { ServerConnection } from './handshake/server.js';
 import { HandshakeSlots } from './handshake-slots.js';
 import { SessionPersistence } from './session-persistence.js';
+import { SessionSlab } from './session-slab.js';
+import type { Hibernation } from './exportable-connection.js';
 import { addressKey, cidKey } from './session-store.js';
 import { peerKey, type KeyStore, type PeerAddress } from './keystore.js';
 import { TimerQueue } from '../timers/timer-queue.js';
@@ -45,6 +47,8 @@ export class DtlsEndpoint {
   private readonly store: KeyStore;
   private readonly maxSessions: number;
   private readonly handshakeTimeoutMs: number;
+  /** Where idle established sessions hibernate (undefined: they never do). */
+  private readonly hibernation: Hibernation | undefined;
   /** What the endpoint's parts (key lookups, store restores, peer moves) share with it. */
   private readonly core: EndpointCore;
   /** Counters for observability (no secrets). */
@@ -61,6 +65,7 @@ export class DtlsEndpoint {
     this.slots = new HandshakeSlots(s.maxHandshakes, s.maxHandshakesPerAddress);
     this.handshakeTimeoutMs = s.handshakeTimeoutMs;
     this.cid = s.cid;
+    if (s.hibernateAfterMs > 0 && !this.persistence) this.hibernation = { slab: new SessionSlab(), afterMs: s.hibernateAfterMs };
     this.timers = new TimerQueue(
       (e) => (this.table.isLive(e) ? e.scheduledAt : undefined),
       () => this.table.size,
@@ -99,6 +104,10 @@ export class DtlsEndpoint {
   get timerEntries(): number {
     return this.timers.size;
   }
+  /** Established sessions hibernated now (kept in compact form until their next datagram). */
+  get sessionsHibernated(): number {
+    return this.hibernation?.slab.size ?? 0;
+  }
 
   handleDatagram(now: number, peer: PeerAddress, datagram: Uint8Array): void {
     this.applyResolved(now);
@@ -125,7 +134,7 @@ export class DtlsEndpoint {
     }
     // A ClientHello. A retransmission of the one that started the handshake in progress
     // goes to that handshake, which answers with its flight (it never restarts).
-    if (entry && equal(entry.clientRandom, hello.ch.random)) {
+    if (entry && entry.randomTag === randomTag(hello.ch.random, false) && entry.randomTag2 === randomTag(hello.ch.random, true)) {
       this.feed(entry, now, hello.whole ?? datagram);
       return;
     }
@@ -139,7 +148,8 @@ export class DtlsEndpoint {
     if (!this.admit(now, peer)) return;
     const cid = this.cid ? this.table.newCid(this.cid, this.cfg.crypto) : undefined;
     const connection = new ServerConnection(this.cfg, hello.recordSeq, hello.messageSeq, !!this.store.psk, cid, hello);
-    const e = new Entry(key, peer, connection, hello.ch.random.slice(), now + this.handshakeTimeoutMs, cid && toHex(cid));
+    connection.hibernation = this.hibernation;
+    const e = new Entry(key, peer, connection, randomTag(hello.ch.random, false), randomTag(hello.ch.random, true), now + this.handshakeTimeoutMs, cid && toHex(cid));
     this.table.add(e);
     this.slots.add(e);
     this.stats.handshakesStarted++;
@@ -342,6 +352,7 @@ export class DtlsEndpoint {
     this.slots.remove(e);
     e.scheduledAt = undefined;
     e.lookup = undefined;
+    e.connection.discard(); // a hibernated session let go without ending (replaced): its slot is freed
     // drain anything the connection still wanted to send (a final alert)
     for (let d = e.connection.pollTransmit(); d; d = e.connection.pollTransmit()) this.sendTo(e, d);
     this.events.push(endpointEvent(ev, e));

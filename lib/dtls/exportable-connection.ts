@@ -1,6 +1,13 @@
-import { DtlsConnection } from './connection.js';
+import { wipe } from '../bytes/util.js';
+import { DtlsConnection, SLEEPING } from './connection.js';
 import { DtlsError } from './errors.js';
-import type { SessionInfo } from './events.js';
+import type { DtlsEvent, SessionInfo } from './events.js';
+import { LastFlight } from './handshake/flights.js';
+import { decodeSleeping, encodeSleeping, wipeScratch, type SleepingConnection } from './hibernation.js';
+import type { PeerIdentity } from './keystore.js';
+import { Ccm8CidProtection } from './record/ccm8-cid.js';
+import { Ccm8Protection } from './record/protection.js';
+import type { SessionSlab } from './session-slab.js';
 import { ExportableRecordLayer } from './record/exportable-record-layer.js';
 import type { PeerVerdict } from './trust.js';
 import { ContentType } from './wire/constants.js';
@@ -23,8 +30,17 @@ export class ExportableConnection extends DtlsConnection {
    * A session store's nonce lease (lib/dtls/sequence-lease.ts): application records at or past
    * this write sequence number wait (in `held`) until the store has saved a higher lease.
    */
-  private writeLimit = Infinity;
+  private writeLimit: number | undefined = undefined;
   private held: Uint8Array[] | undefined;
+  /**
+   * Where this connection may hibernate when idle (the endpoint's slab, shared by its sessions),
+   * and after how long without a record from the peer. Undefined: it never does.
+   */
+  hibernation: Hibernation | undefined = undefined;
+  /** While awake and connected: when to check whether it has been idle long enough to hibernate. */
+  private hibernateAt: number | undefined = undefined;
+  /** While hibernated: its slot in the slab. */
+  private slot = -1;
 
   /** The sequence number of the next record we send in the current epoch (for a nonce lease). */
   get nextWriteSequence(): number {
@@ -36,10 +52,10 @@ export class ExportableConnection extends DtlsConnection {
    * what waited. Infinity (the default) without a store.
    */
   setWriteLimit(_now: number, limit: number): void {
-    this.writeLimit = limit;
+    this.writeLimit = limit === Infinity ? undefined : limit;
     const held = this.held;
     if (!held || this.state !== 'connected') return;
-    while (held.length > 0 && this.nextWriteSequence < limit) this.out.push(this.records.protect(ContentType.application_data, held.shift()!));
+    while (held.length > 0 && !this.leaseSpent()) this.out.push(this.records.protect(ContentType.application_data, held.shift()!));
     if (held.length === 0) this.held = undefined;
   }
 
@@ -70,7 +86,7 @@ export class ExportableConnection extends DtlsConnection {
   }
 
   protected override leaseSpent(): boolean {
-    return this.nextWriteSequence >= this.writeLimit;
+    return this.writeLimit !== undefined && this.nextWriteSequence >= this.writeLimit;
   }
 
   protected override sendData(data: Uint8Array): void {
@@ -82,6 +98,125 @@ export class ExportableConnection extends DtlsConnection {
 
   protected override ending(): void {
     this.held = undefined;
+  }
+
+  /** Whether the connection is hibernated (kept as a compact record in its slab). */
+  get sleeping(): boolean {
+    return this.slot >= 0;
+  }
+
+  override pollTimeout(): number | undefined {
+    const t = super.pollTimeout();
+    const h = this.hibernation;
+    if (!h || this.st.phase !== 'connected') return t;
+    const at = (this.hibernateAt ??= this.lastActivity + h.afterMs);
+    return t === undefined || at < t ? at : t;
+  }
+
+  /**
+   * Hibernates a connection idle for `afterMs` (no record from the peer) when nothing is in
+   * flight: no handshake flight with a timer (a lingering last flight is kept), no output or
+   * event waiting, no nonce lease, no session store (its snapshots read the live state).
+   */
+  protected override afterTimeout(): void {
+    const h = this.hibernation;
+    if (!h || this.st.phase !== 'connected') return;
+    const at = (this.hibernateAt ??= this.lastActivity + h.afterMs);
+    if (this.now < at) return;
+    const due = this.lastActivity + h.afterMs;
+    if (due > this.now) this.hibernateAt = due;
+    else if (!this.hibernate(h)) this.hibernateAt = this.now + h.afterMs;
+  }
+
+  /** Puts the connection into its compact form in `h.slab`; false when it cannot sleep now. */
+  hibernate(h: Hibernation): boolean {
+    const st = this.st;
+    if (st.phase !== 'connected' || st.master || this.held || this.writeLimit !== undefined || this.deferred || this.out.length > 0 || this.events.length > 0) return false;
+    const flight = this.flight.lingering;
+    if (!flight && !this.flight.empty) return false;
+    const records = this.records.compact();
+    if (!records) return false;
+    const enc = encodeSleeping({ session: st.session, records, flight, lastActivity: this.lastActivity, idleDeadline: this.idleDeadline, nextMessageSeq: this.nextMessageSeq });
+    if (!enc) return false;
+    try {
+      this.slot = h.slab.put(this, enc.bytes, enc.beside);
+    } finally {
+      wipeScratch(enc.bytes.length);
+    }
+    this.hibernation = h;
+    this.records.wipe();
+    this.records = DORMANT_RECORDS;
+    this.flight = DORMANT_FLIGHT;
+    this.out = DORMANT_OUT;
+    this.events = DORMANT_EVENTS;
+    this.st = SLEEPING;
+    this.hibernateAt = undefined;
+    // what pollTimeout() gives while asleep: the idle deadline or the end of the lingering flight
+    if (flight && (this.idleDeadline === undefined || flight.until < this.idleDeadline)) this.idleDeadline = flight.until;
+    return true;
+  }
+
+  /** Takes up the full form again, exactly where hibernate() left it; the slot is freed (zeroed). */
+  protected override wake(): void {
+    const s = this.takeSleeping();
+    const cfg = this.cfg;
+    const c = cfg.crypto;
+    const r = s.records;
+    const cid = s.session.connectionId;
+    const write = r.writeCid && cid ? new Ccm8CidProtection(c, r.writeKeys, cid.write, cfg.cidPadding) : new Ccm8Protection(c, r.writeKeys);
+    const read = r.readCid && cid ? new Ccm8CidProtection(c, r.readKeys, cid.read) : new Ccm8Protection(c, r.readKeys);
+    const records = this.newRecordLayer(cfg.maxEarlyRecords);
+    records.restoreCompact(r, write, read);
+    this.records = records;
+    this.out = [];
+    this.events = [];
+    this.flight = new LastFlight(cfg.retransmission);
+    if (s.flight) this.flight.linger([...s.flight.items], s.flight.until);
+    this.st = { phase: 'connected', session: s.session, master: undefined };
+    this.lastActivity = s.lastActivity;
+    this.idleDeadline = s.idleDeadline;
+    this.nextMessageSeq = s.nextMessageSeq;
+  }
+
+  /** The hibernated record, decoded; its slot freed and zeroed. A damaged record fails the connection. */
+  private takeSleeping(): SleepingConnection {
+    const h = this.hibernation!;
+    const slot = this.slot;
+    this.slot = -1;
+    try {
+      const { bytes, attached } = h.slab.read(this, slot);
+      return decodeSleeping(bytes, attached as PeerIdentity | undefined);
+    } catch (e) {
+      this.st = { phase: 'failed', error: e instanceof DtlsError ? e : new DtlsError('INTERNAL', String(e)) };
+      throw e;
+    } finally {
+      h.slab.free(this, slot);
+    }
+  }
+
+  protected override sleepingSession(): SessionInfo | undefined {
+    const h = this.hibernation;
+    if (!h || this.slot < 0) return undefined;
+    const { bytes, attached } = h.slab.read(this, this.slot);
+    const s = decodeSleeping(bytes, attached as PeerIdentity | undefined);
+    for (const k of [s.records.writeKeys, s.records.readKeys]) {
+      wipe(k.key);
+      wipe(k.iv);
+    }
+    return s.session;
+  }
+
+  /**
+   * The endpoint let go of this connection without ending it (another handshake replaced it):
+   * a hibernated record is freed (its slot zeroed) and the connection is closed.
+   */
+  discard(): void {
+    if (this.slot < 0) return;
+    const h = this.hibernation!;
+    h.slab.free(this, this.slot);
+    this.slot = -1;
+    this.st = { phase: 'closed' };
+    this.idleDeadline = undefined;
   }
 
   /**
@@ -120,3 +255,16 @@ export class ExportableConnection extends DtlsConnection {
     this.touch();
   }
 }
+
+/** Where connections hibernate (the endpoint's), and after how long idle. */
+export interface Hibernation {
+  readonly slab: SessionSlab;
+  /** Milliseconds without a record from the peer after which an established connection hibernates. */
+  readonly afterMs: number;
+}
+
+/** The record layer and flight of every hibernated connection: shared, holding nothing (never used: every call wakes the connection first). */
+const DORMANT_RECORDS = new ExportableRecordLayer(0);
+const DORMANT_OUT: Uint8Array[] = Object.freeze([]) as unknown as Uint8Array[];
+const DORMANT_EVENTS: DtlsEvent[] = Object.freeze([]) as unknown as DtlsEvent[];
+const DORMANT_FLIGHT = new LastFlight({ initialMs: 1000, maxMs: 1000, maxRetransmits: 0, restartAfter: 0 });

@@ -172,6 +172,23 @@ export class LastFlight {
     this.lingerUntil = undefined;
   }
 
+  /** The flight lingering after the handshake (no timer running), and until when; else undefined. */
+  get lingering(): { items: readonly FlightItem[]; until: number } | undefined {
+    return this.flight && !this.timer && this.lingerUntil !== undefined ? { items: this.flight, until: this.lingerUntil } : undefined;
+  }
+
+  /** Holds no flight and no timer. */
+  get empty(): boolean {
+    return !this.flight && !this.timer;
+  }
+
+  /** A flight lingering until `until`, as settle() leaves it (a hibernated connection waking up). */
+  linger(items: FlightItem[], until: number): void {
+    this.flight = items;
+    this.timer = undefined;
+    this.lingerUntil = until;
+  }
+
   /** The earliest deadline (retransmission or end of lingering). */
   deadline(): number | undefined {
     const t = this.timer?.deadline;

@@ -26,6 +26,23 @@ export class ReplayWindow {
     return w;
   }
 
+  /** The bitmap's low and high 32-bit halves (bit i: top - i seen), for a hibernated connection. */
+  get lowBits(): number {
+    return this.lo;
+  }
+  get highBits(): number {
+    return this.hi;
+  }
+
+  /** A window from its highest number and bitmap halves (lowBits, highBits). */
+  static fromWords(top: number, lo: number, hi: number): ReplayWindow {
+    const w = new ReplayWindow();
+    w.top = top;
+    w.lo = lo | 0;
+    w.hi = hi | 0;
+    return w;
+  }
+
   /** The highest sequence number accepted so far (-1 before the first). */
   get highest(): number {
     return this.top;
