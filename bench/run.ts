@@ -19,6 +19,10 @@ const BENCHES: Record<string, Bench> = {
     about: 'ECDHE_ECDSA (RFC 7250 raw public keys) handshakes/s without and with client auth vs the DESIGN.md ceiling and the 4k/s target; server CPU per handshake; crypto floor',
     load: () => import('./dtls-ecdhe.js'),
   },
+  'ecdhe-primitives': {
+    about: 'the floor of an ECDHE_ECDSA server handshake: P-256 keygen/derive/sign/verify through node:crypto, route by route (createECDH, reused ECDH objects, KeyObjects, PEM), us CPU/op and ratios',
+    load: () => import('./ecdhe-primitives.js'),
+  },
   coaps: {
     about: 'CoAP CON GET req/s over established DTLS PSK sessions (dtls-load coap, 16 sessions, W=1 and 4) vs libcoap-gnutls, the 50k/s target and the DESIGN.md ceiling; server CPU per request; cpu profile',
     load: () => import('./coaps.js'),

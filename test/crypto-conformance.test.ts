@@ -337,6 +337,19 @@ describe.each(PROVIDERS)('CryptoProvider conformance: %s', (name, c) => {
       expect(toHex(c.p256.generateEcdh().publicKey)).not.toBe(toHex(c.p256.generateEcdh().publicKey));
     });
 
+    it('one secret per key pair; key pairs made after it (on reused objects) are fresh and agree', () => {
+      const peer = other(c).p256.generateEcdh();
+      const seen = new Set<string>();
+      for (let i = 0; i < 6; i++) {
+        const mine = c.p256.generateEcdh();
+        expect(seen.has(toHex(mine.publicKey))).toBe(false);
+        seen.add(toHex(mine.publicKey));
+        const mate = other(c).p256.generateEcdh();
+        expect(toHex(mine.deriveSecret(mate.publicKey))).toBe(toHex(mate.deriveSecret(mine.publicKey)));
+        if (name === 'node') expect(() => mine.deriveSecret(peer.publicKey)).toThrow();
+      }
+    });
+
     it('throws on a peer point that is off the curve, truncated or the encoding of nothing', () => {
       const mine = c.p256.generateEcdh();
       const peer = other(c).p256.generateEcdh().publicKey;
