@@ -23,6 +23,10 @@ const BENCHES: Record<string, Bench> = {
     about: 'the floor of an ECDHE_ECDSA server handshake: P-256 keygen/derive/sign/verify through node:crypto, route by route (createECDH, reused ECDH objects, KeyObjects, PEM), us CPU/op and ratios',
     load: () => import('./ecdhe-primitives.js'),
   },
+  'ecdhe-flood': {
+    about: 'round trips of an established PSK session on our server while ECDHE_ECDSA handshakes flood it, against the idle server: p50/p90/p99 and ratios',
+    load: () => import('./ecdhe-flood.js'),
+  },
   'client-latency': {
     about: 'client PSK handshake latency, sequential, against libcoap-gnutls: our connect() vs node-dtls-client vs dtls-load\'s C client; p50/p90/p99 and ratios',
     load: () => import('./client-latency.js'),

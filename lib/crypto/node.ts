@@ -63,7 +63,8 @@ const b64url = (b: Uint8Array) => Buffer.from(b).toString('base64url');
  * ECDH objects for reuse: constructing one (createECDH, EC_KEY_new_by_curve_name) costs about as
  * much as generating a key pair on it (bench/ecdhe-primitives.ts), and generateKeys() on an old
  * object replaces its key pair with a fresh random one. An object comes back here once its
- * exchange has derived its secret; an exchange abandoned before that leaves its object to GC.
+ * exchange has derived its secret (the pair keeps its private key for a rare second derivation);
+ * an exchange abandoned before that leaves its object to GC.
  */
 const ecdhPool: ECDH[] = [];
 const ECDH_POOL_MAX = 64;
@@ -76,14 +77,18 @@ const p256: P256 = {
   generateEcdh() {
     const ecdh = ecdhPool.pop() ?? createECDH('prime256v1');
     const publicKey = new Uint8Array(ecdh.generateKeys());
-    let spent = false;
+    /** Once the object is back in the pool: the private key, for a rare second derivation. */
+    let privateKey: Buffer | undefined;
     return {
       publicKey,
       deriveSecret(peer) {
-        // once only: after this the object (and soon its key) belongs to another exchange
-        if (spent) throw new Error('this ephemeral key pair has derived its secret already');
-        const secret = new Uint8Array(ecdh.computeSecret(peer)); // throws on a bad point: not spent
-        spent = true;
+        if (privateKey) {
+          const again = createECDH('prime256v1');
+          again.setPrivateKey(privateKey);
+          return new Uint8Array(again.computeSecret(peer));
+        }
+        const secret = new Uint8Array(ecdh.computeSecret(peer)); // throws on a bad point: still ours
+        privateKey = ecdh.getPrivateKey();
         if (ecdhPool.length < ECDH_POOL_MAX) ecdhPool.push(ecdh);
         return secret;
       },
