@@ -19,6 +19,18 @@ const BENCHES: Record<string, Bench> = {
     about: 'ECDHE_ECDSA (RFC 7250 raw public keys) handshakes/s without and with client auth vs the DESIGN.md ceiling and the 4k/s target; server CPU per handshake; crypto floor',
     load: () => import('./dtls-ecdhe.js'),
   },
+  'ecdhe-primitives': {
+    about: 'the floor of an ECDHE_ECDSA server handshake: P-256 keygen/derive/sign/verify through node:crypto, route by route (createECDH, reused ECDH objects, KeyObjects, PEM), us CPU/op and ratios',
+    load: () => import('./ecdhe-primitives.js'),
+  },
+  'ecdhe-flood': {
+    about: 'round trips of an established PSK session on our server while ECDHE_ECDSA handshakes flood it, against the idle server: p50/p90/p99 and ratios',
+    load: () => import('./ecdhe-flood.js'),
+  },
+  'client-latency': {
+    about: 'client PSK handshake latency, sequential, against libcoap-gnutls: our connect() vs node-dtls-client vs dtls-load\'s C client; p50/p90/p99 and ratios',
+    load: () => import('./client-latency.js'),
+  },
   coaps: {
     about: 'CoAP CON GET req/s over established DTLS PSK sessions (dtls-load coap, 16 sessions, W=1 and 4) vs libcoap-gnutls, the 50k/s target and the DESIGN.md ceiling; server CPU per request; cpu profile',
     load: () => import('./coaps.js'),

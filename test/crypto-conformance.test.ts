@@ -337,6 +337,22 @@ describe.each(PROVIDERS)('CryptoProvider conformance: %s', (name, c) => {
       expect(toHex(c.p256.generateEcdh().publicKey)).not.toBe(toHex(c.p256.generateEcdh().publicKey));
     });
 
+    it('key pairs made after a derivation (node: on reused objects) are fresh and agree; a pair derives again alike', () => {
+      const peer = other(c).p256.generateEcdh();
+      const seen = new Set<string>();
+      for (let i = 0; i < 6; i++) {
+        const mine = c.p256.generateEcdh();
+        expect(seen.has(toHex(mine.publicKey))).toBe(false);
+        seen.add(toHex(mine.publicKey));
+        const mate = other(c).p256.generateEcdh();
+        const secret = toHex(mine.deriveSecret(mate.publicKey));
+        expect(secret).toBe(toHex(mate.deriveSecret(mine.publicKey)));
+        expect(toHex(c.p256.generateEcdh().deriveSecret(peer.publicKey))).not.toBe(secret);
+        expect(toHex(mine.deriveSecret(mate.publicKey))).toBe(secret);
+        expect(toHex(mine.deriveSecret(peer.publicKey))).toBe(toHex(peer.deriveSecret(mine.publicKey)));
+      }
+    });
+
     it('throws on a peer point that is off the curve, truncated or the encoding of nothing', () => {
       const mine = c.p256.generateEcdh();
       const peer = other(c).p256.generateEcdh().publicKey;

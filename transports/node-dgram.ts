@@ -523,7 +523,8 @@ export async function connect(opts: ConnectOptions): Promise<DtlsSession> {
   });
   const address = isIPv6(host) || /^\d+\.\d+\.\d+\.\d+$/.test(host) ? host : (await lookup(host)).address;
   const family = isIPv6(address) ? 'udp6' : 'udp4';
-  let socket = createSocket({ type: family });
+  // literalLookup: bind and connect take the address as it is, with no dns.lookup turn each
+  let socket = createSocket({ type: family, lookup: literalLookup });
   /** Whether `socket` is connected to the server (the first one is; one made for a fresh start is not). */
   let connected = true;
   let restartsSeen = 0;
@@ -584,7 +585,7 @@ export async function connect(opts: ConnectOptions): Promise<DtlsSession> {
       restartsSeen = conn.restarts;
       if (localPort === undefined) {
         const old = socket;
-        socket = createSocket({ type: family });
+        socket = createSocket({ type: family, lookup: literalLookup });
         connected = false;
         listen(socket);
         old.close();

@@ -8,6 +8,7 @@ import {
   randomFillSync,
   sign as nodeSign,
   verify as nodeVerify,
+  type ECDH,
   type KeyObject,
 } from 'node:crypto';
 import { ctEqual, toHex } from '../bytes/util.js';
@@ -157,17 +158,37 @@ function privateFromKeyObject(key: KeyObject): NodePrivateKey {
 const b64url = (b: Uint8Array) => Buffer.from(b).toString('base64url');
 
 /**
+ * ECDH objects for reuse: constructing one (createECDH, EC_KEY_new_by_curve_name) costs about as
+ * much as generating a key pair on it (bench/ecdhe-primitives.ts), and generateKeys() on an old
+ * object replaces its key pair with a fresh random one. An object comes back here once its
+ * exchange has derived its secret (the pair keeps its private key for a rare second derivation);
+ * an exchange abandoned before that leaves its object to GC.
+ */
+const ecdhPool: ECDH[] = [];
+const ECDH_POOL_MAX = 64;
+
+/**
  * P-256 over node:crypto. Ephemeral ECDH uses createECDH (about 3x faster than KeyObjects,
- * DESIGN.md); long-lived keys are KeyObjects parsed once by the caller and cached.
+ * DESIGN.md), on pooled objects; long-lived keys are KeyObjects parsed once by the caller and cached.
  */
 const p256: P256 = {
   generateEcdh() {
-    const ecdh = createECDH('prime256v1');
+    const ecdh = ecdhPool.pop() ?? createECDH('prime256v1');
     const publicKey = new Uint8Array(ecdh.generateKeys());
+    /** Once the object is back in the pool: the private key, for a rare second derivation. */
+    let privateKey: Buffer | undefined;
     return {
       publicKey,
       deriveSecret(peer) {
-        return new Uint8Array(ecdh.computeSecret(peer));
+        if (privateKey) {
+          const again = createECDH('prime256v1');
+          again.setPrivateKey(privateKey);
+          return new Uint8Array(again.computeSecret(peer));
+        }
+        const secret = new Uint8Array(ecdh.computeSecret(peer)); // throws on a bad point: still ours
+        privateKey = ecdh.getPrivateKey();
+        if (ecdhPool.length < ECDH_POOL_MAX) ecdhPool.push(ecdh);
+        return secret;
       },
     };
   },
