@@ -8,7 +8,7 @@
  * Run as a separate process by bench/coaps.ts, pinned to one core:
  *   node dist/bench/coap-server.js [port] [host] [maxSessions]
  * (maxSessions: the DTLS endpoint's session limit, default 200,000; the report's
- * `sessions` part holds more idle sessions than that.)
+ * `sessions` part passes a limit to fit its idle sessions.)
  * Prints `LISTENING <port>` on stdout once bound; exits on SIGTERM/SIGINT or when stdin closes
  * (bench/lib/server-process.ts), printing its counters on stderr.
  */
