@@ -2,7 +2,7 @@
  * Part `ecdhe`: TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8 handshakes/s with raw public keys and no
  * client authentication, coaps only (bench/ecdhe-server.ts on cpu0). dtls-load is PSK only, so
  * the load is bench/ecdhe-load-client.ts on cpu1 (our own client, with its bench-only crypto
- * shortcuts: see its header); there is no peer line, the figure is a ratio to DESIGN.md's
+ * shortcuts and reused source ports: see its header); there is no peer line, the figure is a ratio to DESIGN.md's
  * ceiling. One load process: a JIT warm-up, then back-to-back windows (medians).
  */
 import { join } from 'node:path';
@@ -20,6 +20,14 @@ export function planEcdhe(o: Ctx['o']): Plan {
 }
 
 const warmupOf = (o: Ctx['o']): number => (o.quick ? 1 : 2);
+
+/**
+ * Source ports per concurrent handshake, reused in turn (bench/ecdhe-load-client.ts's header):
+ * a socket per handshake costs the one-core client about a fifth of its CPU per handshake,
+ * which it needs to keep the server's core busy. The server still does a cookie exchange and a
+ * full handshake on a new connection every time.
+ */
+const PORTS_PER_SLOT = 4;
 
 interface Window {
   ok: number;
@@ -53,7 +61,7 @@ export async function runEcdhe(ctx: Ctx): Promise<Part<EcdheFigures>> {
     const total = warmup + o.ecdheWindows * o.ecdheDuration;
     const args = ['-k', '2', String(Math.ceil(total + 25)), 'taskset', '-c', String(LOAD_CPU), process.execPath, script];
     args.push('--port', String(port), '--concurrency', String(o.ecdheConcurrency), '--duration', String(o.ecdheDuration), '--windows', String(o.ecdheWindows));
-    args.push('--warmup', String(warmup), '--server-pid', String(server.pid));
+    args.push('--warmup', String(warmup), '--server-pid', String(server.pid), '--ports-per-slot', String(PORTS_PER_SLOT));
     const res = await runToEnd('timeout', args, (total + 30) * 1000);
     if (isStopping()) throw new Error('interrupted');
     const windows: Window[] = [];
