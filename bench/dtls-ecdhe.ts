@@ -7,7 +7,9 @@
  *
  * The load: no neutral C generator does ECDHE here (dtls-load, bench/lib/dtls-load.ts, is PSK only), so
  * bench/ecdhe-load-client.ts drives our own sans-IO client over real UDP: C handshakes at a
- * time, a fresh socket and source port per handshake, cookie exchange, close_notify at the end.
+ * time, cookie exchange, close_notify at the end; by default 4 sockets (source ports) per
+ * concurrent handshake taken in turn (--ports-per-slot 0: a fresh socket per handshake, as
+ * dtls-load does; sockets cost the one-core client a fifth of its CPU per handshake).
  * The client side of ECDHE costs about as much CPU as the server's, so by default the client
  * uses BENCH-ONLY crypto shortcuts (one cached client ECDH key pair, no ServerKeyExchange
  * signature check; the server cannot tell and does all of its own work). Two figures per run:
@@ -23,6 +25,7 @@
  *
  * Options: --runs N (windows per mode, 3), --duration S (window length, 4), --concurrency C (8),
  *          --real-crypto (client without shortcuts), --no-client-auth-run, --no-openssl,
+ *          --ports-per-slot K (4; 0 = a fresh socket per handshake),
  *          --profile (an extra run: node --cpu-prof of the server without client
  *          authentication; top functions, in % of busy time and us per handshake).
  */
@@ -57,10 +60,12 @@ interface Opts {
   clientAuthRun: boolean;
   openssl: boolean;
   profile: boolean;
+  /** ecdhe-load-client --ports-per-slot: sockets per concurrent handshake, reused in turn (0: one per handshake) */
+  portsPerSlot: number;
 }
 
 function parseOpts(args: string[]): Opts {
-  const o: Opts = { runs: 3, duration: 4, concurrency: 8, realCrypto: false, clientAuthRun: true, openssl: true, profile: false };
+  const o: Opts = { runs: 3, duration: 4, concurrency: 8, realCrypto: false, clientAuthRun: true, openssl: true, profile: false, portsPerSlot: 4 };
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     const v = () => Number(args[++i]);
@@ -71,6 +76,7 @@ function parseOpts(args: string[]): Opts {
     else if (a === '--no-client-auth-run') o.clientAuthRun = false;
     else if (a === '--no-openssl') o.openssl = false;
     else if (a === '--profile') o.profile = true;
+    else if (a === '--ports-per-slot') o.portsPerSlot = Math.max(0, v());
     else throw new Error(`dtls-ecdhe: unknown option ${a}`);
   }
   return o;
@@ -221,6 +227,7 @@ async function loadRun(port: number, server: Server, o: Opts, durationS: number,
   args.push('--port', String(port), '--concurrency', String(o.concurrency), '--duration', String(durationS), '--windows', String(windows), '--warmup', String(warmupS), '--server-pid', String(server.pid));
   if (server.mode !== 'none') args.push('--client-auth');
   if (o.realCrypto) args.push('--real-crypto');
+  args.push('--ports-per-slot', String(o.portsPerSlot));
   const res = await runToEnd('timeout', args, (total + 30) * 1000);
   if (isStopping()) throw new Error('interrupted');
   const runs: Run[] = [];

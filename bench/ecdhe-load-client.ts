@@ -3,11 +3,20 @@
  * with RFC 7250 raw public keys against a server in another process, C at a time. No neutral
  * C generator does ECDHE here (bench/tools/dtls-load is PSK only), so this drives our own
  * sans-IO client (lib/dtls/handshake/client.ts) directly over node:dgram, shaped like
- * `dtls-load hs`: every handshake uses a fresh UDP socket (fresh source port), goes through the
- * cookie exchange, and ends with close_notify.
+ * `dtls-load hs`: every handshake goes through the cookie exchange and ends with close_notify.
  *
  *   node dist/bench/ecdhe-load-client.js --port P [--host 127.0.0.1] [--concurrency 8]
  *        [--duration 3] [--windows 1] [--warmup 0.5] [--client-auth] [--real-crypto] [--server-pid PID]
+ *        [--ports-per-slot K]
+ *
+ * SOURCE PORTS. By default (`--ports-per-slot 0`) every handshake uses a fresh UDP socket (a
+ * fresh source port), as dtls-load does. Creating, binding, connecting and closing a socket per
+ * handshake is a good share of this client's CPU, and the client has one core to the server's
+ * one, so `--ports-per-slot K` (the report uses it) opens K sockets per concurrent slot once and
+ * takes them in turn: a handshake starts from a port whose previous session the client closed
+ * with close_notify K-1 handshakes ago (the server removed it then). The server's work is that
+ * of a new peer all the same: cookie exchange (checked: a handshake without HelloVerifyRequest
+ * counts as bad) and a full handshake on a new connection.
  *
  * BENCH-ONLY CRYPTO SHORTCUTS (default; --real-crypto turns them off). The client side of
  * ECDHE costs about as much CPU as the server side, and the client has one core too. So the
@@ -24,6 +33,7 @@
  * client's JIT warms up once): one JSON line per window, then a final JSON line (`final: true`)
  * after the drain.
  */
+import { createECDH } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
@@ -46,19 +56,24 @@ const warmupS = Number(arg('warmup', '0.5'));
 const serverPid = Number(arg('server-pid', '0'));
 const withClientAuth = flag('client-auth');
 const realCrypto = flag('real-crypto');
+/** Sockets per slot, taken in turn (0: a fresh socket per handshake). See the header. */
+const portsPerSlot = Math.max(0, Math.floor(Number(arg('ports-per-slot', '0'))));
 /** A handshake not connected after this long is abandoned and counted as a timeout. */
 const GIVE_UP_MS = 5000;
 const DRAIN_MS = 1000;
 
 if (!port) {
-  console.error('usage: ecdhe-load-client --port P [--concurrency C] [--duration S] [--windows N] [--warmup S] [--client-auth] [--real-crypto] [--server-pid PID]');
+  console.error('usage: ecdhe-load-client --port P [--concurrency C] [--duration S] [--windows N] [--warmup S] [--client-auth] [--real-crypto] [--server-pid PID] [--ports-per-slot K]');
   process.exit(2);
 }
 hardTimeLimit('ecdhe-load-client', windows * durationS + warmupS + 20);
 
 /** BENCH ONLY: see the header. The server cannot tell; its work is unchanged. */
 function benchCrypto(): CryptoProvider {
-  const cached = nodeCrypto.p256.generateEcdh();
+  // One ECDH object holding the one key pair: every derivation on it is a plain computeSecret
+  // (nodeCrypto's pair would rebuild an ECDH object for every derivation after the first).
+  const ecdh = createECDH('prime256v1');
+  const cached = { publicKey: new Uint8Array(ecdh.generateKeys()), deriveSecret: (peer: Uint8Array) => new Uint8Array(ecdh.computeSecret(peer)) };
   return {
     ...nodeCrypto,
     name: 'node+bench-shortcuts (cached client ECDH key pair, no ServerKeyExchange verify)',
@@ -93,6 +108,9 @@ interface Slot {
   tx: number;
   /** The server asked for a cookie (its first datagram was a HelloVerifyRequest). */
   hvr: boolean;
+  /** With --ports-per-slot: the slot's open sockets, taken in turn. */
+  ring: Socket[];
+  turn: number;
 }
 
 const st = {
@@ -149,16 +167,34 @@ function takePort(): number {
   return p;
 }
 
-function startHandshake(slot: Slot, attempt = 0): void {
-  if (!st.issuing) return;
-  const socket = createSocket('udp4');
-  slot.socket = socket;
-  slot.conn = undefined;
-  slot.rx = 0;
-  slot.tx = 0;
-  slot.hvr = false;
-  if (attempt === 0) st.inFlight++;
-  let bound = false;
+/** Opens one socket of a slot's ring (bound to the next port, connected to the server). */
+function openRingSocket(slot: Slot, attempt = 0): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = createSocket('udp4');
+    let bound = false;
+    listen(slot, socket);
+    socket.on('error', (e: NodeJS.ErrnoException) => {
+      if (!bound && (e.code === 'EADDRINUSE' || e.code === 'EACCES') && attempt < 100) {
+        portStats.inUse++;
+        socket.close();
+        openRingSocket(slot, attempt + 1).then(resolve, reject);
+        return;
+      }
+      if (!bound) return reject(e);
+      if (e.code === 'ECONNREFUSED') return;
+      st.sockErrors++;
+      if (slot.socket === socket) finish(slot, `socket:${e.code ?? e.message}`);
+    });
+    socket.bind({ port: takePort(), address: '127.0.0.1', exclusive: true }, () => {
+      bound = true;
+      portStats.binds++;
+      socket.connect(port, host, () => resolve(socket));
+    });
+  });
+}
+
+/** Feeds what arrives on `socket` to the slot's handshake while the socket is the slot's current one. */
+function listen(slot: Slot, socket: Socket): void {
   socket.on('message', (msg) => {
     if (slot.socket !== socket || !slot.conn) return;
     // record type 22 (handshake), epoch 0, handshake type 3 (hello_verify_request) at byte 13
@@ -167,6 +203,35 @@ function startHandshake(slot: Slot, attempt = 0): void {
     const conn = slot.conn;
     pump(slot, () => conn.handleDatagram(performance.now(), new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength)));
   });
+}
+
+/** Starts a handshake on the slot's next ring socket. */
+function startOnRing(slot: Slot): void {
+  const socket = slot.ring[slot.turn++ % slot.ring.length]!;
+  slot.socket = socket;
+  slot.rx = 0;
+  slot.tx = 0;
+  slot.hvr = false;
+  st.inFlight++;
+  const conn = new ClientConnection(cfg);
+  slot.conn = conn;
+  slot.started = performance.now();
+  if (st.measuring) st.started++;
+  pump(slot, () => conn.start(slot.started));
+}
+
+function startHandshake(slot: Slot, attempt = 0): void {
+  if (!st.issuing) return;
+  if (slot.ring.length) return startOnRing(slot);
+  const socket = createSocket('udp4');
+  slot.socket = socket;
+  slot.conn = undefined;
+  slot.rx = 0;
+  slot.tx = 0;
+  slot.hvr = false;
+  if (attempt === 0) st.inFlight++;
+  let bound = false;
+  listen(slot, socket);
   socket.on('error', (e: NodeJS.ErrnoException) => {
     if (!bound && slot.socket === socket && (e.code === 'EADDRINUSE' || e.code === 'EACCES') && attempt < 100) {
       // that port is taken (by someone else): the next one
@@ -281,15 +346,16 @@ function finish(slot: Slot, error: string | undefined): void {
   slot.conn = undefined;
   slot.deadline = undefined;
   st.inFlight--;
-  // let the last datagram (close_notify) leave before closing the socket
-  setImmediate(() => socket.close());
+  // let the last datagram (close_notify) leave before closing the socket (a ring socket stays open)
+  if (!slot.ring.length) setImmediate(() => socket.close());
   startHandshake(slot);
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function main(): Promise<void> {
-  const slots: Slot[] = Array.from({ length: concurrency }, (_, idx) => ({ idx, socket: undefined, conn: undefined, started: 0, deadline: undefined, rx: 0, tx: 0, hvr: false }));
+  const slots: Slot[] = Array.from({ length: concurrency }, (_, idx) => ({ idx, socket: undefined, conn: undefined, started: 0, deadline: undefined, rx: 0, tx: 0, hvr: false, ring: [], turn: 0 }));
+  for (const s of slots) for (let k = 0; k < portsPerSlot; k++) s.ring.push(await openRingSocket(s));
   // One timer for every slot: retransmissions and the give-up deadline.
   const tick = setInterval(() => {
     const now = performance.now();
@@ -331,6 +397,7 @@ async function main(): Promise<void> {
         client_auth: withClientAuth,
         crypto: crypto.name,
         concurrency,
+        ports_per_slot: portsPerSlot,
         duration_s: Number(secs.toFixed(4)),
         started: win.started,
         ok: win.ok,
@@ -359,7 +426,10 @@ async function main(): Promise<void> {
   while (st.inFlight > 0 && performance.now() < drainEnd) await sleep(10);
   const abandoned = st.inFlight;
   clearInterval(tick);
-  for (const s of slots) s.socket?.close();
+  for (const s of slots) {
+    if (s.ring.length) for (const r of s.ring) r.close();
+    else s.socket?.close();
+  }
   const after = windowCounters();
   console.log(
     JSON.stringify({
@@ -372,6 +442,7 @@ async function main(): Promise<void> {
       drain_failed: after.failed + after.bad,
       drain_errors: { ...after.errors, ...after.badWhy },
       port_range: portRange,
+      ports_per_slot: portsPerSlot,
       ports_in_use_skipped: portStats.inUse,
       socket_binds: portStats.binds,
     }),

@@ -23,6 +23,10 @@ const BENCHES: Record<string, Bench> = {
     about: 'the floor of an ECDHE_ECDSA server handshake: P-256 keygen/derive/sign/verify through node:crypto, route by route (createECDH, reused ECDH objects, KeyObjects, PEM), us CPU/op and ratios',
     load: () => import('./ecdhe-primitives.js'),
   },
+  'ecdhe-cpu': {
+    about: 'server CPU per ECDHE_ECDSA handshake (RPK, no client auth), in-process against the sans-IO endpoint (robust on a shared machine), beside a PSK handshake and the crypto floor; --cpu-prof for a profile',
+    load: () => import('./ecdhe-cpu.js'),
+  },
   'ecdhe-flood': {
     about: 'round trips of an established PSK session on our server while ECDHE_ECDSA handshakes flood it, against the idle server: p50/p90/p99 and ratios',
     load: () => import('./ecdhe-flood.js'),

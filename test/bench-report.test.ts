@@ -7,7 +7,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { chartSpecs, colorScale, renderSvg } from '../bench/report/charts.js';
-import { GNUTLS, OPENSSL, OURS, type Figures, type TargetRow } from '../bench/report/figures.js';
+import { GNUTLS, OPENSSL, OURS, type EcdheFigures, type Figures, type TargetRow } from '../bench/report/figures.js';
+import { boundBy } from '../bench/report/suite-ecdhe.js';
 import { formatMeasured, formatTarget, renderReport, targetTable, verdict } from '../bench/report/markdown.js';
 import { parseReportOptions } from '../bench/report/options.js';
 import { Progress } from '../bench/report/progress.js';
@@ -233,6 +234,27 @@ describe('REPORT.md', () => {
     expect(t).toHaveLength(2 + 7);
     expect(t.filter((l) => l.includes('| met |'))).toHaveLength(4);
     expect(t.filter((l) => l.includes('| not met |'))).toHaveLength(3);
+  });
+
+  it('ecdhe: the in-process server CPU per handshake beside the achieved rate, or why it is missing', () => {
+    const f = fixture();
+    f.ecdhe = { ...(f.ecdhe as EcdheFigures), serverUsPerHs: 283, inProcess: { serverUs: 250, pskServerUs: 200, floorUs: 180, capacity: 4000 } };
+    const full: Figures = { ...f, targets: evaluateTargets(f) };
+    const md = renderReport(full, chartSpecs(full));
+    expect(md).toContain('283 us of server CPU per handshake');
+    expect(md).toContain('250 us of server CPU per ECDHE handshake (engine capacity 4,000/s), a PSK handshake 200 us, the crypto floor (keygen + ECDH + sign) 180 us');
+    expect(full.targets.find((t) => t.id === 'ecdhe')!.note).toContain('in-process server CPU 250 us/handshake (engine capacity 4000/s)');
+    expect(md).not.toMatch(/undefined|NaN|\[object /);
+    f.ecdhe = { ...(f.ecdhe as EcdheFigures), inProcess: { skipped: 'ecdhe-cpu measured nothing' } };
+    expect(renderReport({ ...f, targets: evaluateTargets(f) }, [])).toContain('In-process figure skipped: ecdhe-cpu measured nothing.');
+  });
+
+  it('ecdhe: which side bound the rate, a shared machine named', () => {
+    expect(boundBy(95, 40)).toBe('server-bound');
+    expect(boundBy(50, 95)).toMatch(/^client-bound/);
+    expect(boundBy(50, 50, [40, 45])).toBe('neither process saturated its core');
+    expect(boundBy(50, 50)).toBe('neither process saturated its core');
+    expect(boundBy(50, 50, [99, 97])).toBe('neither process saturated its core, but the cores were 99%/97% busy (other processes on a shared machine): read the capacity');
   });
 
   it('lists what was skipped and why', () => {

@@ -109,6 +109,14 @@ export interface EcdheFigures {
   /** what limited the achieved rate */
   bound: string;
   clientCrypto: string;
+  /** the server process's CPU per achieved handshake, us (its CPU share / the rate) */
+  serverUsPerHs?: number;
+  /**
+   * bench/ecdhe-cpu.ts on the server's core: process CPU inside the sans-IO endpoint per
+   * handshake (no sockets), beside a PSK handshake and the crypto floor; robust to a shared
+   * machine. capacity = 1e6 / serverUs (the engine alone, without the driver's syscalls).
+   */
+  inProcess?: { serverUs: number; pskServerUs: number | null; floorUs: number | null; capacity: number } | { skipped: string };
 }
 
 export interface MemoryPoint {

@@ -102,7 +102,14 @@ export function renderReport(f: Figures, charts: Chart[]): string {
     L.push(
       `ECDHE-ECDSA (raw public keys, no client auth), coaps only: no peer line (dtls-load, over Mbed TLS, is PSK only, and Mbed TLS has no RFC 7250 raw public keys); the load is our own client (bench/ecdhe-load-client.ts): ${int(e.rate)} handshakes/s achieved at C=${e.concurrency} ` +
         `(${(e.rate / e.ceiling).toFixed(2)} of DESIGN.md's ${int(e.ceiling)}/s ceiling), server CPU ${e.serverCpuPct?.toFixed(0) ?? '?'}%, one-core capacity ${int(e.capacity)}/s ` +
-        `(${(e.capacity / e.ceiling).toFixed(2)} of the ceiling); ${e.bound}; load client crypto: ${e.clientCrypto}.`,
+        `(${(e.capacity / e.ceiling).toFixed(2)} of the ceiling)${e.serverUsPerHs ? `, ${int(e.serverUsPerHs)} us of server CPU per handshake` : ''}; ${e.bound}; load client crypto: ${e.clientCrypto}; ` +
+        `source ports reused in turn (bench/ecdhe-load-client.ts --ports-per-slot).` +
+        (e.inProcess && !('skipped' in e.inProcess)
+          ? ` In-process (bench/ecdhe-cpu.ts, the sans-IO endpoint without sockets, process CPU so other processes do not count): ${int(e.inProcess.serverUs)} us of server CPU per ECDHE handshake ` +
+            `(engine capacity ${int(e.inProcess.capacity)}/s), a PSK handshake ${e.inProcess.pskServerUs === null ? '?' : int(e.inProcess.pskServerUs)} us, the crypto floor (keygen + ECDH + sign) ${e.inProcess.floorUs === null ? '?' : int(e.inProcess.floorUs)} us.`
+          : e.inProcess
+            ? ` In-process figure skipped: ${e.inProcess.skipped}.`
+            : ''),
       '',
     );
   }

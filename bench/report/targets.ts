@@ -81,7 +81,9 @@ export function evaluateTargets(f: Omit<Figures, 'targets'>): TargetRow[] {
         row({
           ...base,
           measured: e.rate,
-          note: `${(e.rate / e.ceiling).toFixed(2)} of the ${e.ceiling.toLocaleString('en-US')}/s ceiling; one-core capacity from server CPU ${Math.round(e.capacity)}/s; ${e.bound}`,
+          note:
+            `${(e.rate / e.ceiling).toFixed(2)} of the ${e.ceiling.toLocaleString('en-US')}/s ceiling; one-core capacity from server CPU ${Math.round(e.capacity)}/s; ${e.bound}` +
+            (e.inProcess && !('skipped' in e.inProcess) ? `; in-process server CPU ${Math.round(e.inProcess.serverUs)} us/handshake (engine capacity ${Math.round(e.inProcess.capacity)}/s)` : ''),
         }),
       );
   }
