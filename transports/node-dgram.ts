@@ -535,7 +535,7 @@ export async function connect(opts: ConnectOptions): Promise<DtlsSession> {
   let closed = false;
   const done = new Promise<DtlsSession>((resolve, reject) => (settle = { resolve, reject }));
   const alarm = new Alarm(() => pump(() => conn.handleTimeout(performance.now())));
-  const giveUp = timeoutMs ? setTimeout(() => pump(() => conn.close(performance.now())), timeoutMs) : undefined;
+  let giveUp: NodeJS.Timeout | undefined;
 
   const shutdown = () => {
     if (closed) return;
@@ -622,14 +622,47 @@ export async function connect(opts: ConnectOptions): Promise<DtlsSession> {
     });
   }
   listen(socket);
-  await new Promise<void>((resolve, reject) => {
-    socket.once('error', reject);
-    socket.bind(localPort ?? 0, () => {
-      socket.off('error', reject);
-      socket.connect(port, address, () => resolve());
-    });
+  // With literalLookup (the address is a literal by now), dgram binds and connects at once,
+  // inside these calls: the ClientHello leaves in this same call, with no event-loop turn or
+  // promise hop before it. Should a Node version defer either, the flight waits for 'connect'.
+  // A bind or connect error comes to listen()'s 'error' handler, which rejects `done`.
+  let started = false;
+  const first = () => {
+    if (started || closed) return;
+    started = true;
+    try {
+      pump(() => conn.start(performance.now()));
+    } catch (e) {
+      // a configuration the engine refuses (no suite to offer): connect() rejects with it
+      settle?.reject(e as Error);
+      shutdown();
+      return;
+    }
+    // what the first flight does not need waits until it is gone
+    if (!closed) {
+      if (timeoutMs) giveUp = setTimeout(() => pump(() => conn.close(performance.now())), timeoutMs);
+      enlargeBuffers(socket);
+    }
+  };
+  socket.bind(localPort ?? 0, () => {
+    if (closed) return;
+    // dgram hands a failed connect to this callback (not to 'error')
+    socket.connect(port, address, ((err?: Error) => {
+      if (!err) return first();
+      settle?.reject(err);
+      shutdown();
+    }) as () => void);
   });
-  enlargeBuffers(socket);
-  pump(() => conn.start(performance.now()));
+  if (isConnected(socket)) first();
   return done;
+}
+
+/** Whether a dgram socket is connected (remoteAddress() throws until it is). */
+function isConnected(socket: Socket): boolean {
+  try {
+    socket.remoteAddress();
+    return true;
+  } catch {
+    return false;
+  }
 }
