@@ -12,7 +12,10 @@
  * machine's other work, our latency was 4x worse: it waits for the core); dtls-load is.
  *
  * Options: --rounds N (3), --count N (handshakes per client per round, 300), --warmup N (100,
- *          ours and node-dtls-client, before the first round).
+ *          ours and node-dtls-client, before the first round), --phases (also: where our
+ *          handshake's time goes, from connect()'s datagram trace hook: the median time from
+ *          the call, or from the datagram before, to each datagram sent or received, and from
+ *          the last one to the resolved session; the hook's cost is in these figures).
  * measureClientLatency() returns the figures (for the report).
  */
 import { createRequire } from 'node:module';
@@ -42,12 +45,16 @@ export interface ClientLatency {
   dtlsLoad: { p50: number; p99: number; n: number } | { skip: string };
   /** ours / theirs at p50 (below 1: we are faster) */
   ratios: { vsNodeDtlsClient?: number; vsDtlsLoad?: number };
+  /** --phases: our handshake step by step (ms, medians), from rounds of their own after the timed ones. */
+  phases?: ReturnType<typeof phaseTable>;
 }
 
 interface Opts {
   rounds: number;
   count: number;
   warmup: number;
+  /** Also time each step of our handshake (through the trace hook). */
+  phases: boolean;
 }
 
 const PSK = { identity: new TextEncoder().encode('Client_identity'), key: new TextEncoder().encode('secretPSK') };
@@ -58,13 +65,39 @@ function percentiles(xs: number[]): Percentiles {
   return { n: s.length, p50: at(0.5), p90: at(0.9), p99: at(0.99) };
 }
 
-async function ours(port: number, n: number, into: number[] | undefined): Promise<void> {
+/** One handshake's datagrams ('out'/'in', ms since the call) and its total, for --phases. */
+interface Timeline {
+  marks: Array<{ dir: 'in' | 'out'; at: number }>;
+  total: number;
+}
+
+async function ours(port: number, n: number, into: number[] | undefined, phases?: Timeline[]): Promise<void> {
   for (let i = 0; i < n; i++) {
+    const marks: Timeline['marks'] = [];
     const t0 = performance.now();
-    const s = await connect({ host: '127.0.0.1', port, psk: PSK, timeoutMs: 5000 });
-    into?.push(performance.now() - t0);
+    const trace = phases && ((dir: 'in' | 'out') => void marks.push({ dir, at: performance.now() - t0 }));
+    const s = await connect({ host: '127.0.0.1', port, psk: PSK, timeoutMs: 5000, ...(trace ? { trace } : {}) });
+    const total = performance.now() - t0;
+    into?.push(total);
+    phases?.push({ marks: marks.slice(), total });
     await s.close();
   }
+}
+
+/** Median time of each step of the most common datagram sequence (handshakes that retransmitted differ, and are left out). */
+function phaseTable(runs: Timeline[]): { sequence: string; n: number; steps: Array<{ step: string; ms: number }> } {
+  const key = (t: Timeline) => t.marks.map((m) => m.dir).join(',');
+  const groups = new Map<string, Timeline[]>();
+  for (const t of runs) groups.set(key(t), [...(groups.get(key(t)) ?? []), t]);
+  const [sequence, same] = [...groups.entries()].sort((a, b) => b[1].length - a[1].length)[0] ?? ['', []];
+  const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1] ?? NaN;
+  const steps: Array<{ step: string; ms: number }> = [];
+  const dirs = sequence ? sequence.split(',') : [];
+  dirs.forEach((dir, i) => {
+    steps.push({ step: `${i === 0 ? 'call' : `${dirs[i - 1]} #${i}`} -> ${dir} #${i + 1}`, ms: med(same.map((t) => t.marks[i]!.at - (i === 0 ? 0 : t.marks[i - 1]!.at))) });
+  });
+  if (dirs.length) steps.push({ step: `${dirs[dirs.length - 1]} #${dirs.length} -> connected`, ms: med(same.map((t) => t.total - t.marks[dirs.length - 1]!.at)) });
+  return { sequence, n: same.length, steps };
 }
 
 /** The part of node-dtls-client 1.1.1's API used here. */
@@ -99,7 +132,7 @@ async function theirs(dtls: NodeDtlsClient, port: number, n: number, into: numbe
 }
 
 export async function measureClientLatency(o: Partial<Opts> = {}, progress: (s: string) => void = () => {}): Promise<ClientLatency> {
-  const opts: Opts = { rounds: 3, count: 300, warmup: 100, ...o };
+  const opts: Opts = { rounds: 3, count: 300, warmup: 100, phases: false, ...o };
   const base = await freePorts(2);
   const server = await startLibcoap(base, 60 + opts.rounds * opts.count * 0.05);
   if ('skip' in server) throw new Error(`client-latency: ${server.skip}`);
@@ -128,6 +161,12 @@ export async function measureClientLatency(o: Partial<Opts> = {}, progress: (s: 
         else dtlsLoadSkip = `dtls-load failed: ${(run.stderr || run.text).trim().slice(-200)}`;
       }
     }
+    // the trace hook costs a little: its rounds are not the timed ones above
+    const timelines: Timeline[] = [];
+    for (let r = 0; opts.phases && r < opts.rounds; r++) {
+      progress(`phases ${r + 1}/${opts.rounds}`);
+      await ours(port, opts.count, undefined, timelines);
+    }
     const mine = percentiles(a);
     const other = 'skip' in ndc ? ndc : percentiles(b);
     const med = (xs: number[]) => [...xs].sort((x, y) => x - y)[xs.length >> 1]!;
@@ -135,7 +174,7 @@ export async function measureClientLatency(o: Partial<Opts> = {}, progress: (s: 
     const ratios: ClientLatency['ratios'] = {};
     if (!('skip' in other)) ratios.vsNodeDtlsClient = mine.p50 / other.p50;
     if (!('skip' in load)) ratios.vsDtlsLoad = mine.p50 / load.p50;
-    return { server: 'libcoap coap-server-gnutls (PSK, CCM_8)', ours: mine, nodeDtlsClient: other, dtlsLoad: load, ratios };
+    return { server: 'libcoap coap-server-gnutls (PSK, CCM_8)', ours: mine, nodeDtlsClient: other, dtlsLoad: load, ratios, ...(opts.phases ? { phases: phaseTable(timelines) } : {}) };
   } finally {
     await stop(server.t);
   }
@@ -155,6 +194,13 @@ export function printClientLatency(r: ClientLatency): void {
   if ('skip' in d) log(`| dtls-load (C, Mbed TLS) | skipped: ${d.skip} | | | | |`);
   else log(`| dtls-load (C, Mbed TLS), median of rounds | ${d.n} | ${ms(d.p50)} | - | ${ms(d.p99)} | ${r.ratios.vsDtlsLoad!.toFixed(2)} |`);
   log(`target: p50 <= 0.4 ms -> ours ${ms(r.ours.p50)} ms = ${(r.ours.p50 / 0.4).toFixed(2)}x the target`);
+  if (r.phases) {
+    const p = r.phases;
+    log(`our handshake step by step (trace hook on; datagrams ${p.sequence}; ${p.n} handshakes with that sequence), medians in ms:`);
+    log('| step | ms |');
+    log('|---|---:|');
+    for (const x of p.steps) log(`| ${x.step} | ${ms(x.ms)} |`);
+  }
 }
 
 export async function main(args: string[]): Promise<number> {
@@ -165,6 +211,7 @@ export async function main(args: string[]): Promise<number> {
     if (a === '--rounds') o.rounds = Math.max(1, v());
     else if (a === '--count') o.count = Math.max(1, v());
     else if (a === '--warmup') o.warmup = Math.max(0, v());
+    else if (a === '--phases') o.phases = true;
     else throw new Error(`client-latency: unknown option ${a}`);
   }
   printClientLatency(await measureClientLatency(o, (s) => process.stderr.write(`client-latency: ${s}\n`)));

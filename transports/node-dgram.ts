@@ -522,8 +522,20 @@ export interface ConnectOptions extends Omit<ConnectionOptions, 'psk' | 'ecdhe' 
   trace?: DatagramTrace;
 }
 
-/** Connects and completes the handshake; rejects with a DtlsError. */
-export async function connect(opts: ConnectOptions): Promise<DtlsSession> {
+/**
+ * Connects and completes the handshake; rejects with a DtlsError. Not an async function: the
+ * promise returned is the handshake's own, so whoever awaits it goes on in the microtask
+ * right after the session is connected (an async function adds two more hops).
+ */
+export function connect(opts: ConnectOptions): Promise<DtlsSession> {
+  try {
+    return connecting(opts);
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
+
+function connecting(opts: ConnectOptions): Promise<DtlsSession> {
   if (typeof opts !== 'object' || opts === null) throw new DtlsError('INVALID_ARGUMENT', 'connect() takes an options object');
   const { host, port, localPort, timeoutMs, trace, ecdhe, trust, ...rest } = opts;
   if (typeof host !== 'string' || host === '') throw new DtlsError('INVALID_ARGUMENT', 'host must be a host name or address');
@@ -542,115 +554,159 @@ export async function connect(opts: ConnectOptions): Promise<DtlsSession> {
     // X.509: by default the certificate must name the host we connect to (as in TLS)
     serverName: rest.serverName ?? host,
   });
-  const address = isIPv6(host) || /^\d+\.\d+\.\d+\.\d+$/.test(host) ? host : (await lookup(host)).address;
-  const family = isIPv6(address) ? 'udp6' : 'udp4';
-  // literalLookup: bind and connect take the address as it is, with no dns.lookup turn each
-  let socket = createSocket({ type: family, lookup: literalLookup });
-  /** Whether `socket` is connected to the server (the first one is; one made for a fresh start is not). */
-  let connected = true;
-  let restartsSeen = 0;
-  const conn = new ClientConnection(cfg);
-  const peer: PeerAddress = { address, port };
-  let session: DtlsSession | undefined;
-  let settle: { resolve: (s: DtlsSession) => void; reject: (e: Error) => void } | undefined;
-  let closed = false;
-  const done = new Promise<DtlsSession>((resolve, reject) => (settle = { resolve, reject }));
-  const alarm = new Alarm(() => pump(() => conn.handleTimeout(performance.now())));
-  const giveUp = timeoutMs ? setTimeout(() => pump(() => conn.close(performance.now())), timeoutMs) : undefined;
+  if (isIPv6(host) || /^\d+\.\d+\.\d+\.\d+$/.test(host)) return handshake(host);
+  return lookup(host).then((r) => handshake(r.address));
 
-  const shutdown = () => {
-    if (closed) return;
-    closed = true;
-    alarm.stop();
-    if (giveUp) clearTimeout(giveUp);
-    socket.close();
-  };
-  const onEvent = (e: DtlsEvent) => {
-    switch (e.type) {
-      case 'connected':
-        if (giveUp) clearTimeout(giveUp);
-        session = new DtlsSession(
-          peer,
-          e.session,
-          (d) => pump(() => conn.send(performance.now(), d)),
-          () => pump(() => conn.close(performance.now())),
-          () => conn.maxRecordPayload,
-          () => conn.resumption,
-        );
-        settle?.resolve(session);
-        break;
-      case 'data':
-        session?._deliver(e.data);
-        break;
-      case 'verify-peer': {
-        const v = verifyPeer(store, e.credential, peer, { crypto: cfg.crypto, purpose: 'serverAuth', ...(cfg.serverName !== undefined ? { expectedName: cfg.serverName } : {}) });
-        if (v instanceof Promise) void v.then((verdict) => pump(() => conn.resolvePeer(performance.now(), verdict)));
-        else queueMicrotask(() => pump(() => conn.resolvePeer(performance.now(), v)));
-        break;
-      }
-      case 'closed':
-      case 'failed': {
-        const err = e.type === 'failed' ? e.error : undefined;
-        if (session) session._ended(err);
-        else settle?.reject(err ?? new DtlsError('CLOSED', timeoutMs ? `handshake not finished within ${timeoutMs} ms` : 'closed during the handshake'));
-        break;
-      }
-    }
-  };
-  function pump(f: () => void): void {
-    if (closed) return;
-    f();
-    // The connection started over (its last flight went unanswered): a fresh handshake from a
-    // fresh port, a new association for the server, whatever it kept of the old one.
-    if (conn.restarts !== restartsSeen) {
-      restartsSeen = conn.restarts;
-      if (localPort === undefined) {
-        const old = socket;
-        socket = createSocket({ type: family, lookup: literalLookup });
-        connected = false;
-        listen(socket);
-        old.close();
-      }
-    }
-    for (let d = conn.pollTransmit(); d; d = conn.pollTransmit()) {
-      trace?.('out', peer, d);
-      if (connected) socket.send(d);
-      else socket.send(d, port, address);
-    }
-    for (let e = conn.pollEvent(); e; e = conn.pollEvent()) onEvent(e);
-    if (conn.ended()) {
-      // let the last datagrams (close_notify, alert) leave before closing the socket
-      setImmediate(shutdown);
-      return;
-    }
-    alarm.arm(conn.pollTimeout());
-  }
+  function handshake(address: string): Promise<DtlsSession> {
+    const family = isIPv6(address) ? 'udp6' : 'udp4';
+    // literalLookup: bind and connect take the address as it is, with no dns.lookup turn each
+    let socket = createSocket({ type: family, lookup: literalLookup });
+    /** Whether `socket` is connected to the server (the first one is; one made for a fresh start is not). */
+    let connected = true;
+    let restartsSeen = 0;
+    const conn = new ClientConnection(cfg);
+    const peer: PeerAddress = { address, port };
+    let session: DtlsSession | undefined;
+    let settle: { resolve: (s: DtlsSession) => void; reject: (e: Error) => void } | undefined;
+    let closed = false;
+    const done = new Promise<DtlsSession>((resolve, reject) => (settle = { resolve, reject }));
+    const alarm = new Alarm(() => pump(() => conn.handleTimeout(performance.now())));
+    let giveUp: NodeJS.Timeout | undefined;
 
-  function listen(sock: Socket): void {
-    sock.on('message', (msg, rinfo) => {
-      if (sock !== socket || rinfo.port !== port || rinfo.address !== address) return;
-      const data = new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength);
-      trace?.('in', peer, data);
-      pump(() => conn.handleDatagram(performance.now(), data));
-    });
-    sock.on('error', (err: NodeJS.ErrnoException) => {
-      if (sock !== socket) return;
-      // ICMP port unreachable on a connected socket: the server may not be up yet; the
-      // retransmission timer decides when to give up.
-      if (err.code === 'ECONNREFUSED') return;
-      if (!session) settle?.reject(err);
-      shutdown();
-    });
-  }
-  listen(socket);
-  await new Promise<void>((resolve, reject) => {
-    socket.once('error', reject);
+    const shutdown = () => {
+      if (closed) return;
+      closed = true;
+      alarm.stop();
+      if (giveUp) clearTimeout(giveUp);
+      socket.close();
+    };
+    const onEvent = (e: DtlsEvent) => {
+      switch (e.type) {
+        case 'connected':
+          session = new DtlsSession(
+            peer,
+            e.session,
+            (d) => pump(() => conn.send(performance.now(), d)),
+            () => pump(() => conn.close(performance.now())),
+            () => conn.maxRecordPayload,
+            () => conn.resumption,
+          );
+          settle?.resolve(session);
+          if (giveUp) clearTimeout(giveUp);
+          break;
+        case 'data':
+          session?._deliver(e.data);
+          break;
+        case 'verify-peer': {
+          const v = verifyPeer(store, e.credential, peer, { crypto: cfg.crypto, purpose: 'serverAuth', ...(cfg.serverName !== undefined ? { expectedName: cfg.serverName } : {}) });
+          if (v instanceof Promise) void v.then((verdict) => pump(() => conn.resolvePeer(performance.now(), verdict)));
+          else queueMicrotask(() => pump(() => conn.resolvePeer(performance.now(), v)));
+          break;
+        }
+        case 'closed':
+        case 'failed': {
+          const err = e.type === 'failed' ? e.error : undefined;
+          if (session) session._ended(err);
+          else settle?.reject(err ?? new DtlsError('CLOSED', timeoutMs ? `handshake not finished within ${timeoutMs} ms` : 'closed during the handshake'));
+          break;
+        }
+      }
+    };
+    function pump(f: () => void): void {
+      if (closed) return;
+      f();
+      // The connection started over (its last flight went unanswered): a fresh handshake from a
+      // fresh port, a new association for the server, whatever it kept of the old one.
+      if (conn.restarts !== restartsSeen) {
+        restartsSeen = conn.restarts;
+        if (localPort === undefined) {
+          const old = socket;
+          socket = createSocket({ type: family, lookup: literalLookup });
+          connected = false;
+          listen(socket);
+          old.close();
+        }
+      }
+      for (let d = conn.pollTransmit(); d; d = conn.pollTransmit()) {
+        trace?.('out', peer, d);
+        if (connected) socket.send(d);
+        else socket.send(d, port, address);
+      }
+      const handshaking = !session;
+      for (let e = conn.pollEvent(); e; e = conn.pollEvent()) onEvent(e);
+      if (conn.ended()) {
+        // let the last datagrams (close_notify, alert) leave before closing the socket
+        setImmediate(shutdown);
+        return;
+      }
+      // Just connected: whoever awaits connect() goes on first (the resolution is a microtask
+      // queued before this one), then the timer moves to the session's deadline.
+      if (handshaking && session) queueMicrotask(rearm);
+      else alarm.arm(conn.pollTimeout());
+    }
+    function rearm(): void {
+      if (!closed) alarm.arm(conn.pollTimeout());
+    }
+
+    function listen(sock: Socket): void {
+      sock.on('message', (msg, rinfo) => {
+        if (sock !== socket || rinfo.port !== port || rinfo.address !== address) return;
+        const data = new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength);
+        trace?.('in', peer, data);
+        pump(() => conn.handleDatagram(performance.now(), data));
+      });
+      sock.on('error', (err: NodeJS.ErrnoException) => {
+        if (sock !== socket) return;
+        // ICMP port unreachable on a connected socket: the server may not be up yet; the
+        // retransmission timer decides when to give up.
+        if (err.code === 'ECONNREFUSED') return;
+        if (!session) settle?.reject(err);
+        shutdown();
+      });
+    }
+    listen(socket);
+    // With literalLookup (the address is a literal by now), dgram binds and connects at once,
+    // inside these calls: the ClientHello leaves in this same call, with no event-loop turn or
+    // promise hop before it. Should a Node version defer either, the flight waits for 'connect'.
+    // A bind or connect error comes to listen()'s 'error' handler, which rejects `done`.
+    let started = false;
+    const first = () => {
+      if (started || closed) return;
+      started = true;
+      try {
+        pump(() => conn.start(performance.now()));
+      } catch (e) {
+        // a configuration the engine refuses (no suite to offer): connect() rejects with it
+        settle?.reject(e as Error);
+        shutdown();
+        return;
+      }
+      // what the first flight does not need waits until it is gone
+      if (!closed) {
+        if (timeoutMs) giveUp = setTimeout(() => pump(() => conn.close(performance.now())), timeoutMs);
+        enlargeBuffers(socket);
+      }
+    };
     socket.bind(localPort ?? 0, () => {
-      socket.off('error', reject);
-      socket.connect(port, address, () => resolve());
+      if (closed) return;
+      // dgram hands a failed connect to this callback (not to 'error')
+      socket.connect(port, address, ((err?: Error) => {
+        if (!err) return first();
+        settle?.reject(err);
+        shutdown();
+      }) as () => void);
     });
-  });
-  enlargeBuffers(socket);
-  pump(() => conn.start(performance.now()));
-  return done;
+    if (isConnected(socket)) first();
+    return done;
+  }
+}
+
+/** Whether a dgram socket is connected (remoteAddress() throws until it is). */
+function isConnected(socket: Socket): boolean {
+  try {
+    socket.remoteAddress();
+    return true;
+  } catch {
+    return false;
+  }
 }
