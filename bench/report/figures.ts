@@ -166,6 +166,8 @@ export interface ClientLatencyRow {
 
 export interface ClientLatencyFigures {
   server: string;
+  /** seconds each client ran, untimed, in its process before its timed window */
+  warmupS?: number;
   rows: ClientLatencyRow[];
   missing: Record<string, string>;
 }

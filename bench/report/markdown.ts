@@ -130,7 +130,7 @@ export function renderReport(f: Figures, charts: Chart[]): string {
   }
   const cl = f.client;
   if (!isSkipped(cl)) {
-    L.push(`Client handshake latency, sequential, against ${cl.server} (ms):`, '', '| client | p50 | p99 | handshakes | what is timed |', '| --- | --- | --- | --- | --- |');
+    L.push(`Client handshake latency, sequential, against ${cl.server} (ms)${cl.warmupS !== undefined ? `, each client in its own process after a ${cl.warmupS} s warm-up (the same for all)` : ''}:`, '', '| client | p50 | p99 | handshakes | what is timed |', '| --- | --- | --- | --- | --- |');
     for (const r of cl.rows) L.push(`| ${r.client} | ${ms(r.p50Ms)} | ${ms(r.p99Ms)} | ${r.n} | ${cell(r.what)} |`);
     for (const [k, why] of Object.entries(cl.missing)) L.push('', `${k}: ${why}`);
     L.push('');
