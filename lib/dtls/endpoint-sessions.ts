@@ -48,17 +48,25 @@ export class Entry implements Session, SlotHolder {
   }
 }
 
-/** The endpoint's sessions (handshakes in progress included), by peer address, by RFC 9146 CID and by connection. */
+/**
+ * The endpoint's sessions (handshakes in progress included), by peer address, by RFC 9146 CID and
+ * by connection. The connection -> session link is a field of the connection (no third map: a
+ * map entry costs ~40 bytes per session); a session is live while its connection points to it.
+ */
 export class SessionTable {
   /** Sessions by peer address. A session that moved away from an address another one took is found by CID only. */
   private readonly byAddress = new Map<string, Entry>();
   /** RFC 9146: sessions by the CID they asked for (hex). */
   private readonly byCid = new Map<string, Entry>();
-  /** Every live session, by its connection. */
-  private readonly byConnection = new Map<ServerConnection, Entry>();
+  /**
+   * Live sessions in neither map: a session without a CID whose address a moved session took
+   * (RFC 9146 §6); it can no longer receive, but lives until it times out or is closed. Rare.
+   */
+  private readonly displaced = new Set<Entry>();
+  private count = 0;
 
   get size(): number {
-    return this.byConnection.size;
+    return this.count;
   }
   /** The session at a peer address (peerKey()). */
   atAddress(key: string): Entry | undefined {
@@ -72,33 +80,47 @@ export class SessionTable {
     return this.byCid.has(cidHex);
   }
   of(connection: ServerConnection): Entry | undefined {
-    return this.byConnection.get(connection);
+    return connection.tableEntry as Entry | undefined;
   }
   /** Whether `e` is still a session here (not removed, nor replaced). */
   isLive(e: Entry): boolean {
-    return this.byConnection.get(e.connection) === e;
+    return e.connection.tableEntry === e;
   }
-  values(): IterableIterator<Entry> {
-    return this.byConnection.values();
+  /** Every live session: those at their address, then those found by CID only, then the displaced. */
+  *values(): IterableIterator<Entry> {
+    for (const e of this.byAddress.values()) yield e;
+    for (const e of this.byCid.values()) if (this.byAddress.get(e.key) !== e) yield e;
+    for (const e of this.displaced) yield e;
   }
 
   add(e: Entry): void {
-    this.byAddress.set(e.key, e);
-    this.byConnection.set(e.connection, e);
+    this.count++;
+    e.connection.tableEntry = e;
+    this.place(e, e.key);
     if (e.cidKey !== undefined) this.byCid.set(e.cidKey, e);
   }
 
   delete(e: Entry): void {
+    if (!this.isLive(e)) return;
+    this.count--;
+    e.connection.tableEntry = undefined;
     if (this.byAddress.get(e.key) === e) this.byAddress.delete(e.key);
     if (e.cidKey !== undefined && this.byCid.get(e.cidKey) === e) this.byCid.delete(e.cidKey);
-    this.byConnection.delete(e.connection);
+    this.displaced.delete(e);
+  }
+
+  /** `e` takes the address `key`; a live session there that no CID finds is kept as displaced. */
+  private place(e: Entry, key: string): void {
+    const old = this.byAddress.get(key);
+    if (old !== undefined && old !== e && this.isLive(old) && !(old.cidKey !== undefined && this.byCid.get(old.cidKey) === old)) this.displaced.add(old);
+    this.byAddress.set(key, e);
   }
 
   /** The session answers at another address from now on. */
   readdress(e: Entry, key: string, peer: PeerAddress): void {
     if (this.byAddress.get(e.key) === e) this.byAddress.delete(e.key);
     // a session that stays at the new address (a NAT gave its port away) keeps its CID, not the address
-    this.byAddress.set(key, e);
+    this.place(e, key);
     e.key = key;
     e.peer = peer;
   }
