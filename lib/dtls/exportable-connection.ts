@@ -28,19 +28,20 @@ const MAX_HELD_RECORDS = 256;
 export class ExportableConnection extends DtlsConnection {
   /**
    * A session store's nonce lease (lib/dtls/sequence-lease.ts): application records at or past
-   * this write sequence number wait (in `held`) until the store has saved a higher lease.
+   * `limit` (a write sequence number) wait in `held` until the store has saved a higher lease.
+   * Undefined without a store (one field, not two, on every connection).
    */
-  private writeLimit: number | undefined = undefined;
-  private held: Uint8Array[] | undefined;
+  private lease: { limit: number | undefined; held: Uint8Array[] | undefined } | undefined = undefined;
   /**
    * Where this connection may hibernate when idle (the endpoint's slab, shared by its sessions),
    * and after how long without a record from the peer. Undefined: it never does.
    */
   hibernation: Hibernation | undefined = undefined;
-  /** While awake and connected: when to check whether it has been idle long enough to hibernate. */
-  private hibernateAt: number | undefined = undefined;
-  /** While hibernated: its slot in the slab. */
-  private slot = -1;
+  /**
+   * While hibernated (st is SLEEPING): its slot in the slab. Otherwise, once connected: when to
+   * check whether it has been idle long enough to hibernate (undefined: not computed yet).
+   */
+  private sleepMark: number | undefined = undefined;
 
   /** The sequence number of the next record we send in the current epoch (for a nonce lease). */
   get nextWriteSequence(): number {
@@ -52,11 +53,11 @@ export class ExportableConnection extends DtlsConnection {
    * what waited. Infinity (the default) without a store.
    */
   setWriteLimit(_now: number, limit: number): void {
-    this.writeLimit = limit === Infinity ? undefined : limit;
-    const held = this.held;
+    const held = this.lease?.held;
+    this.lease = limit === Infinity && !held ? undefined : { limit: limit === Infinity ? undefined : limit, held };
     if (!held || this.state !== 'connected') return;
     while (held.length > 0 && !this.leaseSpent()) this.out.push(this.records.protect(ContentType.application_data, held.shift()!));
-    if (held.length === 0) this.held = undefined;
+    if (held.length === 0) this.lease!.held = undefined;
   }
 
   /** Answer to a `psk-request` event: the key, or undefined for an unknown identity. */
@@ -86,30 +87,37 @@ export class ExportableConnection extends DtlsConnection {
   }
 
   protected override leaseSpent(): boolean {
-    return this.writeLimit !== undefined && this.nextWriteSequence >= this.writeLimit;
+    const limit = this.lease?.limit;
+    return limit !== undefined && this.nextWriteSequence >= limit;
   }
 
   protected override sendData(data: Uint8Array): void {
     if (!this.leaseSpent()) return super.sendData(data);
-    const held = (this.held ??= []);
+    const lease = this.lease!; // a spent lease exists
+    const held = (lease.held ??= []);
     if (held.length >= MAX_HELD_RECORDS) throw new DtlsError('RESOURCE_LIMIT', `the session store has not saved a sequence lease yet: ${held.length} records wait`);
     held.push(data.slice());
   }
 
   protected override ending(): void {
-    this.held = undefined;
+    if (this.lease) this.lease.held = undefined;
   }
 
   /** Whether the connection is hibernated (kept as a compact record in its slab). */
   get sleeping(): boolean {
-    return this.slot >= 0;
+    return this.st === SLEEPING && this.sleepMark !== undefined;
+  }
+
+  /** The slab slot of a hibernated connection, -1 when awake. */
+  private get slot(): number {
+    return this.st === SLEEPING && this.sleepMark !== undefined ? this.sleepMark : -1;
   }
 
   override pollTimeout(): number | undefined {
     const t = super.pollTimeout();
     const h = this.hibernation;
     if (!h || this.st.phase !== 'connected') return t;
-    const at = (this.hibernateAt ??= this.lastActivity + h.afterMs);
+    const at = (this.sleepMark ??= this.lastActivity + h.afterMs);
     return t === undefined || at < t ? at : t;
   }
 
@@ -121,25 +129,26 @@ export class ExportableConnection extends DtlsConnection {
   protected override afterTimeout(): void {
     const h = this.hibernation;
     if (!h || this.st.phase !== 'connected') return;
-    const at = (this.hibernateAt ??= this.lastActivity + h.afterMs);
+    const at = (this.sleepMark ??= this.lastActivity + h.afterMs);
     if (this.now < at) return;
     const due = this.lastActivity + h.afterMs;
-    if (due > this.now) this.hibernateAt = due;
-    else if (!this.hibernate(h)) this.hibernateAt = this.now + h.afterMs;
+    if (due > this.now) this.sleepMark = due;
+    else if (!this.hibernate(h)) this.sleepMark = this.now + h.afterMs;
   }
 
   /** Puts the connection into its compact form in `h.slab`; false when it cannot sleep now. */
   hibernate(h: Hibernation): boolean {
     const st = this.st;
-    if (st.phase !== 'connected' || st.master || this.held || this.writeLimit !== undefined || this.deferred || this.out.length > 0 || this.events.length > 0) return false;
+    if (st.phase !== 'connected' || st.master || this.lease || this.out.length > 0 || this.events.length > 0) return false;
     const flight = this.flight.lingering;
     if (!flight && !this.flight.empty) return false;
     const records = this.records.compact();
     if (!records) return false;
     const enc = encodeSleeping({ session: st.session, records, flight, lastActivity: this.lastActivity, idleDeadline: this.idleDeadline, nextMessageSeq: this.nextMessageSeq });
     if (!enc) return false;
+    let slot: number;
     try {
-      this.slot = h.slab.put(this, enc.bytes, enc.beside);
+      slot = h.slab.put(this, enc.bytes, enc.beside);
     } finally {
       wipeScratch(enc.bytes.length);
     }
@@ -150,7 +159,7 @@ export class ExportableConnection extends DtlsConnection {
     this.out = DORMANT_OUT;
     this.events = DORMANT_EVENTS;
     this.st = SLEEPING;
-    this.hibernateAt = undefined;
+    this.sleepMark = slot;
     // what pollTimeout() gives while asleep: the idle deadline or the end of the lingering flight
     if (flight && (this.idleDeadline === undefined || flight.until < this.idleDeadline)) this.idleDeadline = flight.until;
     return true;
@@ -182,7 +191,7 @@ export class ExportableConnection extends DtlsConnection {
   private takeSleeping(): SleepingConnection {
     const h = this.hibernation!;
     const slot = this.slot;
-    this.slot = -1;
+    this.sleepMark = undefined;
     try {
       const { bytes, attached } = h.slab.read(this, slot);
       return decodeSleeping(bytes, attached as PeerIdentity | undefined);
@@ -211,10 +220,11 @@ export class ExportableConnection extends DtlsConnection {
    * a hibernated record is freed (its slot zeroed) and the connection is closed.
    */
   discard(): void {
-    if (this.slot < 0) return;
+    const slot = this.slot;
+    if (slot < 0) return;
     const h = this.hibernation!;
-    h.slab.free(this, this.slot);
-    this.slot = -1;
+    h.slab.free(this, slot);
+    this.sleepMark = undefined;
     this.st = { phase: 'closed' };
     this.idleDeadline = undefined;
   }
@@ -248,7 +258,7 @@ export class ExportableConnection extends DtlsConnection {
   protected restoreFrom(now: number, snap: SessionSnapshot): void {
     // connected at once with the snapshot's record layer; nothing is sent at or past its lease until it is raised
     this.now = now;
-    this.writeLimit = snap.writeSequenceLease;
+    this.lease = { limit: snap.writeSequenceLease, held: undefined };
     this.records = restoreRecordLayer(this.cfg, snap);
     this.st = { phase: 'connected', session: restoredSessionInfo(snap), master: this.cfg.exportable ? snap.masterSecret.slice() : undefined };
     this.flight.release();
