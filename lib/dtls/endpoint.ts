@@ -15,7 +15,7 @@ import { ServerConnection } from './handshake/server.js';
 import { HandshakeSlots } from './handshake-slots.js';
 import { SessionPersistence } from './session-persistence.js';
 import { SessionSlab } from './session-slab.js';
-import type { Hibernation } from './exportable-connection.js';
+import type { Hibernation } from './config.js';
 import { addressKey, cidKey } from './session-store.js';
 import { peerKey, type KeyStore, type PeerAddress } from './keystore.js';
 import { TimerQueue } from '../timers/timer-queue.js';
@@ -65,7 +65,7 @@ export class DtlsEndpoint {
     this.slots = new HandshakeSlots(s.maxHandshakes, s.maxHandshakesPerAddress);
     this.handshakeTimeoutMs = s.handshakeTimeoutMs;
     this.cid = s.cid;
-    if (s.hibernateAfterMs > 0 && !this.persistence) this.hibernation = { slab: new SessionSlab(), afterMs: s.hibernateAfterMs };
+    if (s.hibernateAfterMs > 0 && !this.persistence) this.hibernation = this.cfg.hibernation = { slab: new SessionSlab(), afterMs: s.hibernateAfterMs };
     this.timers = new TimerQueue(
       (e) => (this.table.isLive(e) ? e.scheduledAt : undefined),
       () => this.table.size,
@@ -148,7 +148,6 @@ export class DtlsEndpoint {
     if (!this.admit(now, peer)) return;
     const cid = this.cid ? this.table.newCid(this.cid, this.cfg.crypto) : undefined;
     const connection = new ServerConnection(this.cfg, hello.recordSeq, hello.messageSeq, !!this.store.psk, cid, hello);
-    connection.hibernation = this.hibernation;
     const e = new Entry(peer, connection, randomTag(hello.ch.random, false), randomTag(hello.ch.random, true), now + this.handshakeTimeoutMs, cid && toHex(cid));
     this.table.add(e);
     this.slots.add(e);

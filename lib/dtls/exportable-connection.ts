@@ -7,7 +7,7 @@ import { decodeSleeping, encodeSleeping, wipeScratch, type SleepingConnection } 
 import type { PeerIdentity } from './keystore.js';
 import { Ccm8CidProtection } from './record/ccm8-cid.js';
 import { Ccm8Protection } from './record/protection.js';
-import type { SessionSlab } from './session-slab.js';
+import type { Hibernation } from './config.js';
 import { ExportableRecordLayer } from './record/exportable-record-layer.js';
 import type { PeerVerdict } from './trust.js';
 import { ContentType } from './wire/constants.js';
@@ -34,9 +34,11 @@ export class ExportableConnection extends DtlsConnection {
   private lease: { limit: number | undefined; held: Uint8Array[] | undefined } | undefined = undefined;
   /**
    * Where this connection may hibernate when idle (the endpoint's slab, shared by its sessions),
-   * and after how long without a record from the peer. Undefined: it never does.
+   * and after how long without a record from the peer (cfg.hibernation). Undefined: it never does.
    */
-  hibernation: Hibernation | undefined = undefined;
+  get hibernation(): Hibernation | undefined {
+    return this.cfg.hibernation;
+  }
   /**
    * While hibernated (st is SLEEPING): its slot in the slab. Otherwise, once connected: when to
    * check whether it has been idle long enough to hibernate (undefined: not computed yet).
@@ -136,8 +138,8 @@ export class ExportableConnection extends DtlsConnection {
     else if (!this.hibernate(h)) this.sleepMark = this.now + h.afterMs;
   }
 
-  /** Puts the connection into its compact form in `h.slab`; false when it cannot sleep now. */
-  hibernate(h: Hibernation): boolean {
+  /** Puts the connection into its compact form in `h.slab` (cfg.hibernation); false when it cannot sleep now. */
+  private hibernate(h: Hibernation): boolean {
     const st = this.st;
     if (st.phase !== 'connected' || st.master || this.lease || this.out.length > 0 || this.events.length > 0) return false;
     const flight = this.flight.lingering;
@@ -152,7 +154,6 @@ export class ExportableConnection extends DtlsConnection {
     } finally {
       wipeScratch(enc.bytes.length);
     }
-    this.hibernation = h;
     this.records.wipe();
     this.records = DORMANT_RECORDS;
     this.flight = DORMANT_FLIGHT;
@@ -266,12 +267,7 @@ export class ExportableConnection extends DtlsConnection {
   }
 }
 
-/** Where connections hibernate (the endpoint's), and after how long idle. */
-export interface Hibernation {
-  readonly slab: SessionSlab;
-  /** Milliseconds without a record from the peer after which an established connection hibernates. */
-  readonly afterMs: number;
-}
+export type { Hibernation };
 
 /** The record layer and flight of every hibernated connection: shared, holding nothing (never used: every call wakes the connection first). */
 const DORMANT_RECORDS = new ExportableRecordLayer(0);
