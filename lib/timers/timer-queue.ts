@@ -8,9 +8,9 @@
  */
 export class TimerQueue<T> {
   /** Deadlines, in heap order (numbers only: V8 keeps them unboxed). */
-  private readonly ats: number[] = [];
+  private ats: number[] = [];
   /** The item of each deadline, at the same index. */
-  private readonly items: T[] = [];
+  private items: T[] = [];
 
   constructor(
     private readonly currentDeadline: (item: T) => number | undefined,
@@ -42,7 +42,7 @@ export class TimerQueue<T> {
   /** Earliest live deadline. */
   peek(): number | undefined {
     this.dropStale();
-    return this.ats.length > 0 ? this.ats[0] : undefined;
+    return this.ats[0];
   }
 
   /** Removes and returns every live item due at `now`. */
@@ -63,19 +63,12 @@ export class TimerQueue<T> {
 
   /** Drops every stale entry and restores the heap order. */
   private compact(): void {
-    const ats = this.ats;
-    const items = this.items;
-    const order: number[] = [];
-    for (let i = 0; i < ats.length; i++) if (this.currentDeadline(items[i]!) === ats[i]) order.push(i);
-    order.sort((a, b) => ats[a]! - ats[b]!); // a sorted array is a valid binary heap
-    const liveAts = order.map((i) => ats[i]!);
-    const liveItems = order.map((i) => items[i]!);
-    ats.length = 0;
-    items.length = 0;
-    for (let i = 0; i < liveAts.length; i++) {
-      ats.push(liveAts[i]!);
-      items.push(liveItems[i]!);
-    }
+    const { ats, items } = this;
+    const live: number[] = [];
+    for (let i = 0; i < ats.length; i++) if (this.currentDeadline(items[i]!) === ats[i]) live.push(i);
+    live.sort((a, b) => ats[a]! - ats[b]!); // a sorted array is a valid binary heap
+    this.ats = live.map((i) => ats[i]!);
+    this.items = live.map((i) => items[i]!);
   }
 
   private dropStale(): void {
