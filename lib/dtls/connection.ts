@@ -40,13 +40,23 @@ export type ConnectionState =
   /** Connected, kept in compact form while idle (ExportableConnection.hibernate()); wakes on the next call. */
   | { readonly phase: 'sleeping' };
 
-/** What only a client connection keeps (DtlsConnection.client). */
-interface ClientSide {
-  /** Its first state again, for starting over (a fresh ClientHello) once; given the abandoned handshake's server random. */
-  readonly restart: ((staleServerRandom: Uint8Array) => HandshakeState) | undefined;
-  restarted: boolean;
-  /** Once connected: what it keeps to resume this session. */
-  resumable: ClientResumption | undefined;
+/**
+ * What few connections keep (DtlsConnection.extra), in one object: a server's idle session has
+ * none (every field of a connection costs each idle session 8 bytes).
+ */
+export interface ConnectionExtras {
+  /** Client: its first state again, for starting over (a fresh ClientHello) once; given the abandoned handshake's server random. */
+  restart?: ((staleServerRandom: Uint8Array) => HandshakeState) | undefined;
+  /** Client: whether it started over. */
+  restarted?: boolean | undefined;
+  /** Client, once connected: what it keeps to resume this session (ExportableConnection encodes it). */
+  resumable?: ClientResumption | undefined;
+  /**
+   * A session store's nonce lease (ExportableConnection, lib/dtls/sequence-lease.ts): application
+   * records at or past this write sequence number wait in `held` until the store has saved a higher lease.
+   */
+  leaseLimit?: number | undefined;
+  held?: Uint8Array[] | undefined;
 }
 
 /** DtlsConnection.flags. */
@@ -68,11 +78,8 @@ export class DtlsConnection {
   protected st: ConnectionState;
   protected now = 0;
   protected records: RecordLayer;
-  /**
-   * What only a client keeps (a server has none: every field of a connection costs each idle
-   * session 8 bytes): its first state again, whether it started over, its resumable session.
-   */
-  private client: ClientSide | undefined;
+  /** What few connections keep: a client's restart and resumable session, a session store's lease. */
+  protected extra: ConnectionExtras | undefined;
   protected flight: LastFlight;
   protected nextMessageSeq: number;
   /** Per datagram: RETRANSMITTED (our flight went out again for it), ADVANCED (lastDatagramAdvanced). */
@@ -95,7 +102,7 @@ export class DtlsConnection {
     this.records = this.newRecordLayer(cfg.maxEarlyRecords);
     this.flight = new LastFlight(cfg.retransmission);
     this.nextMessageSeq = o.messageSeq ?? 0;
-    if (o.restart) this.client = { restart: o.restart, restarted: false, resumable: undefined };
+    if (o.restart) this.extra = { restart: o.restart };
     if (o.recordSeq !== undefined) this.records.startSequence(o.recordSeq);
     const conn = this;
     const hs: Handshake = {
@@ -122,7 +129,7 @@ export class DtlsConnection {
 
   /** Client, once connected: what it keeps to resume this session (ExportableConnection encodes it). */
   protected get resumable(): ClientResumption | undefined {
-    return this.client?.resumable;
+    return this.extra?.resumable;
   }
 
   get state(): Phase {
@@ -146,7 +153,7 @@ export class DtlsConnection {
    * can, sends the new handshake from a new local port, a new association for the server.
    */
   get restarts(): number {
-    return this.client?.restarted ? 1 : 0;
+    return this.extra?.restarted ? 1 : 0;
   }
 
   /** The handshake state's name (diagnostics), or the phase after the handshake. */
@@ -216,10 +223,10 @@ export class DtlsConnection {
     if (due !== undefined && st.phase === 'handshake') {
       const r = this.cfg.retransmission.restartAfter;
       const last = st.step.afterLastFlight;
-      const client = this.client;
-      if (last && client?.restart && !client.restarted && r > 0 && tries >= r) {
-        client.restarted = true;
-        this.startOver(st.hs, client.restart(last.serverRandom));
+      const x = this.extra;
+      if (last && x?.restart && !x.restarted && r > 0 && tries >= r) {
+        x.restarted = true;
+        this.startOver(st.hs, x.restart(last.serverRandom));
         return;
       }
       // the peer's answer will come again whole: what was buffered of it (perhaps of an old
@@ -415,7 +422,7 @@ export class DtlsConnection {
   /** Switches to connected: the timer stops; the last flight lingers only if we sent it last. */
   private established(session: SessionInfo, keepLastFlight: boolean, resumption: ClientResumption | undefined, master: Uint8Array): void {
     this.st = { phase: 'connected', session, master: this.cfg.exportable ? master.slice() : undefined };
-    if (resumption) (this.client ??= { restart: undefined, restarted: false, resumable: undefined }).resumable = resumption;
+    if (resumption) (this.extra ??= {}).resumable = resumption;
     this.flight.settle(this.now, keepLastFlight ? LAST_FLIGHT_LINGER_MS : undefined);
     this.records.stopHolding();
     this.touch();

@@ -27,12 +27,6 @@ const MAX_HELD_RECORDS = 256;
  */
 export class ExportableConnection extends DtlsConnection {
   /**
-   * A session store's nonce lease (lib/dtls/sequence-lease.ts): application records at or past
-   * `limit` (a write sequence number) wait in `held` until the store has saved a higher lease.
-   * Undefined without a store (one field, not two, on every connection).
-   */
-  private lease: { limit: number | undefined; held: Uint8Array[] | undefined } | undefined = undefined;
-  /**
    * Where this connection may hibernate when idle (the endpoint's slab, shared by its sessions),
    * and after how long without a record from the peer (cfg.hibernation). Undefined: it never does.
    */
@@ -55,11 +49,14 @@ export class ExportableConnection extends DtlsConnection {
    * what waited. Infinity (the default) without a store.
    */
   setWriteLimit(_now: number, limit: number): void {
-    const held = this.lease?.held;
-    this.lease = limit === Infinity && !held ? undefined : { limit: limit === Infinity ? undefined : limit, held };
+    // the lease lives in this.extra (leaseLimit, held): without a store there is none
+    const x = this.extra;
+    const held = x?.held;
+    if (limit !== Infinity) (this.extra ??= {}).leaseLimit = limit;
+    else if (x) x.leaseLimit = undefined;
     if (!held || this.state !== 'connected') return;
     while (held.length > 0 && !this.leaseSpent()) this.out.push(this.records.protect(ContentType.application_data, held.shift()!));
-    if (held.length === 0) this.lease!.held = undefined;
+    if (held.length === 0) this.extra!.held = undefined;
   }
 
   /** Answer to a `psk-request` event: the key, or undefined for an unknown identity. */
@@ -89,20 +86,19 @@ export class ExportableConnection extends DtlsConnection {
   }
 
   protected override leaseSpent(): boolean {
-    const limit = this.lease?.limit;
+    const limit = this.extra?.leaseLimit;
     return limit !== undefined && this.nextWriteSequence >= limit;
   }
 
   protected override sendData(data: Uint8Array): void {
     if (!this.leaseSpent()) return super.sendData(data);
-    const lease = this.lease!; // a spent lease exists
-    const held = (lease.held ??= []);
+    const held = ((this.extra ??= {}).held ??= []);
     if (held.length >= MAX_HELD_RECORDS) throw new DtlsError('RESOURCE_LIMIT', `the session store has not saved a sequence lease yet: ${held.length} records wait`);
     held.push(data.slice());
   }
 
   protected override ending(): void {
-    if (this.lease) this.lease.held = undefined;
+    if (this.extra) this.extra.held = undefined;
   }
 
   /** Whether the connection is hibernated (kept as a compact record in its slab). */
@@ -141,7 +137,8 @@ export class ExportableConnection extends DtlsConnection {
   /** Puts the connection into its compact form in `h.slab` (cfg.hibernation); false when it cannot sleep now. */
   private hibernate(h: Hibernation): boolean {
     const st = this.st;
-    if (st.phase !== 'connected' || st.master || this.lease || this.out.length > 0 || this.events.length > 0) return false;
+    const x = this.extra;
+    if (st.phase !== 'connected' || st.master || x?.held || x?.leaseLimit !== undefined || this.out.length > 0 || this.events.length > 0) return false;
     const flight = this.flight.lingering;
     if (!flight && !this.flight.empty) return false;
     const records = this.records.compact();
@@ -259,7 +256,7 @@ export class ExportableConnection extends DtlsConnection {
   protected restoreFrom(now: number, snap: SessionSnapshot): void {
     // connected at once with the snapshot's record layer; nothing is sent at or past its lease until it is raised
     this.now = now;
-    this.lease = { limit: snap.writeSequenceLease, held: undefined };
+    (this.extra ??= {}).leaseLimit = snap.writeSequenceLease;
     this.records = restoreRecordLayer(this.cfg, snap);
     this.st = { phase: 'connected', session: restoredSessionInfo(snap), master: this.cfg.exportable ? snap.masterSecret.slice() : undefined };
     this.flight.release();
