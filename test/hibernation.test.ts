@@ -7,7 +7,7 @@ import type { EndpointEvent } from '../lib/dtls/endpoint-events.js';
 import { DtlsError } from '../lib/dtls/errors.js';
 import type { ServerConnection } from '../lib/dtls/handshake/server.js';
 import { decodeSleeping, encodeSleeping, type SleepingConnection } from '../lib/dtls/hibernation.js';
-import type { SessionSlab } from '../lib/dtls/session-slab.js';
+import { SLOT_BYTES, type SessionSlab } from '../lib/dtls/session-slab.js';
 import { seededRandom } from '../transports/sim.js';
 import { CLIENT, DirectLink } from './helpers/direct-link.js';
 import { dec, enc, handshake, Pair } from './helpers/harness.js';
@@ -335,7 +335,7 @@ describe('the hibernated session codec (lib/dtls/hibernation.ts)', () => {
     );
   });
 
-  it('a record byte vector: a PSK session with a 13-byte identity is 117 bytes and fits a slab slot', () => {
+  it('record byte vectors: a PSK session with a 13-byte identity is 95 bytes and fits a slab slot', () => {
     const s: SleepingConnection = {
       session: { cipherSuite: 0xc0a8, identity: { kind: 'psk', identity: enc('device-000001') }, peerIdentity: new Uint8Array(0), extendedMasterSecret: true, resumed: false },
       records: { epoch: 1, writeKeys: { key: new Uint8Array(16).fill(1), iv: new Uint8Array(4).fill(2) }, readKeys: { key: new Uint8Array(16).fill(3), iv: new Uint8Array(4).fill(4) }, writeCid: false, readCid: false, nextWrite: 3, nextWrite0: 9, replayTop: 2, replayLow: 7, replayHigh: 0, readCidLength: 0, sendLimit: 16384, receiveLimit: 16384 },
@@ -349,9 +349,20 @@ describe('the hibernated session codec (lib/dtls/hibernation.ts)', () => {
     const id = enc('device-000001');
     const ok = { ...s, session: { ...s.session, identity: { kind: 'psk' as const, identity: id }, peerIdentity: id } };
     const b = encodeSleeping(ok)!.bytes.slice();
-    expect(b.length).toBe(117);
-    const hex = Buffer.from(b).toString('hex');
-    expect(hex.slice(0, 24)).toBe('012100' + '00' + 'c0a8' + '0001' + '00000006');
-    expect(decodeSleeping(b, undefined)).toEqual(ok);
+    expect(b.length).toBe(95);
+    expect(b.length).toBeLessThanOrEqual(SLOT_BYTES - 1);
+    const keys = '01'.repeat(16) + '02'.repeat(4) + '03'.repeat(16) + '04'.repeat(4);
+    const times = '0000000000408f40' + '00000000287b3b41'; // f64 1000, 1801000 (in the platform's order: little-endian here)
+    const want = '02' + '61' + '00' + '00' + 'c0a8' + '0001' + '06' + '03' + '09' + '03' + '00000007' + '00000000' + '00' + '4000' + '4000' + times + keys + '0d' + Buffer.from('device-000001').toString('hex');
+    expect(Buffer.from(b).toString('hex')).toBe(want);
+    expect(decodeSleeping(Uint8Array.from(Buffer.from(want, 'hex')), undefined)).toEqual(ok);
+    // a sequence number past 127 takes two bytes (LEB128); a record size limit past 65535 makes both u32
+    const big = { ...ok, records: { ...ok.records, nextWrite: 300, sendLimit: 70000 } };
+    const want2 = '02' + '21' + '00' + '00' + 'c0a8' + '0001' + '06' + 'ac02' + '09' + '03' + '00000007' + '00000000' + '00' + '00011170' + '00004000' + times + keys + '0d' + Buffer.from('device-000001').toString('hex');
+    expect(Buffer.from(encodeSleeping(big)!.bytes).toString('hex')).toBe(want2);
+    expect(decodeSleeping(Uint8Array.from(Buffer.from(want2, 'hex')), undefined)).toEqual(big);
+    // not in the shortest form: a zero high byte, or u32 limits that fit u16
+    expect(() => decodeSleeping(Uint8Array.from(Buffer.from(want.replace('0001' + '06' + '03', '0001' + '86' + '00' + '03'), 'hex')), undefined)).toThrow(/shortest form/);
+    expect(() => decodeSleeping(Uint8Array.from(Buffer.from(want2.replace('00011170', '00001170'), 'hex')), undefined)).toThrow(/shortest form/);
   });
 });

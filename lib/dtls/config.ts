@@ -6,6 +6,7 @@ import { arrayOf, booleanOption, bytesOption, functionOption, integerOption, one
 import { CertificateType } from './wire/ec-extensions.js';
 import { decodeClientResumption, type ClientResumption } from './resumption.js';
 import type { SessionCache } from './session-cache.js';
+import type { SessionSlab } from './session-slab.js';
 import type { TicketSealer } from './session-ticket.js';
 
 /** RFC 6347 §4.2.4 retransmission timer settings. */
@@ -117,6 +118,19 @@ export interface ConnectionConfig {
   wallClock?: () => number;
   /** Keep what a session store's snapshot needs (the master secret) once connected. */
   exportable?: boolean;
+  /**
+   * Server: where idle established connections hibernate (the endpoint's slab, shared by its
+   * sessions), and after how long; the endpoint sets it. Undefined: they never do. Here rather
+   * than on each connection: a field of a connection costs every idle session 8 bytes.
+   */
+  hibernation?: Hibernation;
+}
+
+/** Where connections hibernate (the endpoint's), and after how long idle. */
+export interface Hibernation {
+  readonly slab: SessionSlab;
+  /** Milliseconds without a record from the peer after which an established connection hibernates. */
+  readonly afterMs: number;
 }
 
 export const MAX_PSK_IDENTITY = 128;

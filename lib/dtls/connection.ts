@@ -25,12 +25,42 @@ export type Phase = 'handshake' | 'connected' | 'closed' | 'failed';
 
 /** Where a connection is: each phase holds only what is valid in it. */
 export type ConnectionState =
-  | { readonly phase: 'handshake'; step: HandshakeState; readonly reassembler: Reassembler; /** What the states may do to this connection. */ readonly hs: Handshake }
+  | {
+      readonly phase: 'handshake';
+      step: HandshakeState;
+      readonly reassembler: Reassembler;
+      /** What the states may do to this connection. */
+      readonly hs: Handshake;
+      /** Records held while the handshake waits for the application (a key lookup). */
+      deferred?: RawRecord[] | undefined;
+    }
   | { readonly phase: 'connected'; readonly session: SessionInfo; /** Kept only for a session store's snapshot. */ readonly master: Uint8Array | undefined }
   | { readonly phase: 'closed' }
   | { readonly phase: 'failed'; readonly error: DtlsError }
   /** Connected, kept in compact form while idle (ExportableConnection.hibernate()); wakes on the next call. */
   | { readonly phase: 'sleeping' };
+
+/**
+ * What few connections keep (DtlsConnection.extra), in one object: a server's idle session has
+ * none (every field of a connection costs each idle session 8 bytes).
+ */
+export interface ConnectionExtras {
+  /** Client: its first state again, for starting over (a fresh ClientHello) once; given the abandoned handshake's server random. */
+  restart?: ((staleServerRandom: Uint8Array) => HandshakeState) | undefined;
+  /** Client: whether it started over. */
+  restarted?: boolean | undefined;
+  /** Client, once connected: what it keeps to resume this session (ExportableConnection encodes it). */
+  resumable?: ClientResumption | undefined;
+  /**
+   * A session store's nonce lease (ExportableConnection, lib/dtls/sequence-lease.ts): application
+   * records at or past this write sequence number wait in `held` until the store has saved a higher lease.
+   */
+  leaseLimit?: number | undefined;
+  held?: Uint8Array[] | undefined;
+}
+
+/** DtlsConnection.flags. */
+const RETRANSMITTED = 1, ADVANCED = 2;
 
 /** The state of every hibernated connection (it holds nothing). */
 export const SLEEPING: ConnectionState = Object.freeze({ phase: 'sleeping' });
@@ -48,17 +78,12 @@ export class DtlsConnection {
   protected st: ConnectionState;
   protected now = 0;
   protected records: RecordLayer;
-  /** A client's first state again, for starting over (a fresh ClientHello) once; given the abandoned handshake's server random. */
-  private readonly restart: ((staleServerRandom: Uint8Array) => HandshakeState) | undefined;
-  private restarted = false;
-  /** Client, once connected: what it keeps to resume this session (ExportableConnection encodes it). */
-  protected resumable: ClientResumption | undefined;
+  /** What few connections keep: a client's restart and resumable session, a session store's lease. */
+  protected extra: ConnectionExtras | undefined;
   protected flight: LastFlight;
   protected nextMessageSeq: number;
-  /** Records held while the handshake waits for the application (a key lookup). */
-  protected deferred: RawRecord[] | undefined;
-  private retransmittedThisDatagram = false;
-  private advanced = false;
+  /** Per datagram: RETRANSMITTED (our flight went out again for it), ADVANCED (lastDatagramAdvanced). */
+  private flags = 0;
   /**
    * The idle timer. It is not moved on every record (that would reschedule the driver's timer
    * per packet); it fires at its old deadline and re-arms from `lastActivity` if there was any.
@@ -77,7 +102,7 @@ export class DtlsConnection {
     this.records = this.newRecordLayer(cfg.maxEarlyRecords);
     this.flight = new LastFlight(cfg.retransmission);
     this.nextMessageSeq = o.messageSeq ?? 0;
-    this.restart = o.restart;
+    if (o.restart) this.extra = { restart: o.restart };
     if (o.recordSeq !== undefined) this.records.startSequence(o.recordSeq);
     const conn = this;
     const hs: Handshake = {
@@ -102,6 +127,11 @@ export class DtlsConnection {
     return new RecordLayer(maxEarlyRecords);
   }
 
+  /** Client, once connected: what it keeps to resume this session (ExportableConnection encodes it). */
+  protected get resumable(): ClientResumption | undefined {
+    return this.extra?.resumable;
+  }
+
   get state(): Phase {
     const p = this.st.phase;
     return p === 'sleeping' ? 'connected' : p;
@@ -123,7 +153,7 @@ export class DtlsConnection {
    * can, sends the new handshake from a new local port, a new association for the server.
    */
   get restarts(): number {
-    return this.restarted ? 1 : 0;
+    return this.extra?.restarted ? 1 : 0;
   }
 
   /** The handshake state's name (diagnostics), or the phase after the handshake. */
@@ -161,11 +191,11 @@ export class DtlsConnection {
    * read window): RFC 9146 §6 lets only such a record move a session to a new address.
    */
   get lastDatagramAdvanced(): boolean {
-    return this.advanced;
+    return (this.flags & ADVANCED) !== 0;
   }
 
   handleDatagram(now: number, datagram: Uint8Array): void {
-    this.advanced = false;
+    this.flags &= ~ADVANCED;
     if (this.st.phase === 'sleeping') this.wake();
     if (this.ended()) return;
     this.now = now;
@@ -175,7 +205,7 @@ export class DtlsConnection {
     } catch {
       return; // not even one record header: silently dropped
     }
-    this.retransmittedThisDatagram = false;
+    this.flags &= ~RETRANSMITTED;
     for (const r of records) {
       this.handleRecord(r, false);
       if (this.ended()) break;
@@ -193,8 +223,10 @@ export class DtlsConnection {
     if (due !== undefined && st.phase === 'handshake') {
       const r = this.cfg.retransmission.restartAfter;
       const last = st.step.afterLastFlight;
-      if (last && this.restart && !this.restarted && r > 0 && tries >= r) {
-        this.startOver(st.hs, this.restart(last.serverRandom));
+      const x = this.extra;
+      if (last && x?.restart && !x.restarted && r > 0 && tries >= r) {
+        x.restarted = true;
+        this.startOver(st.hs, x.restart(last.serverRandom));
         return;
       }
       // the peer's answer will come again whole: what was buffered of it (perhaps of an old
@@ -295,7 +327,7 @@ export class DtlsConnection {
     if (!run) return;
     this.now = now;
     this.advance(st, () => run(st.hs));
-    this.resume();
+    this.resume(st);
   }
 
   pollTransmit(): Uint8Array | undefined {
@@ -338,13 +370,11 @@ export class DtlsConnection {
    * new handshake after its cookie exchange.
    */
   private startOver(hs: Handshake, step: HandshakeState): void {
-    this.restarted = true;
     const next0 = this.records.nextSequence(0);
     this.records.wipe();
     this.records = this.newRecordLayer(this.cfg.maxEarlyRecords);
     this.records.startSequence(next0);
     this.flight.release();
-    this.deferred = undefined;
     this.nextMessageSeq = 0;
     const st: Extract<ConnectionState, { phase: 'handshake' }> = { phase: 'handshake', step, reassembler: new Reassembler(0, this.cfg.maxHandshakeBytes), hs };
     this.st = st;
@@ -364,11 +394,12 @@ export class DtlsConnection {
     }
   }
 
-  /** After the application's answer: the messages and records held meanwhile go on. */
-  private resume(): void {
+  /** After the application's answer: the messages and records held meanwhile (in `st`, the handshake's phase) go on. */
+  private resume(st: Extract<ConnectionState, { phase: 'handshake' }>): void {
     this.drainMessages();
-    const held = this.deferred ?? [];
-    this.deferred = undefined;
+    const held = st.deferred;
+    st.deferred = undefined;
+    if (!held || this.ended()) return;
     for (const r of held) {
       this.handleRecord(r, false);
       if (this.ended()) return;
@@ -391,7 +422,7 @@ export class DtlsConnection {
   /** Switches to connected: the timer stops; the last flight lingers only if we sent it last. */
   private established(session: SessionInfo, keepLastFlight: boolean, resumption: ClientResumption | undefined, master: Uint8Array): void {
     this.st = { phase: 'connected', session, master: this.cfg.exportable ? master.slice() : undefined };
-    this.resumable = resumption;
+    if (resumption) (this.extra ??= {}).resumable = resumption;
     this.flight.settle(this.now, keepLastFlight ? LAST_FLIGHT_LINGER_MS : undefined);
     this.records.stopHolding();
     this.touch();
@@ -439,7 +470,6 @@ export class DtlsConnection {
     this.st = st;
     this.flight.release();
     this.idleDeadline = undefined;
-    this.deferred = undefined;
     this.ending();
     this.records.wipe();
   }
@@ -453,12 +483,12 @@ export class DtlsConnection {
   private handleRecord(r: RawRecord, held: boolean): void {
     const st = this.st;
     if (st.phase === 'handshake' && st.step.waiting) {
-      const held = (this.deferred ??= []);
+      const held = (st.deferred ??= []);
       if (held.length < this.cfg.maxEarlyRecords) held.push(copyRecord(r));
       return;
     }
     const plaintext = this.records.open(r);
-    if (this.records.advanced) this.advanced = true;
+    if (this.records.advanced) this.flags |= ADVANCED;
     if (typeof plaintext === 'number') {
       // RFC 6347 §4.1.2.7: discard silently. The one exception is what a wrong key looks
       // like: the peer's Finished (a handshake record, arriving after its ChangeCipherSpec,
@@ -554,8 +584,8 @@ export class DtlsConnection {
    * send it again (at most once per datagram).
    */
   private resendOnRepeat(seq: number, established: boolean): void {
-    if (this.retransmittedThisDatagram || !this.flight.peerRepeats(seq, established)) return;
-    this.retransmittedThisDatagram = true;
+    if (this.flags & RETRANSMITTED || !this.flight.peerRepeats(seq, established)) return;
+    this.flags |= RETRANSMITTED;
     this.transmitFlight();
   }
 }

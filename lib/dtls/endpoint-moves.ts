@@ -13,9 +13,9 @@ const AMPLIFICATION_FACTOR = 3;
  * dropped (DTLS and CoAP retransmit). Without a CID, a new address is a new peer: a session
  * is never moved by address alone.
  */
-export function movePeer(core: EndpointCore, e: Entry, to: PeerAddress, toKey: string, bytesIn: number): void {
+export function movePeer(core: EndpointCore, e: Entry, to: PeerAddress, bytesIn: number): void {
   const from = e.peer;
-  core.sessions.readdress(e, toKey, to);
+  core.sessions.readdress(e, to);
   e.unverified = { bytesIn, bytesOut: 0, records: 1 };
   core.stats.peersMoved++;
   core.persistence?.moved(e.connection, from, to);

@@ -4,7 +4,7 @@ import { startUnverified } from './endpoint-moves.js';
 import { Entry, type EndpointCore } from './endpoint-sessions.js';
 import { DtlsError } from './errors.js';
 import { ServerConnection } from './handshake/server.js';
-import { peerKey, type PeerAddress } from './keystore.js';
+import type { PeerAddress } from './keystore.js';
 import type { SessionPersistence } from './session-persistence.js';
 import type { SessionSnapshot } from './session-snapshot.js';
 
@@ -114,17 +114,16 @@ export class StoreRestores {
       stats.datagramsDropped += waiting.length;
       return;
     }
-    const key = peerKey(first.peer);
-    const old = sessions.atAddress(key);
+    const old = sessions.at(first.peer);
     if (old) this.core.remove(old, { type: 'failed', error: new DtlsError('REPLACED', 'a stored session of this address continues') });
-    const e = new Entry(key, first.peer, connection, -1, -1, undefined, cidHex);
+    const e = new Entry(first.peer, connection, -1, -1, undefined, cidHex);
     // found by CID from wherever: bounded like a moved peer until a second fresh record
     if (storeKey.startsWith('cid:')) startUnverified(e);
     sessions.add(e);
     stats.sessionsRestored++;
     this.p.saved(now, connection, lease, true);
     this.core.events.push({ type: 'connected', session: connection.session!, peer: e.peer, connection });
-    for (const d of waiting) this.core.feed(e, now, d.data, d.peer, peerKey(d.peer));
+    for (const d of waiting) this.core.feed(e, now, d.data, d.peer);
   }
 }
 

@@ -6,7 +6,7 @@ import type { CidSettings } from './endpoint-options.js';
 import type { DtlsEvent } from './events.js';
 import type { ServerConnection } from './handshake/server.js';
 import type { SlotHolder } from './handshake-slots.js';
-import type { PeerAddress } from './keystore.js';
+import { peerKey, type PeerAddress } from './keystore.js';
 import type { SessionPersistence } from './session-persistence.js';
 
 export interface Session {
@@ -14,18 +14,37 @@ export interface Session {
   readonly connection: ServerConnection;
 }
 
-/** One peer's connection as the endpoint keeps it. */
+/** A key store lookup in flight: which, and until when. */
+export interface LookupInFlight {
+  readonly kind: KeyStoreErrorEvent['lookup'];
+  readonly identity: Uint8Array | undefined;
+  readonly deadline: number;
+}
+
+/** What we may still send to an address not yet verified (RFC 9146 §6, see movePeer()). */
+export interface Unverified {
+  bytesIn: number;
+  bytesOut: number;
+  records: number;
+}
+
+/** What an Entry keeps only for a while (Entry.rare): absent for an idle established session. */
+interface Rare {
+  deadline: number | undefined;
+  lookup: LookupInFlight | undefined;
+  unverified: Unverified | undefined;
+}
+
+/**
+ * One peer's connection as the endpoint keeps it. Every field costs each idle session 8 bytes:
+ * what is kept only for a while (the handshake's deadline, a key lookup in flight, the bound of
+ * an address not yet verified) is one object, dropped when none is left; the address key
+ * ("address|port") is not kept (the table is keyed by address).
+ */
 export class Entry implements Session, SlotHolder {
   scheduledAt: number | undefined = undefined;
-  /**
-   * After the peer moved to an address (RFC 9146 §6) that has not yet sent a second fresh
-   * record: what we may still send there (the anti-amplification bound, see movePeer()).
-   */
-  unverified: { bytesIn: number; bytesOut: number; records: number } | undefined = undefined;
-  /** A key store lookup in flight: which, and until when. */
-  lookup: { kind: KeyStoreErrorEvent['lookup']; identity: Uint8Array | undefined; deadline: number } | undefined = undefined;
+  private rare: Rare | undefined;
   constructor(
-    public key: string,
     public peer: PeerAddress,
     readonly connection: ServerConnection,
     /**
@@ -36,33 +55,96 @@ export class Entry implements Session, SlotHolder {
     readonly randomTag: number,
     readonly randomTag2: number,
     /** Until the handshake ends: when it is given up. */
-    public handshakeDeadline: number | undefined,
+    handshakeDeadline: number | undefined,
     /** RFC 9146: the CID this server asked for, as hex (the byCid key), if any. */
     readonly cidKey: string | undefined,
-  ) {}
+  ) {
+    this.rare = handshakeDeadline === undefined ? undefined : { deadline: handshakeDeadline, lookup: undefined, unverified: undefined };
+  }
   get address(): string {
     return this.peer.address;
+  }
+  /** The peer's address key (peerKey()), made on demand. */
+  get key(): string {
+    return peerKey(this.peer);
+  }
+  /** Until the handshake ends: when it is given up. */
+  get handshakeDeadline(): number | undefined {
+    return this.rare?.deadline;
+  }
+  set handshakeDeadline(deadline: number | undefined) {
+    const r = this.rare;
+    this.setRare(deadline, r?.lookup, r?.unverified);
+  }
+  /** A key store lookup in flight: which, and until when. */
+  get lookup(): LookupInFlight | undefined {
+    return this.rare?.lookup;
+  }
+  set lookup(lookup: LookupInFlight | undefined) {
+    const r = this.rare;
+    this.setRare(r?.deadline, lookup, r?.unverified);
+  }
+  /**
+   * After the peer moved to an address (RFC 9146 §6) that has not yet sent a second fresh
+   * record: what we may still send there (the anti-amplification bound, see movePeer()).
+   */
+  get unverified(): Unverified | undefined {
+    return this.rare?.unverified;
+  }
+  set unverified(unverified: Unverified | undefined) {
+    const r = this.rare;
+    this.setRare(r?.deadline, r?.lookup, unverified);
   }
   awaitingLookup(): boolean {
     return this.lookup !== undefined;
   }
+  private setRare(deadline: number | undefined, lookup: LookupInFlight | undefined, unverified: Unverified | undefined): void {
+    const r = this.rare;
+    if (deadline === undefined && lookup === undefined && unverified === undefined) this.rare = undefined;
+    else if (r) {
+      r.deadline = deadline;
+      r.lookup = lookup;
+      r.unverified = unverified;
+    } else this.rare = { deadline, lookup, unverified };
+  }
 }
 
-/** The endpoint's sessions (handshakes in progress included), by peer address, by RFC 9146 CID and by connection. */
+/** Whether two peer addresses are the same (address and port). */
+export function samePeer(a: PeerAddress, b: PeerAddress): boolean {
+  return a.port === b.port && a.address === b.address;
+}
+
+/**
+ * The endpoint's sessions (handshakes in progress included), by peer address, by RFC 9146 CID and
+ * by connection. Memory per idle session matters here (issue 13): the connection -> session link
+ * is a field of the connection (no map: an entry costs ~40 bytes per session), a session is live
+ * while its connection points to it; and the first session of each IP address is keyed by the
+ * address string the peer object holds anyway, so no "address|port" string is kept per session
+ * (~32 bytes) but for further sessions of the same IP address (peers behind one NAT).
+ */
 export class SessionTable {
-  /** Sessions by peer address. A session that moved away from an address another one took is found by CID only. */
-  private readonly byAddress = new Map<string, Entry>();
+  /** The session of each IP address (by PeerAddress.address) whose port it is keyed by. */
+  private readonly byIp = new Map<string, Entry>();
+  /** Further sessions of an IP address byIp holds another session of, by peerKey(). */
+  private readonly byIpPort = new Map<string, Entry>();
   /** RFC 9146: sessions by the CID they asked for (hex). */
   private readonly byCid = new Map<string, Entry>();
-  /** Every live session, by its connection. */
-  private readonly byConnection = new Map<ServerConnection, Entry>();
+  /**
+   * Live sessions found by neither address nor CID: a session without a CID whose address a
+   * moved session took (RFC 9146 §6); it can no longer receive, but lives until it times out or
+   * is closed. Rare.
+   */
+  private readonly displaced = new Set<Entry>();
+  private count = 0;
 
   get size(): number {
-    return this.byConnection.size;
+    return this.count;
   }
-  /** The session at a peer address (peerKey()). */
-  atAddress(key: string): Entry | undefined {
-    return this.byAddress.get(key);
+  /** The session at a peer address; `key`: its peerKey() if the caller has it. */
+  at(peer: PeerAddress, key?: string): Entry | undefined {
+    const e = this.byIp.get(peer.address);
+    if (e !== undefined && e.peer.port === peer.port) return e;
+    return this.byIpPort.size === 0 ? undefined : this.byIpPort.get(key ?? peerKey(peer));
   }
   /** The session that asked for this CID (hex). */
   withCid(cidHex: string): Entry | undefined {
@@ -72,35 +154,79 @@ export class SessionTable {
     return this.byCid.has(cidHex);
   }
   of(connection: ServerConnection): Entry | undefined {
-    return this.byConnection.get(connection);
+    return connection.tableEntry as Entry | undefined;
   }
   /** Whether `e` is still a session here (not removed, nor replaced). */
   isLive(e: Entry): boolean {
-    return this.byConnection.get(e.connection) === e;
+    return e.connection.tableEntry === e;
   }
-  values(): IterableIterator<Entry> {
-    return this.byConnection.values();
+  /** Every live session: those at their address, then those found by CID only, then the displaced. */
+  *values(): IterableIterator<Entry> {
+    for (const e of this.byIp.values()) yield e;
+    for (const e of this.byIpPort.values()) yield e;
+    for (const e of this.byCid.values()) if (this.at(e.peer) !== e) yield e;
+    for (const e of this.displaced) yield e;
   }
 
   add(e: Entry): void {
-    this.byAddress.set(e.key, e);
-    this.byConnection.set(e.connection, e);
+    this.count++;
+    e.connection.tableEntry = e;
     if (e.cidKey !== undefined) this.byCid.set(e.cidKey, e);
+    this.place(e);
   }
 
   delete(e: Entry): void {
-    if (this.byAddress.get(e.key) === e) this.byAddress.delete(e.key);
+    if (!this.isLive(e)) return;
+    this.count--;
+    e.connection.tableEntry = undefined;
+    this.unplace(e);
     if (e.cidKey !== undefined && this.byCid.get(e.cidKey) === e) this.byCid.delete(e.cidKey);
-    this.byConnection.delete(e.connection);
+    this.displaced.delete(e);
   }
 
   /** The session answers at another address from now on. */
-  readdress(e: Entry, key: string, peer: PeerAddress): void {
-    if (this.byAddress.get(e.key) === e) this.byAddress.delete(e.key);
+  readdress(e: Entry, peer: PeerAddress): void {
+    this.unplace(e);
     // a session that stays at the new address (a NAT gave its port away) keeps its CID, not the address
-    this.byAddress.set(key, e);
-    e.key = key;
     e.peer = peer;
+    this.place(e);
+  }
+
+  /** `e` takes its peer's address; a live session there before is found by CID only from now on, or displaced. */
+  private place(e: Entry): void {
+    const { address, port } = e.peer;
+    const first = this.byIp.get(address);
+    if (first === undefined || first.peer.port === port) {
+      if (first !== undefined) this.lostAddress(first, e);
+      else if (this.byIpPort.size > 0) {
+        const k = peerKey(e.peer);
+        const old = this.byIpPort.get(k);
+        if (old !== undefined) {
+          this.byIpPort.delete(k);
+          this.lostAddress(old, e);
+        }
+      }
+      this.byIp.set(address, e);
+      return;
+    }
+    const k = peerKey(e.peer);
+    const old = this.byIpPort.get(k);
+    if (old !== undefined) this.lostAddress(old, e);
+    this.byIpPort.set(k, e);
+  }
+
+  /** `e` no longer answers at its peer's address (if it did). */
+  private unplace(e: Entry): void {
+    const address = e.peer.address;
+    if (this.byIp.get(address) === e) this.byIp.delete(address);
+    else if (this.byIpPort.size > 0) {
+      const k = peerKey(e.peer);
+      if (this.byIpPort.get(k) === e) this.byIpPort.delete(k);
+    }
+  }
+
+  private lostAddress(old: Entry, to: Entry): void {
+    if (old !== to && this.isLive(old) && !(old.cidKey !== undefined && this.byCid.get(old.cidKey) === old)) this.displaced.add(old);
   }
 
   /** A CID for a new session: the prefix, then random bytes, unused by any live session. */
@@ -126,8 +252,8 @@ export interface EndpointCore {
   collect(e: Entry, now: number): void;
   /** Ends a session here, with its last event. */
   remove(e: Entry, ev: DtlsEvent): void;
-  /** Feeds a datagram to a session; `from`/`fromKey`: where a datagram found by CID came from. */
-  feed(e: Entry, now: number, datagram: Uint8Array, from?: PeerAddress, fromKey?: string): void;
+  /** Feeds a datagram to a session; `from`: where a datagram found by CID came from. */
+  feed(e: Entry, now: number, datagram: Uint8Array, from?: PeerAddress): void;
 }
 
 /** 60 bits of a ClientHello.random as two small integers (Entry.randomTag, randomTag2). */

@@ -8,14 +8,14 @@ import { KeyLookups } from './endpoint-key-lookups.js';
 import { freshRecord, movePeer, withinBound } from './endpoint-moves.js';
 import { resolveEndpointOptions, type CidSettings, type EndpointOptions } from './endpoint-options.js';
 import { StoreRestores } from './endpoint-restore.js';
-import { Entry, randomTag, SessionTable, type EndpointCore, type Session } from './endpoint-sessions.js';
+import { Entry, randomTag, samePeer, SessionTable, type EndpointCore, type Session } from './endpoint-sessions.js';
 import { DtlsError } from './errors.js';
 import type { DtlsEvent } from './events.js';
 import { ServerConnection } from './handshake/server.js';
 import { HandshakeSlots } from './handshake-slots.js';
 import { SessionPersistence } from './session-persistence.js';
 import { SessionSlab } from './session-slab.js';
-import type { Hibernation } from './exportable-connection.js';
+import type { Hibernation } from './config.js';
 import { addressKey, cidKey } from './session-store.js';
 import { peerKey, type KeyStore, type PeerAddress } from './keystore.js';
 import { TimerQueue } from '../timers/timer-queue.js';
@@ -65,7 +65,7 @@ export class DtlsEndpoint {
     this.slots = new HandshakeSlots(s.maxHandshakes, s.maxHandshakesPerAddress);
     this.handshakeTimeoutMs = s.handshakeTimeoutMs;
     this.cid = s.cid;
-    if (s.hibernateAfterMs > 0 && !this.persistence) this.hibernation = { slab: new SessionSlab(), afterMs: s.hibernateAfterMs };
+    if (s.hibernateAfterMs > 0 && !this.persistence) this.hibernation = this.cfg.hibernation = { slab: new SessionSlab(), afterMs: s.hibernateAfterMs };
     this.timers = new TimerQueue(
       (e) => (this.table.isLive(e) ? e.scheduledAt : undefined),
       () => this.table.size,
@@ -78,7 +78,7 @@ export class DtlsEndpoint {
       persistence: this.persistence,
       collect: (e, now) => this.collect(e, now),
       remove: (e, ev) => this.remove(e, ev),
-      feed: (e, now, datagram, from, fromKey) => this.feed(e, now, datagram, from, fromKey),
+      feed: (e, now, datagram, from) => this.feed(e, now, datagram, from),
     };
     this.lookups = new KeyLookups(this.core, this.store, s.keyLookupTimeoutMs, wake);
     if (this.persistence) this.restores = new StoreRestores(this.core, this.persistence, this.cid !== undefined);
@@ -116,11 +116,11 @@ export class DtlsEndpoint {
     if (this.cid && datagram[0] === TLS12_CID && datagram.length >= 13 + this.cid.length) {
       const cid = datagram.subarray(11, 11 + this.cid.length);
       const byCid = this.table.withCid(toHex(cid));
-      if (byCid) this.feed(byCid, now, datagram, peer, key);
+      if (byCid) this.feed(byCid, now, datagram, peer);
       else if (!this.restores?.hold(cidKey(cid), peer, datagram)) this.stats.datagramsDropped++;
       return;
     }
-    const entry = this.table.atAddress(key);
+    const entry = this.table.at(peer, key);
     const hello = this.hellos.take(key, datagram);
     if (hello && (hello.recordSeq > MAX_HELLO_RECORD_SEQ || hello.messageSeq > MAX_HELLO_MESSAGE_SEQ)) {
       this.stats.datagramsDropped++;
@@ -148,8 +148,7 @@ export class DtlsEndpoint {
     if (!this.admit(now, peer)) return;
     const cid = this.cid ? this.table.newCid(this.cid, this.cfg.crypto) : undefined;
     const connection = new ServerConnection(this.cfg, hello.recordSeq, hello.messageSeq, !!this.store.psk, cid, hello);
-    connection.hibernation = this.hibernation;
-    const e = new Entry(key, peer, connection, randomTag(hello.ch.random, false), randomTag(hello.ch.random, true), now + this.handshakeTimeoutMs, cid && toHex(cid));
+    const e = new Entry(peer, connection, randomTag(hello.ch.random, false), randomTag(hello.ch.random, true), now + this.handshakeTimeoutMs, cid && toHex(cid));
     this.table.add(e);
     this.slots.add(e);
     this.stats.handshakesStarted++;
@@ -275,15 +274,15 @@ export class DtlsEndpoint {
   }
 
   /**
-   * drive() for a datagram, without a closure per datagram. `from`/`fromKey`: where a datagram
+   * drive() for a datagram, without a closure per datagram. `from`: where a datagram
    * found by CID came from, which may be another address than the session's (RFC 9146 §6).
    */
-  private feed(e: Entry, now: number, datagram: Uint8Array, from?: PeerAddress, fromKey?: string): void {
+  private feed(e: Entry, now: number, datagram: Uint8Array, from?: PeerAddress): void {
     if (e.handshakeDeadline !== undefined) this.slots.touch(e);
     try {
       e.connection.handleDatagram(now, datagram);
-      if (from && fromKey !== undefined && e.connection.lastDatagramAdvanced) {
-        if (fromKey !== e.key) movePeer(this.core, e, from, fromKey, datagram.length);
+      if (from && e.connection.lastDatagramAdvanced) {
+        if (!samePeer(from, e.peer)) movePeer(this.core, e, from, datagram.length);
         else freshRecord(e, datagram.length);
       }
     } catch (err) {

@@ -7,7 +7,7 @@ import { decodeSleeping, encodeSleeping, wipeScratch, type SleepingConnection } 
 import type { PeerIdentity } from './keystore.js';
 import { Ccm8CidProtection } from './record/ccm8-cid.js';
 import { Ccm8Protection } from './record/protection.js';
-import type { SessionSlab } from './session-slab.js';
+import type { Hibernation } from './config.js';
 import { ExportableRecordLayer } from './record/exportable-record-layer.js';
 import type { PeerVerdict } from './trust.js';
 import { ContentType } from './wire/constants.js';
@@ -27,20 +27,17 @@ const MAX_HELD_RECORDS = 256;
  */
 export class ExportableConnection extends DtlsConnection {
   /**
-   * A session store's nonce lease (lib/dtls/sequence-lease.ts): application records at or past
-   * this write sequence number wait (in `held`) until the store has saved a higher lease.
-   */
-  private writeLimit: number | undefined = undefined;
-  private held: Uint8Array[] | undefined;
-  /**
    * Where this connection may hibernate when idle (the endpoint's slab, shared by its sessions),
-   * and after how long without a record from the peer. Undefined: it never does.
+   * and after how long without a record from the peer (cfg.hibernation). Undefined: it never does.
    */
-  hibernation: Hibernation | undefined = undefined;
-  /** While awake and connected: when to check whether it has been idle long enough to hibernate. */
-  private hibernateAt: number | undefined = undefined;
-  /** While hibernated: its slot in the slab. */
-  private slot = -1;
+  get hibernation(): Hibernation | undefined {
+    return this.cfg.hibernation;
+  }
+  /**
+   * While hibernated (st is SLEEPING): its slot in the slab. Otherwise, once connected: when to
+   * check whether it has been idle long enough to hibernate (undefined: not computed yet).
+   */
+  private sleepMark: number | undefined = undefined;
 
   /** The sequence number of the next record we send in the current epoch (for a nonce lease). */
   get nextWriteSequence(): number {
@@ -52,11 +49,14 @@ export class ExportableConnection extends DtlsConnection {
    * what waited. Infinity (the default) without a store.
    */
   setWriteLimit(_now: number, limit: number): void {
-    this.writeLimit = limit === Infinity ? undefined : limit;
-    const held = this.held;
+    // the lease lives in this.extra (leaseLimit, held): without a store there is none
+    const x = this.extra;
+    const held = x?.held;
+    if (limit !== Infinity) (this.extra ??= {}).leaseLimit = limit;
+    else if (x) x.leaseLimit = undefined;
     if (!held || this.state !== 'connected') return;
     while (held.length > 0 && !this.leaseSpent()) this.out.push(this.records.protect(ContentType.application_data, held.shift()!));
-    if (held.length === 0) this.held = undefined;
+    if (held.length === 0) this.extra!.held = undefined;
   }
 
   /** Answer to a `psk-request` event: the key, or undefined for an unknown identity. */
@@ -86,30 +86,36 @@ export class ExportableConnection extends DtlsConnection {
   }
 
   protected override leaseSpent(): boolean {
-    return this.writeLimit !== undefined && this.nextWriteSequence >= this.writeLimit;
+    const limit = this.extra?.leaseLimit;
+    return limit !== undefined && this.nextWriteSequence >= limit;
   }
 
   protected override sendData(data: Uint8Array): void {
     if (!this.leaseSpent()) return super.sendData(data);
-    const held = (this.held ??= []);
+    const held = ((this.extra ??= {}).held ??= []);
     if (held.length >= MAX_HELD_RECORDS) throw new DtlsError('RESOURCE_LIMIT', `the session store has not saved a sequence lease yet: ${held.length} records wait`);
     held.push(data.slice());
   }
 
   protected override ending(): void {
-    this.held = undefined;
+    if (this.extra) this.extra.held = undefined;
   }
 
   /** Whether the connection is hibernated (kept as a compact record in its slab). */
   get sleeping(): boolean {
-    return this.slot >= 0;
+    return this.st === SLEEPING && this.sleepMark !== undefined;
+  }
+
+  /** The slab slot of a hibernated connection, -1 when awake. */
+  private get slot(): number {
+    return this.st === SLEEPING && this.sleepMark !== undefined ? this.sleepMark : -1;
   }
 
   override pollTimeout(): number | undefined {
     const t = super.pollTimeout();
     const h = this.hibernation;
     if (!h || this.st.phase !== 'connected') return t;
-    const at = (this.hibernateAt ??= this.lastActivity + h.afterMs);
+    const at = (this.sleepMark ??= this.lastActivity + h.afterMs);
     return t === undefined || at < t ? at : t;
   }
 
@@ -121,36 +127,37 @@ export class ExportableConnection extends DtlsConnection {
   protected override afterTimeout(): void {
     const h = this.hibernation;
     if (!h || this.st.phase !== 'connected') return;
-    const at = (this.hibernateAt ??= this.lastActivity + h.afterMs);
+    const at = (this.sleepMark ??= this.lastActivity + h.afterMs);
     if (this.now < at) return;
     const due = this.lastActivity + h.afterMs;
-    if (due > this.now) this.hibernateAt = due;
-    else if (!this.hibernate(h)) this.hibernateAt = this.now + h.afterMs;
+    if (due > this.now) this.sleepMark = due;
+    else if (!this.hibernate(h)) this.sleepMark = this.now + h.afterMs;
   }
 
-  /** Puts the connection into its compact form in `h.slab`; false when it cannot sleep now. */
-  hibernate(h: Hibernation): boolean {
+  /** Puts the connection into its compact form in `h.slab` (cfg.hibernation); false when it cannot sleep now. */
+  private hibernate(h: Hibernation): boolean {
     const st = this.st;
-    if (st.phase !== 'connected' || st.master || this.held || this.writeLimit !== undefined || this.deferred || this.out.length > 0 || this.events.length > 0) return false;
+    const x = this.extra;
+    if (st.phase !== 'connected' || st.master || x?.held || x?.leaseLimit !== undefined || this.out.length > 0 || this.events.length > 0) return false;
     const flight = this.flight.lingering;
     if (!flight && !this.flight.empty) return false;
     const records = this.records.compact();
     if (!records) return false;
     const enc = encodeSleeping({ session: st.session, records, flight, lastActivity: this.lastActivity, idleDeadline: this.idleDeadline, nextMessageSeq: this.nextMessageSeq });
     if (!enc) return false;
+    let slot: number;
     try {
-      this.slot = h.slab.put(this, enc.bytes, enc.beside);
+      slot = h.slab.put(this, enc.bytes, enc.beside);
     } finally {
       wipeScratch(enc.bytes.length);
     }
-    this.hibernation = h;
     this.records.wipe();
     this.records = DORMANT_RECORDS;
     this.flight = DORMANT_FLIGHT;
     this.out = DORMANT_OUT;
     this.events = DORMANT_EVENTS;
     this.st = SLEEPING;
-    this.hibernateAt = undefined;
+    this.sleepMark = slot;
     // what pollTimeout() gives while asleep: the idle deadline or the end of the lingering flight
     if (flight && (this.idleDeadline === undefined || flight.until < this.idleDeadline)) this.idleDeadline = flight.until;
     return true;
@@ -182,7 +189,7 @@ export class ExportableConnection extends DtlsConnection {
   private takeSleeping(): SleepingConnection {
     const h = this.hibernation!;
     const slot = this.slot;
-    this.slot = -1;
+    this.sleepMark = undefined;
     try {
       const { bytes, attached } = h.slab.read(this, slot);
       return decodeSleeping(bytes, attached as PeerIdentity | undefined);
@@ -211,10 +218,11 @@ export class ExportableConnection extends DtlsConnection {
    * a hibernated record is freed (its slot zeroed) and the connection is closed.
    */
   discard(): void {
-    if (this.slot < 0) return;
+    const slot = this.slot;
+    if (slot < 0) return;
     const h = this.hibernation!;
-    h.slab.free(this, this.slot);
-    this.slot = -1;
+    h.slab.free(this, slot);
+    this.sleepMark = undefined;
     this.st = { phase: 'closed' };
     this.idleDeadline = undefined;
   }
@@ -248,7 +256,7 @@ export class ExportableConnection extends DtlsConnection {
   protected restoreFrom(now: number, snap: SessionSnapshot): void {
     // connected at once with the snapshot's record layer; nothing is sent at or past its lease until it is raised
     this.now = now;
-    this.writeLimit = snap.writeSequenceLease;
+    (this.extra ??= {}).leaseLimit = snap.writeSequenceLease;
     this.records = restoreRecordLayer(this.cfg, snap);
     this.st = { phase: 'connected', session: restoredSessionInfo(snap), master: this.cfg.exportable ? snap.masterSecret.slice() : undefined };
     this.flight.release();
@@ -256,12 +264,7 @@ export class ExportableConnection extends DtlsConnection {
   }
 }
 
-/** Where connections hibernate (the endpoint's), and after how long idle. */
-export interface Hibernation {
-  readonly slab: SessionSlab;
-  /** Milliseconds without a record from the peer after which an established connection hibernates. */
-  readonly afterMs: number;
-}
+export type { Hibernation };
 
 /** The record layer and flight of every hibernated connection: shared, holding nothing (never used: every call wakes the connection first). */
 const DORMANT_RECORDS = new ExportableRecordLayer(0);

@@ -44,17 +44,20 @@ export interface CompactRecords {
 }
 
 /**
- * The byte form, big-endian (about 120 bytes for a PSK session with a 13-byte identity):
+ * The byte form, big-endian (95 bytes for a fresh PSK session with a 13-byte identity; it fits
+ * a 112-byte slab slot with identities up to ~28 bytes). `var` is an unsigned LEB128 integer
+ * (7 bits a byte, low first, no superfluous zero byte): sequence numbers are small for most of
+ * a session's life.
  * ```
- * u8  version = 1
+ * u8  version = 2
  * u8  flags           1 extended_master_secret, 2 resumed, 4 restored, 8 connection_id,
- *                     16 flight, 32 idle deadline
+ *                     16 flight, 32 idle deadline, 64 record size limits as u16
  * u8  cid flags       1 our records carry a CID, 2 the peer's do
  * u8  identity        0 psk (bytes below), 1 anonymous, 2 kept beside the record (rpk, x509)
- * u16 cipher_suite    u16 epoch        u32 next message_seq
- * u48 next write seq  u48 next write seq of epoch 0
- * u48 replay top + 1  u32 replay bitmap low   u32 replay bitmap high
- * u8  read CID length u32 send limit   u32 receive limit
+ * u16 cipher_suite    u16 epoch        var next message_seq
+ * var next write seq  var next write seq of epoch 0
+ * var replay top + 1  u32 replay bitmap low   u32 replay bitmap high
+ * u8  read CID length u16|u32 send limit   u16|u32 receive limit  (u16 with flag 64, and then only)
  * f64 last activity   [f64 idle deadline]                      (idle deadline)
  * opaque write_key[16] write_iv[4] read_key[16] read_iv[4]
  * [u8 length, psk identity]                                     (psk)
@@ -63,8 +66,8 @@ export interface CompactRecords {
  *   handshake: u8 msg_type, u16 message_seq, u32 length, body)]  (flight)
  * ```
  */
-const VERSION = 1;
-const F_EMS = 1, F_RESUMED = 2, F_RESTORED = 4, F_CID = 8, F_FLIGHT = 16, F_IDLE = 32;
+const VERSION = 2;
+const F_EMS = 1, F_RESUMED = 2, F_RESTORED = 4, F_CID = 8, F_FLIGHT = 16, F_IDLE = 32, F_SHORT_LIMITS = 64;
 const ID_PSK = 0, ID_ANONYMOUS = 1, ID_BESIDE = 2;
 const MAX_U48 = 2 ** 48 - 1;
 
@@ -94,9 +97,13 @@ class Writer {
     this.u16(v >>> 16);
     this.u16(v & 0xffff);
   }
-  u48(v: number): void {
-    this.u16(Math.floor(v / 0x1_0000_0000));
-    this.u32(v >>> 0);
+  /** Unsigned LEB128 of an integer 0 ≤ v < 2^53. */
+  varint(v: number): void {
+    while (v >= 0x80) {
+      this.u8((v % 0x80) | 0x80);
+      v = Math.floor(v / 0x80);
+    }
+    this.u8(v);
   }
   f64(v: number): void {
     this.room(8);
@@ -130,8 +137,20 @@ class Reader {
   u32(): number {
     return ((this.u16() << 16) | this.u16()) >>> 0;
   }
-  u48(): number {
-    return this.u16() * 0x1_0000_0000 + this.u32();
+  /** Unsigned LEB128 up to `max`, in its shortest form. */
+  varint(max: number): number {
+    let v = 0;
+    let scale = 1;
+    for (;;) {
+      const b = this.u8();
+      v += (b & 0x7f) * scale;
+      if (v > max) throw bad('a number out of range');
+      if ((b & 0x80) === 0) {
+        if (b === 0 && scale > 1) throw bad('a number not in its shortest form');
+        return v;
+      }
+      scale *= 0x80;
+    }
   }
   f64(): number {
     for (let i = 0; i < 8; i++) f64Bytes[i] = this.u8();
@@ -184,21 +203,28 @@ export function encodeSleeping(s: SleepingConnection): { bytes: Uint8Array; besi
   if (cid) flags |= F_CID;
   if (fl) flags |= F_FLIGHT;
   if (s.idleDeadline !== undefined) flags |= F_IDLE;
+  const shortLimits = r.sendLimit <= 0xffff && r.receiveLimit <= 0xffff;
+  if (shortLimits) flags |= F_SHORT_LIMITS;
   w.u8(VERSION);
   w.u8(flags);
   w.u8((r.writeCid ? 1 : 0) | (r.readCid ? 2 : 0));
   w.u8(id.kind === 'psk' ? ID_PSK : id.kind === 'anonymous' ? ID_ANONYMOUS : ID_BESIDE);
   w.u16(info.cipherSuite);
   w.u16(r.epoch);
-  w.u32(s.nextMessageSeq);
-  w.u48(r.nextWrite);
-  w.u48(r.nextWrite0);
-  w.u48(r.replayTop + 1);
+  w.varint(s.nextMessageSeq);
+  w.varint(r.nextWrite);
+  w.varint(r.nextWrite0);
+  w.varint(r.replayTop + 1);
   w.u32(r.replayLow >>> 0);
   w.u32(r.replayHigh >>> 0);
   w.u8(r.readCidLength);
-  w.u32(r.sendLimit);
-  w.u32(r.receiveLimit);
+  if (shortLimits) {
+    w.u16(r.sendLimit);
+    w.u16(r.receiveLimit);
+  } else {
+    w.u32(r.sendLimit);
+    w.u32(r.receiveLimit);
+  }
   w.f64(s.lastActivity);
   if (s.idleDeadline !== undefined) w.f64(s.idleDeadline);
   w.bytes(r.writeKeys.key);
@@ -250,22 +276,24 @@ export function decodeSleeping(b: Uint8Array, beside: PeerIdentity | undefined):
   const r = new Reader(b);
   if (r.u8() !== VERSION) throw bad('unknown version');
   const flags = r.u8();
-  if (flags & ~(F_EMS | F_RESUMED | F_RESTORED | F_CID | F_FLIGHT | F_IDLE)) throw bad('unknown flags');
+  if (flags & ~(F_EMS | F_RESUMED | F_RESTORED | F_CID | F_FLIGHT | F_IDLE | F_SHORT_LIMITS)) throw bad('unknown flags');
   const cidFlags = r.u8();
   if (cidFlags & ~3) throw bad('unknown CID flags');
   const idKind = r.u8();
   const cipherSuite = r.u16();
   const epoch = r.u16();
   if (epoch === 0) throw bad('epoch 0');
-  const nextMessageSeq = r.u32();
-  const nextWrite = r.u48();
-  const nextWrite0 = r.u48();
-  const replayTop = r.u48() - 1;
+  const nextMessageSeq = r.varint(0xffffffff);
+  const nextWrite = r.varint(MAX_U48);
+  const nextWrite0 = r.varint(MAX_U48);
+  const replayTop = r.varint(MAX_U48) - 1;
   const replayLow = r.u32() | 0;
   const replayHigh = r.u32() | 0;
   const readCidLength = r.u8();
-  const sendLimit = r.u32();
-  const receiveLimit = r.u32();
+  const shortLimits = (flags & F_SHORT_LIMITS) !== 0;
+  const sendLimit = shortLimits ? r.u16() : r.u32();
+  const receiveLimit = shortLimits ? r.u16() : r.u32();
+  if (!shortLimits && sendLimit <= 0xffff && receiveLimit <= 0xffff) throw bad('record size limits not in their shortest form');
   const lastActivity = r.f64();
   const idleDeadline = flags & F_IDLE ? r.f64() : undefined;
   const writeKeys = { key: r.bytes(16), iv: r.bytes(4) };

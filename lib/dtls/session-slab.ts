@@ -1,15 +1,18 @@
 import { DtlsError } from './errors.js';
 
-/** Bytes of one slot: a 2-byte length, then the record (lib/dtls/hibernation.ts: ~120 B for a PSK session). */
-export const SLOT_BYTES = 128;
+/**
+ * Bytes of one slot: a 1-byte length, then the record (lib/dtls/hibernation.ts: 95 B for a
+ * fresh PSK session with a 13-byte identity; identities up to ~28 bytes fit).
+ */
+export const SLOT_BYTES = 112;
 /** Slots per chunk: chunks are allocated as the slab grows and never shrink. */
 const CHUNK_SLOTS = 256;
 /** The length mark of a record kept outside the slab (too long for a slot). */
-const OUTSIDE = 0xffff;
+const OUTSIDE = 0xff;
 
 /**
  * Fixed-size slots in a few large byte chunks, one per hibernated connection (an idle
- * established session in compact form, lib/dtls/hibernation.ts): 160 bytes in a shared chunk
+ * established session in compact form, lib/dtls/hibernation.ts): 112 bytes in a shared chunk
  * instead of a graph of small objects and typed arrays (each Uint8Array alone costs ~200 bytes
  * of heap). A slot is owned by the connection that took it; reading or freeing it checks the
  * owner, so a stale index can never read another session's keys. A record too long for a slot
@@ -45,11 +48,9 @@ export class SessionSlab {
     this.live++;
     const chunk = this.chunks[(slot / CHUNK_SLOTS) | 0]!;
     const at = (slot % CHUNK_SLOTS) * SLOT_BYTES;
-    const outside = record.length > SLOT_BYTES - 2;
-    const len = outside ? OUTSIDE : record.length;
-    chunk[at] = len >>> 8;
-    chunk[at + 1] = len & 0xff;
-    if (!outside) chunk.set(record, at + 2);
+    const outside = record.length > SLOT_BYTES - 1;
+    chunk[at] = outside ? OUTSIDE : record.length;
+    if (!outside) chunk.set(record, at + 1);
     if (outside || attached !== undefined) this.beside.set(slot, { bytes: outside ? record.slice() : undefined, attached });
     return slot;
   }
@@ -62,9 +63,9 @@ export class SessionSlab {
     this.check(owner, slot);
     const chunk = this.chunks[(slot / CHUNK_SLOTS) | 0]!;
     const at = (slot % CHUNK_SLOTS) * SLOT_BYTES;
-    const len = (chunk[at]! << 8) | chunk[at + 1]!;
+    const len = chunk[at]!;
     const b = this.beside.get(slot);
-    return { bytes: len === OUTSIDE ? b!.bytes! : chunk.subarray(at + 2, at + 2 + len), attached: b?.attached };
+    return { bytes: len === OUTSIDE ? b!.bytes! : chunk.subarray(at + 1, at + 1 + len), attached: b?.attached };
   }
 
   /** Frees `slot` (its bytes are wiped). Throws unless `owner` owns it. */

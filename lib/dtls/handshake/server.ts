@@ -33,6 +33,9 @@ import { Transcript } from './transcript.js';
  * asynchronous.
  */
 export class ServerConnection extends ExportableConnection {
+  /** The endpoint's record of this connection while its session table holds it (lib/dtls/endpoint-sessions.ts). */
+  tableEntry: object | undefined = undefined;
+
   constructor(
     cfg: ConnectionConfig,
     /** The ClientHello's record sequence number: our first records continue from it. */
