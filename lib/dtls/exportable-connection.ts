@@ -141,7 +141,7 @@ export class ExportableConnection extends DtlsConnection {
     if (st.phase !== 'connected' || st.master || x?.held || x?.leaseLimit !== undefined || this.out.length > 0 || this.events.length > 0) return false;
     const flight = this.flight.lingering;
     if (!flight && !this.flight.empty) return false;
-    const records = this.records.compact();
+    const records = (this.records as ExportableRecordLayer).compact();
     if (!records) return false;
     const enc = encodeSleeping({ session: st.session, records, flight, lastActivity: this.lastActivity, idleDeadline: this.idleDeadline, nextMessageSeq: this.nextMessageSeq });
     if (!enc) return false;

@@ -14,7 +14,7 @@ import type { TrafficKeys } from './record/ccm8-cipher.js';
  */
 export interface SleepingConnection {
   readonly session: SessionInfo;
-  /** The record layer (RecordLayer.compact()): one epoch both ways. */
+  /** The record layer (ExportableRecordLayer.compact()): one epoch both ways. */
   readonly records: CompactRecords;
   /** The last flight we keep for the peer's repeats (RFC 6347 §4.2.4), until `until`. */
   readonly flight: { readonly items: readonly FlightItem[]; readonly until: number } | undefined;
@@ -23,7 +23,7 @@ export interface SleepingConnection {
   readonly nextMessageSeq: number;
 }
 
-/** An established record layer as plain values (RecordLayer.compact()). Holds the traffic keys. */
+/** An established record layer as plain values (ExportableRecordLayer.compact()). Holds the traffic keys. */
 export interface CompactRecords {
   readonly epoch: number;
   readonly writeKeys: TrafficKeys;

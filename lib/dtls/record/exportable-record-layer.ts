@@ -1,4 +1,5 @@
 import { DtlsError } from '../errors.js';
+import type { CompactRecords } from '../hibernation.js';
 import type { EpochProtection } from './protection.js';
 import { RecordLayer } from './record-layer.js';
 import { ReplayWindow } from './replay-window.js';
@@ -40,5 +41,50 @@ export class ExportableRecordLayer extends RecordLayer {
     r.readCidLength = s.readCidLength;
     r.holdingEarly = false;
     return r;
+  }
+
+  /**
+   * The established state as plain values, for a hibernated connection (lib/dtls/hibernation.ts):
+   * one epoch both ways with AES-128-CCM_8 keys, nothing of a next epoch installed, nothing held.
+   * Undefined otherwise (the connection then stays awake). Holds the traffic keys.
+   */
+  compact(): CompactRecords | undefined {
+    const epoch = this.writeEpochNow;
+    const write = this.writers[epoch];
+    const read = this.reader;
+    if (epoch === 0 || this.readEpochNow !== epoch || this.writers.length !== epoch + 1 || this.pendingReader || this.early || this.holdingEarly) return undefined;
+    if (!write?.keys || !read.keys) return undefined;
+    const w = this.window;
+    return {
+      epoch,
+      writeKeys: write.keys,
+      readKeys: read.keys,
+      writeCid: (write.cid?.length ?? 0) > 0,
+      readCid: (read.cid?.length ?? 0) > 0,
+      nextWrite: this.writeSeq[epoch]!,
+      nextWrite0: this.writeSeq[0] ?? 0,
+      replayTop: w.highest,
+      replayLow: w.lowBits,
+      replayHigh: w.highBits,
+      readCidLength: this.readCidLength,
+      sendLimit: this.sendLimit,
+      receiveLimit: this.receiveLimit,
+    };
+  }
+
+  /** Takes the state compact() described, with its epoch's protection each way (a fresh record layer waking up). */
+  restoreCompact(c: CompactRecords, write: EpochProtection, read: EpochProtection): void {
+    this.writeEpochNow = c.epoch;
+    for (let e = 1; e < c.epoch; e++) this.writers[e] = undefined;
+    this.writers[c.epoch] = write;
+    this.writeSeq[0] = c.nextWrite0;
+    this.writeSeq[c.epoch] = c.nextWrite;
+    this.readEpochNow = c.epoch;
+    this.reader = read;
+    this.window = ReplayWindow.fromWords(c.replayTop, c.replayLow, c.replayHigh);
+    this.readCidLength = c.readCidLength;
+    this.sendLimit = c.sendLimit;
+    this.receiveLimit = c.receiveLimit;
+    this.holdingEarly = false;
   }
 }

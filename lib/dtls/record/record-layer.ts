@@ -1,5 +1,4 @@
 import { DtlsError } from '../errors.js';
-import type { CompactRecords } from '../hibernation.js';
 import { splitRecords, TLS12_CID, type RawRecord } from '../wire/record.js';
 import { NULL_PROTECTION, type EpochProtection } from './protection.js';
 import { ReplayWindow } from './replay-window.js';
@@ -35,10 +34,10 @@ export class RecordLayer {
 
   protected readEpochNow = 0;
   protected reader: EpochProtection = NULL_PROTECTION;
-  private pendingReader: EpochProtection | undefined;
+  protected pendingReader: EpochProtection | undefined;
   protected window = new ReplayWindow();
   private advancedNow = false;
-  private early: RawRecord[] | undefined;
+  protected early: RawRecord[] | undefined;
   protected holdingEarly = true;
 
   /**
@@ -177,51 +176,6 @@ export class RecordLayer {
       return RecordDrop.HELD;
     }
     return RecordDrop.DISCARDED;
-  }
-
-  /**
-   * The established state as plain values, for a hibernated connection (lib/dtls/hibernation.ts):
-   * one epoch both ways with AES-128-CCM_8 keys, nothing of a next epoch installed, nothing held.
-   * Undefined otherwise (the connection then stays awake). Holds the traffic keys.
-   */
-  compact(): CompactRecords | undefined {
-    const epoch = this.writeEpochNow;
-    const write = this.writers[epoch];
-    const read = this.reader;
-    if (epoch === 0 || this.readEpochNow !== epoch || this.writers.length !== epoch + 1 || this.pendingReader || this.early || this.holdingEarly) return undefined;
-    if (!write?.keys || !read.keys) return undefined;
-    const w = this.window;
-    return {
-      epoch,
-      writeKeys: write.keys,
-      readKeys: read.keys,
-      writeCid: (write.cid?.length ?? 0) > 0,
-      readCid: (read.cid?.length ?? 0) > 0,
-      nextWrite: this.writeSeq[epoch]!,
-      nextWrite0: this.writeSeq[0] ?? 0,
-      replayTop: w.highest,
-      replayLow: w.lowBits,
-      replayHigh: w.highBits,
-      readCidLength: this.readCidLength,
-      sendLimit: this.sendLimit,
-      receiveLimit: this.receiveLimit,
-    };
-  }
-
-  /** Takes the state compact() described, with its epoch's protection each way (a fresh record layer waking up). */
-  restoreCompact(c: CompactRecords, write: EpochProtection, read: EpochProtection): void {
-    this.writeEpochNow = c.epoch;
-    for (let e = 1; e < c.epoch; e++) this.writers[e] = undefined;
-    this.writers[c.epoch] = write;
-    this.writeSeq[0] = c.nextWrite0;
-    this.writeSeq[c.epoch] = c.nextWrite;
-    this.readEpochNow = c.epoch;
-    this.reader = read;
-    this.window = ReplayWindow.fromWords(c.replayTop, c.replayLow, c.replayHigh);
-    this.readCidLength = c.readCidLength;
-    this.sendLimit = c.sendLimit;
-    this.receiveLimit = c.receiveLimit;
-    this.holdingEarly = false;
   }
 
   /** Forgets every key. */
