@@ -18,7 +18,6 @@ import type { OwnEcdheCredentials } from '../lib/dtls/config.js';
 import { verifyPeer } from '../lib/dtls/trust.js';
 import '../lib/crypto/node.js'; // the Node driver uses node:crypto unless told otherwise
 import { CertificateType } from '../lib/dtls/wire/ec-extensions.js';
-import { ContentType } from '../lib/dtls/wire/constants.js';
 import { HandshakeDatagrams } from './handshake-datagrams.js';
 
 /**
@@ -369,10 +368,7 @@ export class DtlsServer extends EventEmitter {
       const peer: PeerAddress = { address: rinfo.address, port: rinfo.port, family: rinfo.family as 'IPv4' | 'IPv6' };
       this.trace?.('in', peer, data);
       if (!this.socket) return;
-      if (this.handshakesLater && data[0] === ContentType.handshake) {
-        this.handshakesLater.add(peer, data);
-        return;
-      }
+      if (this.handshakesLater && this.handshakesLater.offer(peer, data) !== 'now') return;
       this.receive(peer, data);
     });
     socket.on('error', (e) => this.emit('error', e));
