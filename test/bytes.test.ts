@@ -21,6 +21,24 @@ describe('byte helpers', () => {
     expect(toHex(concat(new Uint8Array([1]), new Uint8Array(0), new Uint8Array([2, 3])))).toBe('010203');
   });
 
+  it('toHex is lowercase hex of every byte, across its 4,096-byte chunks', () => {
+    const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 64 }), (b) => toHex(b) === hex(b)));
+    for (const n of [0, 1, 4095, 4096, 4097, 8192, 10_000]) {
+      const b = new Uint8Array(n).map((_, i) => (i * 131 + 7) & 255);
+      expect(toHex(b)).toBe(hex(b));
+    }
+  });
+
+  it('Writer.wipe() zeroes what was written and starts over', () => {
+    const w = new Writer(4).u32(0xdeadbeef);
+    const inside = (w as unknown as { buf: Uint8Array }).buf;
+    w.wipe();
+    expect(w.length).toBe(0);
+    expect([...inside]).toEqual([0, 0, 0, 0]);
+    expect(toHex(w.u8(1).finish())).toBe('01');
+  });
+
   it('Writer back-patches vector lengths and Reader reads them back, rejecting trailing bytes', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 300 }), fc.integer({ min: 0, max: 2 ** 48 - 1 }), (body, n) => {

@@ -31,10 +31,24 @@ export function equal(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
-const HEX = '0123456789abcdef';
+/** The character codes of 0-9 and a-f. */
+const HEX_CODES = [48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 97, 98, 99, 100, 101, 102];
+/** Bytes per String.fromCharCode call (its arguments go on the stack). */
+const HEX_CHUNK = 4096;
+
+/**
+ * Lowercase hex. Built from character codes, so the string is flat: one built by `+=` is a
+ * rope of two nodes per byte (~4 KB for a 32-byte session ID), and a rope kept as a Map key
+ * (session IDs, CIDs) stays one.
+ */
 export function toHex(b: Uint8Array): string {
   let s = '';
-  for (let i = 0; i < b.length; i++) s += HEX[b[i]! >> 4]! + HEX[b[i]! & 15]!;
+  for (let at = 0; at < b.length; at += HEX_CHUNK) {
+    const end = Math.min(b.length, at + HEX_CHUNK);
+    const codes: number[] = [];
+    for (let i = at; i < end; i++) codes.push(HEX_CODES[b[i]! >> 4]!, HEX_CODES[b[i]! & 15]!);
+    s += String.fromCharCode.apply(null, codes);
+  }
   return s;
 }
 

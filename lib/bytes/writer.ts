@@ -85,4 +85,9 @@ export class Writer {
   finish(): Uint8Array {
     return this.buf.slice(0, this.pos);
   }
+  /** Zeroes what was written (it held secrets) and starts over. */
+  wipe(): void {
+    this.buf.fill(0);
+    this.pos = 0;
+  }
 }

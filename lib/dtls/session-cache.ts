@@ -1,6 +1,8 @@
+import { Reader } from '../bytes/reader.js';
 import { toHex, wipe } from '../bytes/util.js';
+import { Writer } from '../bytes/writer.js';
 import { DtlsError } from './errors.js';
-import type { ResumableSession } from './resumable-session.js';
+import { readResumableSession, writeResumableSession, type ResumableSession } from './resumable-session.js';
 
 /**
  * The server's session cache for resumption by session ID (RFC 5246 §7.3, §7.4.1.2-3): the
@@ -12,8 +14,11 @@ import type { ResumableSession } from './resumable-session.js';
  * Bounded both ways: at most `maxEntries` sessions (the least recently used goes first) and a
  * lifetime counted from the session's full handshake (RFC 5246 §F.1.4 suggests at most 24
  * hours). Time is an input. A session without extended master secret is never stored, so it is
- * never resumed (RFC 7627 §5.3). The cache keeps its own copy of each master secret and wipes it
- * when the entry goes; get() hands out a copy.
+ * never resumed (RFC 7627 §5.3). Each entry is the session encoded (resumable-session.ts, about
+ * 70 bytes for a PSK session) in one byte array of its own, wiped when the entry goes; get()
+ * decodes a fresh copy. One small object per entry, not a session's object graph (~2 KB):
+ * every full handshake puts one, so entries outlive the young generation on a busy server and
+ * the garbage collector copies each of them once.
  *
  * RFC 5246 §7.2.2: a fatal alert invalidates the session: the connection calls delete().
  */
@@ -30,7 +35,8 @@ export const DEFAULT_CACHE_ENTRIES = 1024;
 export const DEFAULT_SESSION_LIFETIME_MS = 24 * 3600_000;
 
 interface Entry {
-  readonly session: ResumableSession;
+  /** writeResumableSession's bytes: holds the master secret. */
+  readonly bytes: Uint8Array;
   readonly expiresAt: number;
 }
 
@@ -65,7 +71,10 @@ export class SessionCache {
     if (now >= expiresAt) return false;
     const key = toHex(sessionId);
     this.drop(key);
-    this.entries.set(key, { session: { ...session, masterSecret: session.masterSecret.slice() }, expiresAt });
+    const w = new Writer(96);
+    writeResumableSession(w, session);
+    this.entries.set(key, { bytes: w.finish(), expiresAt });
+    w.wipe();
     while (this.entries.size > this.maxEntries) this.drop(this.entries.keys().next().value!);
     return true;
   }
@@ -82,7 +91,7 @@ export class SessionCache {
     }
     this.entries.delete(key);
     this.entries.set(key, e);
-    return { ...e.session, masterSecret: e.session.masterSecret.slice() };
+    return readResumableSession(new Reader(e.bytes));
   }
 
   /** Forgets a session (RFC 5246 §7.2.2: after a fatal alert). Returns whether it was there. */
@@ -103,7 +112,7 @@ export class SessionCache {
   private drop(key: string): boolean {
     const e = this.entries.get(key);
     if (!e) return false;
-    wipe(e.session.masterSecret);
+    wipe(e.bytes);
     return this.entries.delete(key);
   }
 }

@@ -118,6 +118,7 @@ export class TicketSealer {
     const state = new Writer(128).u8(FORMAT).u48(checkTime(expiresAt, 'expiresAt'));
     writeResumableSession(state, session);
     const plaintext = state.finish();
+    state.wipe();
     const nonce = this.crypto.random(NONCE_LENGTH);
     const sealed = this.crypto.ccm8Encrypt(this.current.key, nonce, this.current.name, plaintext);
     wipe(plaintext);
