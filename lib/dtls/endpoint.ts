@@ -111,7 +111,8 @@ export class DtlsEndpoint {
 
   handleDatagram(now: number, peer: PeerAddress, datagram: Uint8Array): void {
     this.applyResolved(now);
-    const key = peerKey(peer);
+    // the address key ("address|port") only for what may be a ClientHello: none per record of an established session
+    const key = datagram[0] === ContentType.handshake ? peerKey(peer) : undefined;
     // RFC 9146: a tls12_cid record names its session, whatever address it comes from
     if (this.cid && datagram[0] === TLS12_CID && datagram.length >= 13 + this.cid.length) {
       const cid = datagram.subarray(11, 11 + this.cid.length);
@@ -121,12 +122,12 @@ export class DtlsEndpoint {
       return;
     }
     const entry = this.table.at(peer, key);
-    const hello = this.hellos.take(key, datagram);
+    const hello = key === undefined ? undefined : this.hellos.take(key, datagram);
     if (hello && (hello.recordSeq > MAX_HELLO_RECORD_SEQ || hello.messageSeq > MAX_HELLO_MESSAGE_SEQ)) {
       this.stats.datagramsDropped++;
       return;
     }
-    if (!hello) {
+    if (!hello || key === undefined) {
       if (entry) this.feed(entry, now, datagram);
       // a protected record (epoch > 0) of a session this process does not hold: perhaps in the store
       else if (!(datagram.length > 4 && (datagram[3]! | datagram[4]!) !== 0 && this.restores?.hold(addressKey(peer), peer, datagram))) this.stats.datagramsDropped++;
