@@ -40,7 +40,7 @@ describe('TimerQueue', () => {
       fc.property(fc.array(opArb, { maxLength: 300 }), fc.boolean(), (ops, fractional) => {
         const deadline = new Map<number, number>();
         const current = (item: number) => deadline.get(item);
-        // a small live count makes the queue compact often (it sweeps past 2 x live + 1024)
+        // a small live count makes the queue compact often (it sweeps past 2 x live + 64)
         const q = new TimerQueue<number>(current, () => deadline.size);
         const m = new ModelQueue(current);
         for (const o of ops) {
@@ -70,7 +70,7 @@ describe('TimerQueue', () => {
     );
   });
 
-  it('sweeps stale entries once they outnumber twice the live items (plus 1,024)', () => {
+  it('sweeps stale entries once they outnumber twice the live items (plus 64)', () => {
     const deadline = new Map<number, number>();
     const q = new TimerQueue<number>((i) => deadline.get(i), () => deadline.size);
     deadline.set(1, 5);
@@ -78,7 +78,7 @@ describe('TimerQueue', () => {
       deadline.set(1, 10 + k);
       q.schedule(1, 10 + k);
     }
-    expect(q.size).toBeLessThanOrEqual(2 * 1 + 1024 + 1);
+    expect(q.size).toBeLessThanOrEqual(2 * 1 + 64 + 1);
     expect(q.peek()).toBe(5009);
     expect(q.popDue(10_000)).toEqual([1]);
     expect(q.size).toBe(0);
@@ -96,5 +96,32 @@ describe('TimerQueue', () => {
     const out = q.popDue(499);
     expect(out.map((i) => deadline.get(i))).toEqual([...Array(500).keys()]);
     expect(q.peek()).toBe(500);
+  });
+});
+
+describe('TimerQueue memory', () => {
+  it('holds no item past the entries it keeps: popped and swept slots are cleared', () => {
+    const deadline = new Map<object, number>();
+    const q = new TimerQueue<object>((i) => deadline.get(i), () => deadline.size);
+    const held = () => (q as unknown as { items: Array<object | undefined> }).items.filter((x) => x !== undefined).length;
+    const items = Array.from({ length: 500 }, () => ({}));
+    items.forEach((it, k) => {
+      deadline.set(it, k);
+      q.schedule(it, k);
+    });
+    expect(held()).toBe(500);
+    const fired = q.popDue(199);
+    expect(fired).toHaveLength(200);
+    for (const it of fired) deadline.delete(it); // fired: the endpoint clears it
+    expect(held()).toBe(300);
+    // the rest end (a closed session's deadline goes away): a later schedule sweeps them out
+    for (const it of items.slice(200)) deadline.delete(it);
+    const next = {};
+    deadline.set(next, 1000);
+    q.schedule(next, 1000);
+    expect(q.size).toBe(1);
+    expect(held()).toBe(1);
+    expect(q.popDue(1000)).toEqual([next]);
+    expect(held()).toBe(0);
   });
 });

@@ -5,12 +5,21 @@
  *
  * The heap is two parallel arrays (deadlines, items) rather than an array of {at, item}
  * objects: 16 bytes an entry instead of ~48 (a DtlsEndpoint keeps one per idle session).
+ *
+ * Stale entries are swept out once they outnumber the live items by {@link SLACK}, in place:
+ * the arrays are long-lived (old generation), and an item they still point to survives every
+ * young-generation collection until the next full one. With a slack of 1,024, each ended
+ * handshake stayed reachable for about a thousand schedules and was promoted with all it
+ * held; so is any array the heap lets go of while it still points to items (the sweep once
+ * built new arrays). Emptied slots are cleared, and the arrays only ever grow.
  */
 export class TimerQueue<T> {
-  /** Deadlines, in heap order (numbers only: V8 keeps them unboxed). */
-  private ats: number[] = [];
-  /** The item of each deadline, at the same index. */
-  private items: T[] = [];
+  /** Deadlines, in heap order in [0, n) (numbers only: V8 keeps them unboxed). */
+  private readonly ats: number[] = [];
+  /** The item of each deadline, at the same index; undefined at and past n. */
+  private readonly items: Array<T | undefined> = [];
+  /** Entries held, live or stale. */
+  private n = 0;
 
   constructor(
     private readonly currentDeadline: (item: T) => number | undefined,
@@ -20,19 +29,21 @@ export class TimerQueue<T> {
 
   schedule(item: T, at: number | undefined): void {
     if (at === undefined) return;
-    if (this.ats.length > 2 * this.liveCount() + 1024) this.compact();
+    if (this.n > 2 * this.liveCount() + SLACK) this.compact();
     const ats = this.ats;
     const items = this.items;
     // sift up: move parents down until the new entry's place is found
-    let i = ats.length;
-    ats.push(at);
-    items.push(item);
+    let i = this.n++;
+    if (i === ats.length) {
+      ats.push(at);
+      items.push(item);
+    }
     while (i > 0) {
       const p = (i - 1) >> 1;
       const pa = ats[p]!;
       if (pa <= at) break;
       ats[i] = pa;
-      items[i] = items[p]!;
+      items[i] = items[p];
       i = p;
     }
     ats[i] = at;
@@ -42,7 +53,7 @@ export class TimerQueue<T> {
   /** Earliest live deadline. */
   peek(): number | undefined {
     this.dropStale();
-    return this.ats[0];
+    return this.n === 0 ? undefined : this.ats[0];
   }
 
   /** Removes and returns every live item due at `now`. */
@@ -50,7 +61,7 @@ export class TimerQueue<T> {
     const due: T[] = [];
     for (;;) {
       this.dropStale();
-      if (this.ats.length === 0 || this.ats[0]! > now) return due;
+      if (this.n === 0 || this.ats[0]! > now) return due;
       due.push(this.items[0]!);
       this.pop();
     }
@@ -58,21 +69,27 @@ export class TimerQueue<T> {
 
   /** Entries held, live or stale (for observability). */
   get size(): number {
-    return this.ats.length;
+    return this.n;
   }
 
-  /** Drops every stale entry and restores the heap order. */
+  /** Drops every stale entry and restores the heap order, in the same arrays. */
   private compact(): void {
-    const { ats, items } = this;
+    const { ats, items, n } = this;
     const live: number[] = [];
-    for (let i = 0; i < ats.length; i++) if (this.currentDeadline(items[i]!) === ats[i]) live.push(i);
+    for (let i = 0; i < n; i++) if (this.currentDeadline(items[i]!) === ats[i]) live.push(i);
     live.sort((a, b) => ats[a]! - ats[b]!); // a sorted array is a valid binary heap
-    this.ats = live.map((i) => ats[i]!);
-    this.items = live.map((i) => items[i]!);
+    const keptAts = live.map((i) => ats[i]!);
+    const keptItems = live.map((i) => items[i]);
+    for (let k = 0; k < keptAts.length; k++) {
+      ats[k] = keptAts[k]!;
+      items[k] = keptItems[k];
+    }
+    items.fill(undefined, keptAts.length, n);
+    this.n = keptAts.length;
   }
 
   private dropStale(): void {
-    while (this.ats.length > 0) {
+    while (this.n > 0) {
       if (this.currentDeadline(this.items[0]!) === this.ats[0]) return;
       this.pop();
     }
@@ -82,9 +99,10 @@ export class TimerQueue<T> {
   private pop(): void {
     const ats = this.ats;
     const items = this.items;
-    const at = ats.pop()!;
-    const item = items.pop()!;
-    const n = ats.length;
+    const n = --this.n;
+    const at = ats[n]!;
+    const item = items[n];
+    items[n] = undefined;
     if (n === 0) return;
     // sift the last entry down from the root
     let i = 0;
@@ -95,10 +113,17 @@ export class TimerQueue<T> {
       const m = r < n && ats[r]! < ats[l]! ? r : l;
       if (ats[m]! >= at) break;
       ats[i] = ats[m]!;
-      items[i] = items[m]!;
+      items[i] = items[m];
       i = m;
     }
     ats[i] = at;
     items[i] = item;
   }
 }
+
+/**
+ * Stale entries allowed beyond twice the live items before a sweep. Small, so that an ended
+ * session's entries let go of it within a few dozen schedules; a sweep costs O(n log n) once
+ * per n / 2 + SLACK schedules.
+ */
+const SLACK = 64;
