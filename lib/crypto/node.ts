@@ -53,32 +53,50 @@ export function setJsCcmBelow(bytes: number): void {
 }
 
 /**
- * Expanded AES keys of the JS CCM, for the last {@link SCHEDULES} keys used (a record layer
- * keeps one key buffer per epoch and direction). Bounded, so that idle sessions hold none: an
- * evicted schedule's words are reused for the next key. A hit is checked against the key
- * bytes (the first four schedule words are the key), so a key buffer wiped or rewritten in
- * place is expanded again.
+ * Expanded AES keys of the JS CCM, in a small two-way set-associative table chosen by the
+ * key's bytes: each slot holds a key's four words and its schedule. Bounded, so that idle
+ * sessions hold none, and it keeps no reference to a caller's key array: a Map keyed by the
+ * record layers' key buffers (the table before this one) kept the keys of the last 16
+ * handshakes reachable from an old-generation table, which carried them, and with them every
+ * key a session cache's traffic touched, through young-generation collections into the old
+ * generation (~0.6 KB of promotion per handshake). A hit compares all 16 key bytes, so a key
+ * buffer wiped or rewritten in place, or another key on the same slot, is expanded again.
  */
-const SCHEDULES = 64;
-const schedules = new Map<Uint8Array, Uint32Array>();
+const SLOT_SETS = 128; // x 2 ways: 256 schedules of 176 bytes at most
+const slotKeys = new Uint32Array(SLOT_SETS * 2 * 4);
+const slotSchedules: Array<Uint32Array | undefined> = new Array<Uint32Array | undefined>(SLOT_SETS * 2).fill(undefined);
+/** Per set: the way that was used last (the other one is replaced on a miss). */
+const lastWay = new Uint8Array(SLOT_SETS);
 
 function keyWord(k: Uint8Array, o: number): number {
   return (k[o]! | (k[o + 1]! << 8) | (k[o + 2]! << 16) | (k[o + 3]! << 24)) >>> 0;
 }
 
 function scheduleOf(key: Uint8Array): Uint32Array {
-  let xk = schedules.get(key);
-  if (xk !== undefined) {
-    if (xk[0] === keyWord(key, 0) && xk[1] === keyWord(key, 4) && xk[2] === keyWord(key, 8) && xk[3] === keyWord(key, 12)) return xk;
-    return expandKeyLE(key, xk);
+  const w0 = keyWord(key, 0);
+  const w1 = keyWord(key, 4);
+  const w2 = keyWord(key, 8);
+  const w3 = keyWord(key, 12);
+  const set = Math.imul(w0 ^ w1 ^ w2 ^ w3, 0x9e3779b1) >>> 25; // 0..127
+  for (let way = 0; way < 2; way++) {
+    const slot = set * 2 + way;
+    const xk = slotSchedules[slot];
+    const o = slot * 4;
+    if (xk !== undefined && slotKeys[o] === w0 && slotKeys[o + 1] === w1 && slotKeys[o + 2] === w2 && slotKeys[o + 3] === w3) {
+      lastWay[set] = way;
+      return xk;
+    }
   }
-  if (schedules.size >= SCHEDULES) {
-    const oldest = schedules.keys().next().value!;
-    xk = schedules.get(oldest);
-    schedules.delete(oldest);
-  }
-  xk = expandKeyLE(key, xk);
-  schedules.set(key, xk);
+  const way = lastWay[set]! ^ 1;
+  const slot = set * 2 + way;
+  const xk = expandKeyLE(key, slotSchedules[slot]);
+  slotSchedules[slot] = xk;
+  const o = slot * 4;
+  slotKeys[o] = w0;
+  slotKeys[o + 1] = w1;
+  slotKeys[o + 2] = w2;
+  slotKeys[o + 3] = w3;
+  lastWay[set] = way;
   return xk;
 }
 
