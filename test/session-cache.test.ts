@@ -44,6 +44,10 @@ describe('SessionCache', () => {
     expect(cache.delete(id(1))).toBe(true);
     expect(cache.delete(id(1))).toBe(false);
     expect(cache.get(0, id(1))).toBeUndefined();
+    // the slots held the master secret: nothing of it is left
+    const slab = cache as unknown as { data: Uint8Array; ids: Uint8Array };
+    expect(slab.data.every((b) => b === 0)).toBe(true);
+    expect(slab.ids.every((b) => b === 0)).toBe(true);
   });
 
   it('LRU: when full, the least recently used session goes; get() counts as use', () => {
@@ -138,4 +142,51 @@ describe('SessionCache', () => {
       }),
     );
   });
+
+  it('grows its slots up to maxEntries, keeping the most recent; a large session has its own array', () => {
+    const cache = new SessionCache({ maxEntries: 300 });
+    const big = session(1, { peer: { kind: 'psk', identity: new Uint8Array(400).fill(0x61) } });
+    cache.put(0, id(1000), big);
+    for (let n = 0; n < 1000; n++) cache.put(0, Uint8Array.of(n >> 8, n & 0xff, 7), session(n & 0xff));
+    expect(cache.size).toBe(300);
+    expect(cache.get(0, id(1000))).toBeUndefined(); // the oldest went first
+    for (let n = 0; n < 700; n++) expect(cache.get(0, Uint8Array.of(n >> 8, n & 0xff, 7))).toBeUndefined();
+    for (let n = 700; n < 1000; n++) expect(cache.get(0, Uint8Array.of(n >> 8, n & 0xff, 7))!.masterSecret[0]).toBe(n & 0xff);
+    cache.put(0, id(1000), big); // evicts one small session, reuses its slot for a large one
+    expect(cache.get(0, id(1000))).toEqual(big);
+    expect(cache.size).toBe(300);
+  });
+
+  it('two session IDs of one hash: the newer replaces the older, and neither is mistaken for the other', () => {
+    // find two 8-byte IDs of one 30-bit hash: pseudo-random IDs collide after about 2^15 (birthday bound)
+    const cache = new SessionCache({ maxEntries: 4 });
+    const probe = (n: number) => {
+      const x = Math.imul(n ^ 0x5bd1e995, 0x9e3779b1);
+      return Uint8Array.of(n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff, x >>> 24, (x >>> 16) & 0xff, (x >>> 8) & 0xff, x & 0xff);
+    };
+    const seen = new Map<number, number>();
+    let a = -1;
+    let b = -1;
+    for (let n = 0; a < 0 && n < 1 << 22; n++) {
+      const h = fnv(probe(n));
+      const other = seen.get(h);
+      if (other !== undefined) [a, b] = [other, n];
+      else seen.set(h, n);
+    }
+    expect(a).toBeGreaterThanOrEqual(0);
+    cache.put(0, probe(a), session(1));
+    expect(cache.get(0, probe(b))).toBeUndefined(); // same hash, other bytes
+    cache.put(0, probe(b), session(2));
+    expect(cache.get(0, probe(a))).toBeUndefined();
+    expect(cache.get(0, probe(b))!.masterSecret[0]).toBe(2);
+    expect(cache.size).toBe(1);
+  });
 });
+
+/** The cache's ID hash (lib/dtls/session-cache.ts idHash), to find a collision. */
+function fnv(id: Uint8Array): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id[i]!, 0x01000193);
+  return (h ^ (id.length << 24)) & 0x3fffffff;
+}
+
