@@ -310,7 +310,12 @@ export class DtlsServer extends EventEmitter {
   readonly endpoint: DtlsEndpoint;
   private socket: Socket | undefined;
   private readonly alarm = new Alarm(() => this.pump(() => this.endpoint.handleTimeout(performance.now())));
-  private readonly sessions = new Map<ServerConnection, DtlsSession>();
+  /**
+   * The public session of each established connection. A WeakMap: a Map churned by every
+   * handshake keeps what it held reachable across young-generation collections (see
+   * lib/dtls/endpoint-sessions.ts, SessionTable), and nothing here iterates it.
+   */
+  private readonly sessions = new WeakMap<ServerConnection, DtlsSession>();
   /**
    * Non-zero while a pump runs. A pump entered from inside another one (a session's send or
    * close from a 'data' or 'session' listener) only feeds the engine: the outermost pump

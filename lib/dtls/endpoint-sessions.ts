@@ -121,18 +121,27 @@ export function samePeer(a: PeerAddress, b: PeerAddress): boolean {
  * while its connection points to it; and the first session of each IP address is keyed by the
  * address string the peer object holds anyway, so no "address|port" string is kept per session
  * (~32 bytes) but for further sessions of the same IP address (peers behind one NAT).
+ *
+ * The maps hold slot numbers, not sessions: the sessions are in an array of slots (a freed slot is
+ * reused). A Map that churns objects (one session in and one out per handshake) kept every one
+ * of them reachable after the first full collection of the process (V8 links each replaced table
+ * of a Map to the next, and an old-generation table is a root for young-generation
+ * collections), so every handshake was promoted; small integers hold nothing.
  */
 export class SessionTable {
-  /** The session of each IP address (by PeerAddress.address) whose port it is keyed by. */
-  private readonly byIp = new Map<string, Entry>();
-  /** Further sessions of an IP address byIp holds another session of, by peerKey(). */
-  private readonly byIpPort = new Map<string, Entry>();
-  /** RFC 9146: sessions by the CID they asked for (hex). */
-  private readonly byCid = new Map<string, Entry>();
+  /** The sessions found by address or CID, by slot; undefined: a free slot. */
+  private readonly slots: Array<Entry | undefined> = [];
+  private readonly freeSlots: number[] = [];
+  /** The session of each IP address (by PeerAddress.address) whose port it is keyed by: its slot. */
+  private readonly byIp = new Map<string, number>();
+  /** Further sessions of an IP address byIp holds another session of, by peerKey(): their slots. */
+  private readonly byIpPort = new Map<string, number>();
+  /** RFC 9146: sessions by the CID they asked for (hex): their slots. */
+  private readonly byCid = new Map<string, number>();
   /**
-   * Live sessions found by neither address nor CID: a session without a CID whose address a
-   * moved session took (RFC 9146 §6); it can no longer receive, but lives until it times out or
-   * is closed. Rare.
+   * Live sessions found by neither address nor CID (they hold no slot): a session without a CID
+   * whose address a moved session took (RFC 9146 §6); it can no longer receive, but lives until
+   * it times out or is closed. Rare.
    */
   private readonly displaced = new Set<Entry>();
   private count = 0;
@@ -142,13 +151,19 @@ export class SessionTable {
   }
   /** The session at a peer address; `key`: its peerKey() if the caller has it. */
   at(peer: PeerAddress, key?: string): Entry | undefined {
-    const e = this.byIp.get(peer.address);
-    if (e !== undefined && e.peer.port === peer.port) return e;
-    return this.byIpPort.size === 0 ? undefined : this.byIpPort.get(key ?? peerKey(peer));
+    const i = this.byIp.get(peer.address);
+    if (i !== undefined) {
+      const e = this.slots[i]!;
+      if (e.peer.port === peer.port) return e;
+    }
+    if (this.byIpPort.size === 0) return undefined;
+    const j = this.byIpPort.get(key ?? peerKey(peer));
+    return j === undefined ? undefined : this.slots[j];
   }
   /** The session that asked for this CID (hex). */
   withCid(cidHex: string): Entry | undefined {
-    return this.byCid.get(cidHex);
+    const i = this.byCid.get(cidHex);
+    return i === undefined ? undefined : this.slots[i];
   }
   hasCid(cidHex: string): boolean {
     return this.byCid.has(cidHex);
@@ -160,73 +175,108 @@ export class SessionTable {
   isLive(e: Entry): boolean {
     return e.connection.tableEntry === e;
   }
-  /** Every live session: those at their address, then those found by CID only, then the displaced. */
+  /** Every live session. */
   *values(): IterableIterator<Entry> {
-    for (const e of this.byIp.values()) yield e;
-    for (const e of this.byIpPort.values()) yield e;
-    for (const e of this.byCid.values()) if (this.at(e.peer) !== e) yield e;
+    for (const e of this.slots) if (e !== undefined) yield e;
     for (const e of this.displaced) yield e;
   }
 
   add(e: Entry): void {
     this.count++;
     e.connection.tableEntry = e;
-    if (e.cidKey !== undefined) this.byCid.set(e.cidKey, e);
-    this.place(e);
+    const slot = this.freeSlots.pop() ?? this.slots.length;
+    this.slots[slot] = e;
+    if (e.cidKey !== undefined) this.byCid.set(e.cidKey, slot);
+    this.place(e, slot);
   }
 
   delete(e: Entry): void {
     if (!this.isLive(e)) return;
     this.count--;
     e.connection.tableEntry = undefined;
-    this.unplace(e);
-    if (e.cidKey !== undefined && this.byCid.get(e.cidKey) === e) this.byCid.delete(e.cidKey);
-    this.displaced.delete(e);
+    const slot = this.slotOf(e);
+    if (slot === undefined) {
+      this.displaced.delete(e);
+      return;
+    }
+    this.unplace(e, slot);
+    if (e.cidKey !== undefined && this.byCid.get(e.cidKey) === slot) this.byCid.delete(e.cidKey);
+    this.free(slot);
   }
 
   /** The session answers at another address from now on. */
   readdress(e: Entry, peer: PeerAddress): void {
-    this.unplace(e);
+    let slot = this.slotOf(e);
+    if (slot !== undefined) this.unplace(e, slot);
+    else if (this.displaced.delete(e)) {
+      slot = this.freeSlots.pop() ?? this.slots.length;
+      this.slots[slot] = e;
+    } else return;
     // a session that stays at the new address (a NAT gave its port away) keeps its CID, not the address
     e.peer = peer;
-    this.place(e);
+    this.place(e, slot);
   }
 
-  /** `e` takes its peer's address; a live session there before is found by CID only from now on, or displaced. */
-  private place(e: Entry): void {
+  /** The slot of a session found by address or CID; undefined for a displaced one. */
+  private slotOf(e: Entry): number | undefined {
+    const i = this.byIp.get(e.peer.address);
+    if (i !== undefined && this.slots[i] === e) return i;
+    if (this.byIpPort.size > 0) {
+      const j = this.byIpPort.get(peerKey(e.peer));
+      if (j !== undefined && this.slots[j] === e) return j;
+    }
+    if (e.cidKey !== undefined) {
+      const k = this.byCid.get(e.cidKey);
+      if (k !== undefined && this.slots[k] === e) return k;
+    }
+    return undefined;
+  }
+
+  private free(slot: number): void {
+    this.slots[slot] = undefined;
+    this.freeSlots.push(slot);
+  }
+
+  /** `e` (in `slot`) takes its peer's address; a live session there before is found by CID only from now on, or displaced. */
+  private place(e: Entry, slot: number): void {
     const { address, port } = e.peer;
-    const first = this.byIp.get(address);
+    const firstSlot = this.byIp.get(address);
+    const first = firstSlot === undefined ? undefined : this.slots[firstSlot]!;
     if (first === undefined || first.peer.port === port) {
-      if (first !== undefined) this.lostAddress(first, e);
+      if (first !== undefined) this.lostAddress(first, firstSlot!, e);
       else if (this.byIpPort.size > 0) {
         const k = peerKey(e.peer);
-        const old = this.byIpPort.get(k);
-        if (old !== undefined) {
+        const oldSlot = this.byIpPort.get(k);
+        if (oldSlot !== undefined) {
           this.byIpPort.delete(k);
-          this.lostAddress(old, e);
+          this.lostAddress(this.slots[oldSlot]!, oldSlot, e);
         }
       }
-      this.byIp.set(address, e);
+      this.byIp.set(address, slot);
       return;
     }
     const k = peerKey(e.peer);
-    const old = this.byIpPort.get(k);
-    if (old !== undefined) this.lostAddress(old, e);
-    this.byIpPort.set(k, e);
+    const oldSlot = this.byIpPort.get(k);
+    this.byIpPort.set(k, slot);
+    if (oldSlot !== undefined) this.lostAddress(this.slots[oldSlot]!, oldSlot, e);
   }
 
-  /** `e` no longer answers at its peer's address (if it did). */
-  private unplace(e: Entry): void {
+  /** `e` (in `slot`) no longer answers at its peer's address (if it did). */
+  private unplace(e: Entry, slot: number): void {
     const address = e.peer.address;
-    if (this.byIp.get(address) === e) this.byIp.delete(address);
+    if (this.byIp.get(address) === slot) this.byIp.delete(address);
     else if (this.byIpPort.size > 0) {
       const k = peerKey(e.peer);
-      if (this.byIpPort.get(k) === e) this.byIpPort.delete(k);
+      if (this.byIpPort.get(k) === slot) this.byIpPort.delete(k);
     }
   }
 
-  private lostAddress(old: Entry, to: Entry): void {
-    if (old !== to && this.isLive(old) && !(old.cidKey !== undefined && this.byCid.get(old.cidKey) === old)) this.displaced.add(old);
+  /** `old` (in `slot`) lost its address to `to`: found by its CID from now on, or displaced (its slot freed). */
+  private lostAddress(old: Entry, slot: number, to: Entry): void {
+    if (old === to || !this.isLive(old)) return;
+    if (old.cidKey !== undefined && this.byCid.get(old.cidKey) === slot) return;
+    this.free(slot);
+    this.displaced.add(old);
   }
 
   /** A CID for a new session: the prefix, then random bytes, unused by any live session. */
