@@ -265,7 +265,7 @@ export class CoapEndpoint<P> extends CoapClientEndpoint<P> {
       this.answerNow(now, peer, m, size, busy.code, busy.options!, EMPTY);
       return;
     }
-    const x: PendingServer<P> = { id: this.nextId++, peer, request: m, size, deadline: undefined, done: false, expires: now + this.params.maxTransmitWaitMs };
+    const x: PendingServer<P> = { id: this.servers.newId(), peer, request: m, size, deadline: undefined, done: false, expires: now + this.params.maxTransmitWaitMs };
     if (m.type === MessageType.CON) x.deadline = now + this.params.emptyAckDelayMs;
     this.servers.add(x);
     this.events.push({ type: 'request', exchange: x });

@@ -13,91 +13,163 @@ export interface PendingServer<P> extends ServerExchange<P> {
  * The server exchanges an endpoint waits on the application for: by id, counted per peer (for
  * the caps), in arrival order (which is expiry order: every expiry is arrival + a constant),
  * and by empty-ACK deadline. Those deadlines are all now + emptyAckDelayMs, so they too arrive
- * in order: a FIFO read from `head` instead of a heap entry per request; answered exchanges
- * stay in it until they reach the head, where they are skipped.
+ * in order: a FIFO read from `head` instead of a heap entry per request.
+ *
+ * Laid out for the garbage collector (every request comes through here): the exchanges sit in
+ * an array of slots (a freed slot is reused), an exchange's id names its slot (newId()), and the
+ * arrival and ACK FIFOs hold ids and deadlines, numbers only: an answered exchange is referenced
+ * by nothing here, and no Map is churned.
+ * The FIFO once held the exchanges themselves until their empty-ACK deadline (a second after
+ * they came, answered or not), and a Map churned by every request keeps what it held reachable
+ * across young-generation collections (lib/dtls/endpoint-sessions.ts): every request, its
+ * message and its bytes were promoted to the old generation.
  */
 export class PendingServers<P> {
-  private readonly byId = new Map<number, PendingServer<P>>();
+  private readonly slots: Array<PendingServer<P> | undefined> = [];
+  private readonly freeSlots: number[] = [];
+  private seq = 0;
+  private count = 0;
+  /**
+   * Pending exchanges per peer. A peer's count stays (at 0) when its last exchange settles, so
+   * that a peer with one request at a time does not add and delete its entry per request (each
+   * a new table for the Map); the zeros are swept once they are many.
+   */
   private readonly perPeer = new Map<P, number>();
-  private ackQueue: Array<PendingServer<P>> = [];
+  private zeros = 0;
+  /** Ids in arrival order (read from `first`); settled ones are skipped, and swept out when they pile up. */
+  private arrivals: number[] = [];
+  private first = 0;
+  /** Empty-ACK deadlines in order, with the id of their exchange (read from `head`). */
+  private ackIds: number[] = [];
+  private ackAt: number[] = [];
   private head = 0;
 
   get size(): number {
-    return this.byId.size;
+    return this.count;
   }
 
   countOf(peer: P): number {
     return this.perPeer.get(peer) ?? 0;
   }
 
+  /** The id of the next exchange, to add() at once: it names a free slot, and a sequence number. */
+  newId(): number {
+    const slot = this.freeSlots.length > 0 ? this.freeSlots[this.freeSlots.length - 1]! : this.slots.length;
+    this.seq = (this.seq + 1) % SEQ_LIMIT;
+    return this.seq * SLOT_SPAN + slot;
+  }
+
   get(id: number): PendingServer<P> | undefined {
-    return this.byId.get(id);
+    const x = this.slots[id % SLOT_SPAN];
+    return x !== undefined && x.id === id ? x : undefined;
   }
 
   add(x: PendingServer<P>): void {
-    this.byId.set(x.id, x);
-    this.perPeer.set(x.peer, this.countOf(x.peer) + 1);
-    if (x.deadline !== undefined) this.scheduleAck(x);
+    const slot = x.id % SLOT_SPAN;
+    if (this.freeSlots.length > 0 && this.freeSlots[this.freeSlots.length - 1] === slot) this.freeSlots.pop();
+    else if (slot !== this.slots.length) throw new RangeError('PendingServers.add: an id from newId() is added at once');
+    this.slots[slot] = x;
+    this.count++;
+    this.arrivals.push(x.id);
+    const n = this.countOf(x.peer);
+    if (n === 0 && this.perPeer.has(x.peer)) this.zeros--;
+    this.perPeer.set(x.peer, n + 1);
+    if (x.deadline !== undefined) this.scheduleAck(x.id, x.deadline);
   }
 
   /** Leaves the set (answered, expired, its peer gone). */
   settle(x: PendingServer<P>): void {
     x.done = true;
-    if (this.byId.get(x.id) !== x) return;
-    this.byId.delete(x.id);
+    const slot = x.id % SLOT_SPAN;
+    if (this.slots[slot] !== x) return;
+    this.slots[slot] = undefined;
+    this.freeSlots.push(slot);
+    this.count--;
     const n = this.countOf(x.peer) - 1;
-    if (n > 0) this.perPeer.set(x.peer, n);
-    else this.perPeer.delete(x.peer);
+    this.perPeer.set(x.peer, n);
+    if (n === 0 && ++this.zeros > 64 && this.zeros * 2 > this.perPeer.size) {
+      for (const [peer, c] of this.perPeer) if (c === 0) this.perPeer.delete(peer);
+      this.zeros = 0;
+    }
   }
 
   dropPeer(peer: P): void {
-    if (!this.perPeer.has(peer)) return;
-    for (const x of [...this.byId.values()]) if (x.peer === peer) this.settle(x);
+    const n = this.perPeer.get(peer);
+    if (n === undefined) return;
+    if (n > 0) for (const x of this.slots) if (x !== undefined && x.peer === peer) this.settle(x);
+    if (this.perPeer.delete(peer)) this.zeros--;
   }
 
   /** The oldest unanswered exchange (the first to expire). */
   oldest(): PendingServer<P> | undefined {
-    return this.byId.size === 0 ? undefined : this.byId.values().next().value;
+    const ids = this.arrivals;
+    let f = this.first;
+    let x: PendingServer<P> | undefined;
+    while (f < ids.length && (x = this.get(ids[f]!)) === undefined) f++;
+    if (f === ids.length) {
+      this.arrivals = [];
+      this.first = 0;
+      return undefined;
+    }
+    if (f > 1024 && f * 2 > ids.length) {
+      this.arrivals = ids.slice(f);
+      f = 0;
+    } else if (ids.length - f > 2 * this.count + 1024) {
+      // an old exchange holds the head while many after it settled: keep the live ones only
+      this.arrivals = ids.slice(f).filter((id) => this.get(id) !== undefined);
+      f = 0;
+    }
+    this.first = f;
+    return x;
   }
 
   /** The next live exchange whose empty-ACK deadline is due, taken off the FIFO. */
   dueAck(now: number): PendingServer<P> | undefined {
     const at = this.nextAckDeadline();
     if (at === undefined || at > now) return undefined;
-    const x = this.ackQueue[this.head]!;
-    this.ackQueue[this.head++] = undefined!;
-    return x;
+    return this.get(this.ackIds[this.head++]!);
   }
 
   /** Drops answered (or dropped) exchanges from the head; returns the head's deadline. */
   nextAckDeadline(): number | undefined {
-    const q = this.ackQueue;
+    const ids = this.ackIds;
     let h = this.head;
-    while (h < q.length) {
-      const x = q[h]!;
-      if (x.deadline !== undefined && !x.done && this.byId.get(x.id) === x) break;
-      q[h++] = undefined!;
+    while (h < ids.length) {
+      const x = this.get(ids[h]!);
+      if (x !== undefined && x.deadline !== undefined && !x.done) break;
+      h++;
     }
-    if (h === q.length) {
-      this.ackQueue = [];
+    if (h === ids.length) {
+      this.ackIds = [];
+      this.ackAt = [];
       this.head = 0;
       return undefined;
     }
-    if (h > 1024 && h * 2 > q.length) {
-      this.ackQueue = q.slice(h);
+    if (h > 1024 && h * 2 > ids.length) {
+      this.ackIds = ids.slice(h);
+      this.ackAt = this.ackAt.slice(h);
       h = 0;
     }
     this.head = h;
-    return this.ackQueue[h]!.deadline;
+    return this.ackAt[h]!;
   }
 
-  private scheduleAck(x: PendingServer<P>): void {
-    const q = this.ackQueue;
-    const at = x.deadline!;
-    let i = q.length;
+  private scheduleAck(id: number, at: number): void {
+    const ids = this.ackIds;
+    const ats = this.ackAt;
+    let i = ids.length;
     // in order unless the clock went backwards: then insert in place
-    while (i > this.head && q[i - 1]!.deadline !== undefined && q[i - 1]!.deadline! > at) i--;
-    if (i === q.length) q.push(x);
-    else q.splice(i, 0, x);
+    while (i > this.head && ats[i - 1]! > at) i--;
+    if (i === ids.length) {
+      ids.push(id);
+      ats.push(at);
+    } else {
+      ids.splice(i, 0, id);
+      ats.splice(i, 0, at);
+    }
   }
 }
+
+/** Slots an id can name (more than any cap on pending requests), and how far its sequence number counts before it wraps. */
+const SLOT_SPAN = 2 ** 21;
+const SEQ_LIMIT = 2 ** 31;
