@@ -74,7 +74,8 @@ function per(a: Sample, b: Sample, n: number): Sample {
 }
 
 function peerOf(i: number): PeerAddress {
-  return { address: `10.${(i >>> 16) & 255}.${(i >>> 8) & 255}.${i & 255}`, port: 5684 + (i % 1000), family: 'IPv4' };
+  // the peer object the Node server makes (transports/node-dgram.ts): address and port
+  return { address: `10.${(i >>> 16) & 255}.${(i >>> 8) & 255}.${i & 255}`, port: 5684 + (i % 1000) };
 }
 
 const identity = (i: number) => enc(`device-${String(i).padStart(6, '0')}`);

@@ -370,7 +370,8 @@ export class DtlsServer extends EventEmitter {
     this.socket = socket;
     socket.on('message', (msg, rinfo) => {
       const data = new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength);
-      const peer: PeerAddress = { address: rinfo.address, port: rinfo.port, family: rinfo.family as 'IPv4' | 'IPv6' };
+      // address and port only: a session keeps this object, and nothing reads a family (an IPv6 address has a colon)
+      const peer: PeerAddress = { address: rinfo.address, port: rinfo.port };
       this.trace?.('in', peer, data);
       if (!this.socket) return;
       if (this.handshakesLater && this.handshakesLater.offer(peer, data) !== 'now') return;

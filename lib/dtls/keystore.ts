@@ -9,6 +9,7 @@ import { DtlsError } from './errors.js';
 export interface PeerAddress {
   address: string;
   port: number;
+  /** Optional; the Node drivers leave it out (a session keeps its peer object: 8 bytes each). An IPv6 address has a colon. */
   family?: 'IPv4' | 'IPv6';
 }
 
