@@ -55,12 +55,12 @@ export function setJsCcmBelow(bytes: number): void {
 /**
  * Expanded AES keys of the JS CCM, in a small two-way set-associative table chosen by the
  * key's bytes: each slot holds a key's four words and its schedule. Bounded, so that idle
- * sessions hold none, and it keeps no reference to a caller's key array: a Map keyed by the
- * record layers' key buffers (the table before this one) kept the keys of the last 16
- * handshakes reachable from an old-generation table, which carried them, and with them every
- * key a session cache's traffic touched, through young-generation collections into the old
- * generation (~0.6 KB of promotion per handshake). A hit compares all 16 key bytes, so a key
- * buffer wiped or rewritten in place, or another key on the same slot, is expanded again.
+ * sessions hold none, and it keeps no reference to a caller's key array: the Map keyed by the
+ * record layers' key buffers it replaces was churned by every handshake, and a churned Map
+ * keeps what it held reachable across young-generation collections (see SessionTable in
+ * lib/dtls/endpoint-sessions.ts): ~0.6 KB of promotion per handshake. A hit compares all 16
+ * key bytes, so a key buffer wiped or rewritten in place, or another key on the same slot, is
+ * expanded again. Schedules of ended sessions stay until their slot is reused (at most 256).
  */
 const SLOT_SETS = 128; // x 2 ways: 256 schedules of 176 bytes at most
 const slotKeys = new Uint32Array(SLOT_SETS * 2 * 4);

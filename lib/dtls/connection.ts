@@ -99,8 +99,8 @@ export class DtlsConnection {
    * on purpose, not an object literal with getters: V8 gives each such literal a hidden class
    * of its own, kept in the old generation, whose getters held the connection across
    * young-generation collections. Every finished handshake was promoted and freed only by a
-   * full collection (~4.5 KB of old space per handshake in an in-process loop; scavenges of
-   * 2-4 ms at a few thousand handshakes/s, issue 13's p99). A class's prototype is shared.
+   * full collection (~1.5 KB of old space per handshake, client and server, in an in-process
+   * loop: one of the causes of 2-4 ms scavenges, issue 13's p99). A class's prototype is shared.
    */
   private static readonly HandshakeView = class implements Handshake {
     constructor(
