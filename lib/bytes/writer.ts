@@ -82,10 +82,6 @@ export class Writer {
     return this.patched(3, 0xffffff, body);
   }
   /** A copy of what was written. */
-  /** What was written so far, as a view of the writer's buffer: valid until the next write or wipe(). */
-  view(): Uint8Array {
-    return this.buf.subarray(0, this.pos);
-  }
   finish(): Uint8Array {
     return this.buf.slice(0, this.pos);
   }

@@ -107,13 +107,15 @@ export class SessionCache {
     const w = this.w;
     writeResumableSession(w, session);
     const n = w.length;
-    if (n <= SLOT_BYTES) {
-      this.data.set(w.view(), slot * SLOT_BYTES);
-      this.dataLengths[slot] = n;
-    } else {
-      this.large.set(slot, w.finish());
-    }
+    const bytes = w.finish();
     w.wipe();
+    if (n <= SLOT_BYTES) {
+      this.data.set(bytes, slot * SLOT_BYTES);
+      this.dataLengths[slot] = n;
+      wipe(bytes);
+    } else {
+      this.large.set(slot, bytes);
+    }
     this.ids.set(sessionId, slot * SESSION_ID_LENGTH);
     this.idLengths[slot] = sessionId.length;
     this.hashes[slot] = hash;
