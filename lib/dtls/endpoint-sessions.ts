@@ -119,8 +119,9 @@ export function samePeer(a: PeerAddress, b: PeerAddress): boolean {
  * by connection. Memory per idle session matters here (issue 13): the connection -> session link
  * is a field of the connection (no map: an entry costs ~40 bytes per session), a session is live
  * while its connection points to it; and the first session of each IP address is keyed by the
- * address string the peer object holds anyway, so no "address|port" string is kept per session
- * (~32 bytes) but for further sessions of the same IP address (peers behind one NAT).
+ * address string the peer object holds anyway, and further sessions of the same IP address
+ * (peers behind one NAT) by address and port number: no "address|port" string is kept per
+ * session (~32 bytes) nor made per record.
  *
  * The maps hold slot numbers, not sessions: the sessions are in an array of slots (a freed slot is
  * reused). A Map that churns objects (one session in and one out per handshake) kept every one
@@ -134,8 +135,11 @@ export class SessionTable {
   private readonly freeSlots: number[] = [];
   /** The session of each IP address (by PeerAddress.address) whose port it is keyed by: its slot. */
   private readonly byIp = new Map<string, number>();
-  /** Further sessions of an IP address byIp holds another session of, by peerKey(): their slots. */
-  private readonly byIpPort = new Map<string, number>();
+  /**
+   * Further sessions of an IP address byIp holds another session of (peers behind one NAT), by
+   * address and then port: their slots. No "address|port" string is made per record.
+   */
+  private readonly byIpPort = new Map<string, Map<number, number>>();
   /** RFC 9146: sessions by the CID they asked for (hex): their slots. */
   private readonly byCid = new Map<string, number>();
   /**
@@ -149,15 +153,15 @@ export class SessionTable {
   get size(): number {
     return this.count;
   }
-  /** The session at a peer address; `key`: its peerKey() if the caller has it. */
-  at(peer: PeerAddress, key?: string): Entry | undefined {
+  /** The session at a peer address. */
+  at(peer: PeerAddress): Entry | undefined {
     const i = this.byIp.get(peer.address);
     if (i !== undefined) {
       const e = this.slots[i]!;
       if (e.peer.port === peer.port) return e;
     }
     if (this.byIpPort.size === 0) return undefined;
-    const j = this.byIpPort.get(key ?? peerKey(peer));
+    const j = this.byIpPort.get(peer.address)?.get(peer.port);
     return j === undefined ? undefined : this.slots[j];
   }
   /** The session that asked for this CID (hex). */
@@ -222,7 +226,7 @@ export class SessionTable {
     const i = this.byIp.get(e.peer.address);
     if (i !== undefined && this.slots[i] === e) return i;
     if (this.byIpPort.size > 0) {
-      const j = this.byIpPort.get(peerKey(e.peer));
+      const j = this.byIpPort.get(e.peer.address)?.get(e.peer.port);
       if (j !== undefined && this.slots[j] === e) return j;
     }
     if (e.cidKey !== undefined) {
@@ -245,19 +249,19 @@ export class SessionTable {
     if (first === undefined || first.peer.port === port) {
       if (first !== undefined) this.lostAddress(first, firstSlot!, e);
       else if (this.byIpPort.size > 0) {
-        const k = peerKey(e.peer);
-        const oldSlot = this.byIpPort.get(k);
+        const oldSlot = this.byIpPort.get(address)?.get(port);
         if (oldSlot !== undefined) {
-          this.byIpPort.delete(k);
+          this.unsetPort(address, port);
           this.lostAddress(this.slots[oldSlot]!, oldSlot, e);
         }
       }
       this.byIp.set(address, slot);
       return;
     }
-    const k = peerKey(e.peer);
-    const oldSlot = this.byIpPort.get(k);
-    this.byIpPort.set(k, slot);
+    let ports = this.byIpPort.get(address);
+    if (ports === undefined) this.byIpPort.set(address, (ports = new Map()));
+    const oldSlot = ports.get(port);
+    ports.set(port, slot);
     if (oldSlot !== undefined) this.lostAddress(this.slots[oldSlot]!, oldSlot, e);
   }
 
@@ -265,10 +269,12 @@ export class SessionTable {
   private unplace(e: Entry, slot: number): void {
     const address = e.peer.address;
     if (this.byIp.get(address) === slot) this.byIp.delete(address);
-    else if (this.byIpPort.size > 0) {
-      const k = peerKey(e.peer);
-      if (this.byIpPort.get(k) === slot) this.byIpPort.delete(k);
-    }
+    else if (this.byIpPort.size > 0 && this.byIpPort.get(address)?.get(e.peer.port) === slot) this.unsetPort(address, e.peer.port);
+  }
+
+  private unsetPort(address: string, port: number): void {
+    const ports = this.byIpPort.get(address);
+    if (ports?.delete(port) && ports.size === 0) this.byIpPort.delete(address);
   }
 
   /** `old` (in `slot`) lost its address to `to`: found by its CID from now on, or displaced (its slot freed). */

@@ -121,7 +121,7 @@ export class DtlsEndpoint {
       else if (!this.restores?.hold(cidKey(cid), peer, datagram)) this.stats.datagramsDropped++;
       return;
     }
-    const entry = this.table.at(peer, key);
+    const entry = this.table.at(peer);
     const hello = key === undefined ? undefined : this.hellos.take(key, datagram);
     if (hello && (hello.recordSeq > MAX_HELLO_RECORD_SEQ || hello.messageSeq > MAX_HELLO_MESSAGE_SEQ)) {
       this.stats.datagramsDropped++;
