@@ -55,6 +55,7 @@ export class PendingServers<P> {
   /** The id of the next exchange, to add() at once: it names a free slot, and a sequence number. */
   newId(): number {
     const slot = this.freeSlots.length > 0 ? this.freeSlots[this.freeSlots.length - 1]! : this.slots.length;
+    if (slot >= SLOT_SPAN) throw new RangeError(`more than ${SLOT_SPAN} requests wait for the application (maxPendingRequests bounds them)`);
     this.seq = (this.seq + 1) % SEQ_LIMIT;
     return this.seq * SLOT_SPAN + slot;
   }
@@ -170,6 +171,10 @@ export class PendingServers<P> {
   }
 }
 
-/** Slots an id can name (more than any cap on pending requests), and how far its sequence number counts before it wraps. */
-const SLOT_SPAN = 2 ** 21;
-const SEQ_LIMIT = 2 ** 31;
+/**
+ * Slots an id can name (16M: far above the default cap of 10,000 pending requests), and how far
+ * its sequence number counts before it wraps (an id is looked up only while its exchange waits,
+ * at most MAX_TRANSMIT_WAIT): ids stay below 2^52.
+ */
+const SLOT_SPAN = 2 ** 24;
+const SEQ_LIMIT = 2 ** 28;
