@@ -27,6 +27,10 @@ const BENCHES: Record<string, Bench> = {
     about: 'server CPU per ECDHE_ECDSA handshake (RPK, no client auth), in-process against the sans-IO endpoint (robust on a shared machine), beside a PSK handshake and the crypto floor; --cpu-prof for a profile',
     load: () => import('./ecdhe-cpu.js'),
   },
+  'gc-churn': {
+    about: 'what a container churned by short-lived objects costs the garbage collector: Map of objects vs Map of integers with slots vs WeakMap vs none, scavenges and full collections (README, garbage collector)',
+    load: () => import('./gc-churn.js'),
+  },
   'ecdhe-flood': {
     about: 'round trips of an established PSK session on our server while ECDHE_ECDSA handshakes flood it, against the idle server: p50/p90/p99 and ratios',
     load: () => import('./ecdhe-flood.js'),
