@@ -190,3 +190,18 @@ function fnv(id: Uint8Array): number {
   return (h ^ (id.length << 24)) & 0x3fffffff;
 }
 
+
+describe('SessionCache, a session that does not encode', () => {
+  it('throws and changes nothing', () => {
+    const cache = new SessionCache({ maxEntries: 2 });
+    cache.put(0, id(1), session(1));
+    expect(() => cache.put(0, id(2), session(2, { masterSecret: new Uint8Array(47) }))).toThrow(RangeError);
+    expect(() => cache.put(0, id(1), session(1, { createdAt: -5 }))).toThrow(RangeError);
+    expect(cache.size).toBe(1);
+    expect(cache.get(0, id(1))!.masterSecret[0]).toBe(1); // the entry of the same ID is still there
+    cache.put(0, id(3), session(3));
+    expect(cache.size).toBe(2);
+    expect(cache.get(0, id(1))).toBeDefined();
+    expect(cache.get(0, id(3))).toBeDefined();
+  });
+});

@@ -95,6 +95,16 @@ export class SessionCache {
     if (!session.extendedMasterSecret) return false;
     const expiresAt = session.createdAt + this.lifetimeMs;
     if (now >= expiresAt) return false;
+    // encoded first: a session that does not encode (RangeError) changes nothing here
+    const w = this.w;
+    let bytes: Uint8Array;
+    try {
+      writeResumableSession(w, session);
+      bytes = w.finish();
+    } finally {
+      w.wipe();
+    }
+    const n = bytes.length;
     const hash = idHash(sessionId);
     const old = this.byHash.get(hash);
     if (old !== undefined) this.drop(old); // the same ID again, or (rarely) another of its hash
@@ -104,11 +114,6 @@ export class SessionCache {
       else this.drop(this.lru.first);
       slot = this.lru.take();
     }
-    const w = this.w;
-    writeResumableSession(w, session);
-    const n = w.length;
-    const bytes = w.finish();
-    w.wipe();
     if (n <= SLOT_BYTES) {
       this.data.set(bytes, slot * SLOT_BYTES);
       this.dataLengths[slot] = n;
