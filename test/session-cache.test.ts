@@ -45,9 +45,10 @@ describe('SessionCache', () => {
     expect(cache.delete(id(1))).toBe(false);
     expect(cache.get(0, id(1))).toBeUndefined();
     // the slots held the master secret: nothing of it is left
-    const slab = cache as unknown as { data: Uint8Array; ids: Uint8Array };
-    expect(slab.data.every((b) => b === 0)).toBe(true);
-    expect(slab.ids.every((b) => b === 0)).toBe(true);
+    const inside = cache as unknown as { records: { nonZeroBytes(): number; size: number }; ids: Uint8Array };
+    expect(inside.records.nonZeroBytes()).toBe(0);
+    expect(inside.records.size).toBe(0);
+    expect(inside.ids.every((b) => b === 0)).toBe(true);
   });
 
   it('LRU: when full, the least recently used session goes; get() counts as use', () => {

@@ -1,12 +1,14 @@
 /**
  * The slot structures that keep objects out of churned Maps (issue 13's garbage-collection work):
  * SlotLru (lib/dtls/slot-lru.ts) and the CoAP server's PendingServers
- * (lib/coap/server-exchanges.ts), each against a plain model over random operations.
+ * (lib/coap/server-exchanges.ts), each against a plain model over random operations; the
+ * SessionSlab's slot size (the session cache's records use larger slots than hibernation).
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { PendingServers, type PendingServer } from '../lib/coap/server-exchanges.js';
 import type { CoapMessage } from '../lib/coap/message.js';
+import { SessionSlab } from '../lib/dtls/session-slab.js';
 import { SlotLru } from '../lib/dtls/slot-lru.js';
 
 type LruOp = { op: 'take' } | { op: 'touch'; pick: number } | { op: 'release'; pick: number } | { op: 'grow'; by: number };
@@ -131,5 +133,26 @@ describe('PendingServers', () => {
     expect(ps.size).toBe(0);
     const counts = (ps as unknown as { perPeer: Map<number, number> }).perPeer;
     expect(counts.size).toBeLessThan(1000); // zeros do not pile up
+  });
+});
+
+describe('SessionSlab slot size', () => {
+  it('keeps records up to slotBytes - 1 in the slot, longer ones beside; wipes both when freed', () => {
+    expect(() => new SessionSlab(1)).toThrow(RangeError);
+    expect(() => new SessionSlab(256)).toThrow(RangeError);
+    const slab = new SessionSlab(161);
+    const owner = {};
+    const fits = new Uint8Array(160).fill(7);
+    const over = new Uint8Array(161).fill(9);
+    const a = slab.put(owner, fits);
+    const b = slab.put(owner, over);
+    expect(slab.read(owner, a).bytes).toEqual(fits);
+    expect(slab.read(owner, b).bytes).toEqual(over);
+    expect(slab.capacityBytes).toBe(256 * 161);
+    expect(() => slab.read({}, a)).toThrow(); // another owner's slot
+    slab.free(owner, a);
+    slab.free(owner, b);
+    expect(slab.size).toBe(0);
+    expect(slab.nonZeroBytes()).toBe(0);
   });
 });

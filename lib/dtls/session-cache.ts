@@ -3,6 +3,7 @@ import { wipe } from '../bytes/util.js';
 import { Writer } from '../bytes/writer.js';
 import { DtlsError } from './errors.js';
 import { readResumableSession, writeResumableSession, type ResumableSession } from './resumable-session.js';
+import { SessionSlab } from './session-slab.js';
 import { SlotLru } from './slot-lru.js';
 
 /**
@@ -20,9 +21,10 @@ import { SlotLru } from './slot-lru.js';
  *
  * Every full handshake puts an entry, so on a busy server this is the structure with the most
  * churn, and it is laid out for the garbage collector: entries live in slots of a few typed
- * arrays (ID, expiry, encoded session; a session too large for its slot has a byte array of its
- * own), ordered by SlotLru, and found through a Map from a 30-bit hash of the ID (a small
- * integer) to the slot, which holds no object either. The earlier layout (a Map from a hex key
+ * arrays (ID, expiry) with the encoded session in a SessionSlab (the hibernation slab, here with
+ * 160-byte records: PSK and raw-public-key sessions fit; a larger one is kept beside), ordered
+ * by SlotLru, and found through a Map from a 30-bit hash of the ID (a small integer) to the
+ * slot, which holds no object either. The earlier layout (a Map from a hex key
  * to an object with its own byte array) made every entry outlive the young generation, and a
  * churning Map of a thousand objects is worse than its entries: at a few thousand handshakes/s
  * it promoted ~1.4 KB per handshake and scavenges took 2-5 ms (issue 13's p99). Two IDs of
@@ -43,8 +45,8 @@ export const SESSION_ID_LENGTH = 32;
 export const DEFAULT_CACHE_ENTRIES = 1024;
 export const DEFAULT_SESSION_LIFETIME_MS = 24 * 3600_000;
 
-/** Bytes of an encoded session kept in its slot (a PSK session with a 60-byte identity, an RPK session); larger ones get their own array. */
-const SLOT_BYTES = 160;
+/** Bytes of an encoded session kept in the slab (a PSK session with a 60-byte identity, an RPK session); larger ones are kept beside. */
+const RECORD_BYTES = 160;
 /** Slots allocated at first; the arrays double up to maxEntries. */
 const FIRST_SLOTS = 64;
 
@@ -58,11 +60,10 @@ export class SessionCache {
   private idLengths: Uint8Array;
   private hashes: Int32Array;
   private expiries: Float64Array;
-  private data: Uint8Array;
-  private dataLengths: Uint16Array;
-  /** Sessions larger than SLOT_BYTES, by slot (sparse). */
-  private readonly large = new Map<number, Uint8Array>();
-  private readonly w = new Writer(SLOT_BYTES);
+  /** The encoded sessions; the slab slot of each cache slot. */
+  private readonly records = new SessionSlab(RECORD_BYTES + 1);
+  private recordSlots: Int32Array;
+  private readonly w = new Writer(RECORD_BYTES);
 
   constructor(o: SessionCacheOptions = {}) {
     const max = o.maxEntries ?? DEFAULT_CACHE_ENTRIES;
@@ -77,8 +78,7 @@ export class SessionCache {
     this.idLengths = new Uint8Array(n);
     this.hashes = new Int32Array(n);
     this.expiries = new Float64Array(n);
-    this.data = new Uint8Array(n * SLOT_BYTES);
-    this.dataLengths = new Uint16Array(n);
+    this.recordSlots = new Int32Array(n);
   }
 
   get size(): number {
@@ -104,7 +104,6 @@ export class SessionCache {
     } finally {
       w.wipe();
     }
-    const n = bytes.length;
     const hash = idHash(sessionId);
     const old = this.byHash.get(hash);
     if (old !== undefined) this.drop(old); // the same ID again, or (rarely) another of its hash
@@ -114,13 +113,8 @@ export class SessionCache {
       else this.drop(this.lru.first);
       slot = this.lru.take();
     }
-    if (n <= SLOT_BYTES) {
-      this.data.set(bytes, slot * SLOT_BYTES);
-      this.dataLengths[slot] = n;
-      wipe(bytes);
-    } else {
-      this.large.set(slot, bytes);
-    }
+    this.recordSlots[slot] = this.records.put(this, bytes);
+    wipe(bytes);
     this.ids.set(sessionId, slot * SESSION_ID_LENGTH);
     this.idLengths[slot] = sessionId.length;
     this.hashes[slot] = hash;
@@ -138,8 +132,7 @@ export class SessionCache {
       return undefined;
     }
     this.lru.touch(slot);
-    const bytes = this.large.get(slot) ?? this.data.subarray(slot * SLOT_BYTES, slot * SLOT_BYTES + this.dataLengths[slot]!);
-    return readResumableSession(new Reader(bytes));
+    return readResumableSession(new Reader(this.records.read(this, this.recordSlots[slot]!).bytes));
   }
 
   /** Forgets a session (RFC 5246 §7.2.2: after a fatal alert). Returns whether it was there. */
@@ -178,14 +171,9 @@ export class SessionCache {
 
   private drop(slot: number): void {
     this.byHash.delete(this.hashes[slot]!);
-    this.data.fill(0, slot * SLOT_BYTES, (slot + 1) * SLOT_BYTES);
+    this.records.free(this, this.recordSlots[slot]!); // wiped there
     this.ids.fill(0, slot * SESSION_ID_LENGTH, (slot + 1) * SESSION_ID_LENGTH);
     this.idLengths[slot] = 0;
-    const big = this.large.get(slot);
-    if (big) {
-      wipe(big);
-      this.large.delete(slot);
-    }
     this.lru.release(slot);
   }
 
@@ -197,8 +185,7 @@ export class SessionCache {
     this.idLengths = grown(this.idLengths, n);
     this.hashes = grown(this.hashes, n);
     this.expiries = grown(this.expiries, n);
-    this.data = grown(this.data, n * SLOT_BYTES);
-    this.dataLengths = grown(this.dataLengths, n);
+    this.recordSlots = grown(this.recordSlots, n);
   }
 }
 
@@ -209,9 +196,9 @@ function idHash(id: Uint8Array): number {
   return (h ^ (id.length << 24)) & 0x3fffffff;
 }
 
-function grown<T extends Uint8Array | Uint16Array | Int32Array | Float64Array>(a: T, length: number): T {
+function grown<T extends Uint8Array | Int32Array | Float64Array>(a: T, length: number): T {
   const b = new (a.constructor as new (n: number) => T)(length);
   b.set(a);
-  if (a instanceof Uint8Array) a.fill(0); // the old session bytes held master secrets
+  if (a instanceof Uint8Array) a.fill(0); // the old session IDs
   return b;
 }

@@ -1,8 +1,8 @@
 import { DtlsError } from './errors.js';
 
 /**
- * Bytes of one slot: a 1-byte length, then the record (lib/dtls/hibernation.ts: 95 B for a
- * fresh PSK session with a 13-byte identity; identities up to ~28 bytes fit).
+ * Bytes of one slot by default: a 1-byte length, then the record (lib/dtls/hibernation.ts: 95 B
+ * for a fresh PSK session with a 13-byte identity; identities up to ~28 bytes fit).
  */
 export const SLOT_BYTES = 112;
 /** Slots per chunk: chunks are allocated as the slab grows and never shrink. */
@@ -12,7 +12,8 @@ const OUTSIDE = 0xff;
 
 /**
  * Fixed-size slots in a few large byte chunks, one per hibernated connection (an idle
- * established session in compact form, lib/dtls/hibernation.ts): 112 bytes in a shared chunk
+ * established session in compact form, lib/dtls/hibernation.ts), or per session of the session
+ * cache (session-cache.ts, with larger slots): 112 bytes in a shared chunk
  * instead of a graph of small objects and typed arrays (each Uint8Array alone costs ~200 bytes
  * of heap). A slot is owned by the connection that took it; reading or freeing it checks the
  * owner, so a stale index can never read another session's keys. A record too long for a slot
@@ -26,6 +27,11 @@ export class SessionSlab {
   private readonly beside = new Map<number, Beside>();
   private live = 0;
 
+  /** `slotBytes`: bytes of a slot, the 1-byte length included (at most 255). */
+  constructor(private readonly slotBytes = SLOT_BYTES) {
+    if (!(Number.isInteger(slotBytes) && slotBytes >= 2 && slotBytes <= 255)) throw new RangeError('a slab slot is 2..255 bytes');
+  }
+
   /** Slots in use. */
   get size(): number {
     return this.live;
@@ -33,7 +39,7 @@ export class SessionSlab {
 
   /** Bytes the chunks hold (used or free). */
   get capacityBytes(): number {
-    return this.chunks.length * CHUNK_SLOTS * SLOT_BYTES;
+    return this.chunks.length * CHUNK_SLOTS * this.slotBytes;
   }
 
   /** Stores `record` (a copy) for `owner`; returns its slot. `attached`: an object kept with it. */
@@ -41,14 +47,14 @@ export class SessionSlab {
     let slot = this.freeSlots.pop();
     if (slot === undefined) {
       slot = this.owners.length;
-      if (slot % CHUNK_SLOTS === 0) this.chunks.push(new Uint8Array(CHUNK_SLOTS * SLOT_BYTES));
+      if (slot % CHUNK_SLOTS === 0) this.chunks.push(new Uint8Array(CHUNK_SLOTS * this.slotBytes));
       this.owners.push(undefined);
     }
     this.owners[slot] = owner;
     this.live++;
     const chunk = this.chunks[(slot / CHUNK_SLOTS) | 0]!;
-    const at = (slot % CHUNK_SLOTS) * SLOT_BYTES;
-    const outside = record.length > SLOT_BYTES - 1;
+    const at = (slot % CHUNK_SLOTS) * this.slotBytes;
+    const outside = record.length > this.slotBytes - 1;
     chunk[at] = outside ? OUTSIDE : record.length;
     if (!outside) chunk.set(record, at + 1);
     if (outside || attached !== undefined) this.beside.set(slot, { bytes: outside ? record.slice() : undefined, attached });
@@ -62,7 +68,7 @@ export class SessionSlab {
   read(owner: object, slot: number): { bytes: Uint8Array; attached: unknown } {
     this.check(owner, slot);
     const chunk = this.chunks[(slot / CHUNK_SLOTS) | 0]!;
-    const at = (slot % CHUNK_SLOTS) * SLOT_BYTES;
+    const at = (slot % CHUNK_SLOTS) * this.slotBytes;
     const len = chunk[at]!;
     const b = this.beside.get(slot);
     return { bytes: len === OUTSIDE ? b!.bytes! : chunk.subarray(at + 1, at + 1 + len), attached: b?.attached };
@@ -72,8 +78,8 @@ export class SessionSlab {
   free(owner: object, slot: number): void {
     this.check(owner, slot);
     const chunk = this.chunks[(slot / CHUNK_SLOTS) | 0]!;
-    const at = (slot % CHUNK_SLOTS) * SLOT_BYTES;
-    chunk.fill(0, at, at + SLOT_BYTES);
+    const at = (slot % CHUNK_SLOTS) * this.slotBytes;
+    chunk.fill(0, at, at + this.slotBytes);
     const b = this.beside.get(slot);
     if (b) {
       b.bytes?.fill(0);
