@@ -27,6 +27,10 @@ const BENCHES: Record<string, Bench> = {
     about: 'server CPU per ECDHE_ECDSA handshake (RPK, no client auth), in-process against the sans-IO endpoint (robust on a shared machine), beside a PSK handshake and the crypto floor; --cpu-prof for a profile',
     load: () => import('./ecdhe-cpu.js'),
   },
+  floors: {
+    about: 'what the primitives of a DTLS server cost here, ours in JS beside node:crypto: SHA-256 block, HMAC, PRF, AES block, CCM_8 record; ns CPU/op (the report adds the datagram floor and what each target leaves)',
+    load: () => import('./floors.js'),
+  },
   'gc-churn': {
     about: 'what a container churned by short-lived objects costs the garbage collector: Map of objects vs Map of integers with slots vs WeakMap vs none, scavenges and full collections (README, garbage collector)',
     load: () => import('./gc-churn.js'),

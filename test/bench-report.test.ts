@@ -13,6 +13,7 @@ import { formatMeasured, formatTarget, renderReport, targetTable, verdict } from
 import { parseReportOptions } from '../bench/report/options.js';
 import { Progress } from '../bench/report/progress.js';
 import { evaluateTargets, meets } from '../bench/report/targets.js';
+import { budgets, HANDSHAKE_ROUND_TRIPS } from '../bench/report/budgets.js';
 
 type Measured = Omit<Figures, 'targets'>;
 
@@ -292,5 +293,86 @@ describe('options and progress', () => {
     expect(lines[0]).toMatch(/^\[report 1\/2\] first · 0:\d\d · ETA /);
     expect(lines[1]).toMatch(/^\[report 2\/2\] second /);
     expect(lines[2]).toBe('[report] done');
+  });
+});
+
+describe('floors: what each target leaves above what Node cannot avoid', () => {
+  const withFloors = (): Measured => {
+    const f = fixture();
+    f.ecdhe = { ...(f.ecdhe as EcdheFigures), serverUsPerHs: 400, inProcess: { serverUs: 300, pskServerUs: 100, floorUs: 190, capacity: 3333 } };
+    f.floors = {
+      echo: {
+        sessions: 16,
+        window: 1,
+        size: 32,
+        durationS: 1,
+        rounds: 1,
+        rows: [
+          { server: 'node-driver', rate: 80_000, rates: [80_000], serverCpuPct: 100, usPerRoundTrip: 12.5 },
+          { server: 'c', rate: 200_000, rates: [200_000], serverCpuPct: 100, usPerRoundTrip: 5 },
+        ],
+      },
+      primitives: { node: 'v20.0.0', rows: [{ name: 'sha256-js', ns: 450, what: 'one block | JS' }] },
+    };
+    return f;
+  };
+
+  it('budget, floor, what is left and what coaps spends above the floor, from the same run', () => {
+    const rows = Object.fromEntries(budgets(withFloors()).map((r) => [r.id, r]));
+    // CoAP: 0.7 x 10,000/s = 7,000/s -> 142.86 us; the floor is one echo round trip
+    expect(rows['coap-w1']!.budgetUs).toBeCloseTo(1e6 / 7000, 6);
+    expect(rows['coap-w1']!.floorUs).toBe(12.5);
+    expect(rows['coap-w1']!.leftUs).toBeCloseTo(1e6 / 7000 - 12.5, 6);
+    // ours: 99% of a core over 5,000/s = 198 us, minus the floor
+    expect(rows['coap-w1']!.oursAboveUs).toBeCloseTo(198 - 12.5, 6);
+    expect(rows['coap-w1']!.peerUs).toBeCloseTo(99, 6);
+    expect(rows['coap-w1']!.floorRate).toBeCloseTo(80_000, 6);
+    // PSK at C=4: 0.7 x 4,000/s; 3.5 round trips; engine 100 us in-process
+    const psk = rows['psk-handshakes']!;
+    expect(psk.budgetUs).toBeCloseTo(1e6 / 2800, 6);
+    expect(psk.floorUs).toBeCloseTo(HANDSHAKE_ROUND_TRIPS * 12.5, 6);
+    expect(psk.oursAboveUs).toBeCloseTo((0.97 * 1e6) / 2800 - 43.75, 6);
+    expect(psk.note).toContain(`floor + engine allow ${Math.round(1e6 / 143.75)}/s`);
+    // ECDHE: 3,500/s -> 285.7 us; the crypto floor plus the datagrams
+    const e = rows['ecdhe']!;
+    expect(e.budgetUs).toBeCloseTo(1e6 / 3500, 6);
+    expect(e.floorUs).toBeCloseTo(190 + 43.75, 6);
+    expect(e.leftUs).toBeCloseTo(1e6 / 3500 - 233.75, 6);
+    expect(e.oursAboveUs).toBeCloseTo(400 - 233.75, 6);
+    expect(e.note).toContain('110 us above the crypto floor');
+  });
+
+  it('no echo figure (or no CPU share), no budget rows; a missing part leaves its row out', () => {
+    const f = withFloors();
+    expect(budgets({ ...f, floors: { skipped: 'no dtls-load' } })).toEqual([]);
+    expect(budgets({ ...f, floors: { echo: { skipped: 'x' }, primitives: { skipped: 'y' } } })).toEqual([]);
+    const noCpu = withFloors();
+    const echo = noCpu.floors as { echo: { rows: Array<{ usPerRoundTrip: number | null }> } };
+    echo.echo.rows[0]!.usPerRoundTrip = null;
+    expect(budgets(noCpu)).toEqual([]);
+    expect(budgets({ ...f, coap: { skipped: 'z' } }).map((r) => r.id)).toEqual(['psk-handshakes', 'ecdhe']);
+    const noEngine = { ...f, ecdhe: { ...(f.ecdhe as EcdheFigures), inProcess: { skipped: 'no' } } };
+    const rows = budgets(noEngine);
+    expect(rows.map((r) => r.id)).toEqual(['coap-w1', 'psk-handshakes']);
+    expect(rows[1]!.note).toContain('not measured');
+  });
+
+  it('REPORT.md has the floors section with well-formed tables', () => {
+    const f = withFloors();
+    const md = renderReport({ ...f, targets: evaluateTargets(f) }, []);
+    expect(md).toContain('## Floors: what Node leaves each target');
+    expect(md).toContain('| C (dtls-load echo-server: it outruns the load client, so its figure is an upper bound) | 200,000 | 100% | 5.0 us |');
+    expect(md).toContain('one block \\| JS');
+    expect(md).not.toMatch(/undefined|NaN|\[object /);
+    const lines = md.slice(md.indexOf('## Floors')).split('\n');
+    let tables = 0;
+    for (let i = 0; i < lines.length; i++) {
+      if (!lines[i]!.startsWith('|') || (i > 0 && lines[i - 1]!.startsWith('|'))) continue;
+      tables++;
+      const width = cells(lines[i]!);
+      for (let j = i + 1; j < lines.length && lines[j]!.startsWith('|'); j++) expect(cells(lines[j]!), lines[j]).toBe(width);
+    }
+    expect(tables).toBe(3); // echo, primitives, budgets
+    expect(renderReport({ ...fixture(), targets: [] }, [])).not.toContain('## Floors');
   });
 });

@@ -172,6 +172,41 @@ export interface ClientLatencyFigures {
   missing: Record<string, string>;
 }
 
+/** One echo server under `dtls-load echo` (plain UDP, no DTLS): the datagram floor. */
+export interface EchoRow {
+  /** `node-driver` (node:dgram with our driver's send path), `node-plain` (dgram's defaults), `c` (dtls-load echo-server) */
+  server: string;
+  /** round trips/s, median of the rounds */
+  rate: number;
+  rates: number[];
+  serverCpuPct: number | null;
+  /** server CPU per round trip (one datagram in, one out), us: its CPU share / the rate (median round) */
+  usPerRoundTrip: number | null;
+}
+
+export interface EchoFigures {
+  sessions: number;
+  window: number;
+  /** datagram payload, bytes */
+  size: number;
+  durationS: number;
+  rounds: number;
+  rows: EchoRow[];
+}
+
+/** A primitive's cost in one Node process (bench/floors.ts), ns of process CPU per operation. */
+export interface PrimitiveRow {
+  name: string;
+  ns: number;
+  what: string;
+}
+
+/** Part `floors`: the datagram floor and the primitives' costs (bench/report/suite-floors.ts). */
+export interface FloorsFigures {
+  echo: Part<EchoFigures>;
+  primitives: Part<{ node: string; rows: PrimitiveRow[] }>;
+}
+
 /** One row of issue 13's target table, evaluated (bench/report/targets.ts). */
 export interface TargetRow {
   id: string;
@@ -202,6 +237,7 @@ export interface Figures {
   memory?: Part<MemoryFigures>;
   sessions?: Part<SessionsScaleFigures>;
   client?: Part<ClientLatencyFigures>;
+  floors?: Part<FloorsFigures>;
   targets: TargetRow[];
   /** seconds the run took */
   elapsedS: number;
@@ -209,5 +245,5 @@ export interface Figures {
 }
 
 /** The parts of the report, in the order they run (`--only` takes these names). */
-export const PARTS = ['handshakes', 'coap', 'ecdhe', 'memory', 'sessions', 'client'] as const;
+export const PARTS = ['handshakes', 'coap', 'ecdhe', 'memory', 'sessions', 'client', 'floors'] as const;
 export type PartName = (typeof PARTS)[number];

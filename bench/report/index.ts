@@ -10,6 +10,10 @@
  *   sessions    CoAP GET/s with 10k idle sessions vs without                (suite-sessions.ts)
  *   client      client handshake latency, sequential: ours vs node-dtls-client vs dtls-load
  *               against libcoap+GnuTLS                                      (suite-client.ts)
+ *   floors      the datagram floor (dtls-load echo: our driver's send path, dgram's defaults,
+ *               C) and the primitives' costs, JS beside node:crypto; with the figures above,
+ *               what each throughput target leaves above the floors         (suite-floors.ts,
+ *               budgets.ts)
  * Servers on cpu0, load on cpu1, interleaved rounds. Writes figures.json, one SVG per chart
  * (vega-lite compiled to vega, rendered headless) and REPORT.md into bench/results/ (or --out),
  * with issue 13's target table evaluated (targets.ts). Results on stdout, progress on stderr.
@@ -30,6 +34,7 @@ import { clock, Progress } from './progress.js';
 import { planClient, runClient } from './suite-client.js';
 import { planCoap, runCoap } from './suite-coap.js';
 import { planEcdhe, runEcdhe } from './suite-ecdhe.js';
+import { planFloors, runFloors } from './suite-floors.js';
 import { planHandshakes, runHandshakes } from './suite-handshakes.js';
 import { planMemory, runMemory } from './suite-memory.js';
 import { planSessions, runSessions } from './suite-sessions.js';
@@ -42,6 +47,7 @@ const PLANS: Record<PartName, (o: ReportOptions) => Plan> = {
   memory: planMemory,
   sessions: planSessions,
   client: planClient,
+  floors: planFloors,
 };
 
 /** The commit measured: `abc1234` or `abc1234+dirty` (uncommitted changes in the working tree). */
@@ -101,6 +107,7 @@ export async function main(args: string[]): Promise<number> {
     if (want('memory')) f.memory = await part(ctx, 'memory', () => runMemory(ctx));
     if (want('sessions')) f.sessions = await part(ctx, 'sessions', () => runSessions(ctx));
     if (want('client')) f.client = await part(ctx, 'client', () => runClient(ctx));
+    if (want('floors')) f.floors = await part(ctx, 'floors', () => runFloors(ctx));
   } finally {
     for (const s of ctx.servers.splice(0)) await stop(s.t);
   }

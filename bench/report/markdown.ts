@@ -3,6 +3,7 @@
  * with met / not met, the charts, the figures behind them, and every skip with its reason. Pure.
  */
 import { isSkipped, PARTS, type Figures, type TargetRow } from './figures.js';
+import { budgets } from './budgets.js';
 import type { Chart } from './charts.js';
 
 const int = (x: number): string => Math.round(x).toLocaleString('en-US');
@@ -135,6 +136,7 @@ export function renderReport(f: Figures, charts: Chart[]): string {
     for (const [k, why] of Object.entries(cl.missing)) L.push('', `${k}: ${why}`);
     L.push('');
   }
+  L.push(...floorsSection(f));
   if (f.notes.length) {
     L.push('## Notes', '');
     for (const n of f.notes) L.push(`- ${n}`);
@@ -143,4 +145,51 @@ export function renderReport(f: Figures, charts: Chart[]): string {
   L.push(`Run time: ${Math.round(f.elapsedS)} s.`);
   L.push('');
   return L.join('\n');
+}
+
+const us = (x: number | null): string => (x === null ? '-' : `${x.toFixed(1)} us`);
+
+/** The datagram floor, the primitives and what each throughput target leaves above the floors. */
+export function floorsSection(f: Figures): string[] {
+  const fl = f.floors;
+  if (isSkipped(fl)) return [];
+  const L: string[] = ['## Floors: what Node leaves each target', ''];
+  const echo = fl.echo;
+  if (isSkipped(echo)) L.push(`Datagram floor not measured: ${echo ? echo.skipped : 'not run'}.`, '');
+  else {
+    L.push(
+      `The datagram floor (bench/report/suite-floors.ts): \`dtls-load echo\`, plain UDP, ${echo.sessions} sockets at W=${echo.window}, ${echo.size}-byte datagrams, median of ${echo.rounds} × ${echo.durationS} s; server CPU per round trip is its CPU share over the rate:`,
+      '',
+      '| echo server | round trips/s | server CPU | per round trip |',
+      '| --- | --- | --- | --- |',
+    );
+    const names: Record<string, string> = {
+      'node-driver': 'node:dgram, our driver\'s send path (bench/udp-echo-server.ts)',
+      'node-plain': 'node:dgram, its defaults (`--plain`: dns.lookup per send, one send per datagram)',
+      c: 'C (dtls-load echo-server: it outruns the load client, so its figure is an upper bound)',
+    };
+    for (const r of echo.rows) L.push(`| ${names[r.server] ?? r.server} | ${int(r.rate)} | ${r.serverCpuPct === null ? '-' : `${r.serverCpuPct.toFixed(0)}%`} | ${us(r.usPerRoundTrip)} |`);
+    L.push('');
+  }
+  const p = fl.primitives;
+  if (isSkipped(p)) L.push(`Primitives not measured: ${p ? p.skipped : 'not run'}.`, '');
+  else {
+    L.push(`Primitives in one Node ${p.node} process on the server core (bench/floors.ts, process CPU, medians):`, '', '| primitive | ns per op | what |', '| --- | --- | --- |');
+    for (const r of p.rows) L.push(`| ${r.name} | ${int(r.ns)} | ${cell(r.what)} |`);
+    L.push('');
+  }
+  const rows = budgets(f);
+  if (rows.length) {
+    L.push(
+      'What each throughput target allows per operation (server CPU on one saturated core), what the floor takes of it, and what coaps spends above the floor in this run (its CPU share over its rate, minus the floor):',
+      '',
+      '| target | budget | floor on Node | left above the floor | coaps above the floor | libcoap+GnuTLS, all in | the floor alone allows | notes |',
+      '| --- | --- | --- | --- | --- | --- | --- | --- |',
+    );
+    for (const r of rows) {
+      L.push(`| ${cell(r.what)} | ${us(r.budgetUs)} | ${us(r.floorUs)}: ${cell(r.floorWhat)} | ${us(r.leftUs)} | ${us(r.oursAboveUs)} | ${us(r.peerUs)} | ${int(r.floorRate)}/s | ${cell(r.note)} |`);
+    }
+    L.push('');
+  }
+  return L;
 }
