@@ -88,8 +88,15 @@ export function expandKeyLE(key: Uint8Array, into?: Uint32Array): Uint32Array {
   return xk;
 }
 
-/** One block, state as four little-endian column words; returns the four output words. */
-export function encrypt(xk: Uint32Array, s0: number, s1: number, s2: number, s3: number): { s0: number; s1: number; s2: number; s3: number } {
+/**
+ * The output of {@link encrypt}: its four little-endian column words, overwritten by every call
+ * (read them at once). A returned object would be one allocation per block wherever V8 does not
+ * inline encrypt (a large caller has no inlining budget left for it).
+ */
+export const OUT = new Int32Array(4);
+
+/** One block, state as four little-endian column words; the four output words go to {@link OUT}. */
+export function encrypt(xk: Uint32Array, s0: number, s1: number, s2: number, s3: number): void {
   let k = 0;
   s0 ^= xk[k++]!;
   s1 ^= xk[k++]!;
@@ -106,11 +113,9 @@ export function encrypt(xk: Uint32Array, s0: number, s1: number, s2: number, s3:
     s2 = t2;
     s3 = t3;
   }
-  return {
-    s0: xk[k++]! ^ sub(s0, s1, s2, s3),
-    s1: xk[k++]! ^ sub(s1, s2, s3, s0),
-    s2: xk[k++]! ^ sub(s2, s3, s0, s1),
-    s3: xk[k++]! ^ sub(s3, s0, s1, s2),
-  };
+  OUT[0] = xk[k]! ^ sub(s0, s1, s2, s3);
+  OUT[1] = xk[k + 1]! ^ sub(s1, s2, s3, s0);
+  OUT[2] = xk[k + 2]! ^ sub(s2, s3, s0, s1);
+  OUT[3] = xk[k + 3]! ^ sub(s3, s0, s1, s2);
 }
 

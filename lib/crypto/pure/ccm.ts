@@ -18,7 +18,7 @@
  * are indexed by secret bytes, as every table-based software AES is: see the "constant time"
  * note in lib/crypto/pure.ts.
  */
-import { expandKeyLE, encrypt as aesEncrypt } from './aes.js';
+import { expandKeyLE, encrypt as aesEncrypt, OUT as E } from './aes.js';
 
 const TAG_LENGTH = 8;
 
@@ -63,109 +63,95 @@ function schedule(key: Uint8Array): Uint32Array {
   return xk;
 }
 
-/** Scratch for partial blocks and the encoded AAD (the provider is synchronous: no reentrancy). */
+/** Scratch for a partial block, its keystream and the encoded AAD (the provider is synchronous: no reentrancy). */
 const TAIL = new Uint8Array(16);
+const KS = new Uint8Array(16);
 let aadScratch = new Uint8Array(64);
 
 /**
- * The CCM state of one message: the CBC-MAC chain (x0..x3) and the counter-block words
- * (a0..a2 fixed, a3 = a3base with the counter in its last L bytes).
+ * One CCM pass over `n` bytes of `src` into `out` (RFC 3610 §2.2-2.3): the CBC-MAC chain X and
+ * the counter blocks live in locals and AES leaves its four words in aes.ts's OUT, so a record
+ * costs no object beyond its output. Sealing MACs the plaintext and writes ciphertext ‖ tag;
+ * opening decrypts, MACs the plaintext it got and returns the tag's difference from the one at
+ * src[n..n+8] (0: authentic), one OR-accumulated word, no early exit.
  */
-class Ccm {
-  x0 = 0;
-  x1 = 0;
-  x2 = 0;
-  x3 = 0;
-  private readonly a0: number;
-  private readonly a1: number;
-  private readonly a2: number;
-  private readonly a3: number;
-  /** Keystream of the last counter block. */
-  s0 = 0;
-  s1 = 0;
-  s2 = 0;
-  s3 = 0;
-
-  constructor(
-    private readonly xk: Uint32Array,
-    nonce: Uint8Array,
-    aad: Uint8Array,
-    messageLength: number,
-  ) {
-    const n = nonce.length;
-    if (n < 7 || n > 13) throw new TypeError('CCM nonce must be 7 to 13 bytes');
-    const L = 15 - n;
-    if (L < 4 && messageLength >= 2 ** (8 * L)) throw new RangeError('message too long for the CCM nonce length');
-    // A_0 = (L-1) ‖ N ‖ 0...; B_0 = flags ‖ N ‖ l(m). Both share the nonce bytes.
-    const blk = TAIL;
-    blk.fill(0);
-    blk[0] = L - 1;
-    blk.set(nonce, 1);
-    this.a0 = le32(blk, 0);
-    this.a1 = le32(blk, 4);
-    this.a2 = le32(blk, 8);
-    this.a3 = le32(blk, 12);
-    blk[0] = (aad.length > 0 ? 0x40 : 0) | (((TAG_LENGTH - 2) / 2) << 3) | (L - 1);
-    for (let i = 0, m = messageLength; i < L && i < 4; i++, m >>>= 8) blk[15 - i] = m & 0xff;
-    this.mac(le32(blk, 0), le32(blk, 4), le32(blk, 8), le32(blk, 12));
-    if (aad.length > 0) this.macAad(aad);
-  }
-
-  /** X = E(X ^ B). */
-  mac(b0: number, b1: number, b2: number, b3: number): void {
-    const r = aesEncrypt(this.xk, this.x0 ^ b0, this.x1 ^ b1, this.x2 ^ b2, this.x3 ^ b3);
-    this.x0 = r.s0;
-    this.x1 = r.s1;
-    this.x2 = r.s2;
-    this.x3 = r.s3;
-  }
-
-  /** S = E(A_i). */
-  keystream(i: number): void {
-    const r = aesEncrypt(this.xk, this.a0, this.a1, this.a2, this.a3 | bswap32(i));
-    this.s0 = r.s0;
-    this.s1 = r.s1;
-    this.s2 = r.s2;
-    this.s3 = r.s3;
-  }
-
-  /** RFC 3610 §2.2: l(a) ‖ a, zero-padded to whole blocks, into the MAC. */
-  private macAad(aad: Uint8Array): void {
-    const a = aad.length;
+function pass(xk: Uint32Array, nonce: Uint8Array, aad: Uint8Array, src: Uint8Array, n: number, out: Uint8Array, open: boolean): number {
+  const nl = nonce.length;
+  if (nl < 7 || nl > 13) throw new TypeError('CCM nonce must be 7 to 13 bytes');
+  const L = 15 - nl;
+  if (L < 4 && n >= 2 ** (8 * L)) throw new RangeError('message too long for the CCM nonce length');
+  // A_0 = (L-1) ‖ N ‖ 0...; B_0 = flags ‖ N ‖ l(m). Both share the nonce bytes.
+  const b = TAIL;
+  b.fill(0);
+  b[0] = L - 1;
+  b.set(nonce, 1);
+  const a0 = le32(b, 0), a1 = le32(b, 4), a2 = le32(b, 8), a3 = le32(b, 12);
+  b[0] = (aad.length > 0 ? 0x40 : 0) | (((TAG_LENGTH - 2) / 2) << 3) | (L - 1);
+  for (let i = 0, m = n; i < L && i < 4; i++, m >>>= 8) b[15 - i] = m & 0xff;
+  aesEncrypt(xk, le32(b, 0), le32(b, 4), le32(b, 8), le32(b, 12));
+  let x0 = E[0]!, x1 = E[1]!, x2 = E[2]!, x3 = E[3]!;
+  const a = aad.length;
+  if (a > 0) {
+    // l(a) ‖ a, zero-padded to whole blocks
     if (a >= 0x1_0000_0000) throw new RangeError('CCM additional data too long');
     const hdr = a < 0xff00 ? 2 : 6;
     const total = (hdr + a + 15) & ~15;
     if (aadScratch.length < total) aadScratch = new Uint8Array(total);
-    const b = aadScratch;
+    const h = aadScratch;
     if (hdr === 2) {
-      b[0] = a >>> 8;
-      b[1] = a & 0xff;
+      h[0] = a >>> 8;
+      h[1] = a & 0xff;
     } else {
-      b[0] = 0xff;
-      b[1] = 0xfe;
-      b[2] = a >>> 24;
-      b[3] = (a >>> 16) & 0xff;
-      b[4] = (a >>> 8) & 0xff;
-      b[5] = a & 0xff;
+      h[0] = 0xff;
+      h[1] = 0xfe;
+      h[2] = a >>> 24;
+      h[3] = (a >>> 16) & 0xff;
+      h[4] = (a >>> 8) & 0xff;
+      h[5] = a & 0xff;
     }
-    b.set(aad, hdr);
-    b.fill(0, hdr + a, total);
-    for (let o = 0; o < total; o += 16) this.mac(le32(b, o), le32(b, o + 4), le32(b, o + 8), le32(b, o + 12));
+    h.set(aad, hdr);
+    h.fill(0, hdr + a, total);
+    for (let o = 0; o < total; o += 16) {
+      aesEncrypt(xk, x0 ^ le32(h, o), x1 ^ le32(h, o + 4), x2 ^ le32(h, o + 8), x3 ^ le32(h, o + 12));
+      x0 = E[0]!, x1 = E[1]!, x2 = E[2]!, x3 = E[3]!;
+    }
   }
-
-  /** T ^ first 8 bytes of S_0, as two words. */
-  tag(): [number, number] {
-    this.keystream(0);
-    return [this.x0 ^ this.s0, this.x1 ^ this.s1];
+  for (let o = 0, i = 1; o < n; o += 16, i++) {
+    aesEncrypt(xk, a0, a1, a2, a3 | bswap32(i)); // S_i
+    const k0 = E[0]!, k1 = E[1]!, k2 = E[2]!, k3 = E[3]!;
+    let p0: number, p1: number, p2: number, p3: number;
+    if (o + 16 <= n) {
+      // out = src ^ S_i either way; the MAC takes the plaintext: out when opening, src when sealing
+      const c0 = le32(src, o), c1 = le32(src, o + 4), c2 = le32(src, o + 8), c3 = le32(src, o + 12);
+      const d0 = c0 ^ k0, d1 = c1 ^ k1, d2 = c2 ^ k2, d3 = c3 ^ k3;
+      put32(out, o, d0), put32(out, o + 4, d1), put32(out, o + 8, d2), put32(out, o + 12, d3);
+      p0 = open ? d0 : c0, p1 = open ? d1 : c1, p2 = open ? d2 : c2, p3 = open ? d3 : c3;
+    } else {
+      // the last, partial block: its plaintext zero-padded into TAIL for the MAC (loops: a
+      // subarray() costs about 0.1 us)
+      put32(KS, 0, k0), put32(KS, 4, k1), put32(KS, 8, k2), put32(KS, 12, k3);
+      b.fill(0);
+      for (let j = 0; o + j < n; j++) {
+        const c = src[o + j]!;
+        const p = open ? c ^ KS[j]! : c;
+        b[j] = p;
+        out[o + j] = open ? p : c ^ KS[j]!;
+      }
+      p0 = le32(b, 0), p1 = le32(b, 4), p2 = le32(b, 8), p3 = le32(b, 12);
+      b.fill(0);
+      KS.fill(0);
+    }
+    aesEncrypt(xk, x0 ^ p0, x1 ^ p1, x2 ^ p2, x3 ^ p3);
+    x0 = E[0]!, x1 = E[1]!, x2 = E[2]!, x3 = E[3]!;
   }
-}
-
-/** XOR of the keystream words into a partial block in TAIL (bytes 0..n-1). */
-function xorTail(c: Ccm, n: number): void {
-  for (let j = 0; j < n; j++) {
-    const w = j < 4 ? c.s0 : j < 8 ? c.s1 : j < 12 ? c.s2 : c.s3;
-    TAIL[j] = TAIL[j]! ^ ((w >>> ((j & 3) * 8)) & 0xff);
-  }
+  // T ^ first 8 bytes of S_0
+  aesEncrypt(xk, a0, a1, a2, a3);
+  const t0 = x0 ^ E[0]!;
+  const t1 = x1 ^ E[1]!;
+  if (open) return (t0 ^ le32(src, n)) | (t1 ^ le32(src, n + 4));
+  put32(out, n, t0);
+  put32(out, n + 4, t1);
+  return 0;
 }
 
 export function ccm8Encrypt(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Uint8Array {
@@ -174,33 +160,8 @@ export function ccm8Encrypt(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array,
 
 /** ccm8Encrypt with an expanded key (aes.ts expandKeyLE), for callers that keep their own schedules. */
 export function ccm8EncryptWith(xk: Uint32Array, nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Uint8Array {
-  const n = plaintext.length;
-  const c = new Ccm(xk, nonce, aad, n);
-  const out = new Uint8Array(n + TAG_LENGTH);
-  const full = n & ~15;
-  let i = 1;
-  for (let o = 0; o < full; o += 16, i++) {
-    const p0 = le32(plaintext, o), p1 = le32(plaintext, o + 4), p2 = le32(plaintext, o + 8), p3 = le32(plaintext, o + 12);
-    c.mac(p0, p1, p2, p3);
-    c.keystream(i);
-    put32(out, o, p0 ^ c.s0);
-    put32(out, o + 4, p1 ^ c.s1);
-    put32(out, o + 8, p2 ^ c.s2);
-    put32(out, o + 12, p3 ^ c.s3);
-  }
-  const rest = n - full;
-  if (rest > 0) {
-    TAIL.fill(0);
-    for (let j = 0; j < rest; j++) TAIL[j] = plaintext[full + j]!; // a loop: subarray() costs ~0.1 us
-    c.mac(le32(TAIL, 0), le32(TAIL, 4), le32(TAIL, 8), le32(TAIL, 12));
-    c.keystream(i);
-    xorTail(c, rest);
-    for (let j = 0; j < rest; j++) out[full + j] = TAIL[j]!;
-    TAIL.fill(0);
-  }
-  const [t0, t1] = c.tag();
-  put32(out, n, t0);
-  put32(out, n + 4, t1);
+  const out = new Uint8Array(plaintext.length + TAG_LENGTH);
+  pass(xk, nonce, aad, plaintext, plaintext.length, out, false);
   return out;
 }
 
@@ -213,33 +174,8 @@ export function ccm8Decrypt(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array,
 export function ccm8DecryptWith(xk: Uint32Array, nonce: Uint8Array, aad: Uint8Array, sealed: Uint8Array): Uint8Array | undefined {
   if (sealed.length < TAG_LENGTH) return undefined;
   const n = sealed.length - TAG_LENGTH;
-  const c = new Ccm(xk, nonce, aad, n);
   const out = new Uint8Array(n);
-  const full = n & ~15;
-  let i = 1;
-  for (let o = 0; o < full; o += 16, i++) {
-    c.keystream(i);
-    const p0 = le32(sealed, o) ^ c.s0, p1 = le32(sealed, o + 4) ^ c.s1, p2 = le32(sealed, o + 8) ^ c.s2, p3 = le32(sealed, o + 12) ^ c.s3;
-    c.mac(p0, p1, p2, p3);
-    put32(out, o, p0);
-    put32(out, o + 4, p1);
-    put32(out, o + 8, p2);
-    put32(out, o + 12, p3);
-  }
-  const rest = n - full;
-  if (rest > 0) {
-    TAIL.fill(0);
-    for (let j = 0; j < rest; j++) TAIL[j] = sealed[full + j]!;
-    c.keystream(i);
-    xorTail(c, rest);
-    c.mac(le32(TAIL, 0), le32(TAIL, 4), le32(TAIL, 8), le32(TAIL, 12));
-    for (let j = 0; j < rest; j++) out[full + j] = TAIL[j]!;
-    TAIL.fill(0);
-  }
-  const [t0, t1] = c.tag();
-  // One accumulated difference over the whole tag: no early exit.
-  const diff = (t0 ^ le32(sealed, n)) | (t1 ^ le32(sealed, n + 4));
-  if (diff !== 0) {
+  if (pass(xk, nonce, aad, sealed, n, out, true) !== 0) {
     out.fill(0);
     return undefined;
   }
