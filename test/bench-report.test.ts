@@ -302,14 +302,15 @@ describe('floors: what each target leaves above what Node cannot avoid', () => {
     f.ecdhe = { ...(f.ecdhe as EcdheFigures), serverUsPerHs: 400, inProcess: { serverUs: 300, pskServerUs: 100, floorUs: 190, capacity: 3333 } };
     f.floors = {
       echo: {
-        sessions: 16,
+        sockets: [4, 16],
         window: 1,
         size: 32,
         durationS: 1,
         rounds: 1,
         rows: [
-          { server: 'node-driver', rate: 80_000, rates: [80_000], serverCpuPct: 100, usPerRoundTrip: 12.5 },
-          { server: 'c', rate: 200_000, rates: [200_000], serverCpuPct: 100, usPerRoundTrip: 5 },
+          { server: 'node-driver', sockets: 4, rate: 40_000, rates: [40_000], serverCpuPct: 80, usPerRoundTrip: 20 },
+          { server: 'node-driver', sockets: 16, rate: 80_000, rates: [80_000], serverCpuPct: 100, usPerRoundTrip: 12.5 },
+          { server: 'c', sockets: 16, rate: 200_000, rates: [200_000], serverCpuPct: 100, usPerRoundTrip: 5 },
         ],
       },
       primitives: { node: 'v20.0.0', rows: [{ name: 'sha256-js', ns: 450, what: 'one block | JS' }] },
@@ -327,14 +328,18 @@ describe('floors: what each target leaves above what Node cannot avoid', () => {
     expect(rows['coap-w1']!.oursAboveUs).toBeCloseTo(198 - 12.5, 6);
     expect(rows['coap-w1']!.peerUs).toBeCloseTo(99, 6);
     expect(rows['coap-w1']!.floorRate).toBeCloseTo(80_000, 6);
-    // PSK at C=4: 0.7 x 4,000/s; 3.5 round trips; engine 100 us in-process
+    expect(rows['coap-w1']!.floorWhat).toContain('16 sockets');
+    // PSK at C=4: 0.7 x 4,000/s; 3.5 round trips of the 4-socket echo; engine 100 us in-process
     const psk = rows['psk-handshakes']!;
     expect(psk.budgetUs).toBeCloseTo(1e6 / 2800, 6);
-    expect(psk.floorUs).toBeCloseTo(HANDSHAKE_ROUND_TRIPS * 12.5, 6);
-    expect(psk.oursAboveUs).toBeCloseTo((0.97 * 1e6) / 2800 - 43.75, 6);
-    expect(psk.note).toContain(`floor + engine allow ${Math.round(1e6 / 143.75)}/s`);
-    // ECDHE: 3,500/s -> 285.7 us; the crypto floor plus the datagrams
+    expect(psk.floorUs).toBeCloseTo(HANDSHAKE_ROUND_TRIPS * 20, 6);
+    expect(psk.floorWhat).toContain('4 sockets');
+    expect(psk.oursAboveUs).toBeCloseTo((0.97 * 1e6) / 2800 - 70, 6);
+    expect(psk.note).toContain(`floor + engine allow ${Math.round(1e6 / 170)}/s`);
+    // ECDHE: 3,500/s -> 285.7 us; the crypto floor plus the datagrams (C=8 not measured: the
+    // cheapest echo, a lower bound)
     const e = rows['ecdhe']!;
+    expect(e.floorWhat).toContain('the cheapest shape measured');
     expect(e.budgetUs).toBeCloseTo(1e6 / 3500, 6);
     expect(e.floorUs).toBeCloseTo(190 + 43.75, 6);
     expect(e.leftUs).toBeCloseTo(1e6 / 3500 - 233.75, 6);
@@ -348,7 +353,7 @@ describe('floors: what each target leaves above what Node cannot avoid', () => {
     expect(budgets({ ...f, floors: { echo: { skipped: 'x' }, primitives: { skipped: 'y' } } })).toEqual([]);
     const noCpu = withFloors();
     const echo = noCpu.floors as { echo: { rows: Array<{ usPerRoundTrip: number | null }> } };
-    echo.echo.rows[0]!.usPerRoundTrip = null;
+    for (const r of echo.echo.rows) r.usPerRoundTrip = null;
     expect(budgets(noCpu)).toEqual([]);
     expect(budgets({ ...f, coap: { skipped: 'z' } }).map((r) => r.id)).toEqual(['psk-handshakes', 'ecdhe']);
     const noEngine = { ...f, ecdhe: { ...(f.ecdhe as EcdheFigures), inProcess: { skipped: 'no' } } };
@@ -361,7 +366,7 @@ describe('floors: what each target leaves above what Node cannot avoid', () => {
     const f = withFloors();
     const md = renderReport({ ...f, targets: evaluateTargets(f) }, []);
     expect(md).toContain('## Floors: what Node leaves each target');
-    expect(md).toContain('| C (dtls-load echo-server: it outruns the load client, so its figure is an upper bound) | 200,000 | 100% | 5.0 us |');
+    expect(md).toContain('| C (dtls-load echo-server: it outruns the load client, so its figure is an upper bound) | 16 | 200,000 | 100% | 5.0 us |');
     expect(md).toContain('one block \\| JS');
     expect(md).not.toMatch(/undefined|NaN|\[object /);
     const lines = md.slice(md.indexOf('## Floors')).split('\n');

@@ -176,6 +176,8 @@ export interface ClientLatencyFigures {
 export interface EchoRow {
   /** `node-driver` (node:dgram with our driver's send path), `node-plain` (dgram's defaults), `c` (dtls-load echo-server) */
   server: string;
+  /** sockets of the load, each with `window` datagrams in flight */
+  sockets: number;
   /** round trips/s, median of the rounds */
   rate: number;
   rates: number[];
@@ -185,7 +187,8 @@ export interface EchoRow {
 }
 
 export interface EchoFigures {
-  sessions: number;
+  /** the socket counts measured: the handshake row's concurrency and the CoAP row's sessions */
+  sockets: number[];
   window: number;
   /** datagram payload, bytes */
   size: number;

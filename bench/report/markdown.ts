@@ -158,17 +158,17 @@ export function floorsSection(f: Figures): string[] {
   if (isSkipped(echo)) L.push(`Datagram floor not measured: ${echo ? echo.skipped : 'not run'}.`, '');
   else {
     L.push(
-      `The datagram floor (bench/report/suite-floors.ts): \`dtls-load echo\`, plain UDP, ${echo.sessions} sockets at W=${echo.window}, ${echo.size}-byte datagrams, median of ${echo.rounds} × ${echo.durationS} s; server CPU per round trip is its CPU share over the rate:`,
+      `The datagram floor (bench/report/suite-floors.ts): \`dtls-load echo\`, plain UDP, ${echo.sockets.join(' and ')} sockets at W=${echo.window}, ${echo.size}-byte datagrams, median of ${echo.rounds} × ${echo.durationS} s; server CPU per round trip is its CPU share over the rate (with fewer sockets, fewer datagrams per wake-up of the server and each costs more):`,
       '',
-      '| echo server | round trips/s | server CPU | per round trip |',
-      '| --- | --- | --- | --- |',
+      '| echo server | sockets | round trips/s | server CPU | per round trip |',
+      '| --- | --- | --- | --- | --- |',
     );
     const names: Record<string, string> = {
       'node-driver': 'node:dgram, our driver\'s send path (bench/udp-echo-server.ts)',
       'node-plain': 'node:dgram, its defaults (`--plain`: dns.lookup per send, one send per datagram)',
       c: 'C (dtls-load echo-server: it outruns the load client, so its figure is an upper bound)',
     };
-    for (const r of echo.rows) L.push(`| ${names[r.server] ?? r.server} | ${int(r.rate)} | ${r.serverCpuPct === null ? '-' : `${r.serverCpuPct.toFixed(0)}%`} | ${us(r.usPerRoundTrip)} |`);
+    for (const r of echo.rows) L.push(`| ${names[r.server] ?? r.server} | ${r.sockets} | ${int(r.rate)} | ${r.serverCpuPct === null ? '-' : `${r.serverCpuPct.toFixed(0)}%`} | ${us(r.usPerRoundTrip)} |`);
     L.push('');
   }
   const p = fl.primitives;

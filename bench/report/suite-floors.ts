@@ -2,8 +2,9 @@
  * Part `floors`: what a Node server cannot go below on this machine, measured in the same run,
  * so that the report can say which of issue 13's targets the floors leave room for
  * (bench/report/budgets.ts):
- *   echo        the datagram floor: `dtls-load echo` (plain UDP, 16 sockets, W=1: the shape of
- *               the CoAP row) against node:dgram with our driver's send path
+ *   echo        the datagram floor: `dtls-load echo` (plain UDP, W=1, 4 sockets: the shape of
+ *               the handshake row at C=4, and 16: the CoAP row's; with fewer datagrams per
+ *               wake-up each costs more) against node:dgram with our driver's send path
  *               (bench/udp-echo-server.ts), node:dgram with its defaults (--plain), and
  *               dtls-load's own C echo server; server CPU per round trip
  *   primitives  SHA-256, HMAC, PRF, AES and CCM_8 in JS beside node:crypto (bench/floors.ts,
@@ -19,8 +20,10 @@ import { LOAD_CPU, SERVER_CPU, startNodeServer, type ServerProcess } from '../li
 import { freePorts, udpBound } from '../lib/sys.js';
 import { stopServers, type Ctx, type Plan } from './context.js';
 import type { EchoFigures, EchoRow, FloorsFigures, Part, PrimitiveRow } from './figures.js';
+import { TARGET_CONCURRENCY } from './targets.js';
 
-const SESSIONS = 16;
+/** The shapes of the handshake row (C=4) and of the CoAP row (16 sessions), W=1. */
+const SOCKETS = [TARGET_CONCURRENCY, 16];
 const WINDOW = 1;
 const SIZE = 32;
 const WARMUP_S = 0.5;
@@ -33,7 +36,7 @@ const primitiveSeconds = (o: Ctx['o']) => (o.quick ? 8 * 2 * 0.06 + 2 : 8 * 5 * 
 const echoDuration = (o: Ctx['o']) => Math.min(2, o.coapDuration);
 
 export function planFloors(o: Ctx['o']): Plan {
-  const n = o.rounds * SERVERS;
+  const n = o.rounds * SERVERS * SOCKETS.length;
   return { steps: 2 + n, seconds: primitiveSeconds(o) + 2 + n * (echoDuration(o) + WARMUP_S + OVERHEAD_S) };
 }
 
@@ -75,44 +78,51 @@ async function measureEcho(ctx: Ctx, bin: string): Promise<Part<EchoFigures>> {
     servers.push({ name: 'c', port: base + 2, server: c });
 
     const durationS = echoDuration(o);
-    const run = async (e: Echo, d: number, w: number) => {
-      const args = ['echo', '--port', String(e.port), '--sessions', String(SESSIONS), '--window', String(WINDOW), '--size', String(SIZE)];
+    const run = async (e: Echo, sockets: number, d: number, w: number) => {
+      const args = ['echo', '--port', String(e.port), '--sessions', String(sockets), '--window', String(WINDOW), '--size', String(SIZE)];
       args.push('--duration', String(d), '--warmup', String(w), '--server-pid', String(e.server.pid));
       const r = await runDtlsLoad(bin, LOAD_CPU, args, (d + w + 20) * 1000);
       if (isStopping()) throw new Error('interrupted');
       return r.result;
     };
     ctx.progress.step('floors: node echo JIT warm-up (1 s, not counted)', 1.5);
-    await run(servers[0]!, 1, 0);
+    await run(servers[0]!, SOCKETS[SOCKETS.length - 1]!, 1, 0);
     const got = new Map<string, Array<{ rate: number; cpu: number | null }>>();
+    const key = (name: string, sockets: number) => `${name}|${sockets}`;
     for (let round = 1; round <= o.rounds; round++) {
-      for (const e of servers) {
-        ctx.progress.step(`floors: echo ${e.name} (round ${round}/${o.rounds})`, durationS + WARMUP_S + OVERHEAD_S);
-        const r = await run(e, durationS, WARMUP_S);
-        if (!r || r.ok === 0) {
-          ctx.log(`  echo ${e.name.padEnd(12)} FAILED: no answer counted`);
-          continue;
+      for (const sockets of SOCKETS) {
+        for (const e of servers) {
+          ctx.progress.step(`floors: echo ${e.name}, ${sockets} sockets (round ${round}/${o.rounds})`, durationS + WARMUP_S + OVERHEAD_S);
+          const r = await run(e, sockets, durationS, WARMUP_S);
+          if (!r || r.ok === 0) {
+            ctx.log(`  echo ${e.name.padEnd(12)} ${String(sockets).padStart(2)} sockets FAILED: no answer counted`);
+            continue;
+          }
+          ctx.contention.note(r.cpu_busy_pct, r.server_cpu_pct, r.client_cpu_pct);
+          const k = key(e.name, sockets);
+          if (!got.has(k)) got.set(k, []);
+          got.get(k)!.push({ rate: r.rate, cpu: r.server_cpu_pct ?? null });
+          ctx.log(`  echo ${e.name.padEnd(12)} ${String(sockets).padStart(2)} sockets ${Math.round(r.rate).toLocaleString('en-US').padStart(8)} round trips/s  server cpu ${r.server_cpu_pct?.toFixed(0) ?? '?'}%`);
         }
-        ctx.contention.note(r.cpu_busy_pct, r.server_cpu_pct, r.client_cpu_pct);
-        if (!got.has(e.name)) got.set(e.name, []);
-        got.get(e.name)!.push({ rate: r.rate, cpu: r.server_cpu_pct ?? null });
-        ctx.log(`  echo ${e.name.padEnd(12)} ${Math.round(r.rate).toLocaleString('en-US').padStart(8)} round trips/s  server cpu ${r.server_cpu_pct?.toFixed(0) ?? '?'}%`);
       }
     }
     const rows: EchoRow[] = [];
-    for (const e of servers) {
-      const rs = got.get(e.name) ?? [];
-      if (!rs.length) continue;
-      const mid = [...rs].sort((a, b) => a.rate - b.rate)[(rs.length - 1) >> 1]!;
-      rows.push({
-        server: e.name,
-        rate: median(rs.map((x) => x.rate)),
-        rates: rs.map((x) => x.rate),
-        serverCpuPct: mid.cpu,
-        usPerRoundTrip: mid.cpu === null ? null : ((mid.cpu / 100) * 1e6) / mid.rate,
-      });
+    for (const sockets of SOCKETS) {
+      for (const e of servers) {
+        const rs = got.get(key(e.name, sockets)) ?? [];
+        if (!rs.length) continue;
+        const mid = [...rs].sort((a, b) => a.rate - b.rate)[(rs.length - 1) >> 1]!;
+        rows.push({
+          server: e.name,
+          sockets,
+          rate: median(rs.map((x) => x.rate)),
+          rates: rs.map((x) => x.rate),
+          serverCpuPct: mid.cpu,
+          usPerRoundTrip: mid.cpu === null ? null : ((mid.cpu / 100) * 1e6) / mid.rate,
+        });
+      }
     }
-    return { sessions: SESSIONS, window: WINDOW, size: SIZE, durationS, rounds: o.rounds, rows };
+    return { sockets: SOCKETS, window: WINDOW, size: SIZE, durationS, rounds: o.rounds, rows };
   } finally {
     await stopServers(
       ctx,
@@ -134,7 +144,7 @@ async function measurePrimitives(ctx: Ctx): Promise<Part<{ node: string; rows: P
 }
 
 export async function runFloors(ctx: Ctx): Promise<FloorsFigures> {
-  ctx.log(`\n[floors] datagram floor (dtls-load echo, ${SESSIONS} sockets, W=${WINDOW}, ${SIZE} B) and primitives`);
+  ctx.log(`\n[floors] datagram floor (dtls-load echo, ${SOCKETS.join(' and ')} sockets, W=${WINDOW}, ${SIZE} B) and primitives`);
   const primitives = await measurePrimitives(ctx);
   let echo: Part<EchoFigures>;
   if ('skip' in ctx.dl) echo = { skipped: ctx.dl.skip };
