@@ -14,6 +14,7 @@ import { parseReportOptions } from '../bench/report/options.js';
 import { Progress } from '../bench/report/progress.js';
 import { evaluateTargets, meets } from '../bench/report/targets.js';
 import { budgets, HANDSHAKE_ROUND_TRIPS } from '../bench/report/budgets.js';
+import { DTLS_LOAD_CLIENT } from '../bench/report/suite-client.js';
 
 type Measured = Omit<Figures, 'targets'>;
 
@@ -345,6 +346,28 @@ describe('floors: what each target leaves above what Node cannot avoid', () => {
     expect(e.leftUs).toBeCloseTo(1e6 / 3500 - 233.75, 6);
     expect(e.oursAboveUs).toBeCloseTo(400 - 233.75, 6);
     expect(e.note).toContain('110 us above the crypto floor');
+  });
+
+  it('the client row: the C client against the same server is the floor of a sequential handshake', () => {
+    const f = withFloors();
+    f.client = {
+      server: GNUTLS,
+      rows: [
+        { client: OURS, p50Ms: 0.65, p99Ms: 0.9, n: 300, what: 'connect()' },
+        { client: DTLS_LOAD_CLIENT, p50Ms: 0.45, p99Ms: 0.7, n: 900, what: 'dtls-load hs' },
+      ],
+      missing: {},
+    };
+    const r = budgets(f).find((x) => x.id === 'client-p50')!;
+    expect(r.budgetUs).toBe(400);
+    expect(r.floorUs).toBeCloseTo(450, 6);
+    expect(r.leftUs).toBeCloseTo(-50, 6); // the floor alone misses the target
+    expect(r.oursAboveUs).toBeCloseTo(200, 6);
+    expect(r.floorRate).toBeNull();
+    const md = renderReport({ ...f, targets: evaluateTargets(f) }, []);
+    expect(md).toContain('| -50.0 us | 200.0 us | - | - |');
+    // no C client row (the fixture's), no client budget
+    expect(budgets(withFloors()).some((x) => x.id === 'client-p50')).toBe(false);
   });
 
   it('no echo figure (or no CPU share), no budget rows; a missing part leaves its row out', () => {

@@ -12,7 +12,8 @@
  * has sessions in flight (4 for the handshakes at C=4, 16 for CoAP), else the cheapest one
  * measured, which is then a lower bound.
  */
-import { GNUTLS, isSkipped, OURS, type Figures } from './figures.js';
+import { GNUTLS, isSkipped, OURS, type EchoRow, type Figures } from './figures.js';
+import { DTLS_LOAD_CLIENT } from './suite-client.js';
 import { TARGET_CONCURRENCY } from './targets.js';
 
 /** dtls-load hs datagrams per handshake: ClientHello ×2, the client's last flight, close_notify in; HelloVerifyRequest, the server's flight, CCS + Finished out. */
@@ -22,7 +23,7 @@ export const RATIO_TARGET = 0.7;
 export const ECDHE_TARGET = 3_500;
 
 export interface BudgetRow {
-  id: 'coap-w1' | 'psk-handshakes' | 'ecdhe';
+  id: 'coap-w1' | 'psk-handshakes' | 'ecdhe' | 'client-p50';
   /** the operation and the target */
   what: string;
   /** server CPU per operation the target allows (one core, saturated), us */
@@ -36,17 +37,48 @@ export interface BudgetRow {
   oursAboveUs: number | null;
   /** the peer's server CPU per operation, all in, us (libcoap+GnuTLS); null: none */
   peerUs: number | null;
-  /** 1e6 / floorUs: the rate the floor alone would allow, /s */
-  floorRate: number;
+  /** 1e6 / floorUs: the rate the floor alone would allow, /s (null: a latency row) */
+  floorRate: number | null;
   note: string;
 }
 
 const perOp = (cpuPct: number | null, rate: number): number | null => (cpuPct === null || rate <= 0 ? null : ((cpuPct / 100) * 1e6) / rate);
 
-export function budgets(f: Pick<Figures, 'floors' | 'coap' | 'handshakes' | 'ecdhe'>): BudgetRow[] {
+/** The client row's target, ms (issue 13). */
+export const CLIENT_P50_TARGET_MS = 0.4;
+
+export function budgets(f: Pick<Figures, 'floors' | 'coap' | 'handshakes' | 'ecdhe' | 'client'>): BudgetRow[] {
   const fl = f.floors;
   if (isSkipped(fl) || isSkipped(fl.echo)) return [];
-  const driver = fl.echo.rows.filter((r) => r.server === 'node-driver' && r.usPerRoundTrip !== null);
+  const rows = throughputRows(f, fl.echo.rows);
+  // The client's latency: its floor is what a C client takes against the same server in the
+  // same run (the server's work and the loopback's round trips are in it too).
+  const cl = f.client;
+  if (!isSkipped(cl)) {
+    const ours = cl.rows.find((r) => r.client === OURS);
+    const c = cl.rows.find((r) => r.client === DTLS_LOAD_CLIENT);
+    if (ours && c) {
+      const budgetUs = CLIENT_P50_TARGET_MS * 1000;
+      const floorUs = c.p50Ms * 1000;
+      rows.push({
+        id: 'client-p50',
+        what: `client PSK handshake p50, sequential, against ${cl.server}, at ${CLIENT_P50_TARGET_MS} ms`,
+        budgetUs,
+        floorUs,
+        floorWhat: `the p50 of ${DTLS_LOAD_CLIENT} against the same server: its work, the server's and the loopback round trips`,
+        leftUs: budgetUs - floorUs,
+        oursAboveUs: (ours.p50Ms - c.p50Ms) * 1000,
+        peerUs: null,
+        floorRate: null,
+        note: 'a latency, not server CPU: the budget is the target itself',
+      });
+    }
+  }
+  return rows;
+}
+
+function throughputRows(f: Pick<Figures, 'coap' | 'handshakes' | 'ecdhe'>, echoRows: readonly EchoRow[]): BudgetRow[] {
+  const driver = echoRows.filter((r) => r.server === 'node-driver' && r.usPerRoundTrip !== null);
   if (!driver.length) return [];
   const cheapest = Math.min(...driver.map((r) => r.usPerRoundTrip!));
   /** The round trip at this many sockets, or the cheapest measured (a lower bound) when that shape was not measured. */

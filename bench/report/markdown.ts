@@ -181,13 +181,13 @@ export function floorsSection(f: Figures): string[] {
   const rows = budgets(f);
   if (rows.length) {
     L.push(
-      'What each throughput target allows per operation (server CPU on one saturated core), what the floor takes of it, and what coaps spends above the floor in this run (its CPU share over its rate, minus the floor):',
+      'What each target allows per operation (for the throughput rows, server CPU on one saturated core; for the client row, its latency), what the floor takes of it, and what coaps spends above the floor in this run (its CPU share over its rate, minus the floor; our client\'s p50 minus the C client\'s); a negative "left" means the floor alone misses the target:',
       '',
       '| target | budget | floor on Node | left above the floor | coaps above the floor | libcoap+GnuTLS, all in | the floor alone allows | notes |',
       '| --- | --- | --- | --- | --- | --- | --- | --- |',
     );
     for (const r of rows) {
-      L.push(`| ${cell(r.what)} | ${us(r.budgetUs)} | ${us(r.floorUs)}: ${cell(r.floorWhat)} | ${us(r.leftUs)} | ${us(r.oursAboveUs)} | ${us(r.peerUs)} | ${int(r.floorRate)}/s | ${cell(r.note)} |`);
+      L.push(`| ${cell(r.what)} | ${us(r.budgetUs)} | ${us(r.floorUs)}: ${cell(r.floorWhat)} | ${us(r.leftUs)} | ${us(r.oursAboveUs)} | ${us(r.peerUs)} | ${r.floorRate === null ? '-' : `${int(r.floorRate)}/s`} | ${cell(r.note)} |`);
     }
     L.push('');
   }
