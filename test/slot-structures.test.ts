@@ -60,13 +60,15 @@ describe('SlotLru', () => {
   });
 });
 
-type PsOp = { op: 'add'; peer: number; con: boolean } | { op: 'settle'; pick: number } | { op: 'dropPeer'; peer: number } | { op: 'tick'; ms: number };
+type PsOp = { op: 'add'; peer: number; con: boolean } | { op: 'settle'; pick: number } | { op: 'dropPeer'; peer: number } | { op: 'tick'; ms: number } | { op: 'back'; ms: number };
 
 const psOp: fc.Arbitrary<PsOp> = fc.oneof(
   { weight: 4, arbitrary: fc.record({ op: fc.constant('add' as const), peer: fc.nat({ max: 4 }), con: fc.boolean() }) },
   { weight: 4, arbitrary: fc.record({ op: fc.constant('settle' as const), pick: fc.nat() }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('dropPeer' as const), peer: fc.nat({ max: 4 }) }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constant('tick' as const), ms: fc.integer({ min: 0, max: 600 }) }) },
+  // the clock going back: later requests get earlier empty-ACK deadlines (inserted in place)
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('back' as const), ms: fc.integer({ min: 0, max: 300 }) }) },
 );
 
 const REQUEST = {} as CoapMessage;
@@ -76,6 +78,7 @@ describe('PendingServers', () => {
   it('finds, counts, orders and times exchanges like a model (property)', () => {
     fc.assert(
       fc.property(fc.array(psOp, { maxLength: 300 }), (ops) => {
+        // (the FIFOs empty and are rewound many times in a run: one request at a time does that)
         const ps = new PendingServers<string>();
         const live: Array<PendingServer<string>> = []; // arrival order
         const gone: Array<PendingServer<string>> = [];
@@ -96,10 +99,12 @@ describe('PendingServers', () => {
               live.splice(live.indexOf(x), 1);
               gone.push(x);
             }
+          } else if (o.op === 'back') {
+            now -= o.ms;
           } else if (o.op === 'tick') {
             now += o.ms;
-            // empty ACKs come due in deadline order, for live CON exchanges only
-            const due = live.filter((x) => x.deadline !== undefined && x.deadline <= now);
+            // empty ACKs come due in deadline order (arrival order among equal ones), for live CON exchanges only
+            const due = live.filter((x) => x.deadline !== undefined && x.deadline <= now).sort((a, b) => a.deadline! - b.deadline!);
             const got: Array<PendingServer<string>> = [];
             for (let x = ps.dueAck(now); x; x = ps.dueAck(now)) {
               got.push(x);

@@ -36,13 +36,20 @@ export class PendingServers<P> {
    */
   private readonly perPeer = new Map<P, number>();
   private zeros = 0;
-  /** Ids in arrival order (read from `first`); settled ones are skipped, and swept out when they pile up. */
+  /**
+   * Ids in arrival order (read from `first` up to `arrived`); settled ones are skipped, and swept
+   * out when they pile up. The FIFOs are rewound, not replaced, when they empty (with one
+   * request at a time, after each): a new array would grow its backing store again each time,
+   * the largest share of what a request allocated here. One that grew past REUSE_UP_TO goes.
+   */
   private arrivals: number[] = [];
   private first = 0;
-  /** Empty-ACK deadlines in order, with the id of their exchange (read from `head`). */
+  private arrived = 0;
+  /** Empty-ACK deadlines in order, with the id of their exchange (read from `head` up to `acks`). */
   private ackIds: number[] = [];
   private ackAt: number[] = [];
   private head = 0;
+  private acks = 0;
 
   get size(): number {
     return this.count;
@@ -71,7 +78,7 @@ export class PendingServers<P> {
     else if (slot !== this.slots.length) throw new RangeError('PendingServers.add: an id from newId() is added at once');
     this.slots[slot] = x;
     this.count++;
-    this.arrivals.push(x.id);
+    this.arrivals[this.arrived++] = x.id;
     const n = this.countOf(x.peer);
     if (n === 0 && this.perPeer.has(x.peer)) this.zeros--;
     this.perPeer.set(x.peer, n + 1);
@@ -104,20 +111,23 @@ export class PendingServers<P> {
   /** The oldest unanswered exchange (the first to expire). */
   oldest(): PendingServer<P> | undefined {
     const ids = this.arrivals;
+    const n = this.arrived;
     let f = this.first;
     let x: PendingServer<P> | undefined;
-    while (f < ids.length && (x = this.get(ids[f]!)) === undefined) f++;
-    if (f === ids.length) {
-      this.arrivals = [];
-      this.first = 0;
+    while (f < n && (x = this.get(ids[f]!)) === undefined) f++;
+    if (f === n) {
+      if (ids.length > REUSE_UP_TO) this.arrivals = [];
+      this.first = this.arrived = 0;
       return undefined;
     }
-    if (f > 1024 && f * 2 > ids.length) {
-      this.arrivals = ids.slice(f);
+    if (f > 1024 && f * 2 > n) {
+      this.arrivals = ids.slice(f, n);
+      this.arrived = n - f;
       f = 0;
-    } else if (ids.length - f > 2 * this.count + 1024) {
+    } else if (n - f > 2 * this.count + 1024) {
       // an old exchange holds the head while many after it settled: keep the live ones only
-      this.arrivals = ids.slice(f).filter((id) => this.get(id) !== undefined);
+      this.arrivals = ids.slice(f, n).filter((id) => this.get(id) !== undefined);
+      this.arrived = this.arrivals.length;
       f = 0;
     }
     this.first = f;
@@ -134,21 +144,25 @@ export class PendingServers<P> {
   /** Drops answered (or dropped) exchanges from the head; returns the head's deadline. */
   nextAckDeadline(): number | undefined {
     const ids = this.ackIds;
+    const n = this.acks;
     let h = this.head;
-    while (h < ids.length) {
+    while (h < n) {
       const x = this.get(ids[h]!);
       if (x !== undefined && x.deadline !== undefined && !x.done) break;
       h++;
     }
-    if (h === ids.length) {
-      this.ackIds = [];
-      this.ackAt = [];
-      this.head = 0;
+    if (h === n) {
+      if (ids.length > REUSE_UP_TO) {
+        this.ackIds = [];
+        this.ackAt = [];
+      }
+      this.head = this.acks = 0;
       return undefined;
     }
-    if (h > 1024 && h * 2 > ids.length) {
-      this.ackIds = ids.slice(h);
-      this.ackAt = this.ackAt.slice(h);
+    if (h > 1024 && h * 2 > n) {
+      this.ackIds = ids.slice(h, n);
+      this.ackAt = this.ackAt.slice(h, n);
+      this.acks = n - h;
       h = 0;
     }
     this.head = h;
@@ -158,16 +172,16 @@ export class PendingServers<P> {
   private scheduleAck(id: number, at: number): void {
     const ids = this.ackIds;
     const ats = this.ackAt;
-    let i = ids.length;
+    const n = this.acks++;
+    let i = n;
     // in order unless the clock went backwards: then insert in place
-    while (i > this.head && ats[i - 1]! > at) i--;
-    if (i === ids.length) {
-      ids.push(id);
-      ats.push(at);
-    } else {
-      ids.splice(i, 0, id);
-      ats.splice(i, 0, at);
+    while (i > this.head && ats[i - 1]! > at) {
+      ids[i] = ids[i - 1]!;
+      ats[i] = ats[i - 1]!;
+      i--;
     }
+    ids[i] = id;
+    ats[i] = at;
   }
 }
 
@@ -177,4 +191,6 @@ export class PendingServers<P> {
  * at most MAX_TRANSMIT_WAIT): ids stay below 2^52.
  */
 const SLOT_SPAN = 2 ** 24;
+/** A FIFO array up to this long is rewound and reused once it empties; a longer one is let go. */
+const REUSE_UP_TO = 1024;
 const SEQ_LIMIT = 2 ** 28;
