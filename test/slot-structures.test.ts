@@ -1,13 +1,14 @@
 /**
  * The slot structures that keep objects out of churned Maps (issue 13's garbage-collection work):
  * SlotLru (lib/dtls/slot-lru.ts) and the CoAP server's PendingServers
- * (lib/coap/server-exchanges.ts), each against a plain model over random operations; the
- * SessionSlab's slot size (the session cache's records use larger slots than hibernation).
+ * (lib/coap/server-exchanges.ts), and the endpoint's DatagramQueue (rewound, not truncated),
+ * each against a plain model over random operations; the SessionSlab's slot size (the session cache's records use larger slots than hibernation).
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { PendingServers, type PendingServer } from '../lib/coap/server-exchanges.js';
 import type { CoapMessage } from '../lib/coap/message.js';
+import { DatagramQueue } from '../lib/dtls/datagram-queue.js';
 import { SessionSlab } from '../lib/dtls/session-slab.js';
 import { SlotLru } from '../lib/dtls/slot-lru.js';
 
@@ -159,5 +160,52 @@ describe('SessionSlab slot size', () => {
     slab.free(owner, b);
     expect(slab.size).toBe(0);
     expect(slab.nonZeroBytes()).toBe(0);
+  });
+});
+
+describe('DatagramQueue', () => {
+  type QOp = { op: 'push'; n: number } | { op: 'shift' } | { op: 'drain'; again: number };
+  const qOp: fc.Arbitrary<QOp> = fc.oneof(
+    { weight: 4, arbitrary: fc.record({ op: fc.constant('push' as const), n: fc.integer({ min: 1, max: 40 }) }) },
+    { weight: 3, arbitrary: fc.constant({ op: 'shift' as const }) },
+    // drain, with `again` datagrams queued from inside the first send (re-entrant)
+    { weight: 2, arbitrary: fc.record({ op: fc.constant('drain' as const), again: fc.integer({ min: 0, max: 3 }) }) },
+  );
+
+  it('hands datagrams over in order, across rewinds and re-entrant pushes, like an array (property)', () => {
+    fc.assert(
+      fc.property(fc.array(qOp, { maxLength: 200 }), (ops) => {
+        const q = new DatagramQueue();
+        const model: number[] = [];
+        let next = 0;
+        const peer = { address: '127.0.0.1', port: 1 };
+        const datagram = (k: number) => Uint8Array.of(k & 0xff, k >> 8);
+        const id = (d: Uint8Array) => d[0]! | (d[1]! << 8);
+        for (const o of ops) {
+          if (o.op === 'push') {
+            for (let i = 0; i < o.n; i++, next++) {
+              q.push(peer, datagram(next));
+              model.push(next);
+            }
+          } else if (o.op === 'shift') {
+            const t = q.shift();
+            const m = model.shift();
+            expect(t && id(t.data)).toBe(m);
+          } else {
+            const got: number[] = [];
+            let again = o.again;
+            q.drain((_p, d) => {
+              got.push(id(d));
+              for (; again > 0; again--, next++) {
+                q.push(peer, datagram(next));
+                model.push(next);
+              }
+            });
+            expect(got).toEqual(model.splice(0));
+          }
+          expect(q.isEmpty).toBe(model.length === 0);
+        }
+      }),
+    );
   });
 });
