@@ -6,8 +6,8 @@
  * owns the UDP socket and one timer.
  *
  * The bundle is exactly what `npm run bench -- size` builds; it runs under LIMIT (384 KiB). Measured
- * (min-limit.ts): the 66.9 KiB bundle peaks at 383.2 KiB while it loads, 359.7 KiB stay resident,
- * the handshake peaks at 373.6-376.3 KiB; the smallest working limit is 384 KiB. QuickJS keeps every
+ * (min-limit.ts): the 66.2 KiB bundle peaks at 379.6 KiB while it loads, 356.6 KiB stay resident,
+ * the handshake peaks at 370.5-373.1 KiB; the smallest working limit is 380 KiB. QuickJS keeps every
  * function's source text (a class's whole text for its constructor, and the loading IIFE's
  * while it runs), so the heap grows by about 4.5 KiB per KiB of minified JS: the small client
  * leaves server-side code out (ClientMessageLayer, resolveBasicConfig, the Finished exchange
@@ -36,7 +36,7 @@ import {
   type ScenarioResult,
 } from './quickjs/harness.js';
 
-/** The limit the README states for the QuickJS client (peak 383.2 KiB at load). */
+/** The limit the README states for the QuickJS client (peak 379.6 KiB at load). */
 const LIMIT = 384 * 1024;
 const TOO_LOW = 64 * 1024;
 const TLS_PSK_WITH_AES_128_CCM_8 = 0xc0a8;
