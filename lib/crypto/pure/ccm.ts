@@ -148,6 +148,7 @@ function pass(xk: Uint32Array, nonce: Uint8Array, aad: Uint8Array, src: Uint8Arr
   aesEncrypt(xk, a0, a1, a2, a3);
   const t0 = x0 ^ E[0]!;
   const t1 = x1 ^ E[1]!;
+  E.fill(0); // no keystream left behind in the shared words
   if (open) return (t0 ^ le32(src, n)) | (t1 ^ le32(src, n + 4));
   put32(out, n, t0);
   put32(out, n + 4, t1);
