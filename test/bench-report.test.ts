@@ -7,14 +7,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import { chartSpecs, colorScale, renderSvg } from '../bench/report/charts.js';
-import { GNUTLS, OPENSSL, OURS, type EcdheFigures, type Figures, type TargetRow } from '../bench/report/figures.js';
+import { DTLS_LOAD_CLIENT, GNUTLS, OPENSSL, OURS, type EcdheFigures, type Figures, type TargetRow } from '../bench/report/figures.js';
 import { boundBy } from '../bench/report/suite-ecdhe.js';
 import { formatMeasured, formatTarget, renderReport, targetTable, verdict } from '../bench/report/markdown.js';
 import { parseReportOptions } from '../bench/report/options.js';
 import { Progress } from '../bench/report/progress.js';
 import { evaluateTargets, meets } from '../bench/report/targets.js';
 import { budgets, HANDSHAKE_ROUND_TRIPS } from '../bench/report/budgets.js';
-import { DTLS_LOAD_CLIENT } from '../bench/report/suite-client.js';
 
 type Measured = Omit<Figures, 'targets'>;
 

@@ -12,8 +12,7 @@
  * has sessions in flight (4 for the handshakes at C=4, 16 for CoAP), else the cheapest one
  * measured, which is then a lower bound.
  */
-import { GNUTLS, isSkipped, OURS, type EchoRow, type Figures } from './figures.js';
-import { DTLS_LOAD_CLIENT } from './suite-client.js';
+import { DTLS_LOAD_CLIENT, GNUTLS, isSkipped, OURS, type EchoRow, type Figures } from './figures.js';
 import { TARGET_CONCURRENCY } from './targets.js';
 
 /** dtls-load hs datagrams per handshake: ClientHello ×2, the client's last flight, close_notify in; HelloVerifyRequest, the server's flight, CCS + Finished out. */

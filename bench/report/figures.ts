@@ -21,6 +21,8 @@ export function isSkipped<T extends object>(p: Part<T> | undefined): p is Skippe
 export const OURS = 'coaps';
 export const GNUTLS = 'libcoap-gnutls';
 export const OPENSSL = 'libcoap-openssl';
+/** dtls-load's C client, in the client latency rows (and the client row's floor). */
+export const DTLS_LOAD_CLIENT = 'dtls-load (C, Mbed TLS)';
 
 export interface MachineFacts {
   cpuModel: string;

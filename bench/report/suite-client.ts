@@ -18,10 +18,9 @@ import { median } from '../lib/report.js';
 import { LOAD_CPU, startLibcoap } from '../lib/servers.js';
 import { freePorts } from '../lib/sys.js';
 import { stopServers, type Ctx, type Plan } from './context.js';
-import { GNUTLS, OURS, type ClientLatencyFigures, type ClientLatencyRow, type Part } from './figures.js';
+import { DTLS_LOAD_CLIENT, GNUTLS, OURS, type ClientLatencyFigures, type ClientLatencyRow, type Part } from './figures.js';
 
 export const NODE_DTLS_CLIENT = 'node-dtls-client';
-export const DTLS_LOAD_CLIENT = 'dtls-load (C, Mbed TLS)';
 /**
  * Each client's warm-up before its timed window (every client the same): a Node client's
  * handshake keeps getting faster for its first ~3,000 handshakes in a process while V8 still
