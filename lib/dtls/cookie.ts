@@ -70,6 +70,10 @@ export class CookieJar {
       params[o++] = s & 0xff;
     }
     params.set(ch.compressionMethods, o);
-    return secret.mac(utf8(peer), params).subarray(0, COOKIE_LENGTH);
+    const mac = secret.mac(utf8(peer), params);
+    // the first 16 bytes, copied (a view of the small digest would move it off the V8 heap)
+    const cookie = new Uint8Array(COOKIE_LENGTH);
+    for (let i = 0; i < COOKIE_LENGTH; i++) cookie[i] = mac[i]!;
+    return cookie;
   }
 }

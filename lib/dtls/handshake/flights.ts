@@ -2,6 +2,7 @@ import type { RetransmissionConfig } from '../config.js';
 import { ContentType, HandshakeType } from '../wire/constants.js';
 import { HANDSHAKE_HEADER_LENGTH, encodeHandshakeHeader } from '../wire/handshake.js';
 import { CHANGE_CIPHER_SPEC } from '../wire/change-cipher-spec.js';
+import { wireBuffer } from '../../bytes/wire-chunks.js';
 
 /**
  * One entry of a flight (RFC 6347 §4.2.4: the flight is the unit of retransmission).
@@ -38,7 +39,14 @@ export function packFlight(items: readonly FlightItem[], mtu: number, records: F
   let used = 0;
   const flush = () => {
     if (parts.length === 0) return;
-    const d = new Uint8Array(used);
+    if (parts.length === 1) {
+      // a datagram of one record is that record: no copy
+      datagrams.push(parts[0]!);
+      parts = [];
+      used = 0;
+      return;
+    }
+    const d = wireBuffer(used);
     let o = 0;
     for (const p of parts) {
       d.set(p, o);
@@ -88,9 +96,12 @@ export function packFlight(items: readonly FlightItem[], mtu: number, records: F
 }
 
 function fragment(item: HandshakeItem, offset: number, len: number): Uint8Array {
-  const out = new Uint8Array(HANDSHAKE_HEADER_LENGTH + len);
+  // an epoch-0 message is sent as it is: its plaintext is wire bytes too
+  const out = item.epoch === 0 ? wireBuffer(HANDSHAKE_HEADER_LENGTH + len) : new Uint8Array(HANDSHAKE_HEADER_LENGTH + len);
   encodeHandshakeHeader(out, 0, item.msgType, item.body.length, item.messageSeq, offset, len);
-  out.set(item.body.subarray(offset, offset + len), HANDSHAKE_HEADER_LENGTH);
+  const body = item.body;
+  // byte copy, not a view: a view of a small body would move it off the V8 heap
+  for (let i = 0; i < len; i++) out[HANDSHAKE_HEADER_LENGTH + i] = body[offset + i]!;
   return out;
 }
 

@@ -4,6 +4,7 @@ import { DTLS_1_2 } from '../wire/constants.js';
 import { RECORD_HEADER_LENGTH, TLS12_CID, type RawRecord } from '../wire/record.js';
 import { CCM8_RECORD_OVERHEAD, EXPLICIT_NONCE_LENGTH, type TrafficKeys } from './ccm8-cipher.js';
 import type { EpochProtection } from './protection.js';
+import { wireBuffer } from '../../bytes/wire-chunks.js';
 
 /**
  * AES-128-CCM_8 records with a connection ID (RFC 9146 §4 and §5):
@@ -66,7 +67,7 @@ export class Ccm8CidProtection implements EpochProtection {
     const sealed = this.crypto.ccm8Encrypt(this.keys.key, this.nonce, this.aad, inner);
     const cidLen = this.cid.length;
     const length = EXPLICIT_NONCE_LENGTH + sealed.length;
-    const out = new Uint8Array(RECORD_HEADER_LENGTH + cidLen + length);
+    const out = wireBuffer(RECORD_HEADER_LENGTH + cidLen + length);
     out[0] = TLS12_CID;
     out[1] = DTLS_1_2 >>> 8;
     out[2] = DTLS_1_2 & 0xff;

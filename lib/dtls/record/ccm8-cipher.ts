@@ -1,6 +1,7 @@
 import type { CryptoProvider } from '../../crypto/provider.js';
 import { CCM8_TAG_LENGTH } from '../../crypto/provider.js';
 import { RECORD_HEADER_LENGTH, writeHeader, type RecordHeader } from '../wire/record.js';
+import { wireBuffer } from '../../bytes/wire-chunks.js';
 
 /**
  * AES-128-CCM_8 record protection for DTLS 1.2 (RFC 6655 §3, RFC 7251, RFC 5246 §6.2.3.3):
@@ -80,7 +81,7 @@ export function sealRecordWith(
   prepare(keys.iv, type, version, epoch, sequence, plaintext.length);
   const sealed = c.ccm8Encrypt(keys.key, NONCE, AAD, plaintext);
   // header ‖ explicit nonce (= the AAD's first 8 bytes) ‖ sealed, in one buffer
-  const out = new Uint8Array(RECORD_HEADER_LENGTH + EXPLICIT_NONCE_LENGTH + sealed.length);
+  const out = wireBuffer(RECORD_HEADER_LENGTH + EXPLICIT_NONCE_LENGTH + sealed.length);
   writeHeader(out, 0, type, version, epoch, sequence, EXPLICIT_NONCE_LENGTH + sealed.length);
   const aad = AAD;
   for (let i = 0; i < EXPLICIT_NONCE_LENGTH; i++) out[RECORD_HEADER_LENGTH + i] = aad[i]!;

@@ -3,6 +3,7 @@ import { wipe } from '../../bytes/util.js';
 import { DTLS_1_2 } from '../wire/constants.js';
 import { RECORD_HEADER_LENGTH, TLS12_CID, writeHeader, type RawRecord } from '../wire/record.js';
 import { CCM8_RECORD_OVERHEAD, openRecord, sealRecordWith, type TrafficKeys } from './ccm8-cipher.js';
+import { wireBuffer } from '../../bytes/wire-chunks.js';
 
 /**
  * How the records of one epoch are framed and protected, in one direction. The record layer
@@ -34,7 +35,7 @@ export interface EpochProtection {
 export const NULL_PROTECTION: EpochProtection = {
   overhead: RECORD_HEADER_LENGTH,
   seal(type, epoch, sequence, plaintext) {
-    const out = new Uint8Array(RECORD_HEADER_LENGTH + plaintext.length);
+    const out = wireBuffer(RECORD_HEADER_LENGTH + plaintext.length);
     writeHeader(out, 0, type, DTLS_1_2, epoch, sequence, plaintext.length);
     out.set(plaintext, RECORD_HEADER_LENGTH);
     return out;
