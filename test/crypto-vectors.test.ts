@@ -208,6 +208,13 @@ describe('TLS 1.2 PRF with SHA-256', () => {
   it('depends on the label', () => {
     expect(toHex(prf(c, secret, 'test labex', seed, 100))).not.toBe(expected);
   });
+
+  it('a provider whose HMAC key has only mac() (no macInto) gives the same bytes', () => {
+    const plain = { ...c, hmacSha256Key: (k: Uint8Array) => ({ mac: (...d: Uint8Array[]) => c.hmacSha256Key(k).mac(...d) }) };
+    for (const n of [0, 1, 31, 32, 33, 100]) {
+      expect(toHex(prf(plain, secret, 'test label', seed, n))).toBe(expected.slice(0, 2 * n));
+    }
+  });
 });
 
 describe('HMAC-SHA-256 (RFC 4231) and SHA-256', () => {

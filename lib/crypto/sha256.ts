@@ -177,6 +177,7 @@ export function sha256(data: Uint8Array): Uint8Array {
 
 const INNER = new Int32Array(8);
 const DIGEST = new Uint8Array(32);
+const DIGEST_PARTS = [DIGEST];
 
 /**
  * An HMAC-SHA256 key with its inner and outer states prepared once (RFC 2104:
@@ -199,6 +200,27 @@ export class HmacSha256Key {
   }
 
   mac(...data: Uint8Array[]): Uint8Array {
+    this.macState(data);
+    return stateBytes(STATE);
+  }
+
+  /**
+   * The MAC of `data` written into `out` at `at` (32 bytes), with no array made: for the PRF's
+   * chain of MACs (lib/crypto/prf.ts), about 0.3 KB less garbage per MAC.
+   */
+  macInto(out: Uint8Array, at: number, data: readonly Uint8Array[]): void {
+    this.macState(data);
+    for (let i = 0; i < 8; i++) {
+      const v = STATE[i]!;
+      out[at + i * 4] = v >>> 24;
+      out[at + i * 4 + 1] = (v >>> 16) & 0xff;
+      out[at + i * 4 + 2] = (v >>> 8) & 0xff;
+      out[at + i * 4 + 3] = v & 0xff;
+    }
+  }
+
+  /** H(K ^ opad, H(K ^ ipad, data)) into STATE. */
+  private macState(data: readonly Uint8Array[]): void {
     INNER.set(this.inner);
     finish(INNER, 64, data);
     for (let i = 0; i < 8; i++) {
@@ -209,7 +231,6 @@ export class HmacSha256Key {
       DIGEST[i * 4 + 3] = v & 0xff;
     }
     STATE.set(this.outer);
-    finish(STATE, 64, [DIGEST]);
-    return stateBytes(STATE);
+    finish(STATE, 64, DIGEST_PARTS);
   }
 }

@@ -4,6 +4,10 @@
  */
 export function addRange(ranges: Array<[number, number]>, start: number, end: number): void {
   if (start === end) return;
+  if (ranges.length === 0) {
+    ranges.push([start, end]); // the common case: a message in one fragment
+    return;
+  }
   let s = start;
   let e = end;
   const out: Array<[number, number]> = [];
