@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { chartSpecs, colorScale, renderSvg } from '../bench/report/charts.js';
-import { DTLS_LOAD_CLIENT, GNUTLS, OPENSSL, OURS, type EcdheFigures, type Figures, type TargetRow } from '../bench/report/figures.js';
+import { DTLS_LOAD_CLIENT, GNUTLS, OPENSSL, OURS, OURS_SMALL_YOUNG, type EcdheFigures, type Figures, type TargetRow } from '../bench/report/figures.js';
 import { boundBy } from '../bench/report/suite-ecdhe.js';
 import { formatMeasured, formatTarget, renderReport, targetTable, verdict } from '../bench/report/markdown.js';
 import { parseReportOptions } from '../bench/report/options.js';
@@ -94,6 +94,19 @@ describe('issue 13 target table', () => {
     expect(meets(2.01, { op: '<=', value: 2, unit: '×' })).toBe(false);
     expect(meets(null, { op: '<=', value: 2, unit: '×' })).toBe(null);
     expect(meets(Number.NaN, { op: '>=', value: 2, unit: '×' })).toBe(null);
+  });
+
+  it('the p99 row counts the default coaps server; the 1 MB young-generation run is named in its note, and in the latency table', () => {
+    const f = fixture();
+    if (!('rows' in f.latency!)) throw new Error('fixture has latency rows');
+    f.latency.rows.push({ server: OURS_SMALL_YOUNG, p50Ms: 1, p90Ms: 1.2, p99Ms: 1.5 });
+    const t = byId(evaluateTargets(f));
+    expect(t['p99-c4']!.measured).toBe(2);
+    expect(t['p99-c4']!.note).toContain('1.50 ms, 1.50×');
+    const full: Figures = { ...f, targets: evaluateTargets(f) };
+    const md = renderReport(full, chartSpecs(full));
+    expect(md).toContain(`| ${OURS_SMALL_YOUNG} | 1.00 | 1.20 | 1.50 |`);
+    expect(md).toContain('young generation capped at 1 MB');
   });
 
   it('each row from the figures: ratios to libcoap+GnuTLS at C=4 and W=1, absolutes against their targets', () => {

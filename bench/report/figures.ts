@@ -21,6 +21,12 @@ export function isSkipped<T extends object>(p: Part<T> | undefined): p is Skippe
 export const OURS = 'coaps';
 export const GNUTLS = 'libcoap-gnutls';
 export const OPENSSL = 'libcoap-openssl';
+/**
+ * The same coaps server with V8's young generation capped at 1 MB (`node --max-semi-space-size=1`),
+ * measured at the latency rows' concurrency only: it shows how much of the tail is scavenge pauses.
+ */
+export const OURS_SMALL_YOUNG = 'coaps, --max-semi-space-size=1';
+export const SMALL_YOUNG_NODE_ARGS = ['--max-semi-space-size=1'];
 /** dtls-load's C client, in the client latency rows (and the client row's floor). */
 export const DTLS_LOAD_CLIENT = 'dtls-load (C, Mbed TLS)';
 

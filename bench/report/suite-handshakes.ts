@@ -3,7 +3,9 @@
  * extended master secret, close_notify, a fresh source port each), coaps (bench/psk-echo-server.ts)
  * vs libcoap+GnuTLS (CCM_8 forced) vs libcoap+OpenSSL, all three servers up on cpu0 at once and
  * measured in turn from cpu1: for each round, for each C, each server (A, B, C, A, B, C, ...).
- * The runs at C=4 give the latency percentiles (p50/p90/p99) as well.
+ * The runs at C=4 give the latency percentiles (p50/p90/p99) as well; at C=4 only, a fourth server
+ * takes its turn: coaps again with a 1 MB young generation (OURS_SMALL_YOUNG), for the latency
+ * rows (how much of coaps's tail is scavenge pauses), not for the throughput figures.
  */
 import { runDtlsLoad, type DtlsLoadResult } from '../lib/dtls-load.js';
 import { isStopping } from '../lib/procs.js';
@@ -11,7 +13,7 @@ import { median } from '../lib/report.js';
 import { LOAD_CPU, startLibcoap, startNodeServer, type LibcoapFlavor, type ServerProcess } from '../lib/servers.js';
 import { freePorts } from '../lib/sys.js';
 import { stopServers, type Ctx, type Plan } from './context.js';
-import { GNUTLS, OPENSSL, OURS, type HandshakeFigures, type HandshakePoint, type LatencyFigures, type Part } from './figures.js';
+import { GNUTLS, OPENSSL, OURS, OURS_SMALL_YOUNG, SMALL_YOUNG_NODE_ARGS, type HandshakeFigures, type HandshakePoint, type LatencyFigures, type Part } from './figures.js';
 import { TARGET_CONCURRENCY } from './targets.js';
 
 const WARMUP_S = 0.5;
@@ -20,7 +22,8 @@ const SERVERS = 3;
 
 export function planHandshakes(c: Ctx['o']): Plan {
   const per = c.hsDuration + WARMUP_S + OVERHEAD_S;
-  return { steps: 1 + c.rounds * c.concurrency.length * SERVERS, seconds: 2 + 1.5 + c.rounds * c.concurrency.length * SERVERS * per };
+  const runs = c.rounds * (c.concurrency.length * SERVERS + (c.concurrency.includes(TARGET_CONCURRENCY) ? 1 : 0));
+  return { steps: 1 + runs, seconds: 2 + 1.5 + runs * per };
 }
 
 interface Target {
@@ -78,6 +81,12 @@ export async function runHandshakes(ctx: Ctx): Promise<{ handshakes: Part<Handsh
   const bin = ctx.dl.bin;
   ctx.log(`\n[handshakes] dtls-load hs, C = ${o.concurrency.join(', ')}, ${o.rounds} round(s) × ${o.hsDuration} s (+${WARMUP_S} s warm-up) per server`);
   const { targets, missing } = await startPskServers(ctx, 'psk-echo-server.js');
+  if (o.concurrency.includes(TARGET_CONCURRENCY)) {
+    const port = await freePorts(1);
+    const s = await startNodeServer('psk-echo-server.js', port, { capS: ctx.capS, nodeArgs: SMALL_YOUNG_NODE_ARGS });
+    ctx.servers.push(s);
+    targets.push({ name: OURS_SMALL_YOUNG, port, server: s });
+  }
   try {
     return await measure(ctx, bin, targets, missing);
   } finally {
@@ -88,7 +97,7 @@ export async function runHandshakes(ctx: Ctx): Promise<{ handshakes: Part<Handsh
 async function measure(ctx: Ctx, bin: string, targets: Target[], missing: Record<string, string>): Promise<{ handshakes: Part<HandshakeFigures>; latency: Part<LatencyFigures> }> {
   const { o, progress } = ctx;
   progress.step('handshakes: coaps JIT warm-up (1 s, not counted)', 1.5);
-  await hs(ctx, bin, targets[0]!, 4, 1, 0);
+  for (const t of targets.filter((t) => t.name === OURS || t.name === OURS_SMALL_YOUNG)) await hs(ctx, bin, t, 4, 1, 0);
 
   const runs = new Map<string, Run[]>();
   const failed = new Map<string, number>();
@@ -97,6 +106,7 @@ async function measure(ctx: Ctx, bin: string, targets: Target[], missing: Record
   for (let round = 1; round <= o.rounds; round++) {
     for (const c of o.concurrency) {
       for (const t of targets) {
+        if (t.name === OURS_SMALL_YOUNG && c !== TARGET_CONCURRENCY) continue;
         progress.step(`handshakes: C=${c} ${t.name} (round ${round}/${o.rounds})`, per);
         const x = await hs(ctx, bin, t, c, o.hsDuration, WARMUP_S);
         const k = key(t.name, c);
@@ -138,7 +148,8 @@ async function measure(ctx: Ctx, bin: string, targets: Target[], missing: Record
       });
     }
   }
-  const handshakes: HandshakeFigures = { durationS: o.hsDuration, rounds: o.rounds, concurrency: o.concurrency, points, missing };
+  // the small-young-generation server is for the latency rows only
+  const handshakes: HandshakeFigures = { durationS: o.hsDuration, rounds: o.rounds, concurrency: o.concurrency, points: points.filter((p) => p.server !== OURS_SMALL_YOUNG), missing };
   const at = points.filter((p) => p.concurrency === TARGET_CONCURRENCY);
   const latency: Part<LatencyFigures> = at.length
     ? { concurrency: TARGET_CONCURRENCY, rows: at.map((p) => ({ server: p.server, p50Ms: p.p50Ms, p90Ms: p.p90Ms, p99Ms: p.p99Ms })) }

@@ -3,7 +3,7 @@
  * (a ratio to libcoap+GnuTLS measured in the same run, or an absolute), its target, and whether
  * it is met. A row whose inputs were not measured is `met: null` with the reason. Pure.
  */
-import { GNUTLS, isSkipped, OURS, type Figures, type TargetRow } from './figures.js';
+import { GNUTLS, isSkipped, OURS, OURS_SMALL_YOUNG, type Figures, type TargetRow } from './figures.js';
 
 /** DESIGN.md "Budgets on this machine": ECDHE_ECDSA handshakes/s, server, one core (5.3-5.6k). */
 export const ECDHE_CEILING = 5_450;
@@ -66,7 +66,11 @@ export function evaluateTargets(f: Omit<Figures, 'targets'>): TargetRow[] {
       const a = l.rows.find((r) => r.server === OURS);
       const b = l.rows.find((r) => r.server === GNUTLS);
       if (!a || !b || b.p99Ms <= 0) rows.push(row({ ...base, measured: null, note: `not measured: no ${!a ? 'coaps' : GNUTLS} latency at C=${l.concurrency}` }));
-      else rows.push(row({ ...base, measured: a.p99Ms / b.p99Ms, note: `${a.p99Ms.toFixed(2)} ms vs ${b.p99Ms.toFixed(2)} ms` }));
+      else {
+        const y = l.rows.find((r) => r.server === OURS_SMALL_YOUNG);
+        const young = y ? `; with a 1 MB young generation (node --max-semi-space-size=1: shorter, more frequent scavenges) ${y.p99Ms.toFixed(2)} ms, ${(y.p99Ms / b.p99Ms).toFixed(2)}×` : '';
+        rows.push(row({ ...base, measured: a.p99Ms / b.p99Ms, note: `${a.p99Ms.toFixed(2)} ms vs ${b.p99Ms.toFixed(2)} ms${young}` }));
+      }
     }
   }
 
