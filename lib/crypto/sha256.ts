@@ -178,6 +178,8 @@ export function sha256(data: Uint8Array): Uint8Array {
 }
 
 const INNER = new Int32Array(8);
+/** The key XOR ipad / opad, built in place for each key (wiped after). */
+const PAD = new Uint8Array(64);
 const DIGEST = new Uint8Array(32);
 const DIGEST_PARTS = [DIGEST];
 
@@ -190,7 +192,8 @@ export class HmacSha256Key {
   private readonly outer = new Int32Array(8);
 
   constructor(key: Uint8Array) {
-    const k = new Uint8Array(64);
+    const k = PAD;
+    k.fill(0);
     k.set(key.length > 64 ? sha256(key) : key);
     for (let i = 0; i < 64; i++) k[i]! ^= 0x36;
     this.inner.set(IV);

@@ -1,5 +1,5 @@
 import type { CryptoProvider } from '../crypto/provider.js';
-import { ctEqual, utf8 } from '../bytes/util.js';
+import { ctEqual } from '../bytes/util.js';
 import type { ClientHello } from './wire/client-hello.js';
 
 export const COOKIE_LENGTH = 16;
@@ -11,6 +11,9 @@ export const COOKIE_LENGTH = 16;
  * previous secret is still accepted, so a cookie lives between one and two rotation periods.
  */
 type MacKey = ReturnType<CryptoProvider['hmacSha256Key']>;
+
+/** The MAC's input, shared by every cookie (sized for the largest ClientHello seen). */
+let input = new Uint8Array(256);
 
 export class CookieJar {
   private secret: MacKey;
@@ -56,8 +59,13 @@ export class CookieJar {
   }
 
   private mac(secret: MacKey, peer: string, ch: ClientHello): Uint8Array {
-    const params = new Uint8Array(2 + 32 + 1 + ch.sessionId.length + 2 * ch.cipherSuites.length + ch.compressionMethods.length);
+    // peer (its char codes: an address is ASCII) ‖ the ClientHello fields, in a scratch buffer
+    // reused by every cookie (what goes in is public; one buffer, not two, per cookie)
+    const n = peer.length + 2 + 32 + 1 + ch.sessionId.length + 2 * ch.cipherSuites.length + ch.compressionMethods.length;
+    if (input.length < n) input = new Uint8Array(Math.max(n, 2 * input.length));
+    const params = input;
     let o = 0;
+    for (let i = 0; i < peer.length; i++) params[o++] = peer.charCodeAt(i);
     params[o++] = ch.clientVersion >>> 8;
     params[o++] = ch.clientVersion & 0xff;
     params.set(ch.random, o);
@@ -70,7 +78,7 @@ export class CookieJar {
       params[o++] = s & 0xff;
     }
     params.set(ch.compressionMethods, o);
-    const mac = secret.mac(utf8(peer), params);
+    const mac = secret.mac(params.subarray(0, n));
     // the first 16 bytes, copied (a view of the small digest would move it off the V8 heap)
     const cookie = new Uint8Array(COOKIE_LENGTH);
     for (let i = 0; i < COOKIE_LENGTH; i++) cookie[i] = mac[i]!;
