@@ -20,6 +20,7 @@ import type { CoapMessage } from '../lib/coap/message.js';
 import type { TransmissionParameters } from '../lib/coap/config.js';
 
 export interface UdpShim {
+  /** One datagram out: often a view into a shared buffer (send byteLength bytes from byteOffset). */
   send(datagram: Uint8Array): void;
   now(): number;
   setTimer(ms: number, fire: () => void): void;
