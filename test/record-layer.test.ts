@@ -173,6 +173,40 @@ describe('Reassembler', () => {
     expect(r.bufferedBytes).toBe(0);
   });
 
+  it('any cover of a message by fragments, in any order, with overlaps and repeats, delivers it whole, and only once the last byte came', () => {
+    const message = fc.uint8Array({ minLength: 1, maxLength: 300 }).chain((msg) =>
+      fc.tuple(
+        fc.constant(msg),
+        // fragments as [start, end) pairs, then enough to cover every byte, shuffled
+        fc.array(fc.tuple(fc.nat({ max: msg.length - 1 }), fc.nat({ max: msg.length })), { maxLength: 8 }),
+        fc.integer({ min: 1, max: msg.length }),
+        fc.infiniteStream(fc.nat()),
+      ),
+    );
+    fc.assert(
+      fc.property(message, ([msg, extra, step, order]) => {
+        const pieces: Array<[number, number]> = extra.map(([a, b]) => [Math.min(a, b), Math.max(a, b)]);
+        for (let o = 0; o < msg.length; o += step) pieces.push([o, Math.min(o + step, msg.length)]);
+        const it = order[Symbol.iterator]();
+        const shuffled = pieces.map((p) => ({ p, k: it.next().value as number })).sort((x, y) => x.k - y.k).map((x) => x.p);
+        const r = new Reassembler(0, 1000);
+        const seen = new Uint8Array(msg.length);
+        for (const [a, b] of shuffled) {
+          expect(r.poll()).toBeUndefined(); // never before every byte came
+          expect(r.add(frag(T, 0, msg, a, b))).toBe('accepted');
+          seen.fill(1, a, b);
+          if (!seen.every((x) => x === 1)) continue;
+          const m = r.poll();
+          expect(m?.body).toEqual(msg);
+          expect(r.poll()).toBeUndefined();
+          return;
+        }
+        throw new Error('the pieces did not cover the message');
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('delivers a zero-length message (ServerHelloDone)', () => {
     const r = new Reassembler(2, 1000);
     expect(r.add(frag(HandshakeType.server_hello_done, 2, new Uint8Array(0), 0, 0))).toBe('accepted');
