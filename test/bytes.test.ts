@@ -39,6 +39,35 @@ describe('byte helpers', () => {
     expect(toHex(w.u8(1).finish())).toBe('01');
   });
 
+  it('Reader.bytes: a copy of up to 64 bytes (V8 keeps those on its heap; a view would move them off), a view of more; the same bytes either way, from a Uint8Array or a Buffer', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 1, maxLength: 300 }), fc.nat(), fc.nat(), fc.boolean(), (data, a, b, asBuffer) => {
+        const src = asBuffer ? Buffer.from(data) : data.slice();
+        const at = a % data.length;
+        const n = b % (data.length - at + 1);
+        const r = new Reader(src, at);
+        const got = r.bytes(n);
+        expect(toHex(got)).toBe(toHex(data.subarray(at, at + n)));
+        expect(r.offset).toBe(at + n);
+        if (n === 0) return;
+        src[at]! ^= 0xff; // a view sees the change, a copy does not
+        expect(got[0]).toBe(n > 64 ? data[at]! ^ 0xff : data[at]);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('Writer.written() is a view of what was written, without a copy; finish() is a copy', () => {
+    const w = new Writer(4).u16(0x0102).u8(3);
+    const v = w.written();
+    const f = w.finish();
+    expect(toHex(v)).toBe('010203');
+    expect(toHex(f)).toBe('010203');
+    w.wipe();
+    expect(toHex(v)).toBe('000000');
+    expect(toHex(f)).toBe('010203');
+  });
+
   it('Writer back-patches vector lengths and Reader reads them back, rejecting trailing bytes', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 300 }), fc.integer({ min: 0, max: 2 ** 48 - 1 }), (body, n) => {

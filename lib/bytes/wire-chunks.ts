@@ -13,6 +13,8 @@
  * view (`view.buffer`) also holds other records sent before it, which are public.
  */
 const CHUNK_BYTES = 4096;
+/** The largest byte array V8 keeps on its heap (its build's V8_TYPED_ARRAY_MAX_SIZE_IN_HEAP). */
+export const ON_HEAP_BYTES = 64;
 /** Larger buffers get their own. */
 const LARGEST = 1024;
 

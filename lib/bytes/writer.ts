@@ -16,7 +16,7 @@ export class Writer {
     let size = this.buf.length * 2;
     while (size < this.pos + n) size *= 2;
     const next = new Uint8Array(size);
-    next.set(this.buf.subarray(0, this.pos));
+    next.set(this.buf); // whole: a view of a small array would move it off the V8 heap
     this.buf = next;
   }
   u8(v: number): this {
@@ -84,6 +84,10 @@ export class Writer {
   /** A copy of what was written. */
   finish(): Uint8Array {
     return this.buf.slice(0, this.pos);
+  }
+  /** A view of what was written (no copy), valid until the next write or wipe(). */
+  written(): Uint8Array {
+    return this.buf.subarray(0, this.pos);
   }
   /** Zeroes what was written (it held secrets) and starts over. */
   wipe(): void {

@@ -1,5 +1,4 @@
 import { Reader } from '../bytes/reader.js';
-import { wipe } from '../bytes/util.js';
 import { Writer } from '../bytes/writer.js';
 import { DtlsError } from './errors.js';
 import { readResumableSession, writeResumableSession, type ResumableSession } from './resumable-session.js';
@@ -97,24 +96,25 @@ export class SessionCache {
     if (now >= expiresAt) return false;
     // encoded first: a session that does not encode (RangeError) changes nothing here
     const w = this.w;
-    let bytes: Uint8Array;
+    let slot: number;
+    let hash: number;
     try {
       writeResumableSession(w, session);
-      bytes = w.finish();
+      hash = idHash(sessionId);
+      const old = this.byHash.get(hash);
+      if (old !== undefined) this.drop(old); // the same ID again, or (rarely) another of its hash
+      slot = this.lru.take();
+      if (slot < 0) {
+        if (this.lru.limit < this.maxEntries) this.grow();
+        else this.drop(this.lru.first);
+        slot = this.lru.take();
+      }
+      // copied into the slab straight from the writer's buffer: a copy of its own would be
+      // one more backing store off the V8 heap per handshake
+      this.recordSlots[slot] = this.records.put(this, w.written());
     } finally {
       w.wipe();
     }
-    const hash = idHash(sessionId);
-    const old = this.byHash.get(hash);
-    if (old !== undefined) this.drop(old); // the same ID again, or (rarely) another of its hash
-    let slot = this.lru.take();
-    if (slot < 0) {
-      if (this.lru.limit < this.maxEntries) this.grow();
-      else this.drop(this.lru.first);
-      slot = this.lru.take();
-    }
-    this.recordSlots[slot] = this.records.put(this, bytes);
-    wipe(bytes);
     this.ids.set(sessionId, slot * SESSION_ID_LENGTH);
     this.idLengths[slot] = sessionId.length;
     this.hashes[slot] = hash;

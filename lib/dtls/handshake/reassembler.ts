@@ -1,4 +1,5 @@
 import { addRange, covers } from '../byte-ranges.js';
+import { wireBuffer } from '../../bytes/wire-chunks.js';
 import type { HandshakeFragment } from '../wire/handshake.js';
 
 /** A whole handshake message, as delivered in message_seq order. */
@@ -14,6 +15,11 @@ interface Partial {
   msgType: number;
   epoch: number;
   length: number;
+  /**
+   * In a wire chunk (lib/bytes/wire-chunks.ts): handshake messages are wire bytes, and a byte
+   * array of its own over 64 bytes would be a backing store off the V8 heap, one more for each
+   * young-generation collection to sweep.
+   */
   buf: Uint8Array;
   /** Sorted, disjoint [start, end) ranges received so far. */
   ranges: Array<[number, number]>;
@@ -55,7 +61,7 @@ export class Reassembler {
     let p = this.pending.get(f.messageSeq);
     if (!p) {
       if (f.length > this.maxBytes || this.buffered + f.length > this.maxBytes) return 'dropped';
-      p = { msgType: f.msgType, epoch, length: f.length, buf: new Uint8Array(f.length), ranges: [] };
+      p = { msgType: f.msgType, epoch, length: f.length, buf: wireBuffer(f.length), ranges: [] };
       this.pending.set(f.messageSeq, p);
       this.buffered += f.length;
     } else if (p.msgType !== f.msgType || p.length !== f.length || p.epoch !== epoch) {

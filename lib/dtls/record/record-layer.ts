@@ -1,3 +1,4 @@
+import { wireBuffer } from '../../bytes/wire-chunks.js';
 import { DtlsError } from '../errors.js';
 import { splitRecords, TLS12_CID, type RawRecord } from '../wire/record.js';
 import { NULL_PROTECTION, type EpochProtection } from './protection.js';
@@ -190,9 +191,15 @@ export class RecordLayer {
   }
 }
 
-/** A record taken out of its datagram (the datagram's buffer may be reused by the driver). */
+/**
+ * A record taken out of its datagram (the datagram's buffer may be reused by the driver). The
+ * fragment goes to a wire chunk: a small copy of its own would be moved off the V8 heap by the
+ * first view of it (its ciphertext, when it is opened).
+ */
 export function copyRecord(r: RawRecord): RawRecord {
-  const c: RawRecord = { type: r.type, version: r.version, epoch: r.epoch, sequence: r.sequence, length: r.length, fragment: r.fragment.slice() };
+  const fragment = wireBuffer(r.fragment.length);
+  fragment.set(r.fragment);
+  const c: RawRecord = { type: r.type, version: r.version, epoch: r.epoch, sequence: r.sequence, length: r.length, fragment };
   if (r.cid) c.cid = r.cid.slice();
   return c;
 }

@@ -1,4 +1,5 @@
 import { Reader } from '../../bytes/reader.js';
+import { wireBuffer } from '../../bytes/wire-chunks.js';
 import { Writer } from '../../bytes/writer.js';
 import { decodeExtensions, encodeExtensions, type Extension } from './extensions.js';
 
@@ -39,11 +40,18 @@ export function decodeServerHello(body: Uint8Array): ServerHello {
   return { serverVersion, random, sessionId, cipherSuite, compressionMethod, extensions };
 }
 
+/** One writer for every ServerHello (made at the first): its bytes are copied out at once. */
+let scratch: Writer | undefined;
+
+/** The ServerHello's body, in a wire chunk (lib/bytes/wire-chunks.ts): no buffer of its own. */
 export function encodeServerHello(sh: ServerHello): Uint8Array {
-  const w = new Writer(96);
+  const w = (scratch ??= new Writer(128));
+  w.wipe();
   w.u16(sh.serverVersion).bytes(sh.random);
   w.vec8((w) => w.bytes(sh.sessionId));
   w.u16(sh.cipherSuite).u8(sh.compressionMethod);
   encodeExtensions(w, sh.extensions);
-  return w.finish();
+  const v = w.written(), out = wireBuffer(v.length);
+  out.set(v);
+  return out;
 }
