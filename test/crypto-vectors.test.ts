@@ -10,7 +10,7 @@
  * - RFC 4231 §4.2 / §4.3 HMAC-SHA-256 test cases 1 and 2.
  * - FIPS 180-2 SHA-256("abc").
  */
-import { createCipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createHmac, randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { concat, fromHex, toHex, utf8 } from '../lib/bytes/util.js';
@@ -207,6 +207,28 @@ describe('TLS 1.2 PRF with SHA-256', () => {
 
   it('depends on the label', () => {
     expect(toHex(prf(c, secret, 'test labex', seed, 100))).not.toBe(expected);
+  });
+
+  it('any secret, label, seed and length: the bytes of RFC 5246 §5 as node:crypto computes them, whatever ran before (its buffers are shared between calls)', () => {
+    const hmac = (k: Uint8Array, d: Uint8Array) => new Uint8Array(createHmac('sha256', k).update(d).digest());
+    const reference = (k: Uint8Array, label: string, sd: Uint8Array, n: number): string => {
+      const ls = concat(utf8(label), sd);
+      let a = hmac(k, ls);
+      let out = '';
+      while (out.length < 2 * n) {
+        out += toHex(hmac(k, concat(a, ls)));
+        a = hmac(k, a);
+      }
+      return out.slice(0, 2 * n);
+    };
+    const args = fc.tuple(fc.uint8Array({ maxLength: 80 }), fc.string({ maxLength: 24 }), fc.uint8Array({ maxLength: 80 }), fc.nat(130));
+    fc.assert(
+      fc.property(args, args, ([k, label, sd, n], [k2, label2, sd2, n2]) => {
+        prf(c, k2, label2, sd2, n2); // another call first: nothing of it may carry over
+        expect(toHex(prf(c, k, label, sd, n))).toBe(reference(k, label, sd, n));
+      }),
+      { numRuns: 200 },
+    );
   });
 
   it('a provider whose HMAC key has only mac() (no macInto) gives the same bytes', () => {

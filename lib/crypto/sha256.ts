@@ -108,14 +108,19 @@ function pad(state: Int32Array, used: number, total: number): void {
 
 function stateBytes(s: Int32Array): Uint8Array {
   const out = new Uint8Array(32);
+  writeState(s, out, 0);
+  return out;
+}
+
+/** The state's eight words, big-endian, into `out` at `at`. */
+function writeState(s: Int32Array, out: Uint8Array, at: number): void {
   for (let i = 0; i < 8; i++) {
     const v = s[i]!;
-    out[i * 4] = v >>> 24;
-    out[i * 4 + 1] = (v >>> 16) & 0xff;
-    out[i * 4 + 2] = (v >>> 8) & 0xff;
-    out[i * 4 + 3] = v & 0xff;
+    out[at + i * 4] = v >>> 24;
+    out[at + i * 4 + 1] = (v >>> 16) & 0xff;
+    out[at + i * 4 + 2] = (v >>> 8) & 0xff;
+    out[at + i * 4 + 3] = v & 0xff;
   }
-  return out;
 }
 
 /** A streaming SHA-256 whose state can be cloned (for running transcript hashes). */
@@ -215,26 +220,14 @@ export class HmacSha256Key {
    */
   macInto(out: Uint8Array, at: number, data: readonly Uint8Array[]): void {
     this.macState(data);
-    for (let i = 0; i < 8; i++) {
-      const v = STATE[i]!;
-      out[at + i * 4] = v >>> 24;
-      out[at + i * 4 + 1] = (v >>> 16) & 0xff;
-      out[at + i * 4 + 2] = (v >>> 8) & 0xff;
-      out[at + i * 4 + 3] = v & 0xff;
-    }
+    writeState(STATE, out, at);
   }
 
   /** H(K ^ opad, H(K ^ ipad, data)) into STATE. */
   private macState(data: readonly Uint8Array[]): void {
     INNER.set(this.inner);
     finish(INNER, 64, data);
-    for (let i = 0; i < 8; i++) {
-      const v = INNER[i]!;
-      DIGEST[i * 4] = v >>> 24;
-      DIGEST[i * 4 + 1] = (v >>> 16) & 0xff;
-      DIGEST[i * 4 + 2] = (v >>> 8) & 0xff;
-      DIGEST[i * 4 + 3] = v & 0xff;
-    }
+    writeState(INNER, DIGEST, 0);
     STATE.set(this.outer);
     finish(STATE, 64, DIGEST_PARTS);
   }
