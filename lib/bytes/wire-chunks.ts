@@ -1,5 +1,5 @@
 /**
- * Buffers for outgoing wire bytes (records and datagrams), carved out of shared 4 KiB chunks.
+ * Buffers for wire bytes (records, datagrams, handshake messages), carved out of shared 4 KiB chunks.
  *
  * In V8 a byte array of more than 64 bytes gets a backing store off the heap, which every
  * young-generation collection must sweep (~0.2 us each, plus ~0.2 us to make): a server doing
@@ -9,8 +9,10 @@
  * it is full: a view held for long (a queued datagram) keeps its bytes, and the chunk goes
  * when its last view does, as with Node's Buffer pool.
  *
- * Only wire bytes (protected records, epoch-0 handshake records) go here: the chunk behind a
- * view (`view.buffer`) also holds other records sent before it, which are public.
+ * Only wire bytes go here: records as sent (protected, or epoch-0 handshake records), records
+ * held until their epoch's keys come, and received handshake messages (in the clear but for the
+ * Finished, whose verify_data reveals no key). The chunk behind a view (`view.buffer`) also holds
+ * other connections' bytes, which are all of these kinds.
  */
 const CHUNK_BYTES = 4096;
 /** The largest byte array V8 keeps on its heap (its build's V8_TYPED_ARRAY_MAX_SIZE_IN_HEAP). */
