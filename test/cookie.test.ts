@@ -3,6 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { nodeCrypto } from '../lib/crypto/node.js';
 import { COOKIE_LENGTH, CookieJar } from '../lib/dtls/cookie.js';
 import type { ClientHello } from '../lib/dtls/wire/client-hello.js';
+import { toHex } from '../lib/bytes/util.js';
+import { ContentType, DTLS_1_0, DTLS_1_2, HandshakeType } from '../lib/dtls/wire/constants.js';
+import { decodeHandshakeFragments, encodeHandshake } from '../lib/dtls/wire/handshake.js';
+import { decodeHelloVerifyRequest, encodeHelloVerifyRequest, helloVerifyRequestRecord } from '../lib/dtls/wire/hello-verify-request.js';
+import { encodeRecord, splitRecords } from '../lib/dtls/wire/record.js';
 
 const hello = fc.record({
   clientVersion: fc.constantFrom(0xfefd, 0xfeff),
@@ -50,11 +55,62 @@ describe('stateless cookies (RFC 6347 §4.2.1, lib/dtls/cookie.ts)', () => {
     );
   });
 
+  it('a provider whose HMAC key has only mac() (no macInto) makes the same cookies, each its own array', () => {
+    const fixed = { ...nodeCrypto, random: (n: number) => new Uint8Array(n).fill(0x5a) };
+    const plain = {
+      ...fixed,
+      hmacSha256Key: (k: Uint8Array) => {
+        const key = nodeCrypto.hmacSha256Key(k); // now: the jar wipes the raw secret once it has its key
+        return { mac: (...d: Uint8Array[]) => key.mac(...d) };
+      },
+    };
+    fc.assert(
+      fc.property(hello, peer, (h, a) => {
+        const ch = withCookie(h, new Uint8Array(0));
+        const mine = new CookieJar(fixed).make(0, a, ch);
+        const theirs = new CookieJar(plain).make(0, a, ch);
+        expect(toHex(theirs)).toBe(toHex(mine));
+        const again = new CookieJar(fixed).make(0, a, withCookie({ ...h, clientVersion: h.clientVersion ^ 2 }, new Uint8Array(0)));
+        expect(toHex(mine)).not.toBe(toHex(again)); // the first cookie was not overwritten by the next
+      }),
+      { numRuns: 100 },
+    );
+  });
+
   it('a cookie outlives one rotation of the secret, not two', () => {
     const jar = new CookieJar(nodeCrypto, 1000);
     const h = { clientVersion: 0xfefd, random: new Uint8Array(32).fill(7), sessionId: new Uint8Array(0), cipherSuites: [0xc0a8], compressionMethods: new Uint8Array([0]) };
     const c = jar.make(0, '127.0.0.1:5684', withCookie(h, new Uint8Array(0)));
     expect(jar.verify(1500, '127.0.0.1:5684', withCookie(h, c))).toBe(true); // rotated once: the previous secret still counts
     expect(jar.verify(2600, '127.0.0.1:5684', withCookie(h, c))).toBe(false); // rotated twice
+  });
+});
+
+describe('the HelloVerifyRequest record (helloVerifyRequestRecord)', () => {
+  it('a known record, byte for byte: DTLS 1.0 record header with the ClientHello sequence number, message_seq mirrored, server_version DTLS 1.2', () => {
+    const cookie = Uint8Array.from({ length: 16 }, (_, i) => 0xa0 + i);
+    const r = helloVerifyRequestRecord(0x0102_0304_0506, 0x0708, cookie);
+    expect(toHex(r)).toBe(
+      '16' + 'feff' + '0000' + '010203040506' + '001f' + // record: handshake, DTLS 1.0, epoch 0, seq, length 31
+        '03' + '000013' + '0708' + '000000' + '000013' + // hello_verify_request, length 19, message_seq, whole
+        'fefd' + '10' + 'a0a1a2a3a4a5a6a7a8a9aaabacadaeaf',
+    );
+  });
+
+  it('any sequence numbers and cookie: the bytes of the general encoders, and it decodes back', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 2 ** 48 - 1 }), fc.integer({ min: 0, max: 0xffff }), fc.uint8Array({ maxLength: 255 }), (seq, msgSeq, cookie) => {
+        const r = helloVerifyRequestRecord(seq, msgSeq, cookie);
+        const general = encodeRecord({ type: ContentType.handshake, version: DTLS_1_0, epoch: 0, sequence: seq }, encodeHandshake(HandshakeType.hello_verify_request, msgSeq, encodeHelloVerifyRequest({ serverVersion: DTLS_1_2, cookie })));
+        expect(toHex(r)).toBe(toHex(general));
+        const [rec] = splitRecords(r);
+        expect(rec!.sequence).toBe(seq);
+        const [f] = decodeHandshakeFragments(rec!.fragment);
+        expect(f!.messageSeq).toBe(msgSeq);
+        const hvr = decodeHelloVerifyRequest(f!.body);
+        expect(hvr.serverVersion).toBe(DTLS_1_2);
+        expect(toHex(hvr.cookie)).toBe(toHex(cookie));
+      }),
+    );
   });
 });

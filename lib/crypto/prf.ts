@@ -1,6 +1,12 @@
 import type { CryptoProvider } from './provider.js';
 import { HmacSha256Key } from './sha256.js';
 
+/**
+ * The secret as bytes, or as the provider's HMAC key made from them (its states prepared once
+ * for several PRF calls under one secret: the key block and both Finished under the master).
+ */
+export type PrfSecret = Uint8Array | ReturnType<CryptoProvider['hmacSha256Key']>;
+
 /** A(i), and the last block when only part of it is wanted: shared by every call, wiped after each. */
 const A = new Uint8Array(32);
 const LAST = new Uint8Array(32);
@@ -19,8 +25,8 @@ const CHAIN: Uint8Array[] = [A];
  * output, a call makes no array: a server's handshake runs it four times, and its garbage is
  * what sets how often the young generation is collected (each time a pause of tenths of a ms).
  */
-export function prf(c: CryptoProvider, secret: Uint8Array, label: string, seed: Uint8Array, length: number): Uint8Array {
-  const key = c.hmacSha256Key(secret);
+export function prf(c: CryptoProvider, secret: PrfSecret, label: string, seed: Uint8Array, length: number): Uint8Array {
+  const key = secret instanceof Uint8Array ? c.hmacSha256Key(secret) : secret;
   const mac =
     key instanceof HmacSha256Key
       ? (o: Uint8Array, at: number, d: Uint8Array[]) => key.macInto(o, at, d)

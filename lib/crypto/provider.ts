@@ -5,6 +5,7 @@
  * provider for embedded runtimes. Keys are passed as raw bytes; providers must not retain them.
  */
 export interface HashState {
+  /** Absorbs `data`, which the caller may overwrite once this returns (it is not kept). */
   update(data: Uint8Array): this;
   /** Digest of everything so far; the state stays usable. */
   digest(): Uint8Array;

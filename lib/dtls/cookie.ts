@@ -1,5 +1,6 @@
 import type { CryptoProvider } from '../crypto/provider.js';
 import { ctEqual } from '../bytes/util.js';
+import { HmacSha256Key } from '../crypto/sha256.js';
 import type { ClientHello } from './wire/client-hello.js';
 
 export const COOKIE_LENGTH = 16;
@@ -14,6 +15,8 @@ type MacKey = ReturnType<CryptoProvider['hmacSha256Key']>;
 
 /** The MAC's input, shared by every cookie (sized for the largest ClientHello seen). */
 let input = new Uint8Array(256);
+const DIGEST = new Uint8Array(32);
+const PARTS = [DIGEST];
 
 export class CookieJar {
   private secret: MacKey;
@@ -78,7 +81,14 @@ export class CookieJar {
       params[o++] = s & 0xff;
     }
     params.set(ch.compressionMethods, o);
-    const mac = secret.mac(params.subarray(0, n));
+    const data = params.subarray(0, n);
+    let mac: Uint8Array;
+    if (secret instanceof HmacSha256Key) {
+      // into a scratch digest, no array of its own (the cookie is public: it goes on the wire)
+      PARTS[0] = data;
+      secret.macInto(DIGEST, 0, PARTS);
+      mac = DIGEST;
+    } else mac = secret.mac(data);
     // the first 16 bytes, copied (a view of the small digest would move it off the V8 heap)
     const cookie = new Uint8Array(COOKIE_LENGTH);
     for (let i = 0; i < COOKIE_LENGTH; i++) cookie[i] = mac[i]!;

@@ -19,10 +19,9 @@ import type { Hibernation } from './config.js';
 import { addressKey, cidKey } from './session-store.js';
 import { peerKey, type KeyStore, type PeerAddress } from './keystore.js';
 import { TimerQueue } from '../timers/timer-queue.js';
-import { ContentType, DTLS_1_0, HandshakeType } from './wire/constants.js';
-import { encodeHandshake } from './wire/handshake.js';
-import { encodeHelloVerifyRequest } from './wire/hello-verify-request.js';
-import { encodeRecord, TLS12_CID } from './wire/record.js';
+import { ContentType } from './wire/constants.js';
+import { helloVerifyRequestRecord } from './wire/hello-verify-request.js';
+import { TLS12_CID } from './wire/record.js';
 
 /**
  * The server side of DTLS on one socket (DESIGN.md): demultiplexes datagrams by peer
@@ -250,8 +249,7 @@ export class DtlsEndpoint {
     const cookie = this.cookies.make(now, key, hello.ch);
     // RFC 6347 §4.2.1: same message_seq and record sequence number as the ClientHello;
     // version DTLS 1.0 for compatibility. Never retransmitted, never stored.
-    const hvr = encodeHandshake(HandshakeType.hello_verify_request, hello.messageSeq, encodeHelloVerifyRequest({ serverVersion: 0xfefd, cookie }));
-    const record = encodeRecord({ type: ContentType.handshake, version: DTLS_1_0, epoch: 0, sequence: hello.recordSeq }, hvr);
+    const record = helloVerifyRequestRecord(hello.recordSeq, hello.messageSeq, cookie);
     if (record.length > hello.wireBytes) return; // no amplification, ever
     this.stats.helloVerifyRequests++;
     this.out.push(peer, record);

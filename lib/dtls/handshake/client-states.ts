@@ -247,7 +247,7 @@ export class ExpectServerHelloDone implements HandshakeState {
     transcript.dropMessages();
     const secrets = deriveSecrets(hs, 'client', hellos, transcript, premaster, sessionHash, peer);
     flight.push({ kind: 'change_cipher_spec', epoch: 0 });
-    add(HandshakeType.finished, computeVerifyData(hs.cfg.crypto, secrets.master, 'client', transcript.hash()), 1);
+    add(HandshakeType.finished, computeVerifyData(hs.cfg.crypto, secrets.masterKey ?? secrets.master, 'client', transcript.hash()), 1);
     hs.sendFlight(flight, true);
     return hellos.afterFullFlight ? hellos.afterFullFlight(secrets) : new ExpectChangeCipherSpec('client', secrets);
   }

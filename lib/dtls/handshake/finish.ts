@@ -5,6 +5,7 @@ import type { PeerIdentity } from '../keystore.js';
 import { Ccm8Protection } from '../record/protection.js';
 import { HandshakeType } from '../wire/constants.js';
 import { decodeFinished } from '../wire/finished.js';
+import type { PrfSecret } from '../../crypto/prf.js';
 import type { ClientResumption } from '../resumption.js';
 import type { FlightItem } from './flights.js';
 import { computeVerifyData, deriveKeyBlock, deriveMasterSecret, keyLogLine } from './key-schedule.js';
@@ -34,8 +35,9 @@ export function deriveSecrets(
   const master = deriveMasterSecret(c, premaster, hellos.clientRandom, hellos.serverRandom, sessionHash);
   premaster.fill(0);
   if (log) hs.cfg.keyLog?.(keyLogLine(hellos.clientRandom, master));
-  installKeys(hs, role, hellos, master);
-  return { hellos, transcript, master, peer };
+  const masterKey = c.hmacSha256Key(master);
+  installKeys(hs, role, hellos, masterKey);
+  return { hellos, transcript, master, masterKey, peer };
 }
 
 /**
@@ -43,7 +45,7 @@ export function deriveSecrets(
  * handshake's new master, or a resumed session's: RFC 5246 §7.3), installed as the next epoch
  * in both directions of the record layer (active once each ChangeCipherSpec passes).
  */
-export function installKeys(hs: Handshake, role: Role, hellos: Hellos, master: Uint8Array): void {
+export function installKeys(hs: Handshake, role: Role, hellos: Hellos, master: PrfSecret): void {
   const c = hs.cfg.crypto;
   const kb = deriveKeyBlock(c, master, hellos.clientRandom, hellos.serverRandom);
   const mine = role === 'client' ? kb.client : kb.server;
@@ -116,11 +118,12 @@ export class ExpectFinished implements HandshakeState {
 
   handle(hs: Handshake, m: HandshakeMessage): Done {
     expectMessage(this, m, HandshakeType.finished, 1);
-    const { hellos, transcript, master, peer } = this.secrets;
+    const { hellos, transcript, master, masterKey, peer } = this.secrets;
+    const mk = masterKey ?? master;
     const c = hs.cfg.crypto;
     const peerRole = this.role === 'client' ? 'server' : 'client';
     const got = decodeFinished(m.body);
-    if (!ctEqual(got, computeVerifyData(c, master, peerRole, transcript.hash()))) {
+    if (!ctEqual(got, computeVerifyData(c, mk, peerRole, transcript.hash()))) {
       throw new DtlsError('DECRYPT_ERROR', `${peerRole} Finished verify_data mismatch`);
     }
     const session: SessionInfo = { cipherSuite: hellos.suite, identity: peer, peerIdentity: identityBytes(peer), extendedMasterSecret: hellos.extendedMasterSecret, resumed: this.ending.resumed };
@@ -134,7 +137,7 @@ export class ExpectFinished implements HandshakeState {
       hs.established(session, false, resumption, master);
       return DONE;
     }
-    const verify = computeVerifyData(c, master, this.role, transcript.hash());
+    const verify = computeVerifyData(c, mk, this.role, transcript.hash());
     flight.push({ kind: 'change_cipher_spec', epoch: 0 }, hs.message(HandshakeType.finished, verify, 1));
     hs.sendFlight(flight, false);
     // The side that sends the last flight keeps it to answer a repeated flight of the peer.

@@ -1,5 +1,5 @@
 import type { CryptoProvider } from '../../crypto/provider.js';
-import { prf } from '../../crypto/prf.js';
+import { prf, type PrfSecret } from '../../crypto/prf.js';
 import { concat, toHex } from '../../bytes/util.js';
 import type { TrafficKeys } from '../record/ccm8-cipher.js';
 import { VERIFY_DATA_LENGTH } from '../wire/finished.js';
@@ -35,7 +35,7 @@ export interface KeyBlock {
  * partitioned as client_write_MAC_key, server_write_MAC_key (empty for AEAD),
  * client_write_key[16], server_write_key[16], client_write_IV[4], server_write_IV[4] (RFC 6655).
  */
-export function deriveKeyBlock(c: CryptoProvider, master: Uint8Array, clientRandom: Uint8Array, serverRandom: Uint8Array): KeyBlock {
+export function deriveKeyBlock(c: CryptoProvider, master: PrfSecret, clientRandom: Uint8Array, serverRandom: Uint8Array): KeyBlock {
   const kb = prf(c, master, 'key expansion', concat(serverRandom, clientRandom), 40);
   return {
     client: { key: kb.slice(0, 16), iv: kb.slice(32, 36) },
@@ -44,7 +44,7 @@ export function deriveKeyBlock(c: CryptoProvider, master: Uint8Array, clientRand
 }
 
 /** RFC 5246 §7.4.9: verify_data = PRF(master_secret, finished_label, Hash(handshake_messages))[0..11]. */
-export function computeVerifyData(c: CryptoProvider, master: Uint8Array, role: 'client' | 'server', handshakeHash: Uint8Array): Uint8Array {
+export function computeVerifyData(c: CryptoProvider, master: PrfSecret, role: 'client' | 'server', handshakeHash: Uint8Array): Uint8Array {
   return prf(c, master, role === 'client' ? 'client finished' : 'server finished', handshakeHash, VERIFY_DATA_LENGTH);
 }
 

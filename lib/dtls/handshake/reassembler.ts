@@ -40,7 +40,14 @@ export type FragmentVerdict =
  */
 export class Reassembler {
   private next: number;
-  private readonly pending = new Map<number, Partial>();
+  /**
+   * The messages being reassembled, each at its message_seq modulo maxAhead. Only next ..
+   * next + maxAhead - 1 are kept, and `next` moves only as its own message leaves (or all are
+   * forgotten): a slot holds nothing or the one message of the window that maps to it. (A Map
+   * churned by one message in and out at a time reallocated its table as it grew and shrank:
+   * ~0.5 KB per server handshake.)
+   */
+  private slots: Array<Partial | undefined> = [];
   private buffered = 0;
 
   constructor(
@@ -58,11 +65,12 @@ export class Reassembler {
   add(f: HandshakeFragment, epoch = 0): FragmentVerdict {
     if (f.messageSeq < this.next) return 'old';
     if (f.messageSeq >= this.next + this.maxAhead) return 'dropped';
-    let p = this.pending.get(f.messageSeq);
+    const at = f.messageSeq % this.maxAhead;
+    let p = this.slots[at];
     if (!p) {
       if (f.length > this.maxBytes || this.buffered + f.length > this.maxBytes) return 'dropped';
       p = { msgType: f.msgType, epoch, length: f.length, buf: wireBuffer(f.length), ranges: [] };
-      this.pending.set(f.messageSeq, p);
+      this.slots[at] = p;
       this.buffered += f.length;
     } else if (p.msgType !== f.msgType || p.length !== f.length || p.epoch !== epoch) {
       return 'dropped';
@@ -77,10 +85,11 @@ export class Reassembler {
 
   /** The next complete message in order, if any. */
   poll(): HandshakeMessage | undefined {
-    const p = this.pending.get(this.next);
+    const at = this.next % this.maxAhead;
+    const p = this.slots[at];
     if (!p) return undefined;
     if (!covers(p.ranges, p.length)) return undefined;
-    this.pending.delete(this.next);
+    this.slots[at] = undefined;
     this.buffered -= p.length;
     return { msgType: p.msgType, messageSeq: this.next++, epoch: p.epoch, body: p.buf };
   }
@@ -92,7 +101,7 @@ export class Reassembler {
    * with the old flight's buffered ones.
    */
   discardPending(): void {
-    this.pending.clear();
+    this.slots = [];
     this.buffered = 0;
   }
 

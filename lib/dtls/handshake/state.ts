@@ -1,3 +1,4 @@
+import type { PrfSecret } from '../../crypto/prf.js';
 import type { CryptoProvider } from '../../crypto/provider.js';
 import type { ConnectionConfig } from '../config.js';
 import { DtlsError } from '../errors.js';
@@ -113,6 +114,8 @@ export interface Secrets {
   readonly hellos: Hellos;
   readonly transcript: Transcript;
   readonly master: Uint8Array;
+  /** `master` as an HMAC key (a full handshake): its states prepared once for the key block and both Finished. */
+  readonly masterKey?: PrfSecret;
   readonly peer: PeerIdentity;
 }
 

@@ -1,6 +1,9 @@
 import type { CryptoProvider, HashState } from '../../crypto/provider.js';
 import { encodeHandshakeHeader, HANDSHAKE_HEADER_LENGTH } from '../wire/handshake.js';
 
+/** The header hashed before each message: one for every transcript (the hash copies what it takes). */
+const HEADER = new Uint8Array(HANDSHAKE_HEADER_LENGTH);
+
 /**
  * The running handshake hash. RFC 6347 §4.2.6: each message is hashed as if it had been sent
  * unfragmented (fragment_offset 0, fragment_length = length), including message_seq; the
@@ -15,10 +18,10 @@ export class Transcript {
     if (keepMessages) this.kept = [];
   }
   add(msgType: number, messageSeq: number, body: Uint8Array): void {
-    const hdr = new Uint8Array(HANDSHAKE_HEADER_LENGTH);
+    const hdr = HEADER;
     encodeHandshakeHeader(hdr, 0, msgType, body.length, messageSeq, 0, body.length);
     this.h.update(hdr).update(body);
-    if (this.kept) this.kept.push(hdr, body.slice());
+    if (this.kept) this.kept.push(hdr.slice(), body.slice());
   }
   /** RFC 5246 §7.4.8 handshake_messages: everything so far, for a CertificateVerify. */
   messages(): Uint8Array {
