@@ -312,6 +312,29 @@ describe('decoders only ever throw DecodeError', () => {
     );
   });
 
+  it('a cookieless ClientHello decoded for its HelloVerifyRequest only (skipCookieless): the same fields, no extensions, rejected exactly when a full decode rejects it (bar duplicate extensions)', () => {
+    const cookieless = encodeClientHello({ ...decodeClientHello(chBody), cookie: new Uint8Array(0) });
+    const seen = { ok: 0, 'decode-error': 0 };
+    fc.assert(
+      fc.property(fc.oneof(mutated(cookieless), mutated(chBody)), (b) => {
+        const full = outcome(() => decodeClientHello(b));
+        const lite = outcome(() => decodeClientHello(b, true));
+        seen[lite]++;
+        if (full === 'ok') {
+          const ch = decodeClientHello(b);
+          expect(lite).toBe('ok');
+          expect(decodeClientHello(b, true)).toEqual(ch.cookie.length === 0 ? { ...ch, extensions: [] } : ch);
+        } else if (lite === 'ok') {
+          // only a duplicate extension type passes the framing check and fails the full decode
+          expect(() => decodeClientHello(b)).toThrow(/duplicate extension/);
+        }
+      }),
+      { numRuns: 3000 },
+    );
+    expect(seen.ok).toBeGreaterThan(0);
+    expect(seen['decode-error']).toBeGreaterThan(0);
+  });
+
   it('an empty extensions block is accepted and not re-encoded', () => {
     const ch = decodeClientHello(chBody);
     const noExt = encodeClientHello({ ...ch, extensions: [] });

@@ -120,7 +120,7 @@ export class ClientHelloPool {
 
 function decode(body: Uint8Array): ClientHello | undefined {
   try {
-    return decodeClientHello(body);
+    return decodeClientHello(body, true); // a hello without a cookie gets only a HelloVerifyRequest
   } catch {
     return undefined;
   }
