@@ -11,6 +11,9 @@ export class DecodeError extends Error {
   }
 }
 
+/** What every empty read returns (nothing in it to change): no array per empty field. */
+const EMPTY = new Uint8Array(0);
+
 export class Reader {
   private pos: number;
   constructor(
@@ -62,7 +65,8 @@ export class Reader {
     return ((b[p]! << 8) | b[p + 1]!) * 0x1_0000_0000 + (((b[p + 2]! << 24) | (b[p + 3]! << 16) | (b[p + 4]! << 8) | b[p + 5]!) >>> 0);
   }
   /**
-   * The next n bytes: a copy of up to {@link ON_HEAP_BYTES} bytes, a view (no copy) of more.
+   * The next n bytes: a copy of up to {@link ON_HEAP_BYTES} bytes, a view (no copy) of more; one
+   * shared empty array for none.
    *
    * In V8 a view of a small byte array (64 bytes or less, kept on the heap) moves that array's
    * bytes off the heap: ~0.2 us to make, and a backing store that every young-generation
@@ -74,6 +78,7 @@ export class Reader {
     const b = this.buf, p = this.pos;
     this.pos += n;
     if (n > ON_HEAP_BYTES) return b.subarray(p, p + n);
+    if (n === 0) return EMPTY;
     const v = new Uint8Array(n);
     for (let i = 0; i < n; i++) v[i] = b[p + i]!;
     return v;

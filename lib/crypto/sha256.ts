@@ -66,22 +66,32 @@ function finish(state: Int32Array, prefix: number, parts: readonly Uint8Array[])
   let used = 0;
   let total = prefix;
   for (const d of parts) {
-    let i = 0;
-    const n = d.length;
-    total += n;
-    if (used > 0) {
-      const take = Math.min(64 - used, n);
-      for (let j = 0; j < take; j++) BLOCK[used + j] = d[j]!;
-      used += take;
-      i = take;
-      if (used < 64) continue;
-      compress(state, BLOCK, 0);
-      used = 0;
-    }
-    for (; i + 64 <= n; i += 64) compress(state, d, i);
-    for (; i < n; i++) BLOCK[used++] = d[i]!;
+    total += d.length;
+    used = absorb(state, BLOCK, used, d);
   }
   pad(state, used, total);
+}
+
+/**
+ * Absorbs `d` into `state`, `used` bytes of a block already waiting in `buf`; returns how many
+ * wait there after. Byte loops, not buf.set(d.subarray(..)): a view of a small array made on the
+ * V8 heap moves its bytes off the heap (~0.2 us, and one more buffer for every young GC to sweep).
+ */
+function absorb(state: Int32Array, buf: Uint8Array, used: number, d: Uint8Array): number {
+  let i = 0;
+  const n = d.length;
+  if (used > 0) {
+    const take = Math.min(64 - used, n);
+    for (let j = 0; j < take; j++) buf[used + j] = d[j]!;
+    used += take;
+    i = take;
+    if (used < 64) return used;
+    compress(state, buf, 0);
+    used = 0;
+  }
+  for (; i + 64 <= n; i += 64) compress(state, d, i);
+  for (; i < n; i++) buf[used++] = d[i]!;
+  return used;
 }
 
 /** Pads the `used` bytes in BLOCK for a message of `total` bytes and compresses the rest. */
@@ -136,26 +146,8 @@ export class Sha256 implements HashState {
   }
 
   update(data: Uint8Array): this {
-    let i = 0;
-    const n = data.length;
-    this.length += n;
-    const buf = this.buf;
-    if (this.used > 0) {
-      const take = Math.min(64 - this.used, n);
-      // byte loops, not buf.set(data.subarray(..)): a view of a small array made on the V8
-      // heap moves its bytes off the heap (~0.2 us, and one more buffer for every young GC to sweep)
-      for (let j = 0, u = this.used; j < take; j++) buf[u + j] = data[j]!;
-      this.used += take;
-      i = take;
-      if (this.used < 64) return this;
-      compress(this.state, buf, 0);
-      this.used = 0;
-    }
-    for (; i + 64 <= n; i += 64) compress(this.state, data, i);
-    if (i < n) {
-      for (let j = 0; i + j < n; j++) buf[j] = data[i + j]!;
-      this.used = n - i;
-    }
+    this.length += data.length;
+    this.used = absorb(this.state, this.buf, this.used, data);
     return this;
   }
 

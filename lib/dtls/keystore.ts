@@ -71,10 +71,18 @@ export function pskMap(entries: Iterable<[Uint8Array | string, Uint8Array]>): Ps
   let i = 0;
   for (const [id, key] of entries) {
     const identity = bytesOption(`pskMap entry ${i} identity`, id, { text: true, max: MAX_PSK_IDENTITY });
-    m.set(toHex(identity), bytesOption(`pskMap entry ${i} key`, key, { min: 1, max: MAX_PSK_KEY }));
+    m.set(bytesKey(identity), bytesOption(`pskMap entry ${i} key`, key, { min: 1, max: MAX_PSK_KEY }));
     i++;
   }
-  return (identity) => m.get(toHex(identity));
+  return (identity) => m.get(bytesKey(identity));
+}
+
+/**
+ * A Map key for bytes: a char per byte, one string and no array per lookup (a lookup per
+ * handshake); hex for long ones (never the same as a short one's: twice as many chars).
+ */
+function bytesKey(b: Uint8Array): string {
+  return b.length <= 256 ? String.fromCharCode.apply(null, b as unknown as number[]) : toHex(b);
 }
 
 /**
