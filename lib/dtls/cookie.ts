@@ -1,5 +1,4 @@
 import type { CryptoProvider } from '../crypto/provider.js';
-import { ctEqual } from '../bytes/util.js';
 import { HmacSha256Key } from '../crypto/sha256.js';
 import type { ClientHello } from './wire/client-hello.js';
 
@@ -51,16 +50,22 @@ export class CookieJar {
 
   make(now: number, peer: string, ch: ClientHello): Uint8Array {
     this.rotate(now);
-    return this.mac(this.secret, peer, ch);
+    // the first 16 bytes, copied (a view of the small digest would move it off the V8 heap)
+    const mac = this.mac(this.secret, peer, ch);
+    const cookie = new Uint8Array(COOKIE_LENGTH);
+    for (let i = 0; i < COOKIE_LENGTH; i++) cookie[i] = mac[i]!;
+    return cookie;
   }
 
   verify(now: number, peer: string, ch: ClientHello): boolean {
     this.rotate(now);
-    if (ch.cookie.length !== COOKIE_LENGTH) return false;
-    if (ctEqual(this.mac(this.secret, peer, ch), ch.cookie)) return true;
-    return this.previous !== undefined && ctEqual(this.mac(this.previous, peer, ch), ch.cookie);
+    const c = ch.cookie;
+    if (c.length !== COOKIE_LENGTH) return false;
+    if (sameCookie(this.mac(this.secret, peer, ch), c)) return true;
+    return this.previous !== undefined && sameCookie(this.mac(this.previous, peer, ch), c);
   }
 
+  /** The MAC over the peer and the ClientHello's fields: the scratch digest (JS HMAC) or an array of its own. */
   private mac(secret: MacKey, peer: string, ch: ClientHello): Uint8Array {
     // peer (its char codes: an address is ASCII) ‖ the ClientHello fields, in a scratch buffer
     // reused by every cookie (what goes in is public; one buffer, not two, per cookie)
@@ -89,9 +94,13 @@ export class CookieJar {
       secret.macInto(DIGEST, 0, PARTS);
       mac = DIGEST;
     } else mac = secret.mac(data);
-    // the first 16 bytes, copied (a view of the small digest would move it off the V8 heap)
-    const cookie = new Uint8Array(COOKIE_LENGTH);
-    for (let i = 0; i < COOKIE_LENGTH; i++) cookie[i] = mac[i]!;
-    return cookie;
+    return mac;
   }
+}
+
+/** Whether the MAC's first 16 bytes are the cookie, in constant time (no copy of them made). */
+function sameCookie(mac: Uint8Array, cookie: Uint8Array): boolean {
+  let d = 0;
+  for (let i = 0; i < COOKIE_LENGTH; i++) d |= mac[i]! ^ cookie[i]!;
+  return d === 0;
 }
