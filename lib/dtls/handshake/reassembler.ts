@@ -69,15 +69,9 @@ export class Reassembler {
     let p = this.slots[at];
     if (!p) {
       if (f.length > this.maxBytes || this.buffered + f.length > this.maxBytes) return 'dropped';
-      const whole = f.fragmentOffset === 0 && f.body.length === f.length;
-      // a message in one fragment (the common case) is complete at once: its one range as it is
-      p = { msgType: f.msgType, epoch, length: f.length, buf: wireBuffer(f.length), ranges: whole && f.length > 0 ? [[0, f.length]] : [] };
+      p = { msgType: f.msgType, epoch, length: f.length, buf: wireBuffer(f.length), ranges: [] };
       this.slots[at] = p;
       this.buffered += f.length;
-      if (whole) {
-        p.buf.set(f.body);
-        return 'accepted';
-      }
     } else if (p.msgType !== f.msgType || p.length !== f.length || p.epoch !== epoch) {
       return 'dropped';
     }
