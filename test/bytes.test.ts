@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { concat, ctEqual, fromHex, toHex, utf8 } from '../lib/bytes/util.js';
+import { concat, ctEqual, fromHex, latin1, toHex, utf8 } from '../lib/bytes/util.js';
 import { DecodeError, Reader } from '../lib/bytes/reader.js';
 import { Writer } from '../lib/bytes/writer.js';
 
@@ -54,6 +54,17 @@ describe('byte helpers', () => {
         expect(got[0]).toBe(n > 64 ? data[at]! ^ 0xff : data[at]);
       }),
       { numRuns: 500 },
+    );
+  });
+
+  it('latin1: one char per byte, whatever the length (one call up to 4 KiB, chunks past it), from a Uint8Array or a Buffer', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 9000 }), fc.boolean(), (data, asBuffer) => {
+        const s = latin1(asBuffer ? Buffer.from(data) : data);
+        expect(s.length).toBe(data.length);
+        for (let i = 0; i < data.length; i++) if (s.charCodeAt(i) !== data[i]) expect(s.charCodeAt(i)).toBe(data[i]);
+      }),
+      { numRuns: 200 },
     );
   });
 

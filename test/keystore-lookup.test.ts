@@ -1,6 +1,6 @@
 /**
  * pskMap (lib/dtls/keystore.ts): identities are compared as bytes, through a string key of one
- * char per byte (hex for identities over 256 bytes, which no entry has: at most 128).
+ * char per byte (latin1() of lib/bytes/util.ts).
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';

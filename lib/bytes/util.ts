@@ -84,8 +84,13 @@ export function utf8(s: string): Uint8Array {
   return new Uint8Array(out);
 }
 
-/** Bytes as text, one character per byte (ISO 8859-1): PEM text read as bytes, 8-bit ASN.1 strings. */
+/**
+ * Bytes as text, one character per byte (ISO 8859-1): PEM text read as bytes, 8-bit ASN.1
+ * strings, and a Map key for bytes (distinct bytes, distinct strings). Up to 4 KiB in one call,
+ * with no view made (a view of a small array would move it off the V8 heap).
+ */
 export function latin1(b: Uint8Array): string {
+  if (b.length <= 4096) return String.fromCharCode.apply(null, b as unknown as number[]);
   let s = '';
   for (let i = 0; i < b.length; i += 4096) s += String.fromCharCode(...b.subarray(i, i + 4096));
   return s;

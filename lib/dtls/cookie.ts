@@ -1,4 +1,5 @@
 import type { CryptoProvider } from '../crypto/provider.js';
+import { ctEqual } from '../bytes/util.js';
 import { HmacSha256Key } from '../crypto/sha256.js';
 import type { ClientHello } from './wire/client-hello.js';
 
@@ -16,6 +17,8 @@ type MacKey = ReturnType<CryptoProvider['hmacSha256Key']>;
 let input = new Uint8Array(256);
 const DIGEST = new Uint8Array(32);
 const PARTS = [DIGEST];
+/** The cookie a ClientHello should carry, made to be checked against it (public bytes). */
+const CHECKED = new Uint8Array(COOKIE_LENGTH);
 
 export class CookieJar {
   private secret: MacKey;
@@ -50,23 +53,22 @@ export class CookieJar {
 
   make(now: number, peer: string, ch: ClientHello): Uint8Array {
     this.rotate(now);
-    // the first 16 bytes, copied (a view of the small digest would move it off the V8 heap)
-    const mac = this.mac(this.secret, peer, ch);
-    const cookie = new Uint8Array(COOKIE_LENGTH);
-    for (let i = 0; i < COOKIE_LENGTH; i++) cookie[i] = mac[i]!;
-    return cookie;
+    return this.cookie(this.secret, peer, ch, new Uint8Array(COOKIE_LENGTH));
   }
 
   verify(now: number, peer: string, ch: ClientHello): boolean {
     this.rotate(now);
     const c = ch.cookie;
     if (c.length !== COOKIE_LENGTH) return false;
-    if (sameCookie(this.mac(this.secret, peer, ch), c)) return true;
-    return this.previous !== undefined && sameCookie(this.mac(this.previous, peer, ch), c);
+    if (ctEqual(this.cookie(this.secret, peer, ch, CHECKED), c)) return true;
+    return this.previous !== undefined && ctEqual(this.cookie(this.previous, peer, ch, CHECKED), c);
   }
 
-  /** The MAC over the peer and the ClientHello's fields: the scratch digest (JS HMAC) or an array of its own. */
-  private mac(secret: MacKey, peer: string, ch: ClientHello): Uint8Array {
+  /**
+   * The cookie (the MAC's first 16 bytes, over the peer and the ClientHello's fields) into `out`:
+   * copied, not a view (a view of the small digest would move it off the V8 heap).
+   */
+  private cookie(secret: MacKey, peer: string, ch: ClientHello, out: Uint8Array): Uint8Array {
     // peer (its char codes: an address is ASCII) ‖ the ClientHello fields, in a scratch buffer
     // reused by every cookie (what goes in is public; one buffer, not two, per cookie)
     const n = peer.length + 2 + 32 + 1 + ch.sessionId.length + 2 * ch.cipherSuites.length + ch.compressionMethods.length;
@@ -94,13 +96,7 @@ export class CookieJar {
       secret.macInto(DIGEST, 0, PARTS);
       mac = DIGEST;
     } else mac = secret.mac(data);
-    return mac;
+    for (let i = 0; i < COOKIE_LENGTH; i++) out[i] = mac[i]!;
+    return out;
   }
-}
-
-/** Whether the MAC's first 16 bytes are the cookie, in constant time (no copy of them made). */
-function sameCookie(mac: Uint8Array, cookie: Uint8Array): boolean {
-  let d = 0;
-  for (let i = 0; i < COOKIE_LENGTH; i++) d |= mac[i]! ^ cookie[i]!;
-  return d === 0;
 }

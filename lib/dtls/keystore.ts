@@ -1,4 +1,4 @@
-import { toHex } from '../bytes/util.js';
+import { latin1 } from '../bytes/util.js';
 import { MAX_PSK_IDENTITY, MAX_PSK_KEY } from './config.js';
 import { bytesOption } from './option-checks.js';
 import type { Certificate } from '../x509/certificate.js';
@@ -71,18 +71,11 @@ export function pskMap(entries: Iterable<[Uint8Array | string, Uint8Array]>): Ps
   let i = 0;
   for (const [id, key] of entries) {
     const identity = bytesOption(`pskMap entry ${i} identity`, id, { text: true, max: MAX_PSK_IDENTITY });
-    m.set(bytesKey(identity), bytesOption(`pskMap entry ${i} key`, key, { min: 1, max: MAX_PSK_KEY }));
+    m.set(latin1(identity), bytesOption(`pskMap entry ${i} key`, key, { min: 1, max: MAX_PSK_KEY }));
     i++;
   }
-  return (identity) => m.get(bytesKey(identity));
-}
-
-/**
- * A Map key for bytes: a char per byte, one string and no array per lookup (a lookup per
- * handshake); hex for long ones (never the same as a short one's: twice as many chars).
- */
-function bytesKey(b: Uint8Array): string {
-  return b.length <= 256 ? String.fromCharCode.apply(null, b as unknown as number[]) : toHex(b);
+  // keyed by one char per byte: one string per lookup (one lookup a handshake), no hex array
+  return (identity) => m.get(latin1(identity));
 }
 
 /**
@@ -100,8 +93,8 @@ export function memoryKeyStore(o: {
   if (o.psk) store.psk = pskMap(o.psk);
   if (o.rawPublicKeys) {
     const keys = new Map<string, string>();
-    for (const [spki, name] of o.rawPublicKeys) keys.set(toHex(spki), name);
-    store.rawPublicKey = (spki) => keys.get(toHex(spki));
+    for (const [spki, name] of o.rawPublicKeys) keys.set(latin1(spki), name);
+    store.rawPublicKey = (spki) => keys.get(latin1(spki));
   }
   if (o.anchors && o.clock !== undefined) store.x509 = { anchors: o.anchors, clock: o.clock };
   return store;
