@@ -231,6 +231,17 @@ describe('TLS 1.2 PRF with SHA-256', () => {
     );
   });
 
+  it('a seed in two parts gives the bytes of the joined seed, with more labels than it keeps', () => {
+    const args = fc.tuple(fc.uint8Array({ maxLength: 80 }), fc.string({ maxLength: 24 }), fc.uint8Array({ maxLength: 80 }), fc.nat(80), fc.nat(130));
+    fc.assert(
+      fc.property(args, ([k, label, sd, cut, n]) => {
+        const at = Math.min(cut, sd.length);
+        expect(toHex(prf(c, k, label, sd.slice(0, at), n, sd.slice(at)))).toBe(toHex(prf(c, k, label, sd, n)));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
   it('a provider whose HMAC key has only mac() (no macInto) gives the same bytes', () => {
     const plain = { ...c, hmacSha256Key: (k: Uint8Array) => ({ mac: (...d: Uint8Array[]) => c.hmacSha256Key(k).mac(...d) }) };
     for (const n of [0, 1, 31, 32, 33, 100]) {

@@ -170,6 +170,15 @@ export class Alarm {
   }
 }
 
+/** What a DtlsSession asks of the driver that made it, for its connection `C`. */
+export interface SessionDriver<C> {
+  send(conn: C, data: Uint8Array): void;
+  close(conn: C): void;
+  maxRecordPayload(conn: C): number;
+  /** Client: the session's resumption state (DtlsSession.resumption). */
+  resumption(conn: C): Uint8Array | undefined;
+}
+
 /**
  * An established DTLS session (either role). Events: 'data' (Uint8Array), 'close'
  * (error?: DtlsError), 'moved' (to, from: the peer's address changed, with a connection ID)
@@ -177,15 +186,18 @@ export class Alarm {
  */
 export class DtlsSession extends EventEmitter {
   private closedWith: { error?: DtlsError } | undefined;
-  private readonly closeWaiters: Array<() => void> = [];
+  private closeWaiters: Array<() => void> | undefined;
 
+  /**
+   * `driver` does what the session asks for `conn`, its connection: one driver for all of a
+   * server's sessions, so a session costs no closures of its own (a server makes one per
+   * handshake, and all it makes per handshake is garbage to collect).
+   */
   constructor(
     private address: PeerAddress,
     readonly info: SessionInfo,
-    private readonly sendImpl: (data: Uint8Array) => void,
-    private readonly closeImpl: () => void,
-    private readonly limitImpl: () => number,
-    private readonly resumptionImpl: () => Uint8Array | undefined = () => undefined,
+    private readonly driver: SessionDriver<unknown>,
+    private readonly conn: unknown,
   ) {
     super();
   }
@@ -196,7 +208,7 @@ export class DtlsSession extends EventEmitter {
    * master secret**: store it as you store the key, never log it.
    */
   get resumption(): Uint8Array | undefined {
-    return this.resumptionImpl();
+    return this.driver.resumption(this.conn);
   }
 
   /**
@@ -204,7 +216,7 @@ export class DtlsSession extends EventEmitter {
    * size limit (RFC 8449 record_size_limit, RFC 6066 max_fragment_length). 0 once closed.
    */
   get maxRecordPayload(): number {
-    return this.closedWith ? 0 : this.limitImpl();
+    return this.closedWith ? 0 : this.driver.maxRecordPayload(this.conn);
   }
 
   /** Where the peer is: with a connection ID (RFC 9146) it may move (a 'moved' event says so). */
@@ -231,7 +243,7 @@ export class DtlsSession extends EventEmitter {
     if (this.closedWith) error = new DtlsError('CLOSED', 'session is closed');
     else {
       try {
-        this.sendImpl(typeof data === 'string' ? new TextEncoder().encode(data) : data);
+        this.driver.send(this.conn, typeof data === 'string' ? new TextEncoder().encode(data) : data);
       } catch (e) {
         error = e instanceof DtlsError ? e : new DtlsError('INTERNAL', e instanceof Error ? e.message : String(e));
       }
@@ -248,8 +260,8 @@ export class DtlsSession extends EventEmitter {
 
   /** Sends close_notify; resolves when the session is closed. */
   close(): Promise<void> {
-    if (!this.closedWith) this.closeImpl();
-    return new Promise((resolve) => (this.closedWith ? resolve() : this.closeWaiters.push(resolve)));
+    if (!this.closedWith) this.driver.close(this.conn);
+    return new Promise((resolve) => (this.closedWith ? resolve() : (this.closeWaiters ??= []).push(resolve)));
   }
 
   /** @internal The peer's records now come from `to` (RFC 9146 §6). */
@@ -269,7 +281,9 @@ export class DtlsSession extends EventEmitter {
     this.closedWith = error ? { error } : {};
     if (error && this.listenerCount('error') > 0) this.emit('error', error);
     this.emit('close', error);
-    for (const w of this.closeWaiters.splice(0)) w();
+    const waiters = this.closeWaiters;
+    this.closeWaiters = undefined;
+    if (waiters) for (const w of waiters) w();
   }
 
   async *[Symbol.asyncIterator](): AsyncGenerator<Uint8Array> {
@@ -359,6 +373,13 @@ export class DtlsServer extends EventEmitter {
 
   private readonly trace: DatagramTrace | undefined;
   private readonly outbox = new Outbox(() => this.socket, (peer, data) => this.trace?.('out', peer, data));
+  /** What every session of this server asks of it (one object for all of them). */
+  private readonly driver: SessionDriver<ServerConnection> = {
+    send: (conn, d) => this.sendOn(conn, d),
+    close: (conn) => this.pump(() => this.endpoint.closeSession(performance.now(), conn)),
+    maxRecordPayload: (conn) => conn.maxRecordPayload,
+    resumption: () => undefined,
+  };
   private readonly sendTo = (peer: PeerAddress, data: Uint8Array): void => {
     if (this.socket) this.outbox.add(peer, data);
   };
@@ -511,13 +532,7 @@ export class DtlsServer extends EventEmitter {
           this.sessions.get(conn)?._deliver(e.data);
           break;
         case 'connected': {
-          const s = new DtlsSession(
-            e.peer,
-            e.session,
-            (d) => this.sendOn(conn, d),
-            () => this.pump(() => ep.closeSession(performance.now(), conn)),
-            () => conn.maxRecordPayload,
-          );
+          const s = new DtlsSession(e.peer, e.session, this.driver, conn);
           this.sessions.set(conn, s);
           this.emit('session', s);
           break;
@@ -607,6 +622,12 @@ function connecting(opts: ConnectOptions): Promise<DtlsSession> {
     let closed = false;
     const done = new Promise<DtlsSession>((resolve, reject) => (settle = { resolve, reject }));
     const alarm = new Alarm(() => pump(() => conn.handleTimeout(performance.now())));
+    const driver: SessionDriver<undefined> = {
+      send: (_, d) => pump(() => conn.send(performance.now(), d)),
+      close: () => pump(() => conn.close(performance.now())),
+      maxRecordPayload: () => conn.maxRecordPayload,
+      resumption: () => conn.resumption,
+    };
     let giveUp: NodeJS.Timeout | undefined;
 
     const shutdown = () => {
@@ -619,14 +640,7 @@ function connecting(opts: ConnectOptions): Promise<DtlsSession> {
     const onEvent = (e: DtlsEvent) => {
       switch (e.type) {
         case 'connected':
-          session = new DtlsSession(
-            peer,
-            e.session,
-            (d) => pump(() => conn.send(performance.now(), d)),
-            () => pump(() => conn.close(performance.now())),
-            () => conn.maxRecordPayload,
-            () => conn.resumption,
-          );
+          session = new DtlsSession(peer, e.session, driver, undefined);
           settle?.resolve(session);
           if (giveUp) clearTimeout(giveUp);
           break;

@@ -185,20 +185,22 @@ const DIGEST_PARTS = [DIGEST];
  * H(K ^ opad, H(K ^ ipad, text))); each mac() then costs only the message's blocks plus one.
  */
 export class HmacSha256Key {
-  private readonly inner = new Int32Array(8);
-  private readonly outer = new Int32Array(8);
+  /** The inner state (words 0-7) and the outer (8-15): one array, not two (less garbage per key). */
+  private readonly states = new Int32Array(16);
 
   constructor(key: Uint8Array) {
     const k = PAD;
     k.fill(0);
     k.set(key.length > 64 ? sha256(key) : key);
-    for (let i = 0; i < 64; i++) k[i]! ^= 0x36;
-    this.inner.set(IV);
-    compress(this.inner, k, 0);
-    for (let i = 0; i < 64; i++) k[i]! ^= 0x36 ^ 0x5c;
-    this.outer.set(IV);
-    compress(this.outer, k, 0);
+    const s = this.states;
+    for (let pass = 0; pass < 2; pass++) {
+      for (let i = 0; i < 64; i++) k[i]! ^= pass === 0 ? 0x36 : 0x36 ^ 0x5c;
+      STATE.set(IV);
+      compress(STATE, k, 0);
+      s.set(STATE, pass * 8);
+    }
     k.fill(0);
+    STATE.fill(0);
   }
 
   mac(...data: Uint8Array[]): Uint8Array {
@@ -217,10 +219,13 @@ export class HmacSha256Key {
 
   /** H(K ^ opad, H(K ^ ipad, data)) into STATE. */
   private macState(data: readonly Uint8Array[]): void {
-    INNER.set(this.inner);
+    const s = this.states;
+    for (let i = 0; i < 8; i++) {
+      INNER[i] = s[i]!;
+      STATE[i] = s[i + 8]!;
+    }
     finish(INNER, 64, data);
     writeState(INNER, DIGEST, 0);
-    STATE.set(this.outer);
     finish(STATE, 64, DIGEST_PARTS);
   }
 }

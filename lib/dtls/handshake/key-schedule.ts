@@ -1,6 +1,6 @@
 import type { CryptoProvider } from '../../crypto/provider.js';
 import { prf, type PrfSecret } from '../../crypto/prf.js';
-import { concat, toHex } from '../../bytes/util.js';
+import { toHex } from '../../bytes/util.js';
 import type { TrafficKeys } from '../record/ccm8-cipher.js';
 import { VERIFY_DATA_LENGTH } from '../wire/finished.js';
 
@@ -22,7 +22,7 @@ export function deriveMasterSecret(
 ): Uint8Array {
   return sessionHash
     ? prf(c, preMaster, 'extended master secret', sessionHash, 48)
-    : prf(c, preMaster, 'master secret', concat(clientRandom, serverRandom), 48);
+    : prf(c, preMaster, 'master secret', clientRandom, 48, serverRandom);
 }
 
 export interface KeyBlock {
@@ -36,7 +36,7 @@ export interface KeyBlock {
  * client_write_key[16], server_write_key[16], client_write_IV[4], server_write_IV[4] (RFC 6655).
  */
 export function deriveKeyBlock(c: CryptoProvider, master: PrfSecret, clientRandom: Uint8Array, serverRandom: Uint8Array): KeyBlock {
-  const kb = prf(c, master, 'key expansion', concat(serverRandom, clientRandom), 40);
+  const kb = prf(c, master, 'key expansion', serverRandom, 40, clientRandom);
   return {
     client: { key: kb.slice(0, 16), iv: kb.slice(32, 36) },
     server: { key: kb.slice(16, 32), iv: kb.slice(36, 40) },
