@@ -51,7 +51,10 @@ describe('ClientHelloPool', () => {
     const pool = new ClientHelloPool();
     const h = clientHello();
     const got = pool.take('k', h.datagram);
-    expect(got?.ch.random).toEqual(decodeClientHello(h.body).random);
+    expect(got?.body).toEqual(h.body);
+    expect(got?.ch).toBeUndefined(); // no cookie: answered from its bytes, nothing decoded
+    const ch = decodeClientHello(h.body);
+    expect(got?.paramsEnd).toBe(2 + 32 + 1 + ch.sessionId.length + 1 + 2 + 2 * ch.cipherSuites.length + 1 + ch.compressionMethods.length);
     expect(got?.whole).toBeUndefined();
     expect(got?.wireBytes).toBe(h.datagram.length);
     expect(pool.size).toBe(0);
@@ -91,7 +94,7 @@ describe('ClientHelloPool', () => {
     // peer0's partial was evicted: its second half alone completes nothing
     const second = fragment(h.datagram, [10])[1]!;
     expect(pool.take('peer0', second)).toBeUndefined();
-    expect(pool.take('peer9', second)?.ch).toBeDefined();
+    expect(pool.take('peer9', second)?.body).toEqual(h.body);
     const small = new ClientHelloPool(100, h.body.length * 2);
     for (let i = 0; i < 10; i++) small.take(`p${i}`, firstHalf);
     expect(small.size).toBe(2);

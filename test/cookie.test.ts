@@ -2,7 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { nodeCrypto } from '../lib/crypto/node.js';
 import { COOKIE_LENGTH, CookieJar } from '../lib/dtls/cookie.js';
-import type { ClientHello } from '../lib/dtls/wire/client-hello.js';
+import { encodeClientHello, type ClientHello } from '../lib/dtls/wire/client-hello.js';
+import { clientHelloParamsEnd } from '../lib/dtls/wire/client-hello-layout.js';
 import { toHex } from '../lib/bytes/util.js';
 import { ContentType, DTLS_1_0, DTLS_1_2, HandshakeType } from '../lib/dtls/wire/constants.js';
 import { decodeHandshakeFragments, encodeHandshake } from '../lib/dtls/wire/handshake.js';
@@ -20,24 +21,34 @@ const peer = fc.oneof(
   fc.tuple(fc.ipV4(), fc.integer({ min: 1, max: 65535 })).map(([a, p]) => `${a}:${p}`),
   fc.tuple(fc.ipV6(), fc.integer({ min: 1, max: 65535 })).map(([a, p]) => `[${a}]:${p}`),
 );
-const withCookie = (h: Omit<ClientHello, 'cookie' | 'extensions'>, cookie: Uint8Array): ClientHello => ({ ...h, cookie, extensions: [] });
+type Params = Omit<ClientHello, 'cookie' | 'extensions'>;
+const body = (h: Params, cookie: Uint8Array = new Uint8Array(0), extensions: ClientHello['extensions'] = []) => encodeClientHello({ ...h, cookie, extensions });
+/** A cookie for the hello `h` (made from its body, as the endpoint does), copied out of the jar's shared array. */
+const make = (jar: CookieJar, now: number, peer: string, h: Params, extensions: ClientHello['extensions'] = []) => {
+  const b = body(h, undefined, extensions);
+  return jar.make(now, peer, b, clientHelloParamsEnd(b)).slice();
+};
+const verify = (jar: CookieJar, now: number, peer: string, h: Params, cookie: Uint8Array) => {
+  const b = body(h, cookie);
+  return jar.verify(now, peer, b, clientHelloParamsEnd(b));
+};
 
 describe('stateless cookies (RFC 6347 §4.2.1, lib/dtls/cookie.ts)', () => {
   it('a cookie verifies for its peer and ClientHello, and for no other peer or changed field', () => {
     fc.assert(
       fc.property(hello, peer, peer, fc.integer({ min: 0, max: 31 }), (h, a, b, at) => {
         const jar = new CookieJar(nodeCrypto);
-        const c = jar.make(0, a, withCookie(h, new Uint8Array(0)));
+        const c = make(jar, 0, a, h);
         expect(c.length).toBe(COOKIE_LENGTH);
-        expect(jar.verify(1, a, withCookie(h, c))).toBe(true);
-        if (b !== a) expect(jar.verify(1, b, withCookie(h, c))).toBe(false);
+        expect(verify(jar, 1, a, h, c)).toBe(true);
+        if (b !== a) expect(verify(jar, 1, b, h, c)).toBe(false);
         const random = h.random.slice();
         random[at]! ^= 1;
-        expect(jar.verify(1, a, withCookie({ ...h, random }, c))).toBe(false);
-        expect(jar.verify(1, a, withCookie({ ...h, cipherSuites: [...h.cipherSuites, 0xc0a8] }, c))).toBe(false);
+        expect(verify(jar, 1, a, { ...h, random }, c)).toBe(false);
+        expect(verify(jar, 1, a, { ...h, cipherSuites: [...h.cipherSuites, 0xc0a8] }, c)).toBe(false);
         const bad = c.slice();
         bad[at % COOKIE_LENGTH]! ^= 0x80;
-        expect(jar.verify(1, a, withCookie(h, bad))).toBe(false);
+        expect(verify(jar, 1, a, h, bad)).toBe(false);
       }),
       { numRuns: 200 },
     );
@@ -47,15 +58,15 @@ describe('stateless cookies (RFC 6347 §4.2.1, lib/dtls/cookie.ts)', () => {
     fc.assert(
       fc.property(hello, hello, peer, peer, (h1, h2, a, b) => {
         const jar = new CookieJar(nodeCrypto);
-        const c1 = jar.make(0, a, withCookie(h1, new Uint8Array(0)));
-        jar.make(0, b, withCookie(h2, new Uint8Array(0)));
-        expect(jar.make(0, a, withCookie(h1, new Uint8Array(0)))).toEqual(c1);
+        const c1 = make(jar, 0, a, h1);
+        make(jar, 0, b, h2);
+        expect(make(jar, 0, a, h1)).toEqual(c1);
       }),
       { numRuns: 100 },
     );
   });
 
-  it('a provider whose HMAC key has only mac() (no macInto) makes the same cookies, each its own array', () => {
+  it('a provider whose HMAC key has only mac() (no macInto) makes the same cookies', () => {
     const fixed = { ...nodeCrypto, random: (n: number) => new Uint8Array(n).fill(0x5a) };
     const plain = {
       ...fixed,
@@ -66,23 +77,37 @@ describe('stateless cookies (RFC 6347 §4.2.1, lib/dtls/cookie.ts)', () => {
     };
     fc.assert(
       fc.property(hello, peer, (h, a) => {
-        const ch = withCookie(h, new Uint8Array(0));
-        const mine = new CookieJar(fixed).make(0, a, ch);
-        const theirs = new CookieJar(plain).make(0, a, ch);
+        const mine = make(new CookieJar(fixed), 0, a, h);
+        const theirs = make(new CookieJar(plain), 0, a, h);
         expect(toHex(theirs)).toBe(toHex(mine));
-        const again = new CookieJar(fixed).make(0, a, withCookie({ ...h, clientVersion: h.clientVersion ^ 2 }, new Uint8Array(0)));
-        expect(toHex(mine)).not.toBe(toHex(again)); // the first cookie was not overwritten by the next
+        const again = make(new CookieJar(fixed), 0, a, { ...h, clientVersion: h.clientVersion ^ 2 });
+        expect(toHex(mine)).not.toBe(toHex(again));
       }),
       { numRuns: 100 },
+    );
+  });
+
+  it('a cookie covers the parameters, not the extensions (a client may change those), and only a 16-byte cookie verifies', () => {
+    const ext = fc.array(fc.record({ type: fc.integer({ min: 0, max: 0xffff }), data: fc.uint8Array({ maxLength: 20 }) }), { maxLength: 4 }).map((es) => es.filter((e, i) => es.findIndex((x) => x.type === e.type) === i));
+    fc.assert(
+      fc.property(hello, peer, ext, ext, fc.uint8Array({ maxLength: 40 }), (h, a, e1, e2, other) => {
+        const jar = new CookieJar(nodeCrypto);
+        const c = make(jar, 0, a, h, e1);
+        expect(toHex(make(jar, 0, a, h, e2))).toBe(toHex(c));
+        const b = body(h, c, e2);
+        expect(jar.verify(1, a, b, clientHelloParamsEnd(b))).toBe(true);
+        if (other.length !== COOKIE_LENGTH) expect(verify(jar, 1, a, h, other)).toBe(false);
+      }),
+      { numRuns: 200 },
     );
   });
 
   it('a cookie outlives one rotation of the secret, not two', () => {
     const jar = new CookieJar(nodeCrypto, 1000);
     const h = { clientVersion: 0xfefd, random: new Uint8Array(32).fill(7), sessionId: new Uint8Array(0), cipherSuites: [0xc0a8], compressionMethods: new Uint8Array([0]) };
-    const c = jar.make(0, '127.0.0.1:5684', withCookie(h, new Uint8Array(0)));
-    expect(jar.verify(1500, '127.0.0.1:5684', withCookie(h, c))).toBe(true); // rotated once: the previous secret still counts
-    expect(jar.verify(2600, '127.0.0.1:5684', withCookie(h, c))).toBe(false); // rotated twice
+    const c = make(jar, 0, '127.0.0.1:5684', h);
+    expect(verify(jar, 1500, '127.0.0.1:5684', h, c)).toBe(true); // rotated once: the previous secret still counts
+    expect(verify(jar, 2600, '127.0.0.1:5684', h, c)).toBe(false); // rotated twice
   });
 });
 

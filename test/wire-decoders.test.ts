@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { DecodeError, Reader } from '../lib/bytes/reader.js';
 import { concat, fromHex, toHex } from '../lib/bytes/util.js';
 import { decodeAlert, encodeAlert } from '../lib/dtls/wire/alert.js';
+import { clientHelloParamsEnd, helloCookieAt } from '../lib/dtls/wire/client-hello-layout.js';
 import { decodeClientHello, encodeClientHello } from '../lib/dtls/wire/client-hello.js';
 import { AlertDescription, AlertLevel, CipherSuite, ContentType, DTLS_1_0, DTLS_1_2, ExtensionType, HandshakeType } from '../lib/dtls/wire/constants.js';
 import { decodeExtensions, encodeExtensions, findExtension } from '../lib/dtls/wire/extensions.js';
@@ -312,19 +313,21 @@ describe('decoders only ever throw DecodeError', () => {
     );
   });
 
-  it('a cookieless ClientHello decoded for its HelloVerifyRequest only (skipCookieless): the same fields, no extensions, rejected exactly when a full decode rejects it (bar duplicate extensions)', () => {
+  it('the ClientHello layout (clientHelloParamsEnd): accepts exactly what a full decode accepts (bar duplicate extensions), and finds where its fields are', () => {
     const cookieless = encodeClientHello({ ...decodeClientHello(chBody), cookie: new Uint8Array(0) });
     const seen = { ok: 0, 'decode-error': 0 };
     fc.assert(
       fc.property(fc.oneof(mutated(cookieless), mutated(chBody)), (b) => {
         const full = outcome(() => decodeClientHello(b));
-        const lite = outcome(() => decodeClientHello(b, true));
-        seen[lite]++;
+        const end = clientHelloParamsEnd(b);
+        seen[end >= 0 ? 'ok' : 'decode-error']++;
         if (full === 'ok') {
           const ch = decodeClientHello(b);
-          expect(lite).toBe('ok');
-          expect(decodeClientHello(b, true)).toEqual(ch.cookie.length === 0 ? { ...ch, extensions: [] } : ch);
-        } else if (lite === 'ok') {
+          const cookieAt = 2 + 32 + 1 + ch.sessionId.length;
+          expect(helloCookieAt(b)).toBe(cookieAt);
+          expect(b[cookieAt]).toBe(ch.cookie.length);
+          expect(end).toBe(cookieAt + 1 + ch.cookie.length + 2 + 2 * ch.cipherSuites.length + 1 + ch.compressionMethods.length);
+        } else if (end >= 0) {
           // only a duplicate extension type passes the framing check and fails the full decode
           expect(() => decodeClientHello(b)).toThrow(/duplicate extension/);
         }
@@ -333,6 +336,36 @@ describe('decoders only ever throw DecodeError', () => {
     );
     expect(seen.ok).toBeGreaterThan(0);
     expect(seen['decode-error']).toBeGreaterThan(0);
+  });
+
+  it('the ClientHello layout on hellos built field by field, each length true or off by a little: accepted exactly when a full decode accepts', () => {
+    const len = (n: number) => fc.oneof(fc.constant(n), fc.integer({ min: Math.max(0, n - 2), max: n + 2 }));
+    const field = (min: number, max: number, width: 1 | 2) =>
+      fc.uint8Array({ minLength: min, maxLength: max }).chain((d) => len(d.length).map((n) => concat(width === 1 ? new Uint8Array([n & 0xff]) : new Uint8Array([n >> 8, n & 0xff]), d)));
+    const extension = fc.tuple(fc.integer({ min: 0, max: 0xffff }), field(0, 6, 2)).map(([t, d]) => concat(new Uint8Array([t >> 8, t & 0xff]), d));
+    const extensions = fc.oneof(
+      fc.constant(new Uint8Array(0)),
+      fc.array(extension, { maxLength: 3 }).chain((es) => {
+        const block = concat(...es);
+        return len(block.length).map((n) => concat(new Uint8Array([n >> 8, n & 0xff]), block));
+      }),
+    );
+    const hello = fc
+      .tuple(fc.uint8Array({ minLength: 34, maxLength: 34 }), fc.oneof(field(0, 2, 1), field(31, 34, 1)), field(0, 20, 1), field(0, 9, 2), field(0, 3, 1), extensions, fc.uint8Array({ maxLength: 2 }))
+      .map(([head, sid, cookie, suites, comp, ext, tail]) => concat(head, sid, cookie, suites, comp, ext, tail.length === 2 ? tail : new Uint8Array(0)));
+    const seen = { ok: 0, bad: 0 };
+    fc.assert(
+      fc.property(hello, (b) => {
+        const full = outcome(() => decodeClientHello(b));
+        const end = clientHelloParamsEnd(b);
+        seen[end >= 0 ? 'ok' : 'bad']++;
+        if (full === 'ok') expect(end).toBeGreaterThan(0);
+        else if (end >= 0) expect(() => decodeClientHello(b)).toThrow(/duplicate extension/);
+      }),
+      { numRuns: 5000 },
+    );
+    expect(seen.ok).toBeGreaterThan(10); // ~2% of these hellos are well framed
+    expect(seen.bad).toBeGreaterThan(1000);
   });
 
   it('an empty extensions block is accepted and not re-encoded', () => {

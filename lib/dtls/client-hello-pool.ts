@@ -1,14 +1,21 @@
 import { addRange, covers } from './byte-ranges.js';
 import { decodeClientHello, type ClientHello } from './wire/client-hello.js';
+import { clientHelloParamsEnd, helloCookieAt } from './wire/client-hello-layout.js';
 import { ContentType, DTLS_1_0, DTLS_1_2, HandshakeType } from './wire/constants.js';
 import { encodeHandshake, HANDSHAKE_HEADER_LENGTH } from './wire/handshake.js';
 import { encodeRecord, RECORD_HEADER_LENGTH } from './wire/record.js';
 
 /** A whole ClientHello as the endpoint sees it before any state exists for its peer. */
 export interface PeekedHello {
-  ch: ClientHello;
-  /** The ClientHello body `ch` was decoded from (its fields are views of it). */
+  /**
+   * The ClientHello decoded, when it carries a cookie; undefined without one: such a hello only
+   * gets a HelloVerifyRequest, made from `body` as it is (lib/dtls/cookie.ts).
+   */
+  ch: ClientHello | undefined;
+  /** The ClientHello body (`ch` was decoded from it). */
   body: Uint8Array;
+  /** Where its compression_methods end (clientHelloParamsEnd): the end of what the cookie covers. */
+  paramsEnd: number;
   /** The record sequence number to mirror in a HelloVerifyRequest (RFC 6347 §4.2.1). */
   recordSeq: number;
   messageSeq: number;
@@ -78,8 +85,9 @@ export class ClientHelloPool {
     if (HANDSHAKE_HEADER_LENGTH + fragLen > recLen || offset + fragLen > length) return undefined;
     const fragment = d.subarray(h + HANDSHAKE_HEADER_LENGTH, h + HANDSHAKE_HEADER_LENGTH + fragLen);
     if (offset === 0 && fragLen === length) {
-      const ch = decode(fragment);
-      return ch ? { ch, body: fragment, recordSeq, messageSeq, wireBytes: d.length, whole: undefined } : undefined;
+      const paramsEnd = clientHelloParamsEnd(fragment);
+      const ch = decode(fragment, paramsEnd);
+      return ch !== null ? { ch, body: fragment, paramsEnd, recordSeq, messageSeq, wireBytes: d.length, whole: undefined } : undefined;
     }
     return this.addFragment(`${peerKey}|${messageSeq}`, length, offset, fragment, recordSeq, d.length, messageSeq);
   }
@@ -105,10 +113,11 @@ export class ClientHelloPool {
     p.wireBytes += wireBytes;
     if (!covers(p.ranges, length)) return undefined;
     this.drop(p);
-    const ch = decode(p.body);
-    if (!ch) return undefined;
+    const paramsEnd = clientHelloParamsEnd(p.body);
+    const ch = decode(p.body, paramsEnd);
+    if (ch === null) return undefined;
     const whole = encodeRecord({ type: ContentType.handshake, version: DTLS_1_2, epoch: 0, sequence: recordSeq }, encodeHandshake(HandshakeType.client_hello, messageSeq, p.body));
-    return { ch, body: p.body, recordSeq, messageSeq, wireBytes: p.wireBytes, whole };
+    return { ch, body: p.body, paramsEnd, recordSeq, messageSeq, wireBytes: p.wireBytes, whole };
   }
 
   private drop(p: Partial): void {
@@ -118,11 +127,17 @@ export class ClientHelloPool {
   }
 }
 
-function decode(body: Uint8Array): ClientHello | undefined {
+/**
+ * The hello decoded when it has a cookie, undefined when it has none (it gets only a
+ * HelloVerifyRequest, which needs nothing decoded); null when it is malformed.
+ */
+function decode(body: Uint8Array, paramsEnd: number): ClientHello | undefined | null {
+  if (paramsEnd < 0) return null;
+  if (body[helloCookieAt(body)] === 0) return undefined;
   try {
-    return decodeClientHello(body, true); // a hello without a cookie gets only a HelloVerifyRequest
+    return decodeClientHello(body);
   } catch {
-    return undefined;
+    return null;
   }
 }
 

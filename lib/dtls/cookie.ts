@@ -1,14 +1,16 @@
 import type { CryptoProvider } from '../crypto/provider.js';
 import { ctEqual } from '../bytes/util.js';
 import { HmacSha256Key } from '../crypto/sha256.js';
-import type { ClientHello } from './wire/client-hello.js';
+import { helloCookieAt } from './wire/client-hello-layout.js';
 
 export const COOKIE_LENGTH = 16;
 
 /**
  * Stateless cookies (RFC 6347 §4.2.1): HMAC-SHA256 over the peer address and the ClientHello
  * parameters that must repeat (version, random, session_id, cipher_suites,
- * compression_methods), truncated to 16 bytes. The secret rotates; a cookie made with the
+ * compression_methods: the body's bytes before and after the cookie, up to the extensions),
+ * truncated to 16 bytes. Made and checked from the body as it came (client-hello-layout.ts):
+ * a first ClientHello is answered with nothing decoded. The secret rotates; a cookie made with the
  * previous secret is still accepted, so a cookie lives between one and two rotation periods.
  */
 type MacKey = ReturnType<CryptoProvider['hmacSha256Key']>;
@@ -19,6 +21,8 @@ const DIGEST = new Uint8Array(32);
 const PARTS = [DIGEST];
 /** The cookie a ClientHello should carry, made to be checked against it (public bytes). */
 const CHECKED = new Uint8Array(COOKIE_LENGTH);
+/** What make() returns: valid until the next make() (its caller writes it into the HelloVerifyRequest). */
+const MADE = new Uint8Array(COOKIE_LENGTH);
 
 export class CookieJar {
   private secret: MacKey;
@@ -51,43 +55,41 @@ export class CookieJar {
     this.rotateAt = now + this.rotationMs;
   }
 
-  make(now: number, peer: string, ch: ClientHello): Uint8Array {
+  /**
+   * The cookie for a ClientHello `body` whose compression_methods end at `paramsEnd`
+   * (clientHelloParamsEnd): a shared array, valid until the next call.
+   */
+  make(now: number, peer: string, body: Uint8Array, paramsEnd: number): Uint8Array {
     this.rotate(now);
-    return this.cookie(this.secret, peer, ch, new Uint8Array(COOKIE_LENGTH));
+    return this.cookie(this.secret, peer, body, paramsEnd, MADE);
   }
 
-  verify(now: number, peer: string, ch: ClientHello): boolean {
+  /** Whether the cookie in `body` (framed as clientHelloParamsEnd accepted) is one we made for it and `peer`. */
+  verify(now: number, peer: string, body: Uint8Array, paramsEnd: number): boolean {
     this.rotate(now);
-    const c = ch.cookie;
-    if (c.length !== COOKIE_LENGTH) return false;
-    if (ctEqual(this.cookie(this.secret, peer, ch, CHECKED), c)) return true;
-    return this.previous !== undefined && ctEqual(this.cookie(this.previous, peer, ch, CHECKED), c);
+    const at = helloCookieAt(body);
+    if (body[at] !== COOKIE_LENGTH) return false;
+    const c = body.subarray(at + 1, at + 1 + COOKIE_LENGTH);
+    if (ctEqual(this.cookie(this.secret, peer, body, paramsEnd, CHECKED), c)) return true;
+    return this.previous !== undefined && ctEqual(this.cookie(this.previous, peer, body, paramsEnd, CHECKED), c);
   }
 
   /**
-   * The cookie (the MAC's first 16 bytes, over the peer and the ClientHello's fields) into `out`:
-   * copied, not a view (a view of the small digest would move it off the V8 heap).
+   * The cookie (the MAC's first 16 bytes, over the peer and the ClientHello's parameters) into
+   * `out`: copied, not a view (a view of the small digest would move it off the V8 heap).
    */
-  private cookie(secret: MacKey, peer: string, ch: ClientHello, out: Uint8Array): Uint8Array {
-    // peer (its char codes: an address is ASCII) ‖ the ClientHello fields, in a scratch buffer
-    // reused by every cookie (what goes in is public; one buffer, not two, per cookie)
-    const n = peer.length + 2 + 32 + 1 + ch.sessionId.length + 2 * ch.cipherSuites.length + ch.compressionMethods.length;
+  private cookie(secret: MacKey, peer: string, body: Uint8Array, paramsEnd: number, out: Uint8Array): Uint8Array {
+    // peer (its char codes: an address is ASCII) ‖ the body before the cookie ‖ after it, up to
+    // the extensions, in a scratch buffer reused by every cookie (what goes in is public)
+    const at = helloCookieAt(body);
+    const after = at + 1 + body[at]!;
+    const n = peer.length + at + (paramsEnd - after);
     if (input.length < n) input = new Uint8Array(Math.max(n, 2 * input.length));
     const params = input;
     let o = 0;
     for (let i = 0; i < peer.length; i++) params[o++] = peer.charCodeAt(i);
-    params[o++] = ch.clientVersion >>> 8;
-    params[o++] = ch.clientVersion & 0xff;
-    params.set(ch.random, o);
-    o += 32;
-    params[o++] = ch.sessionId.length;
-    params.set(ch.sessionId, o);
-    o += ch.sessionId.length;
-    for (const s of ch.cipherSuites) {
-      params[o++] = s >>> 8;
-      params[o++] = s & 0xff;
-    }
-    params.set(ch.compressionMethods, o);
+    for (let i = 0; i < at; i++) params[o++] = body[i]!;
+    for (let i = after; i < paramsEnd; i++) params[o++] = body[i]!;
     const data = params.subarray(0, n);
     let mac: Uint8Array;
     if (secret instanceof HmacSha256Key) {

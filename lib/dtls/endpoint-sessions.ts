@@ -312,8 +312,8 @@ export interface EndpointCore {
   feed(e: Entry, now: number, datagram: Uint8Array, from?: PeerAddress): void;
 }
 
-/** 60 bits of a ClientHello.random as two small integers (Entry.randomTag, randomTag2). */
-export function randomTag(random: Uint8Array, second: boolean): number {
-  const o = second ? 4 : 0;
-  return ((random[o]! << 22) | (random[o + 1]! << 14) | (random[o + 2]! << 6) | (random[o + 3]! >>> 2)) >>> 0;
+/** 60 bits of the random of a ClientHello `body` (at offset 2) as two small integers (Entry.randomTag, randomTag2). */
+export function randomTag(body: Uint8Array, second: boolean): number {
+  const o = second ? 6 : 2;
+  return ((body[o]! << 22) | (body[o + 1]! << 14) | (body[o + 2]! << 6) | (body[o + 3]! >>> 2)) >>> 0;
 }

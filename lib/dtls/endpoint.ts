@@ -134,11 +134,11 @@ export class DtlsEndpoint {
     }
     // A ClientHello. A retransmission of the one that started the handshake in progress
     // goes to that handshake, which answers with its flight (it never restarts).
-    if (entry && entry.randomTag === randomTag(hello.ch.random, false) && entry.randomTag2 === randomTag(hello.ch.random, true)) {
+    if (entry && entry.randomTag === randomTag(hello.body, false) && entry.randomTag2 === randomTag(hello.body, true)) {
       this.feed(entry, now, hello.whole ?? datagram);
       return;
     }
-    if (!this.cookies.verify(now, key, hello.ch)) {
+    if (!hello.ch || !this.cookies.verify(now, key, hello.body, hello.paramsEnd)) {
       this.sendHelloVerifyRequest(now, peer, key, hello);
       return;
     }
@@ -148,7 +148,7 @@ export class DtlsEndpoint {
     if (!this.admit(now, peer)) return;
     const cid = this.cid ? this.table.newCid(this.cid, this.cfg.crypto) : undefined;
     const connection = new ServerConnection(this.cfg, hello.recordSeq, hello.messageSeq, !!this.store.psk, cid, hello);
-    const e = new Entry(peer, connection, randomTag(hello.ch.random, false), randomTag(hello.ch.random, true), now + this.handshakeTimeoutMs, cid && toHex(cid));
+    const e = new Entry(peer, connection, randomTag(hello.body, false), randomTag(hello.body, true), now + this.handshakeTimeoutMs, cid && toHex(cid));
     this.table.add(e);
     this.slots.add(e);
     this.stats.handshakesStarted++;
@@ -246,7 +246,7 @@ export class DtlsEndpoint {
   }
 
   private sendHelloVerifyRequest(now: number, peer: PeerAddress, key: string, hello: PeekedHello): void {
-    const cookie = this.cookies.make(now, key, hello.ch);
+    const cookie = this.cookies.make(now, key, hello.body, hello.paramsEnd);
     // RFC 6347 §4.2.1: same message_seq and record sequence number as the ClientHello;
     // version DTLS 1.0 for compatibility. Never retransmitted, never stored.
     const record = helloVerifyRequestRecord(hello.recordSeq, hello.messageSeq, cookie);

@@ -64,10 +64,10 @@ export class ServerConnection extends ExportableConnection {
   }
 }
 
-/** A ClientHello body and what decodeClientHello made of it (views of that body). */
+/** A ClientHello body and what decodeClientHello made of it, if the endpoint decoded it. */
 export interface DecodedHello {
   readonly body: Uint8Array;
-  readonly ch: ClientHello;
+  readonly ch: ClientHello | undefined;
 }
 
 /** Waits for the (cookie-verified) ClientHello; answers with the server's first flight. */
@@ -85,7 +85,7 @@ class ExpectClientHello implements HandshakeState {
     // the endpoint's decode, when it is of these very bytes (same length and content)
     const pre = this.decoded;
     this.decoded = undefined;
-    const ch = pre && (pre.body === m.body || equal(pre.body, m.body)) ? pre.ch : decodeClientHello(m.body);
+    const ch = pre?.ch && (pre.body === m.body || equal(pre.body, m.body)) ? pre.ch : decodeClientHello(m.body);
     // DTLS versions count down: 0xfefd (1.2) is "newer" than 0xfeff (1.0).
     if (ch.clientVersion > DTLS_1_2) throw new DtlsError('PROTOCOL_VERSION', `client offers only version 0x${ch.clientVersion.toString(16)}`);
     if (!ch.compressionMethods.includes(0)) throw new DtlsError('HANDSHAKE_FAILURE', 'the null compression method is not offered');
@@ -118,7 +118,7 @@ class ExpectClientHello implements HandshakeState {
     transcript.add(m.msgType, m.messageSeq, m.body);
     const hellos: Hellos = {
       suite: choice.suite,
-      clientRandom: ch.random.slice(),
+      clientRandom: ch.random, // a copy of its own (Reader.bytes copies what is this short)
       serverRandom: cfg.crypto.random(32),
       extendedMasterSecret: choice.extendedMasterSecret,
       sessionId,

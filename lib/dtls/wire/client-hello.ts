@@ -29,13 +29,7 @@ export interface ClientHello {
   extensions: Extension[];
 }
 
-/**
- * `skipCookieless`: a ClientHello without a cookie can only be answered with a
- * HelloVerifyRequest (RFC 6347 §4.2.1), which depends on none of its extensions; their block is
- * then checked for its framing only and `extensions` is empty (the server decodes them in full
- * when the ClientHello comes back with its cookie).
- */
-export function decodeClientHello(body: Uint8Array, skipCookieless = false): ClientHello {
+export function decodeClientHello(body: Uint8Array): ClientHello {
   const r = new Reader(body);
   const clientVersion = r.u16('client_version');
   const random = r.bytes(32, 'random');
@@ -46,27 +40,9 @@ export function decodeClientHello(body: Uint8Array, skipCookieless = false): Cli
   const cipherSuites: number[] = [];
   for (let i = 0; i < suites.length; i += 2) cipherSuites.push((suites[i]! << 8) | suites[i + 1]!);
   const compressionMethods = r.vec8('compression_methods', 1);
-  if (skipCookieless && cookie.length === 0) {
-    checkExtensionFraming(body, r);
-    return { clientVersion, random, sessionId, cookie, cipherSuites, compressionMethods, extensions: [] };
-  }
   const extensions = decodeExtensions(r);
   r.end('ClientHello');
   return { clientVersion, random, sessionId, cookie, cipherSuites, compressionMethods, extensions };
-}
-
-/** The extension block, the last field of `body`, is whole: each extension's length within it, nothing after it. */
-function checkExtensionFraming(body: Uint8Array, r: Reader): void {
-  if (r.remaining === 0) return;
-  const n = r.u16('extensions length');
-  let at = r.offset;
-  const end = at + n;
-  if (end !== body.length) throw new DecodeError(`ClientHello: extensions of ${n} byte(s) where ${body.length - at} remain`);
-  while (at < end) {
-    if (end - at < 4) throw new DecodeError('truncated extension header');
-    at += 4 + ((body[at + 2]! << 8) | body[at + 3]!);
-  }
-  if (at !== end) throw new DecodeError('an extension runs past the extensions block');
 }
 
 export function encodeClientHello(ch: ClientHello): Uint8Array {
