@@ -368,10 +368,13 @@ export class DtlsConnection {
 
   // === the handshake ======================================================================
 
-  /** Runs one step of the handshake; the state it returns becomes current, an error fails the connection. */
-  private advance(st: Extract<ConnectionState, { phase: 'handshake' }>, step: () => HandshakeState | Done | Stale, m?: HandshakeMessage): void {
+  /**
+   * Runs one step of the handshake: `step`, or without one the current state's handling of `m`
+   * (no closure per message); the state it returns becomes current, an error fails the connection.
+   */
+  private advance(st: Extract<ConnectionState, { phase: 'handshake' }>, step: (() => HandshakeState | Done | Stale) | undefined, m?: HandshakeMessage): void {
     try {
-      const next = step();
+      const next = step ? step() : st.step.handle(st.hs, m!);
       if (next === STALE) {
         if (m) st.reassembler.rewind(m.messageSeq);
         return;
@@ -410,8 +413,7 @@ export class DtlsConnection {
       if (st.phase !== 'handshake' || st.step.waiting) return;
       const m = st.reassembler.poll();
       if (!m) return;
-      const step = st.step;
-      this.advance(st, () => step.handle(st.hs, m), m);
+      this.advance(st, undefined, m);
     }
   }
 

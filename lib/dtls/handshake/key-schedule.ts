@@ -25,6 +25,9 @@ export function deriveMasterSecret(
     : prf(c, preMaster, 'master secret', clientRandom, 48, serverRandom);
 }
 
+/** The key block before it is cut into keys: one for every derivation, wiped after each. */
+const KEY_BLOCK = new Uint8Array(40);
+
 export interface KeyBlock {
   client: TrafficKeys;
   server: TrafficKeys;
@@ -36,11 +39,13 @@ export interface KeyBlock {
  * client_write_key[16], server_write_key[16], client_write_IV[4], server_write_IV[4] (RFC 6655).
  */
 export function deriveKeyBlock(c: CryptoProvider, master: PrfSecret, clientRandom: Uint8Array, serverRandom: Uint8Array): KeyBlock {
-  const kb = prf(c, master, 'key expansion', serverRandom, 40, clientRandom);
-  return {
+  const kb = prf(c, master, 'key expansion', serverRandom, 40, clientRandom, KEY_BLOCK);
+  const keys = {
     client: { key: kb.slice(0, 16), iv: kb.slice(32, 36) },
     server: { key: kb.slice(16, 32), iv: kb.slice(36, 40) },
   };
+  kb.fill(0);
+  return keys;
 }
 
 /** RFC 5246 §7.4.9: verify_data = PRF(master_secret, finished_label, Hash(handshake_messages))[0..11]. */

@@ -11,18 +11,16 @@ export interface HandshakeMessage {
   body: Uint8Array;
 }
 
-interface Partial {
-  msgType: number;
-  epoch: number;
-  length: number;
+/** A message being reassembled; once complete, poll() hands it out as it is. */
+interface Partial extends HandshakeMessage {
   /**
    * In a wire chunk (lib/bytes/wire-chunks.ts): handshake messages are wire bytes, and a byte
    * array of its own over 64 bytes would be a backing store off the V8 heap, one more for each
    * young-generation collection to sweep.
    */
-  buf: Uint8Array;
-  /** Sorted, disjoint [start, end) ranges received so far. */
-  ranges: Array<[number, number]>;
+  body: Uint8Array;
+  /** Sorted, disjoint [start, end) ranges received so far; none for a message that came whole. */
+  ranges: Array<[number, number]> | undefined;
 }
 
 export type FragmentVerdict =
@@ -66,20 +64,21 @@ export class Reassembler {
     if (f.messageSeq < this.next) return 'old';
     if (f.messageSeq >= this.next + this.maxAhead) return 'dropped';
     const at = f.messageSeq % this.maxAhead;
+    const start = f.fragmentOffset;
+    const end = start + f.body.length;
     let p = this.slots[at];
     if (!p) {
       if (f.length > this.maxBytes || this.buffered + f.length > this.maxBytes) return 'dropped';
-      p = { msgType: f.msgType, epoch, length: f.length, buf: wireBuffer(f.length), ranges: [] };
+      // the common case, a message in one fragment, needs no ranges
+      p = { msgType: f.msgType, messageSeq: f.messageSeq, epoch, body: wireBuffer(f.length), ranges: start === 0 && end === f.length ? undefined : [] };
       this.slots[at] = p;
       this.buffered += f.length;
-    } else if (p.msgType !== f.msgType || p.length !== f.length || p.epoch !== epoch) {
+    } else if (p.msgType !== f.msgType || p.body.length !== f.length || p.epoch !== epoch) {
       return 'dropped';
     }
-    const start = f.fragmentOffset;
-    const end = start + f.body.length;
-    if (end > p.length) return 'dropped';
-    p.buf.set(f.body, start);
-    addRange(p.ranges, start, end);
+    if (end > f.length) return 'dropped';
+    p.body.set(f.body, start);
+    if (p.ranges) addRange(p.ranges, start, end);
     return 'accepted';
   }
 
@@ -87,11 +86,11 @@ export class Reassembler {
   poll(): HandshakeMessage | undefined {
     const at = this.next % this.maxAhead;
     const p = this.slots[at];
-    if (!p) return undefined;
-    if (!covers(p.ranges, p.length)) return undefined;
+    if (!p || (p.ranges && !covers(p.ranges, p.body.length))) return undefined;
     this.slots[at] = undefined;
-    this.buffered -= p.length;
-    return { msgType: p.msgType, messageSeq: this.next++, epoch: p.epoch, body: p.buf };
+    this.buffered -= p.body.length;
+    this.next++;
+    return p;
   }
 
   /**
