@@ -10,7 +10,7 @@ import { CCM8_RECORD_OVERHEAD, openRecord, sealRecord, type TrafficKeys } from '
 import { Reassembler } from '../lib/dtls/handshake/reassembler.js';
 import { REPLAY_WINDOW_SIZE, ReplayWindow } from '../lib/dtls/record/replay-window.js';
 import { ContentType, DTLS_1_2, HandshakeType } from '../lib/dtls/wire/constants.js';
-import type { HandshakeFragment } from '../lib/dtls/wire/handshake.js';
+import type { FragmentAt } from '../lib/dtls/wire/handshake.js';
 import { splitRecords } from '../lib/dtls/wire/record.js';
 
 const MAX_SEQ = 2 ** 48 - 1;
@@ -149,8 +149,9 @@ describe('ReplayWindow', () => {
   });
 });
 
-function frag(msgType: number, messageSeq: number, msg: Uint8Array, start: number, end: number): HandshakeFragment {
-  return { msgType, length: msg.length, messageSeq, fragmentOffset: start, body: msg.subarray(start, end) };
+/** The fragment [start, end) of `msg`, as readFragment() reads one (its bytes in place, in the message itself). */
+function frag(msgType: number, messageSeq: number, msg: Uint8Array, start: number, end: number): FragmentAt {
+  return { msgType, length: msg.length, messageSeq, fragmentOffset: start, data: msg, bodyAt: start, bodyLength: end - start };
 }
 
 function bytes(n: number, seed = 1): Uint8Array {
@@ -345,7 +346,7 @@ describe('Reassembler', () => {
 
   it('drops a fragment that would run past the message end', () => {
     const r = new Reassembler(0, 1000);
-    expect(r.add({ msgType: T, length: 10, messageSeq: 0, fragmentOffset: 8, body: bytes(5) })).toBe('dropped');
+    expect(r.add({ msgType: T, length: 10, messageSeq: 0, fragmentOffset: 8, data: bytes(5), bodyAt: 0, bodyLength: 5 })).toBe('dropped');
   });
 
   it('any fragmentation, overlap, duplication and order of a flight reassembles to the original bytes', () => {
@@ -362,11 +363,11 @@ describe('Reassembler', () => {
     );
     const flight = fc.record({ firstSeq: fc.nat({ max: 1000 }), messages: fc.array(message, { minLength: 1, maxLength: 3 }) }).chain(
       ({ firstSeq, messages }) => {
-        const frags: HandshakeFragment[] = [];
+        const frags: FragmentAt[] = [];
         messages.forEach((m, i) => {
           const seq = firstSeq + i;
           const points = [0, ...m.cuts.filter((x) => x < m.body.length).sort((a, b) => a - b), m.body.length];
-          const mine: HandshakeFragment[] = [];
+          const mine: FragmentAt[] = [];
           for (let k = 0; k + 1 < points.length; k++) mine.push(frag(m.msgType, seq, m.body, points[k]!, points[k + 1]!));
           for (const [a, b] of m.extra) mine.push(frag(m.msgType, seq, m.body, Math.min(a, b), Math.max(a, b)));
           for (const d of m.dups) mine.push(mine[d % mine.length]!);

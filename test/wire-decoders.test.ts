@@ -13,7 +13,7 @@ import { decodeClientHello, encodeClientHello } from '../lib/dtls/wire/client-he
 import { AlertDescription, AlertLevel, CipherSuite, ContentType, DTLS_1_0, DTLS_1_2, ExtensionType, HandshakeType } from '../lib/dtls/wire/constants.js';
 import { decodeExtensions, encodeExtensions, findExtension } from '../lib/dtls/wire/extensions.js';
 import { decodeFinished } from '../lib/dtls/wire/finished.js';
-import { decodeHandshakeFragments, encodeHandshake, HANDSHAKE_HEADER_LENGTH } from '../lib/dtls/wire/handshake.js';
+import { decodeHandshakeFragments, encodeHandshake, fragmentAt, HANDSHAKE_HEADER_LENGTH, readFragment } from '../lib/dtls/wire/handshake.js';
 import { decodeHelloVerifyRequest, encodeHelloVerifyRequest } from '../lib/dtls/wire/hello-verify-request.js';
 import { decodePskIdentity, encodePskIdentity, pskPremasterSecret } from '../lib/dtls/wire/psk-key-exchange.js';
 import { encodeRecord, RECORD_HEADER_LENGTH, splitRecords } from '../lib/dtls/wire/record.js';
@@ -175,6 +175,47 @@ describe('byte-exact round trips of real messages (transcript A)', () => {
     expect(() => decodeHandshakeFragments(at(0, 17))).toThrow(DecodeError);
     // Two fragments in one record, the second cut short.
     expect(() => decodeHandshakeFragments(concat(at(0, 8), at(8, 8).subarray(0, 19)))).toThrow(DecodeError);
+  });
+
+  it('readFragment, in place: the fields and bytes a Reader reads field by field, and refuses exactly what that refuses', () => {
+    /** The RFC 6347 §4.2.2 header read with a Reader, as a reference. */
+    const reference = (data: Uint8Array) => {
+      const r = new Reader(data);
+      const out: Array<{ msgType: number; length: number; messageSeq: number; fragmentOffset: number; body: string }> = [];
+      while (r.remaining > 0) {
+        const msgType = r.u8(), length = r.u24(), messageSeq = r.u16(), fragmentOffset = r.u24(), n = r.u24();
+        if (fragmentOffset + n > length) throw new DecodeError('past the message');
+        out.push({ msgType, length, messageSeq, fragmentOffset, body: toHex(r.bytes(n)) });
+      }
+      return out;
+    };
+    const fragments = fc
+      .array(fc.tuple(fc.nat(255), fc.nat(40), fc.nat(3), fc.nat(40), fc.uint8Array({ maxLength: 40 })), { maxLength: 4 })
+      .map((fs) => concat(...fs.map(([t, len, seq, off, body]) => concat(new Uint8Array([t, 0, 0, len, 0, seq, 0, 0, off, 0, 0, body.length]), body))));
+    fc.assert(
+      fc.property(fc.oneof(fragments, fragments.chain((b) => mutated(b.length > 0 ? b : new Uint8Array(1)))), (data) => {
+        let want;
+        try {
+          want = reference(data);
+        } catch {
+          want = undefined;
+        }
+        const f = fragmentAt();
+        const got = [];
+        try {
+          for (let at = 0; at < data.length; ) {
+            at = readFragment(data, at, f);
+            got.push({ msgType: f.msgType, length: f.length, messageSeq: f.messageSeq, fragmentOffset: f.fragmentOffset, body: toHex(f.data.subarray(f.bodyAt, f.bodyAt + f.bodyLength)) });
+          }
+        } catch (e) {
+          expect(e).toBeInstanceOf(DecodeError);
+          expect(want).toBeUndefined();
+          return;
+        }
+        expect(got).toEqual(want);
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it('every hello in every tinydtls transcript (tinydtls, OpenSSL, GnuTLS) round-trips', () => {

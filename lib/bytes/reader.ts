@@ -83,6 +83,11 @@ export class Reader {
     for (let i = 0; i < n; i++) v[i] = b[p + i]!;
     return v;
   }
+  /** Steps over the next n bytes (they must be there). */
+  skip(n: number, what: string): void {
+    this.need(n, what);
+    this.pos += n;
+  }
   /** opaque x<floor..ceil> with a 1-byte length. */
   vec8(what: string, min = 0, max = 255): Uint8Array {
     const n = this.u8(what + ' length');

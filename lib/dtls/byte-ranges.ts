@@ -4,30 +4,15 @@
  */
 export function addRange(ranges: Array<[number, number]>, start: number, end: number): void {
   if (start === end) return;
-  if (ranges.length === 0) {
-    ranges.push([start, end]); // the common case: a message in one fragment
-    return;
+  let i = 0;
+  while (i < ranges.length && ranges[i]![1] < start) i++; // wholly before, not touching
+  let j = i;
+  for (; j < ranges.length && ranges[j]![0] <= end; j++) {
+    // overlapping or touching: merged into the new range
+    if (ranges[j]![0] < start) start = ranges[j]![0];
+    if (ranges[j]![1] > end) end = ranges[j]![1];
   }
-  let s = start;
-  let e = end;
-  const out: Array<[number, number]> = [];
-  let placed = false;
-  for (const [a, b] of ranges) {
-    if (b < s) out.push([a, b]);
-    else if (a > e) {
-      if (!placed) {
-        out.push([s, e]);
-        placed = true;
-      }
-      out.push([a, b]);
-    } else {
-      s = Math.min(s, a);
-      e = Math.max(e, b);
-    }
-  }
-  if (!placed) out.push([s, e]);
-  ranges.length = 0;
-  for (const r of out) ranges.push(r);
+  ranges.splice(i, j - i, [start, end]);
 }
 
 /** Whether the ranges cover [0, length) exactly. */

@@ -10,8 +10,14 @@ import type { ClientResumption } from './resumption.js';
 import { decodeAlert, encodeAlert } from './wire/alert.js';
 import { isChangeCipherSpec } from './wire/change-cipher-spec.js';
 import { AlertDescription, AlertLevel, ContentType, HandshakeType } from './wire/constants.js';
-import { decodeHandshakeFragments } from './wire/handshake.js';
+import { readFragment, type FragmentAt } from './wire/handshake.js';
 import type { RawRecord } from './wire/record.js';
+
+/**
+ * Where a record's handshake fragments are read into (nothing re-enters handleHandshakeRecord
+ * while it reads); readFragment() sets every field before any is read.
+ */
+const FRAGMENT = {} as FragmentAt;
 
 /**
  * RFC 6347 §4.2.4: "for at least twice the default MSL defined for [TCP], when in the
@@ -577,29 +583,27 @@ export class DtlsConnection {
 
   private handleHandshakeRecord(plaintext: Uint8Array, epoch: number): void {
     const st = this.st;
-    let frags;
+    if (st.phase !== 'connected' && st.phase !== 'handshake') return;
+    const f = FRAGMENT;
     try {
-      frags = decodeHandshakeFragments(plaintext);
-    } catch (e) {
-      if (st.phase === 'handshake' && e instanceof DecodeError) this.fail(new DtlsError('DECODE_ERROR', e.message));
-      return;
-    }
-    if (st.phase === 'connected') {
-      for (const f of frags) {
-        if (epoch > 0 && f.fragmentOffset === 0 && (f.msgType === HandshakeType.client_hello || f.msgType === HandshakeType.hello_request)) {
+      for (let at = 0; at < plaintext.length; ) {
+        at = readFragment(plaintext, at, f); // in place: no object per fragment
+        if (st.phase === 'handshake') {
+          if (st.reassembler.add(f, epoch) === 'old') this.resendOnRepeat(f.messageSeq, false);
+        } else if (epoch > 0 && f.fragmentOffset === 0 && (f.msgType === HandshakeType.client_hello || f.msgType === HandshakeType.hello_request)) {
           // RFC 5746 / RFC 5246 §7.2.2: renegotiation is refused with a warning.
           this.sendAlert(AlertLevel.warning, AlertDescription.no_renegotiation);
         } else {
           this.resendOnRepeat(f.messageSeq, true);
         }
       }
+    } catch (e) {
+      // a malformed fragment ends the record (and a handshake: decode_error)
+      if (!(e instanceof DecodeError)) throw e;
+      if (st.phase === 'handshake') this.fail(new DtlsError('DECODE_ERROR', e.message));
       return;
     }
-    if (st.phase !== 'handshake') return;
-    for (const f of frags) {
-      if (st.reassembler.add(f, epoch) === 'old') this.resendOnRepeat(f.messageSeq, false);
-    }
-    this.drainMessages();
+    if (st.phase === 'handshake') this.drainMessages();
   }
 
   /**

@@ -159,7 +159,7 @@ export const REASSEMBLER_TARGET: FuzzTarget = {
         continue;
       }
       for (const x of frags) {
-        const v1 = real.add(x, epoch);
+        const v1 = real.add({ ...x, data: x.body, bodyAt: 0, bodyLength: x.body.length }, epoch);
         const v2 = ref.add(x, epoch);
         if (v1 !== v2) throw new Violation('reassembler', `verdict ${v1}, model ${v2} for seq ${x.messageSeq} ${x.fragmentOffset}+${x.body.length}/${x.length} epoch ${epoch}`);
         f.push(v1);

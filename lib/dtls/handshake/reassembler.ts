@@ -1,6 +1,6 @@
 import { addRange, covers } from '../byte-ranges.js';
 import { wireBuffer } from '../../bytes/wire-chunks.js';
-import type { HandshakeFragment } from '../wire/handshake.js';
+import type { FragmentAt } from '../wire/handshake.js';
 
 /** A whole handshake message, as delivered in message_seq order. */
 export interface HandshakeMessage {
@@ -60,12 +60,13 @@ export class Reassembler {
     return this.next;
   }
 
-  add(f: HandshakeFragment, epoch = 0): FragmentVerdict {
+  /** Takes the fragment `f` has read (its bytes are copied: `f` may be read into again). */
+  add(f: FragmentAt, epoch = 0): FragmentVerdict {
     if (f.messageSeq < this.next) return 'old';
     if (f.messageSeq >= this.next + this.maxAhead) return 'dropped';
     const at = f.messageSeq % this.maxAhead;
     const start = f.fragmentOffset;
-    const end = start + f.body.length;
+    const end = start + f.bodyLength;
     let p = this.slots[at];
     if (!p) {
       if (f.length > this.maxBytes || this.buffered + f.length > this.maxBytes) return 'dropped';
@@ -77,7 +78,9 @@ export class Reassembler {
       return 'dropped';
     }
     if (end > f.length) return 'dropped';
-    p.body.set(f.body, start);
+    // byte copy, not body.set(view): a view of a small plaintext would move it off the V8 heap
+    const body = p.body, data = f.data, from = f.bodyAt - start;
+    for (let i = start; i < end; i++) body[i] = data[from + i]!;
     if (p.ranges) addRange(p.ranges, start, end);
     return 'accepted';
   }

@@ -24,21 +24,50 @@ export interface HandshakeFragment {
 
 export const HANDSHAKE_HEADER_LENGTH = 12;
 
+/** A fragment's header as readFragment() reads it in place, and where its bytes are. */
+export interface FragmentAt {
+  msgType: number;
+  length: number;
+  messageSeq: number;
+  fragmentOffset: number;
+  /** The record plaintext the fragment is in; its fragment_length bytes start at bodyAt. */
+  data: Uint8Array;
+  bodyAt: number;
+  bodyLength: number;
+}
+
+/**
+ * Reads the fragment at `at` of a record's plaintext into `f`, with nothing made (a server reads
+ * a few per handshake; objects of their own would be garbage to collect); checks that its header
+ * and bytes are whole and that it lies within its message. Returns where the next one starts.
+ */
+export function readFragment(data: Uint8Array, at: number, f: FragmentAt): number {
+  const r = new Reader(data, at);
+  f.msgType = r.u8('msg_type');
+  const length = (f.length = r.u24('length'));
+  f.messageSeq = r.u16('message_seq');
+  const offset = (f.fragmentOffset = r.u24('fragment_offset'));
+  const n = r.u24('fragment_length');
+  if (offset + n > length) throw new DecodeError(`handshake fragment ${offset}+${n} exceeds message length ${length}`);
+  f.data = data;
+  f.bodyAt = r.offset;
+  f.bodyLength = n;
+  r.skip(n, 'handshake fragment');
+  return r.offset;
+}
+
+/** A fresh FragmentAt to read into. */
+export function fragmentAt(): FragmentAt {
+  return { msgType: 0, length: 0, messageSeq: 0, fragmentOffset: 0, data: new Uint8Array(0), bodyAt: 0, bodyLength: 0 };
+}
+
 /** Parses every handshake fragment in one record's plaintext. */
 export function decodeHandshakeFragments(data: Uint8Array): HandshakeFragment[] {
-  const r = new Reader(data);
   const out: HandshakeFragment[] = [];
-  while (r.remaining > 0) {
-    const msgType = r.u8('msg_type');
-    const length = r.u24('length');
-    const messageSeq = r.u16('message_seq');
-    const fragmentOffset = r.u24('fragment_offset');
-    const fragmentLength = r.u24('fragment_length');
-    if (fragmentOffset + fragmentLength > length) {
-      throw new DecodeError(`handshake fragment ${fragmentOffset}+${fragmentLength} exceeds message length ${length}`);
-    }
-    const body = r.bytes(fragmentLength, 'handshake fragment');
-    out.push({ msgType, length, messageSeq, fragmentOffset, body });
+  const f = fragmentAt();
+  for (let at = 0; at < data.length; ) {
+    at = readFragment(data, at, f);
+    out.push({ msgType: f.msgType, length: f.length, messageSeq: f.messageSeq, fragmentOffset: f.fragmentOffset, body: data.subarray(f.bodyAt, at) });
   }
   return out;
 }
