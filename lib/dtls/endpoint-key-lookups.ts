@@ -30,7 +30,6 @@ export class KeyLookups {
   ) {}
 
   psk(e: Entry, identity: Uint8Array, now: number): void {
-    e.lookup = { kind: 'psk', identity, deadline: now + this.timeoutMs };
     let r: ReturnType<PskLookup>;
     try {
       r = this.store.psk ? this.store.psk(identity, e.peer) : undefined;
@@ -39,13 +38,15 @@ export class KeyLookups {
       return;
     }
     if (r instanceof Promise) {
+      // what an answer still to come waits under (a store that answers at once needs none)
+      e.lookup = { kind: 'psk', identity, deadline: now + this.timeoutMs };
       r.then(
         (key) => this.resolved.push({ entry: e, answer: { psk: key } }),
         (cause: unknown) => this.resolved.push({ entry: e, answer: { failed: { lookup: 'psk', identity, cause } } }),
       ).finally(() => this.wake());
       return;
     }
-    this.pskAnswered(e, now, r);
+    this.pskAnswered(e, now, r, identity);
   }
 
   verify(e: Entry, credential: PeerCredential, now: number): void {
@@ -88,9 +89,8 @@ export class KeyLookups {
   }
 
   /** The key store's answer: a key, undefined (an unknown identity), or a wrong type (a failure of the store). */
-  private pskAnswered(e: Entry, now: number, key: unknown): void {
+  private pskAnswered(e: Entry, now: number, key: unknown, identity = e.lookup?.identity): void {
     if (key !== undefined && !(key instanceof Uint8Array)) {
-      const identity = e.lookup?.identity;
       const cause = new DtlsError('INVALID_ARGUMENT', `the PSK lookup answered ${typeof key === 'string' ? 'a string' : `a ${typeof key}`}, not bytes (a Uint8Array) or undefined`);
       this.keyStoreFailed(e, now, identity ? { lookup: 'psk', identity, cause } : { lookup: 'psk', cause });
       return;

@@ -19,9 +19,9 @@ import type { Hibernation } from './config.js';
 import { addressKey, cidKey } from './session-store.js';
 import { peerKey, type KeyStore, type PeerAddress } from './keystore.js';
 import { TimerQueue } from '../timers/timer-queue.js';
-import { ContentType } from './wire/constants.js';
+import { ContentType, HandshakeType } from './wire/constants.js';
 import { helloVerifyRequestRecord } from './wire/hello-verify-request.js';
-import { TLS12_CID } from './wire/record.js';
+import { RECORD_HEADER_LENGTH, TLS12_CID } from './wire/record.js';
 
 /**
  * The server side of DTLS on one socket (DESIGN.md): demultiplexes datagrams by peer
@@ -110,8 +110,9 @@ export class DtlsEndpoint {
 
   handleDatagram(now: number, peer: PeerAddress, datagram: Uint8Array): void {
     this.applyResolved(now);
-    // the address key ("address|port") only for what may be a ClientHello: none per record of an established session
-    const key = datagram[0] === ContentType.handshake ? peerKey(peer) : undefined;
+    // the address key ("address|port") only for what may be a ClientHello (a handshake record
+    // whose message is one): none per record of an established session or later flight
+    const key = datagram[0] === ContentType.handshake && datagram[RECORD_HEADER_LENGTH] === HandshakeType.client_hello ? peerKey(peer) : undefined;
     // RFC 9146: a tls12_cid record names its session, whatever address it comes from
     if (this.cid && datagram[0] === TLS12_CID && datagram.length >= 13 + this.cid.length) {
       const cid = datagram.subarray(11, 11 + this.cid.length);

@@ -16,7 +16,8 @@ import { EMPTY_RENEGOTIATION_INFO, findExtension, isEmptyRenegotiationInfo, type
 
 const PSK = CipherSuite.TLS_PSK_WITH_AES_128_CCM_8;
 const ECDHE = CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8;
-const empty = () => new Uint8Array(0);
+/** Empty extension data: nothing in it to change, so one array serves every hello. */
+const NONE = new Uint8Array(0);
 
 /** Certificate types we can present with our own ECDHE credentials, in preference order. */
 export function ownCertificateTypes(cfg: ConnectionConfig): number[] {
@@ -31,7 +32,7 @@ export function ownCertificateTypes(cfg: ConnectionConfig): number[] {
 /** RFC 7627 and RFC 5746 extensions of every ClientHello. */
 export function baseHelloExtensions(): Extension[] {
   return [
-    { type: ExtensionType.extended_master_secret, data: empty() },
+    { type: ExtensionType.extended_master_secret, data: NONE },
     { type: ExtensionType.renegotiation_info, data: EMPTY_RENEGOTIATION_INFO },
   ];
 }
@@ -76,31 +77,32 @@ export function chooseServerParameters(cfg: ConnectionConfig, suites: readonly n
   let failure: DtlsError | undefined;
   for (const suite of cfg.suites) {
     if (!suites.includes(suite)) continue;
-    if (suite === PSK && hasPsk) return finish(suite, CertificateType.X509, undefined, false);
+    if (suite === PSK && hasPsk) return serverChoice(exts, suite, CertificateType.X509, undefined, !!ems, secureRenegotiation);
     if (suite === ECDHE && cfg.ecdhe) {
       try {
         const e = ecdheChoice(cfg, exts);
-        if (e) return finish(suite, e.server, e.client, true);
+        if (e) return serverChoice(exts, suite, e.server, e.client, !!ems, secureRenegotiation);
       } catch (err) {
         failure = err as DtlsError;
       }
     }
   }
   throw failure ?? new DtlsError('HANDSHAKE_FAILURE', 'no cipher suite in common');
+}
 
-  function finish(suite: number, server: number, client: number | undefined, ecdhe: boolean): ServerChoice {
-    const out: Extension[] = [];
-    if (secureRenegotiation) out.push({ type: ExtensionType.renegotiation_info, data: EMPTY_RENEGOTIATION_INFO });
-    if (ems) out.push({ type: ExtensionType.extended_master_secret, data: empty() });
-    if (ecdhe) {
-      if (findExtension(exts, ExtensionType.ec_point_formats)) out.push({ type: ExtensionType.ec_point_formats, data: encodeU8List([EC_POINT_FORMAT_UNCOMPRESSED]) });
-      if (findExtension(exts, ExtensionType.server_certificate_type)) out.push({ type: ExtensionType.server_certificate_type, data: new Uint8Array([server]) });
-      if (client !== undefined && findExtension(exts, ExtensionType.client_certificate_type)) {
-        out.push({ type: ExtensionType.client_certificate_type, data: new Uint8Array([client]) });
-      }
+/** The choice made, with the extensions that answer the client's (a function of its own: no closure per hello). */
+function serverChoice(exts: readonly Extension[], suite: number, server: number, client: number | undefined, ems: boolean, secureRenegotiation: boolean): ServerChoice {
+  const out: Extension[] = [];
+  if (secureRenegotiation) out.push({ type: ExtensionType.renegotiation_info, data: EMPTY_RENEGOTIATION_INFO });
+  if (ems) out.push({ type: ExtensionType.extended_master_secret, data: NONE });
+  if (suite === ECDHE) {
+    if (findExtension(exts, ExtensionType.ec_point_formats)) out.push({ type: ExtensionType.ec_point_formats, data: encodeU8List([EC_POINT_FORMAT_UNCOMPRESSED]) });
+    if (findExtension(exts, ExtensionType.server_certificate_type)) out.push({ type: ExtensionType.server_certificate_type, data: new Uint8Array([server]) });
+    if (client !== undefined && findExtension(exts, ExtensionType.client_certificate_type)) {
+      out.push({ type: ExtensionType.client_certificate_type, data: new Uint8Array([client]) });
     }
-    return { suite, extendedMasterSecret: !!ems, serverCertificateType: server, clientCertificateType: client, extensions: out };
   }
+  return { suite, extendedMasterSecret: ems, serverCertificateType: server, clientCertificateType: client, extensions: out };
 }
 
 /** ECDHE parameters, or undefined when the client cannot do ECDHE with us. */
@@ -173,7 +175,7 @@ export function recordSizeExtensions(cfg: ConnectionConfig): Extension[] {
 }
 
 /** Server side: the answer to the client's record size extensions, and the limits both ways. */
-export function answerRecordSize(cfg: ConnectionConfig, exts: readonly Extension[]): { extensions: Extension[]; sendLimit: number; receiveLimit: number } {
+export function answerRecordSize(cfg: ConnectionConfig, exts: readonly Extension[]): { readonly extensions: readonly Extension[]; sendLimit: number; receiveLimit: number } {
   const rsl = findExtension(exts, ExtensionType.record_size_limit);
   if (rsl) {
     if (rsl.data.length !== 2) throw new DtlsError('DECODE_ERROR', 'record_size_limit must be two bytes');
@@ -188,8 +190,10 @@ export function answerRecordSize(cfg: ConnectionConfig, exts: readonly Extension
     const limit = 2 ** (8 + mfl.data[0]!);
     return { extensions: [{ type: ExtensionType.max_fragment_length, data: mfl.data.slice() }], sendLimit: limit, receiveLimit: limit };
   }
-  return { extensions: [], sendLimit: 16384, receiveLimit: 16384 };
+  return NO_RECORD_SIZE;
 }
+/** No record size extension offered: nothing to answer (shared; callers copy what they extend). */
+const NO_RECORD_SIZE: { readonly extensions: readonly Extension[]; readonly sendLimit: number; readonly receiveLimit: number } = { extensions: [], sendLimit: 16384, receiveLimit: 16384 };
 
 /**
  * Client side: the server's answer gives the limit for the records we send, and whether ours

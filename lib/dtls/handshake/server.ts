@@ -64,6 +64,9 @@ export class ServerConnection extends ExportableConnection {
   }
 }
 
+/** struct { } ServerHelloDone; (one empty body for all: nothing in it to change) */
+const SERVER_HELLO_DONE = new Uint8Array(0);
+
 /** A ClientHello body and what decodeClientHello made of it, if the endpoint decoded it. */
 export interface DecodedHello {
   readonly body: Uint8Array;
@@ -103,8 +106,10 @@ class ExpectClientHello implements HandshakeState {
     const req = readResumptionRequest(ch);
     const res = cfg.resumption;
     const found = res ? findOfferedSession(wallTime(hs), req, res.cache, res.tickets) : undefined;
-    const usable = cfg.suites.filter((s) => (s === CipherSuite.TLS_PSK_WITH_AES_128_CCM_8 ? this.hasPsk : !!cfg.ecdhe));
-    if (found && serverResumptionDecision(found.session, req, usable) === 'resume') return resume(hs, m, ch, found.session, answered, connectionId);
+    if (found) {
+      const usable = cfg.suites.filter((s) => (s === CipherSuite.TLS_PSK_WITH_AES_128_CCM_8 ? this.hasPsk : !!cfg.ecdhe));
+      if (serverResumptionDecision(found.session, req, usable) === 'resume') return resume(hs, m, ch, found.session, answered, connectionId);
+    }
 
     const choice = chooseServerParameters(cfg, ch.cipherSuites, ch.extensions, this.hasPsk);
     choice.extensions.push(...answered);
@@ -123,7 +128,7 @@ class ExpectClientHello implements HandshakeState {
       extendedMasterSecret: choice.extendedMasterSecret,
       sessionId,
       ticket,
-      ...(connectionId ? { connectionId } : {}),
+      connectionId,
     };
 
     const flight: FlightItem[] = [];
@@ -143,7 +148,7 @@ class ExpectClientHello implements HandshakeState {
       if (cfg.pskHint) add(HandshakeType.server_key_exchange, encodePskIdentity(cfg.pskHint));
       next = new ExpectPskClientKeyExchange(hellos, transcript);
     }
-    add(HandshakeType.server_hello_done, new Uint8Array(0));
+    add(HandshakeType.server_hello_done, SERVER_HELLO_DONE);
     hs.sendFlight(flight, true);
     return next;
   }
