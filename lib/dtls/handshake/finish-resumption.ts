@@ -51,7 +51,10 @@ export class ResumableExpectFinished extends ExpectFinished {
   protected override keep(hs: Handshake, flight: FlightItem[] | undefined): ClientResumption | undefined {
     const { hellos, transcript, master, peer } = this.secrets;
     const e = this.ending;
-    const resumable: ResumableSession = e.kept?.session ?? { cipherSuite: hellos.suite, extendedMasterSecret: hellos.extendedMasterSecret, masterSecret: master.slice(), peer, createdAt: wallTime(hs) };
+    // the client keeps the session (a copy of the master secret, which the connection wipes);
+    // the server's cache and ticket take copies of their own at once
+    const masterSecret = this.role === 'server' ? master : master.slice();
+    const resumable: ResumableSession = e.kept?.session ?? { cipherSuite: hellos.suite, extendedMasterSecret: hellos.extendedMasterSecret, masterSecret, peer, createdAt: wallTime(hs) };
     if (flight) {
       if (e.issueTicket) {
         const sealed = hs.cfg.resumption?.tickets?.seal(wallTime(hs), resumable);
