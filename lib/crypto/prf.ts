@@ -25,11 +25,10 @@ const MAX_LABELS = 8;
  *   A(0) = seed, A(i) = HMAC_hash(secret, A(i-1))
  *   PRF(secret, label, seed) = P_<hash>(secret, label + seed)
  * The seed may come in two parts (`seed2`: two randoms, never joined), and the output may go
- * into `out` (its first `length` bytes). label + seed is passed
- * to the HMAC in parts, and the blocks are written straight into the output (with the JS HMAC:
- * no array per MAC). Apart from the output, a call makes no array: a server's handshake runs
- * it four times, and its garbage is what sets how often the young generation is collected
- * (each time a pause of tenths of a ms).
+ * into `out` (its first `length` bytes). label + seed is passed to the HMAC in parts, and the
+ * blocks are written straight into the output (with the JS HMAC: no array per MAC). Apart from
+ * the output, a call makes no array: a server's handshake runs it four times, and its garbage
+ * is what sets how often the young generation is collected (each time a pause of tenths of a ms).
  */
 export function prf(c: CryptoProvider, secret: PrfSecret, label: string, seed: Uint8Array, length: number, seed2: Uint8Array = NONE, out = new Uint8Array(length)): Uint8Array {
   const key = secret instanceof Uint8Array ? c.hmacSha256Key(secret) : secret;

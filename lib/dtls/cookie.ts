@@ -10,8 +10,8 @@ export const COOKIE_LENGTH = 16;
  * parameters that must repeat (version, random, session_id, cipher_suites,
  * compression_methods: the body's bytes before and after the cookie, up to the extensions),
  * truncated to 16 bytes. Made and checked from the body as it came (client-hello-layout.ts):
- * a first ClientHello is answered with nothing decoded. The secret rotates; a cookie made with the
- * previous secret is still accepted, so a cookie lives between one and two rotation periods.
+ * a first ClientHello is answered with nothing decoded. The secret rotates; a cookie made with
+ * the previous secret is still accepted, so a cookie lives between one and two rotation periods.
  */
 type MacKey = ReturnType<CryptoProvider['hmacSha256Key']>;
 

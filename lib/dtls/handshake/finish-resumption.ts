@@ -51,8 +51,8 @@ export class ResumableExpectFinished extends ExpectFinished {
   protected override keep(hs: Handshake, flight: FlightItem[] | undefined): ClientResumption | undefined {
     const { hellos, transcript, master, peer } = this.secrets;
     const e = this.ending;
-    // the client keeps the session (a copy of the master secret, which the connection wipes);
-    // the server's cache and ticket take copies of their own at once
+    // the client keeps the session beyond this connection (a master secret of its own); the
+    // server's cache and ticket sealer encode a copy at once
     const masterSecret = this.role === 'server' ? master : master.slice();
     const resumable: ResumableSession = e.kept?.session ?? { cipherSuite: hellos.suite, extendedMasterSecret: hellos.extendedMasterSecret, masterSecret, peer, createdAt: wallTime(hs) };
     if (flight) {
