@@ -1,3 +1,4 @@
+import { EMPTY_BYTES } from './util.js';
 import { ON_HEAP_BYTES } from './wire-chunks.js';
 
 /**
@@ -10,9 +11,6 @@ export class DecodeError extends Error {
     super(message);
   }
 }
-
-/** What every empty read returns (nothing in it to change): no array per empty field. */
-const EMPTY = new Uint8Array(0);
 
 export class Reader {
   private pos: number;
@@ -78,7 +76,7 @@ export class Reader {
     const b = this.buf, p = this.pos;
     this.pos += n;
     if (n > ON_HEAP_BYTES) return b.subarray(p, p + n);
-    if (n === 0) return EMPTY;
+    if (n === 0) return EMPTY_BYTES;
     const v = new Uint8Array(n);
     for (let i = 0; i < n; i++) v[i] = b[p + i]!;
     return v;

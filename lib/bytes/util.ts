@@ -8,6 +8,12 @@ export function ctEqual(a: Uint8Array, b: Uint8Array): boolean {
   return d === 0;
 }
 
+/**
+ * The empty byte array, one for every empty field (nothing in it can change): no array of its
+ * own per empty extension, message body or read.
+ */
+export const EMPTY_BYTES = new Uint8Array(0);
+
 /** Overwrites a buffer that held a secret. */
 export function wipe(b: Uint8Array | undefined): void {
   if (b) b.fill(0);

@@ -1,5 +1,6 @@
 import type { CryptoProvider } from './provider.js';
 import { HmacSha256Key } from './sha256.js';
+import { EMPTY_BYTES } from '../bytes/util.js';
 
 /**
  * The secret as bytes, or as the provider's HMAC key made from them (its states prepared once
@@ -14,7 +15,6 @@ const LAST = new Uint8Array(32);
 const FIRST: Uint8Array[] = [A, A, A];
 const BLOCK: Uint8Array[] = [A, A, A, A];
 const CHAIN: Uint8Array[] = [A];
-const NONE = new Uint8Array(0);
 /** Each label's bytes, made once (a handshake uses four labels, a few calls each); a few kept at most. */
 const LABELS = new Map<string, Uint8Array>();
 const MAX_LABELS = 8;
@@ -30,7 +30,7 @@ const MAX_LABELS = 8;
  * the output, a call makes no array: a server's handshake runs it four times, and its garbage
  * is what sets how often the young generation is collected (each time a pause of tenths of a ms).
  */
-export function prf(c: CryptoProvider, secret: PrfSecret, label: string, seed: Uint8Array, length: number, seed2: Uint8Array = NONE, out = new Uint8Array(length)): Uint8Array {
+export function prf(c: CryptoProvider, secret: PrfSecret, label: string, seed: Uint8Array, length: number, seed2: Uint8Array = EMPTY_BYTES, out = new Uint8Array(length)): Uint8Array {
   const key = secret instanceof Uint8Array ? c.hmacSha256Key(secret) : secret;
   let l = LABELS.get(label);
   if (!l) {

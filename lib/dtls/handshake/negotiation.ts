@@ -1,3 +1,4 @@
+import { EMPTY_BYTES } from '../../bytes/util.js';
 import { DtlsError } from '../errors.js';
 import type { ConnectionConfig } from '../config.js';
 import { CipherSuite, ExtensionType } from '../wire/constants.js';
@@ -16,8 +17,6 @@ import { EMPTY_RENEGOTIATION_INFO, findExtension, isEmptyRenegotiationInfo, type
 
 const PSK = CipherSuite.TLS_PSK_WITH_AES_128_CCM_8;
 const ECDHE = CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8;
-/** Empty extension data: nothing in it to change, so one array serves every hello. */
-const NONE = new Uint8Array(0);
 
 /** Certificate types we can present with our own ECDHE credentials, in preference order. */
 export function ownCertificateTypes(cfg: ConnectionConfig): number[] {
@@ -32,7 +31,7 @@ export function ownCertificateTypes(cfg: ConnectionConfig): number[] {
 /** RFC 7627 and RFC 5746 extensions of every ClientHello. */
 export function baseHelloExtensions(): Extension[] {
   return [
-    { type: ExtensionType.extended_master_secret, data: NONE },
+    { type: ExtensionType.extended_master_secret, data: EMPTY_BYTES },
     { type: ExtensionType.renegotiation_info, data: EMPTY_RENEGOTIATION_INFO },
   ];
 }
@@ -94,7 +93,7 @@ export function chooseServerParameters(cfg: ConnectionConfig, suites: readonly n
 function serverChoice(exts: readonly Extension[], suite: number, server: number, client: number | undefined, ems: boolean, secureRenegotiation: boolean): ServerChoice {
   const out: Extension[] = [];
   if (secureRenegotiation) out.push({ type: ExtensionType.renegotiation_info, data: EMPTY_RENEGOTIATION_INFO });
-  if (ems) out.push({ type: ExtensionType.extended_master_secret, data: NONE });
+  if (ems) out.push({ type: ExtensionType.extended_master_secret, data: EMPTY_BYTES });
   if (suite === ECDHE) {
     if (findExtension(exts, ExtensionType.ec_point_formats)) out.push({ type: ExtensionType.ec_point_formats, data: encodeU8List([EC_POINT_FORMAT_UNCOMPRESSED]) });
     if (findExtension(exts, ExtensionType.server_certificate_type)) out.push({ type: ExtensionType.server_certificate_type, data: new Uint8Array([server]) });

@@ -1,7 +1,7 @@
 import { MAX_PSK_KEY, type ConnectionConfig } from '../config.js';
 import type { SessionSnapshot } from '../session-snapshot.js';
 import { ExportableConnection } from '../exportable-connection.js';
-import { equal } from '../../bytes/util.js';
+import { EMPTY_BYTES, equal } from '../../bytes/util.js';
 import { DtlsError } from '../errors.js';
 import { ccm8CidProtection } from '../record/ccm8-cid.js';
 import { decodeClientHello, type ClientHello } from '../wire/client-hello.js';
@@ -63,9 +63,6 @@ export class ServerConnection extends ExportableConnection {
     return c;
   }
 }
-
-/** struct { } ServerHelloDone; (one empty body for all: nothing in it to change) */
-const SERVER_HELLO_DONE = new Uint8Array(0);
 
 /** A ClientHello body and what decodeClientHello made of it, if the endpoint decoded it. */
 export interface DecodedHello {
@@ -148,7 +145,7 @@ class ExpectClientHello implements HandshakeState {
       if (cfg.pskHint) add(HandshakeType.server_key_exchange, encodePskIdentity(cfg.pskHint));
       next = new ExpectPskClientKeyExchange(hellos, transcript);
     }
-    add(HandshakeType.server_hello_done, SERVER_HELLO_DONE);
+    add(HandshakeType.server_hello_done, EMPTY_BYTES); // struct { } ServerHelloDone;
     hs.sendFlight(flight, true);
     return next;
   }
